@@ -1,0 +1,120 @@
+import { PageCounter, UNLIMITED } from "./page-counter.js";
+
+/** memory.events keys in the kernel's print order (DOMAIN §3.2). */
+export const EVENT_KEYS = ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"] as const;
+export type EventKey = (typeof EVENT_KEYS)[number];
+export const EV_LOW = 0;
+export const EV_HIGH = 1;
+export const EV_MAX = 2;
+export const EV_OOM = 3;
+export const EV_OOM_KILL = 4;
+export const EV_OOM_GROUP_KILL = 5;
+
+/**
+ * Per-cgroup statistics kept incrementally (ARCHITECTURE.md §3: no scans on reads). Each has a
+ * local value and a hierarchical value (local + every descendant, alive or dying), the way the
+ * kernel's rstat keeps `memory.stat` (v2) and the `total_*` keys (v1).
+ */
+export const STAT_ANON_PAGES = 0;
+export const STAT_FILE_PAGES = 1;
+/** Pages charged through the kmem path (MEMCG_KMEM; v2 `kernel`). */
+export const STAT_KERNEL_PAGES = 2;
+export const STAT_SLAB_RECLAIMABLE_BYTES = 3;
+export const STAT_SLAB_UNRECLAIMABLE_BYTES = 4;
+/** Page charge/uncharge events (v1 `pgpgin`/`pgpgout`). */
+export const STAT_PGPGIN = 5;
+export const STAT_PGPGOUT = 6;
+export const STAT_COUNT = 7;
+
+export type CgroupState = "online" | "dying" | "released";
+
+/** One memory cgroup. State only; the rules live in the modules that act on it. */
+export class Cgroup {
+  readonly children = new Map<string, Cgroup>();
+  /** Removed children still pinned by charges (DOMAIN §10), oldest first. */
+  readonly dyingChildren: Cgroup[] = [];
+  readonly tasks = new Set<number>();
+  state: CgroupState = "online";
+
+  readonly memory: PageCounter;
+  readonly kmem: PageCounter;
+  /** memory.min / memory.low / memory.high / soft limit, in pages (UNLIMITED = max). */
+  minPages = 0;
+  lowPages = 0;
+  highPages = UNLIMITED;
+  softLimitPages = UNLIMITED;
+  /** Effective protection computed during a reclaim walk (kernel `emin`/`elow`). */
+  emin = 0;
+  elow = 0;
+
+  useHierarchy: boolean;
+  oomGroup = false;
+  oomKillDisable = false;
+  moveChargeAtImmigrate = 0;
+  /** v3.8: kmem accounting activated by a kmem.limit_in_bytes write (DOMAIN §6.2). */
+  kmemActive = false;
+  /** v3.8 kmemcg_id (ida index) once kmem-active; -1 before. */
+  kmemcgId = -1;
+  /** The seed model's small-integer copy index (an ida, as the seed's TODO asks). */
+  memcgIndex = 0;
+
+  readonly events = new Float64Array(6);
+  readonly eventsLocal = new Float64Array(6);
+  readonly statLocal = new Float64Array(STAT_COUNT);
+  readonly statHier = new Float64Array(STAT_COUNT);
+
+  /** Page-charge stock slack held for this cgroup by CPUs (pages; chargeBatchPages > 1). */
+  stockPages = 0;
+  /** Per-memcg caches (models A/B/B′) not yet destroyed: each pins a dying cgroup. */
+  liveCacheCount = 0;
+  /** Model C: pages charged through this cgroup's own objcg (moved to the parent at offline). */
+  objcgPages = 0;
+  /** Model C: sub-page leftover bytes of this cgroup's objcg (`objcg->nr_charged_bytes`). */
+  objcgChargedBytes = 0;
+  /** Model C: index of this cgroup's objcg, or -1. */
+  objcgId = -1;
+
+  constructor(
+    /** Unique, increasing id (css serial_nr); the root is 1. */
+    readonly id: number,
+    readonly name: string,
+    readonly parent: Cgroup | null,
+    useHierarchy: boolean,
+  ) {
+    this.useHierarchy = useHierarchy;
+    const hier = parent !== null && parent.useHierarchy;
+    this.memory = new PageCounter(hier ? parent.memory : null);
+    this.kmem = new PageCounter(hier ? parent.kmem : null);
+  }
+
+  get isRoot(): boolean {
+    return this.parent === null;
+  }
+
+  get path(): string {
+    if (this.parent === null) return "/";
+    const pp = this.parent.path;
+    return pp === "/" ? `/${this.name}` : `${pp}/${this.name}`;
+  }
+
+  /** Memory charged to this cgroup's LRU (anon + file pages charged here); pins it when dying. */
+  get lruPages(): number {
+    return this.statLocal[STAT_ANON_PAGES] + this.statLocal[STAT_FILE_PAGES];
+  }
+}
+
+/** Adds `delta` to a statistic locally and to the hierarchical value of this cgroup and every ancestor. */
+export function modStat(cg: Cgroup, stat: number, delta: number): void {
+  cg.statLocal[stat] += delta;
+  for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.statHier[stat] += delta;
+}
+
+/**
+ * As `memcg_memory_event`: the local count on `cg`, the hierarchical count on `cg` and each
+ * ancestor below the root (the root has no memory.events file).
+ */
+export function raiseEvent(cg: Cgroup, ev: number, n = 1): void {
+  if (cg.isRoot) return;
+  cg.eventsLocal[ev] += n;
+  for (let c: Cgroup | null = cg; c !== null && !c.isRoot; c = c.parent) c.events[ev] += n;
+}

@@ -1,0 +1,235 @@
+import { type Cgroup, EV_HIGH, EV_MAX, raiseEvent } from "./cgroup.js";
+import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
+import type { Instance } from "./instance.js";
+import { outOfMemory } from "./oom.js";
+import { tryToFreeMemcgPages } from "./reclaim.js";
+import type { Task } from "./tasks.js";
+
+/** What one command's allocations did, accumulated across every charge it made (API.md §5). */
+export interface AllocOutcome {
+  reclaimedPages: number;
+  oomKilledPids: number[];
+  /** The allocating task was chosen by the OOM killer. */
+  selfKilled: boolean;
+  throttleMs: number;
+  /** The cgroup whose limit failed the last failed charge. */
+  failedAt: Cgroup | null;
+}
+
+export function newOutcome(): AllocOutcome {
+  return { reclaimedPages: 0, oomKilledPids: [], selfKilled: false, throttleMs: 0, failedAt: null };
+}
+
+/** The context of one charge: who allocates, on which CPU, with which gfp flags. */
+export interface ChargeCtx {
+  task: Task | null;
+  cpu: number;
+  gfp: number;
+  out: AllocOutcome;
+}
+
+export const CHARGE_OK = 0;
+export const CHARGE_ENOMEM = 1;
+/** Old eras (DOMAIN §4.3): a NOFAIL charge that failed is bypassed to the root, i.e. not charged. */
+export const CHARGE_BYPASS = 2;
+
+/** `1 << PAGE_ALLOC_COSTLY_ORDER`: small charges keep retrying while reclaim makes progress. */
+const COSTLY_PAGES = 8;
+const MEMCG_CHARGE_BATCH = 64;
+
+/**
+ * Charges `nrPages` to `memcg.memory` the way the kernel's try-charge path does for the
+ * instance's era: modern `try_charge_memcg` (DOMAIN §4.1) for v4.5/v5.9, 3.x
+ * `mem_cgroup_do_charge` (§4.3) for rfc-2012/v3.8. Reclaims the failing level's subtree, raises
+ * `max`/`oom` events where the kernel does (modern eras only), invokes the memcg OOM killer, and
+ * forces the charge for `__GFP_NOFAIL` (and `__GFP_HIGH` in modern eras). The root is never
+ * charged. Returns CHARGE_OK, CHARGE_ENOMEM (ctx.out.failedAt says where) or CHARGE_BYPASS.
+ */
+export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ctx: ChargeCtx): number {
+  if (memcg.isRoot) return CHARGE_OK;
+  const modern = sim.modern;
+  const gfp = ctx.gfp;
+  const stockBatch = sim.config.chargeBatchPages;
+  let batch = stockBatch > 1 ? Math.max(stockBatch, nrPages) : nrPages;
+  let retries = sim.config.maxReclaimRetries;
+  let drained = false;
+  let raisedMax = false;
+  let memOverLimit: Cgroup | null = null;
+
+  for (let guard = 0; guard < 100_000; guard++) {
+    if (stockBatch > 1 && consumeStock(sim, memcg, nrPages, ctx.cpu)) return CHARGE_OK;
+    const failed = memcg.memory.tryCharge(batch);
+    if (failed === null) {
+      if (batch > nrPages) refillStock(sim, memcg, batch - nrPages, ctx.cpu);
+      if (modern && sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, batch, ctx);
+      return CHARGE_OK;
+    }
+    if (batch > nrPages) {
+      // a failed batch retried at its real size: this alone can bump failcnt (DOMAIN §4.1 step 2)
+      batch = nrPages;
+      continue;
+    }
+    memOverLimit = sim.cgroupOfCounter(failed, memcg);
+    ctx.out.failedAt = memOverLimit;
+    if (!(gfp & GFP_DIRECT_RECLAIM)) break;
+    if (!modern && gfp & GFP_NORETRY) break;
+    if (modern) {
+      raiseEvent(memOverLimit, EV_MAX);
+      raisedMax = true;
+    }
+    const reclaimed = tryToFreeMemcgPages(sim, memOverLimit, nrPages, ctx.out);
+    if (memOverLimit.memory.margin() >= nrPages) continue;
+    if (modern && !drained) {
+      drainAllStock(sim, memOverLimit);
+      drained = true;
+      continue;
+    }
+    if (modern && gfp & GFP_NORETRY) break;
+    if (reclaimed > 0 && nrPages <= COSTLY_PAGES) continue;
+    if (modern) {
+      if (retries-- > 0) continue;
+    } else if (--retries > 0) continue;
+    if (gfp & GFP_RETRY_MAYFAIL) break;
+    if (!modern && gfp & GFP_NOFAIL) break; // 3.x: NOFAIL disables the OOM killer
+    if (ctx.out.selfKilled) return CHARGE_ENOMEM;
+    const progress = outOfMemory(sim, memOverLimit, ctx);
+    if (ctx.out.selfKilled) return CHARGE_ENOMEM;
+    if (progress) {
+      retries = sim.config.maxReclaimRetries;
+      continue;
+    }
+    break;
+  }
+  if (raisedMax && memOverLimit !== null) sim.events.emit(sim.clockMs, "max", { cgroup: memOverLimit.path });
+  // nomem
+  if (gfp & GFP_NOFAIL || (modern && gfp & GFP_HIGH)) {
+    if (!modern) return CHARGE_BYPASS;
+    if (!raisedMax && memOverLimit !== null) {
+      raiseEvent(memOverLimit, EV_MAX);
+      sim.events.emit(sim.clockMs, "max", { cgroup: memOverLimit.path });
+    }
+    memcg.memory.charge(nrPages);
+    if (sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, nrPages, ctx);
+    ctx.out.failedAt = null;
+    return CHARGE_OK;
+  }
+  return CHARGE_ENOMEM;
+}
+
+/** Uncharges `nrPages` from `memcg.memory` at every level (pages leave the cgroup). */
+export function uncharge(sim: Instance, memcg: Cgroup, nrPages: number): void {
+  if (memcg.isRoot || nrPages === 0) return;
+  memcg.memory.uncharge(nrPages);
+}
+
+// --- per-CPU charge stock (`memcg_stock`, one memcg per CPU as in 3.x–6.x) ---------------------
+
+function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): boolean {
+  const s = sim.pageStocks[cpu];
+  if (s.memcg === memcg && s.pages >= nrPages) {
+    s.pages -= nrPages;
+    memcg.stockPages -= nrPages;
+    return true;
+  }
+  return false;
+}
+
+function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): void {
+  const s = sim.pageStocks[cpu];
+  if (s.memcg !== memcg) {
+    drainStock(sim, cpu);
+    s.memcg = memcg;
+  }
+  s.pages += nrPages;
+  memcg.stockPages += nrPages;
+}
+
+function drainStock(sim: Instance, cpu: number): void {
+  const s = sim.pageStocks[cpu];
+  if (s.memcg !== null && s.pages > 0) {
+    s.memcg.stockPages -= s.pages;
+    s.memcg.memory.uncharge(s.pages);
+  }
+  s.memcg = null;
+  s.pages = 0;
+}
+
+/** As `drain_all_stock(root)`: returns the pre-charged pages of every CPU caching a memcg in root's subtree. */
+export function drainAllStock(sim: Instance, root: Cgroup): void {
+  for (let cpu = 0; cpu < sim.pageStocks.length; cpu++) {
+    const m = sim.pageStocks[cpu].memcg;
+    if (m !== null && sim.isDescendant(m, root)) drainStock(sim, cpu);
+  }
+}
+
+// --- memory.high (DOMAIN §4.1 step 16, §4.2) ----------------------------------------------------
+
+function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
+  for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
+    if (c.memory.usage > c.highPages) {
+      if (ctx.task !== null) ctx.task.pagesOverHigh += batch;
+      break;
+    }
+  }
+  if (ctx.task !== null && ctx.task.pagesOverHigh > MEMCG_CHARGE_BATCH && ctx.gfp & GFP_DIRECT_RECLAIM)
+    handleOverHigh(sim, ctx.task, ctx.out);
+}
+
+/**
+ * As `mem_cgroup_handle_over_high` on return to user space: reclaim the debt from every ancestor
+ * above memory.high (raising `high` there), then sleep the §4.2 penalty, reported as throttleMs.
+ */
+export function handleOverHigh(sim: Instance, task: Task, out: AllocOutcome): void {
+  const nrPages = task.pagesOverHigh;
+  if (nrPages === 0) return;
+  task.pagesOverHigh = 0;
+  const memcg = task.cgroup;
+  let retries = 16;
+  let inRetry = false;
+  for (;;) {
+    const reclaimed = reclaimHigh(sim, memcg, inRetry ? 32 : nrPages, out);
+    let penalty = highDelayMs(nrPages, maxOverage(memcg));
+    if (penalty <= 10) return; // ≤ HZ/100: no sleep
+    if (reclaimed > 0 || retries-- > 0) {
+      inRetry = true;
+      continue;
+    }
+    penalty = Math.min(penalty, 2000); // MEMCG_MAX_HIGH_DELAY_JIFFIES = 2 × HZ
+    // the simulated clock moves only by advanceClock: the sleep is reported, not slept
+    out.throttleMs += penalty;
+    return;
+  }
+}
+
+function reclaimHigh(sim: Instance, memcg: Cgroup, nrPages: number, out: AllocOutcome): number {
+  let total = 0;
+  for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
+    if (c.memory.usage <= c.highPages) continue;
+    raiseEvent(c, EV_HIGH);
+    sim.events.emit(sim.clockMs, "high", { cgroup: c.path });
+    total += tryToFreeMemcgPages(sim, c, nrPages, out);
+  }
+  return total;
+}
+
+/** `mem_find_max_overage`: the worst ((usage − high) << 20) / high over the ancestors. */
+function maxOverage(memcg: Cgroup): bigint {
+  let worst = 0n;
+  for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
+    const usage = c.memory.usage;
+    const high = c.highPages;
+    if (usage <= high) continue;
+    const h = BigInt(Math.max(high, 1));
+    const o = (BigInt(usage - high) << 20n) / h;
+    if (o > worst) worst = o;
+  }
+  return worst;
+}
+
+/** `calculate_high_delay` with HZ = 1000 (so jiffies are ms): overage² × HZ >> 20 >> 14, scaled by nr/64. */
+export function highDelayMs(nrPages: number, overage: bigint): number {
+  if (overage === 0n) return 0;
+  const p = (((overage * overage * 1000n) >> 20n) >> 14n) * BigInt(nrPages);
+  const ms = p / BigInt(MEMCG_CHARGE_BATCH);
+  return ms > 1_000_000n ? 1_000_000 : Number(ms);
+}

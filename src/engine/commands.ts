@@ -1,0 +1,128 @@
+/**
+ * The command language (API.md §6) as the engine receives it, already shape-validated by the
+ * zod schemas of `src/commands/`. Sizes are bytes, null means unlimited.
+ */
+export interface CreateCgroupCmd { op: "createCgroup"; path: string }
+export interface UpdateCgroupCmd {
+  op: "updateCgroup";
+  path: string;
+  memoryMaxBytes?: number | null;
+  memoryHighBytes?: number | null;
+  memoryLowBytes?: number | null;
+  memoryMinBytes?: number | null;
+  kmemMaxBytes?: number | null;
+  useHierarchy?: boolean;
+  oomGroup?: boolean;
+  oomKillDisable?: boolean;
+  moveChargeAtImmigrate?: number;
+}
+export interface RemoveCgroupCmd { op: "removeCgroup"; path: string }
+export interface CreateCacheCmd {
+  op: "createCache";
+  name: string;
+  objectSizeBytes: number;
+  alignBytes?: number;
+  flags?: { account?: boolean; reclaimAccount?: boolean; hwcacheAlign?: boolean };
+  shrinker?: { memcgAware?: boolean; seeks?: number } | null;
+}
+export interface RegisterCacheCmd { op: "registerCache"; name: string }
+export interface RemoveCacheCmd { op: "removeCache"; name: string }
+export interface SpawnTaskCmd { op: "spawnTask"; cgroup: string; pid?: number; cpu?: number; oomScoreAdj?: number }
+export interface MoveTaskCmd { op: "moveTask"; pid: number; cgroup: string }
+export interface ExitTaskCmd { op: "exitTask"; pid: number }
+export interface AllocObjectsCmd {
+  op: "allocObjects";
+  cache: string;
+  pid?: number;
+  cgroup?: string;
+  count?: number;
+  gfp?: string;
+  reclaimable?: boolean;
+  returnObjectIds?: boolean;
+}
+export interface FreeObjectsCmd {
+  op: "freeObjects";
+  objectIds?: number[];
+  cache?: string;
+  pid?: number;
+  cgroup?: string;
+  count?: number;
+  order?: "newest" | "oldest" | "random" | "every-other";
+}
+export interface AllocPagesCmd { op: "allocPages"; pid: number; kind: "anon" | "file"; bytes: number; gfp?: string }
+export interface FreePagesCmd { op: "freePages"; pid?: number; cgroup?: string; kind: "anon" | "file"; bytes: number }
+export interface ReclaimCmd { op: "reclaim"; cgroup: string; bytes: number; gfp?: string }
+export interface WriteFileCmd { op: "writeFile"; cgroup: string; file: string; value: string }
+export interface AdvanceClockCmd { op: "advanceClock"; ms: number }
+
+export type Command =
+  | CreateCgroupCmd
+  | UpdateCgroupCmd
+  | RemoveCgroupCmd
+  | CreateCacheCmd
+  | RegisterCacheCmd
+  | RemoveCacheCmd
+  | SpawnTaskCmd
+  | MoveTaskCmd
+  | ExitTaskCmd
+  | AllocObjectsCmd
+  | FreeObjectsCmd
+  | AllocPagesCmd
+  | FreePagesCmd
+  | ReclaimCmd
+  | WriteFileCmd
+  | AdvanceClockCmd;
+
+export type Op = Command["op"];
+
+export const OPS: readonly Op[] = [
+  "createCgroup",
+  "updateCgroup",
+  "removeCgroup",
+  "createCache",
+  "registerCache",
+  "removeCache",
+  "spawnTask",
+  "moveTask",
+  "exitTask",
+  "allocObjects",
+  "freeObjects",
+  "allocPages",
+  "freePages",
+  "reclaim",
+  "writeFile",
+  "advanceClock",
+];
+
+/** Result of allocObjects / allocPages (API.md §5). */
+export interface AllocResult {
+  allocatedCount?: number;
+  failedCount?: number;
+  allocatedBytes?: number;
+  failedBytes?: number;
+  error: null | "ENOMEM" | "OOM_KILLED";
+  failedAt: string | null;
+  chargedBytes: number;
+  reclaimedBytes: number;
+  oomKilledPids: number[];
+  throttleMs: number;
+  objectIds?: number[];
+}
+
+export interface FreeResult {
+  freedCount?: number;
+  freedBytes?: number;
+  missingCount: number;
+  unchargedBytes: number;
+  freedSlabCount: number;
+}
+
+export interface ReclaimResult {
+  reclaimedBytes: number;
+  fileReclaimedBytes: number;
+  slabReclaimedBytes: number;
+  scannedObjectCount: number;
+  freedObjectCount: number;
+  freedSlabCount: number;
+  error: null | "EAGAIN";
+}

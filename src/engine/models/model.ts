@@ -1,0 +1,49 @@
+import type { ChargeCtx } from "../charge.js";
+import type { Cgroup } from "../cgroup.js";
+import type { ModelName } from "../config.js";
+import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { SlabSystem } from "../slab/kmem.js";
+
+/** Which cache copy serves an allocation, and (model C) which objcg its bytes are charged to (0 = none). */
+export interface Selection {
+  inst: CacheInstance;
+  objcg: number;
+}
+
+/**
+ * One kernel-memory accounting design (DOMAIN §11). The engine asks the model every question
+ * whose answer differs between eras; nothing else branches on the model's name
+ * (ARCHITECTURE.md §1).
+ */
+export interface AccountingModel {
+  readonly name: ModelName;
+  /** 4.5+ charge path (DOMAIN §4.1) rather than 3.x (§4.3). */
+  readonly modern: boolean;
+  /** Per-object byte charging through the obj stock (C) instead of per slab page. */
+  readonly objectCharging: boolean;
+  /** Memcg-aware shrinkers exist in this era (B: global shrinkers only). */
+  readonly memcgAwareShrinking: boolean;
+  /** Memcg reclaim counts slab pages freed by shrinkers as reclaimed (reclaim_state); 6.x: global only. */
+  readonly creditsSlabPagesInMemcgReclaim: boolean;
+  /** Charges on a cgroup's LRU move to the parent at rmdir (3.x v1 `mem_cgroup_reparent_charges`). */
+  readonly reparentsLruChargesOnOffline: boolean;
+
+  selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection;
+  /** Charges a new slab's pages to its copy's cgroup (A/B/B′); false fails the allocation. */
+  chargeSlab(kmem: SlabSystem, inst: CacheInstance, pages: number, ctx: ChargeCtx): boolean;
+  unchargeSlab(kmem: SlabSystem, inst: CacheInstance, pages: number): void;
+  /** Model C: charge / uncharge `bytes` to an objcg through the per-CPU obj stock. */
+  chargeObject(kmem: SlabSystem, objcg: number, bytes: number, ctx: ChargeCtx): boolean;
+  unchargeObject(kmem: SlabSystem, objcg: number, bytes: number, cpu: number): void;
+  /** Model C: slab_* statistics move by the object's charged bytes. */
+  objectStat(kmem: SlabSystem, cache: KmemCache, cg: Cgroup, deltaBytes: number): void;
+
+  onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void;
+  onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void;
+  /** rmdir: what happens to the cgroup's caches, lists and objcgs (DOMAIN §6.4, §7.4, §10). */
+  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
+  /** A free landed in a dying copy: destroy it once the era says it is done. */
+  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void;
+  /** Simulated time moved: finish async cache creations that are due (B/B′). */
+  onClock(kmem: SlabSystem): void;
+}

@@ -1,0 +1,133 @@
+import type { ChargeCtx } from "../charge.js";
+import { type Cgroup, modStat, STAT_KERNEL_PAGES, STAT_SLAB_RECLAIMABLE_BYTES, STAT_SLAB_UNRECLAIMABLE_BYTES } from "../cgroup.js";
+import type { ModelName } from "../config.js";
+import type { Instance } from "../instance.js";
+import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { SlabSystem } from "../slab/kmem.js";
+import type { AccountingModel, Selection } from "./model.js";
+
+/**
+ * What the three per-cgroup-cache designs (A, B, B′) share: slab pages charged when a copy
+ * allocates a slab and uncharged when it frees one; `kernel`/`slab_*` statistics in whole pages
+ * (DOMAIN §11 "Charge unit: slab page").
+ */
+export abstract class PageChargedModel implements AccountingModel {
+  abstract readonly name: ModelName;
+  abstract readonly modern: boolean;
+  readonly objectCharging = false;
+  abstract readonly memcgAwareShrinking: boolean;
+  readonly creditsSlabPagesInMemcgReclaim = true;
+  abstract readonly reparentsLruChargesOnOffline: boolean;
+  protected readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0 };
+
+  constructor(protected readonly sim: Instance) {}
+
+  abstract selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection;
+  /** Charges the counters of the era; on success the statistics follow in `chargeSlab`. */
+  protected abstract chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean;
+  protected abstract unchargePages(memcg: Cgroup, pages: number): void;
+  abstract onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void;
+  abstract onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void;
+  abstract onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
+  abstract afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void;
+
+  protected pick(inst: CacheInstance): Selection {
+    this.sel.inst = inst;
+    this.sel.objcg = 0;
+    return this.sel;
+  }
+
+  chargeSlab(_kmem: SlabSystem, inst: CacheInstance, pages: number, ctx: ChargeCtx): boolean {
+    const memcg = inst.memcg;
+    if (memcg === null) return true;
+    if (!this.chargePages(memcg, pages, ctx)) {
+      this.sim.events.emit(this.sim.clockMs, "charge_failed", {
+        cgroup: memcg.path,
+        cache: inst.root.name,
+        failedAt: ctx.out.failedAt?.path ?? memcg.path,
+        reason: "kmem",
+      });
+      this.sim.chargeFailures.kmem++;
+      return false;
+    }
+    modStat(memcg, STAT_KERNEL_PAGES, pages);
+    modStat(memcg, inst.root.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES, pages * 4096);
+    return true;
+  }
+
+  unchargeSlab(_kmem: SlabSystem, inst: CacheInstance, pages: number): void {
+    const memcg = inst.memcg;
+    if (memcg === null) return;
+    this.unchargePages(memcg, pages);
+    modStat(memcg, STAT_KERNEL_PAGES, -pages);
+    modStat(memcg, inst.root.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES, -pages * 4096);
+    this.sim.maybeRelease(memcg);
+  }
+
+  chargeObject(): boolean {
+    return true;
+  }
+
+  unchargeObject(): void {}
+
+  objectStat(): void {}
+
+  onClock(kmem: SlabSystem): void {
+    for (const cache of kmem.caches.values())
+      for (const inst of cache.children.values())
+        if (inst.state === "pending" && this.sim.clockMs >= inst.readyAtMs && kmem.allocSerial > inst.requestedAtSerial)
+          this.activate(inst);
+  }
+
+  /** The async worker of 3.8–5.8 finished: the copy is published and serves allocations. */
+  protected activate(inst: CacheInstance): void {
+    inst.state = "active";
+    this.sim.events.emit(this.sim.clockMs, "cache_created", {
+      cache: inst.root.name,
+      cgroup: inst.memcg!.path,
+      displayName: inst.displayName,
+    });
+  }
+
+  /**
+   * Lazy, asynchronous copy creation of 3.8–5.8 (DOMAIN §6.1 step 4, §6.4): a miss queues the
+   * creation and is served by the root cache, unaccounted; the copy serves allocations once its
+   * creation delay has passed and a later allocation asks for it.
+   */
+  protected lazyCopy(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, name: string): Selection {
+    let inst = cache.children.get(memcg.id);
+    if (inst === undefined) {
+      inst = kmem.newInstance(cache, memcg, name, "pending");
+      inst.readyAtMs = this.sim.clockMs + this.sim.config.cacheCreationDelayMs;
+      inst.requestedAtSerial = kmem.allocSerial;
+      return this.pick(cache.base);
+    }
+    if (inst.state === "pending") {
+      if (this.sim.clockMs >= inst.readyAtMs && kmem.allocSerial > inst.requestedAtSerial) this.activate(inst);
+      else return this.pick(cache.base);
+    }
+    if (inst.state !== "active") return this.pick(cache.base);
+    return this.pick(inst);
+  }
+
+  /**
+   * rmdir of a cgroup with copies (3.8–5.8): a pending creation is dropped; live copies are
+   * deactivated (`min_partial` 0, CPU slabs flushed, empty slabs freed) and destroyed once they
+   * hold no slab — until then they pin the cgroup.
+   */
+  protected deactivateCopies(kmem: SlabSystem, cg: Cgroup): void {
+    for (const cache of kmem.caches.values()) {
+      const inst = cache.children.get(cg.id);
+      if (inst === undefined) continue;
+      if (inst.state === "pending") {
+        inst.state = "active";
+        kmem.destroyInstance(inst);
+        continue;
+      }
+      inst.state = "dying";
+      inst.minPartial = 0;
+      kmem.shrinkInstance(inst);
+      if (inst.slabCount === 0) kmem.destroyInstance(inst);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { ChargeCtx } from "../charge.js";
+import type { Cgroup } from "../cgroup.js";
+import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { SlabSystem } from "../slab/kmem.js";
+import { tryToFreeMemcgPages } from "../reclaim.js";
+import type { Selection } from "./model.js";
+import { PageChargedModel } from "./page-charged.js";
+
+/**
+ * Model A — the seed patch "[PATCH 3/7] per-cgroup slab caches" (DOMAIN §0, §11): registered
+ * caches only; a copy per registered cache made eagerly when a cgroup is created (and for every
+ * existing cgroup when a cache is registered later), named `<base>-<index>` with a small-integer
+ * index (the seed's TODO: an ida instead of the memcg pointer); slab pages charged to `kmem` when
+ * `kmemIndependentAccounting`, else to the user-memory counter; a failed charge frees the page and
+ * fails the allocation without reclaim (unless `reclaimOnKmemFailure`, the promised respin). gfp
+ * flags are ignored (an explicit TODO of the seed). Copies of a removed cgroup live on while they
+ * hold objects (`mem_cgroup_get`), then are destroyed and the cgroup released.
+ */
+export class Rfc2012Model extends PageChargedModel {
+  readonly name = "rfc-2012" as const;
+  readonly modern = false;
+  /** The series' memcg-aware dcache shrinker (patches 4–7/7). */
+  readonly memcgAwareShrinking = true;
+  readonly reparentsLruChargesOnOffline = true;
+
+  selectInstance(_kmem: SlabSystem, cache: KmemCache, memcg: Cgroup): Selection {
+    if (memcg.isRoot || !cache.accounted) return this.pick(cache.base);
+    const inst = cache.children.get(memcg.id);
+    return this.pick(inst !== undefined && inst.state === "active" ? inst : cache.base);
+  }
+
+  private counter(memcg: Cgroup) {
+    return this.sim.config.kmemIndependentAccounting ? memcg.kmem : memcg.memory;
+  }
+
+  protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
+    const counter = this.counter(memcg);
+    let retries = this.sim.config.maxReclaimRetries;
+    for (;;) {
+      const failed = counter.tryCharge(pages);
+      if (failed === null) return true;
+      const at = this.sim.cgroupOfCounter(failed, memcg);
+      ctx.out.failedAt = at;
+      if (!this.sim.config.reclaimOnKmemFailure || retries-- <= 0) return false;
+      tryToFreeMemcgPages(this.sim, at, pages, ctx.out);
+    }
+  }
+
+  protected unchargePages(memcg: Cgroup, pages: number): void {
+    this.counter(memcg).uncharge(pages);
+  }
+
+  private dup(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void {
+    if (cache.children.has(cg.id)) return;
+    kmem.newInstance(cache, cg, `${cache.name}-${cg.memcgIndex}`, "active");
+    this.sim.events.emit(this.sim.clockMs, "cache_created", { cache: cache.name, cgroup: cg.path, displayName: `${cache.name}-${cg.memcgIndex}` });
+  }
+
+  onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void {
+    if (cg.isRoot) return;
+    for (const cache of kmem.caches.values()) if (cache.accounted) this.dup(kmem, cache, cg);
+  }
+
+  onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void {
+    for (const cg of this.sim.onlineCgroups()) if (!cg.isRoot) this.dup(kmem, cache, cg);
+  }
+
+  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
+    for (const cache of kmem.caches.values()) {
+      const inst = cache.children.get(cg.id);
+      if (inst === undefined) continue;
+      inst.state = "dying";
+      if (inst.activeObjects === 0) kmem.destroyInstance(inst);
+    }
+  }
+
+  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
+    if (inst.activeObjects === 0) kmem.destroyInstance(inst);
+  }
+}

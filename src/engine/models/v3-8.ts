@@ -1,0 +1,59 @@
+import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.js";
+import type { Cgroup } from "../cgroup.js";
+import { GFP_NOFAIL } from "../gfp.js";
+import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { SlabSystem } from "../slab/kmem.js";
+import type { Selection } from "./model.js";
+import { PageChargedModel } from "./page-charged.js";
+
+/**
+ * Model B — kmem accounting as merged in 3.8 (DOMAIN §6, §11): nothing is accounted in a cgroup
+ * until its `memory.kmem.limit_in_bytes` is first written with a finite value (children of an
+ * active cgroup are born active); then every cache gets a per-cgroup copy, created lazily and
+ * asynchronously (`dentry(<kmemcg_id>:<cgroup>)`); slab pages are charged to `kmem` first (a
+ * failure there is ENOMEM without reclaim) and then to `res` through the 3.x charge path (reclaim,
+ * OOM). `__GFP_NOFAIL` allocations are not accounted at all. Shrinkers are global only. A removed
+ * cgroup's copies are shrunk and destroyed once they hold no page; until then they pin it.
+ */
+export class V38Model extends PageChargedModel {
+  readonly name = "v3.8" as const;
+  readonly modern = false;
+  readonly memcgAwareShrinking = false;
+  readonly reparentsLruChargesOnOffline = true;
+
+  selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection {
+    if (memcg.isRoot || !memcg.kmemActive || gfp & GFP_NOFAIL) return this.pick(cache.base);
+    return this.lazyCopy(kmem, cache, memcg, `${cache.name}(${memcg.kmemcgId}:${memcg.name})`);
+  }
+
+  protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
+    // memcg_charge_kmem (DOMAIN §4.4): kmem first, no reclaim on its failure
+    const failed = memcg.kmem.tryCharge(pages);
+    if (failed !== null) {
+      ctx.out.failedAt = this.sim.cgroupOfKmemCounter(failed, memcg);
+      return false;
+    }
+    if (tryChargeMemcg(this.sim, memcg, pages, ctx) !== CHARGE_OK) {
+      memcg.kmem.uncharge(pages);
+      return false;
+    }
+    return true;
+  }
+
+  protected unchargePages(memcg: Cgroup, pages: number): void {
+    uncharge(this.sim, memcg, pages);
+    memcg.kmem.uncharge(pages);
+  }
+
+  onCgroupCreated(): void {}
+
+  onCacheAccounted(): void {}
+
+  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
+    this.deactivateCopies(kmem, cg);
+  }
+
+  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
+    if (inst.slabCount === 0) kmem.destroyInstance(inst);
+  }
+}

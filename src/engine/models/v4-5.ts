@@ -1,0 +1,59 @@
+import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.js";
+import type { Cgroup } from "../cgroup.js";
+import { GFP_ACCOUNT } from "../gfp.js";
+import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { SlabSystem } from "../slab/kmem.js";
+import type { Selection } from "./model.js";
+import { PageChargedModel } from "./page-charged.js";
+
+/**
+ * Model B′ — 4.5 to 5.2 (DOMAIN §11): accounting is opt-in per cache (SLAB_ACCOUNT, or the seed's
+ * registration) or per call (`__GFP_ACCOUNT`) and always on for non-root cgroups; per-cgroup
+ * copies are lazy and asynchronous, named `dentry(<css serial>:<cgroup>)`; slab pages charged to
+ * `memory` through the modern charge path (reclaim, OOM, forced charges) and then to the v1 `kmem`
+ * counter, whose limit fails with ENOMEM without reclaim. memcg-aware list_lru. On rmdir the
+ * copies are deactivated (no new objects, empty slabs freed at once) and pin the cgroup until empty;
+ * its list_lru is spliced into the parent's.
+ */
+export class V45Model extends PageChargedModel {
+  readonly name = "v4.5" as const;
+  readonly modern = true;
+  readonly memcgAwareShrinking = true;
+  readonly reparentsLruChargesOnOffline = false;
+
+  selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection {
+    if (memcg.isRoot || !(cache.accounted || gfp & GFP_ACCOUNT)) return this.pick(cache.base);
+    return this.lazyCopy(kmem, cache, memcg, `${cache.name}(${memcg.id}:${memcg.name})`);
+  }
+
+  protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
+    if (tryChargeMemcg(this.sim, memcg, pages, ctx) !== CHARGE_OK) return false;
+    if (this.sim.config.cgroupVersion === 1) {
+      const failed = memcg.kmem.tryCharge(pages);
+      if (failed !== null) {
+        uncharge(this.sim, memcg, pages);
+        ctx.out.failedAt = this.sim.cgroupOfKmemCounter(failed, memcg);
+        return false;
+      }
+    } else memcg.kmem.charge(pages);
+    return true;
+  }
+
+  protected unchargePages(memcg: Cgroup, pages: number): void {
+    uncharge(this.sim, memcg, pages);
+    memcg.kmem.uncharge(pages);
+  }
+
+  onCgroupCreated(): void {}
+
+  onCacheAccounted(): void {}
+
+  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
+    this.deactivateCopies(kmem, cg);
+    if (cg.parent !== null) kmem.spliceLists(cg, cg.parent, false, true);
+  }
+
+  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
+    if (inst.slabCount === 0) kmem.destroyInstance(inst);
+  }
+}

@@ -1,0 +1,93 @@
+import type { Cgroup } from "../cgroup.js";
+import type { Geometry } from "./geometry.js";
+
+export interface CacheFlags {
+  account: boolean;
+  reclaimAccount: boolean;
+  hwcacheAlign: boolean;
+}
+
+export interface ShrinkerConfig {
+  memcgAware: boolean;
+  seeks: number;
+}
+
+export type InstanceState = "pending" | "active" | "dying" | "destroyed";
+
+/**
+ * One `struct kmem_cache`: a root (base) cache or a per-cgroup copy (models A/B/B′). Its slabs
+ * live in the SlabPool's typed arrays; this object only holds list heads and counts.
+ */
+export class CacheInstance {
+  /** Active slab per CPU (slab id or -1). */
+  readonly cpuSlab: Int32Array;
+  partialHead = -1;
+  partialTail = -1;
+  nrPartial = 0;
+  /** Free objects on the node partial list (SLUB's `count_partial(n, count_free)`, for slabinfo). */
+  partialFreeObjects = 0;
+  slabCount = 0;
+  activeObjects = 0;
+  state: InstanceState;
+  /** `min_partial` now in force (0 once deactivated). */
+  minPartial: number;
+  readyAtMs = 0;
+  /** Allocation serial at which this pending copy was requested (it serves later allocations only). */
+  requestedAtSerial = 0;
+
+  constructor(
+    readonly id: number,
+    readonly root: KmemCache,
+    /** The cgroup this copy charges its slab pages to; null for the root cache. */
+    readonly memcg: Cgroup | null,
+    readonly displayName: string,
+    cpuCount: number,
+    state: InstanceState,
+  ) {
+    this.cpuSlab = new Int32Array(cpuCount).fill(-1);
+    this.state = state;
+    this.minPartial = root.geometry.minPartial;
+  }
+
+  get objectCount(): number {
+    return this.slabCount * this.root.geometry.objectsPerSlab;
+  }
+}
+
+/** A slab cache as created by `kmem_cache_create`, with its per-cgroup copies. */
+export class KmemCache {
+  base!: CacheInstance;
+  /** Per-cgroup copies by cgroup id, in creation order, including dying ones until destroyed. */
+  readonly children = new Map<number, CacheInstance>();
+  /** `register_memcg_cache` / SLAB_ACCOUNT. */
+  accounted: boolean;
+  /** Live objects per (cgroup charged) list: cgroup id → list sentinel (objects in allocation order). */
+  readonly ownerLists = new Map<number, number>();
+  /** list_lru per cgroup id (memcg-aware) or under key 0 (global list). */
+  readonly lruLists = new Map<number, number>();
+  /** Shrinker `nr_deferred` per list key. */
+  readonly nrDeferred = new Map<number, number>();
+  state: "active" | "destroyed" = "active";
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly objectSizeBytes: number,
+    readonly geometry: Geometry,
+    readonly flags: CacheFlags,
+    readonly shrinker: ShrinkerConfig | null,
+  ) {
+    this.accounted = flags.account;
+  }
+
+  /** Sum over the base and its copies (what /proc/slabinfo prints, DOMAIN §6.3). */
+  totals(): { activeObjects: number; objects: number; slabs: number } {
+    let a = this.base.activeObjects;
+    let s = this.base.slabCount;
+    for (const c of this.children.values()) {
+      a += c.activeObjects;
+      s += c.slabCount;
+    }
+    return { activeObjects: a, objects: s * this.geometry.objectsPerSlab, slabs: s };
+  }
+}

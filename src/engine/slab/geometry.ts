@@ -1,0 +1,108 @@
+/**
+ * SLUB cache geometry (DOMAIN §5.1, `mm/slub.c`: calculate_alignment, calculate_sizes,
+ * calculate_order, calc_slab_order, set_min_partial). Pure functions of the object size, the
+ * alignment flags, the CPU count and the SLUB knobs.
+ */
+export const PAGE_SIZE = 4096;
+const MAX_OBJS_PER_PAGE = 32767;
+const MIN_PARTIAL = 5;
+const MAX_PARTIAL = 10;
+/** Largest kmalloc slab class is kmalloc-8k (DOMAIN §5.1). */
+export const MAX_OBJECT_SIZE_BYTES = 8192;
+const CACHE_LINE_SIZE = 64;
+
+export interface Geometry {
+  /** Slot size: the object size aligned (`s->size`). */
+  sizeBytes: number;
+  alignBytes: number;
+  order: number;
+  objectsPerSlab: number;
+  pagesPerSlab: number;
+  /** Bytes at the end of each slab no object fits in. */
+  wasteBytes: number;
+  minPartial: number;
+}
+
+export interface GeometryInput {
+  objectSizeBytes: number;
+  alignBytes?: number;
+  hwcacheAlign?: boolean;
+  cpuCount: number;
+  slubMaxOrder?: number;
+  slubMinObjects?: number;
+  slubMinOrder?: number;
+  minPartial?: number | null;
+}
+
+/** Highest set bit, 1-based (`fls`); fls(0) = 0. */
+export function fls(x: number): number {
+  return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+/** Smallest order with PAGE_SIZE << order ≥ size (`get_order`). */
+export function getOrder(size: number): number {
+  let order = 0;
+  while (PAGE_SIZE * 2 ** order < size) order++;
+  return order;
+}
+
+/** `order_objects`: objects that fit in a slab of the given order. */
+export function orderObjects(order: number, size: number): number {
+  return Math.floor((PAGE_SIZE * 2 ** order) / size);
+}
+
+/** `calculate_alignment`: SLAB_HWCACHE_ALIGN halves the cache line while the object fits twice. */
+export function calculateAlignment(hwcacheAlign: boolean, align: number, size: number): number {
+  if (hwcacheAlign) {
+    let ralign = CACHE_LINE_SIZE;
+    while (size <= ralign / 2) ralign /= 2;
+    align = Math.max(align, ralign);
+  }
+  return Math.max(align, 8);
+}
+
+function calcSlabOrder(size: number, minOrder: number, maxOrder: number, fraction: number): number {
+  let order = minOrder;
+  for (; order <= maxOrder; order++) {
+    const slabSize = PAGE_SIZE * 2 ** order;
+    if (slabSize % size <= slabSize / fraction) break;
+  }
+  return order;
+}
+
+/** `calculate_order` (6.8+ form): the smallest order in [min_order, max_order] whose waste is ≤ 1/16, 1/8, 1/4, 1/2 of the slab. */
+export function calculateOrder(size: number, cpuCount: number, slubMaxOrder = 3, slubMinObjects = 0, slubMinOrder = 0): number {
+  let minObjects = slubMinObjects !== 0 ? slubMinObjects : 4 * (fls(cpuCount) + 1);
+  const maxObjects = orderObjects(slubMaxOrder, size);
+  minObjects = Math.min(minObjects, maxObjects);
+  const minOrder = Math.max(slubMinOrder, getOrder(minObjects * size));
+  if (orderObjects(minOrder, size) > MAX_OBJS_PER_PAGE) return getOrder(size * MAX_OBJS_PER_PAGE) - 1;
+  for (let fraction = 16; fraction > 1; fraction /= 2) {
+    const order = calcSlabOrder(size, minOrder, slubMaxOrder, fraction);
+    if (order <= slubMaxOrder) return order;
+  }
+  return getOrder(size);
+}
+
+/** `set_min_partial`: clamp(ilog2(size) / 2, 5, 10). */
+export function minPartialFor(size: number): number {
+  const v = Math.floor(Math.floor(Math.log2(size)) / 2);
+  return Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, v));
+}
+
+/** Full geometry of a cache, as `/proc/slabinfo` would show it. */
+export function computeGeometry(g: GeometryInput): Geometry {
+  const align = calculateAlignment(g.hwcacheAlign ?? false, g.alignBytes ?? 8, g.objectSizeBytes);
+  const size = Math.ceil(Math.ceil(g.objectSizeBytes / 8) * 8 / align) * align;
+  const order = calculateOrder(size, g.cpuCount, g.slubMaxOrder ?? 3, g.slubMinObjects ?? 0, g.slubMinOrder ?? 0);
+  const objectsPerSlab = Math.min(orderObjects(order, size), MAX_OBJS_PER_PAGE);
+  return {
+    sizeBytes: size,
+    alignBytes: align,
+    order,
+    objectsPerSlab,
+    pagesPerSlab: 2 ** order,
+    wasteBytes: (PAGE_SIZE * 2 ** order) % size,
+    minPartial: g.minPartial ?? minPartialFor(size),
+  };
+}

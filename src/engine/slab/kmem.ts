@@ -1,0 +1,580 @@
+import type { AllocOutcome, ChargeCtx } from "../charge.js";
+import type { Cgroup } from "../cgroup.js";
+import { assert } from "../errors.js";
+import type { Instance } from "../instance.js";
+import type { ReclaimStats } from "../reclaim.js";
+import { CacheInstance, KmemCache } from "./cache.js";
+import { IntrusiveLists } from "./lists.js";
+
+const SLAB_CPU = 1;
+const SLAB_PARTIAL = 2;
+const SLAB_FULL = 3;
+const SHRINK_BATCH = 128;
+const DEF_PRIORITY = 12;
+/** Object ids carry a generation above this many slots, so a reused slot never answers to an old id. */
+export const SLOT_SPAN = 2 ** 31;
+/** List key of the global (not memcg-aware) list_lru of a cache. */
+export const GLOBAL_LRU = 0;
+
+/**
+ * All slabs and objects of one instance in typed arrays (ARCHITECTURE.md §3), with SLUB's
+ * allocation and free paths (DOMAIN §5.3), per-(cache, cgroup) object lists for free-by-selection,
+ * list_lru and shrinkers (§9.1). Which copy serves an allocation and what is charged is asked of
+ * the instance's accounting model; this class never branches on the model's name.
+ */
+export class SlabSystem {
+  // --- object slots -----------------------------------------------------------------------------
+  private slotCap = 0;
+  private slotTop = 0;
+  /** Released slot ranges by length, for reuse by new slabs. */
+  private readonly freeRanges = new Map<number, number[]>();
+  objSlab = new Int32Array(0);
+  /** Next free slot in the slab's freelist (-1 = end). */
+  objNext = new Int32Array(0);
+  objGen = new Uint32Array(0);
+  /** objcg id charged for the object (index into objcgMemcg); 0 = root/uncharged. */
+  objOwner = new Int32Array(0);
+  /** pid that allocated it (0 for a remote charge). */
+  objTask = new Int32Array(0);
+  /** bit 0 live, bit 1 on the list_lru. */
+  objFlags = new Uint8Array(0);
+  /** Allocation order per (cache, charged cgroup). */
+  readonly owned = new IntrusiveLists(0);
+  /** list_lru membership. */
+  readonly lru = new IntrusiveLists(0);
+
+  // --- slabs ------------------------------------------------------------------------------------
+  private slabCap = 0;
+  private slabTop = 0;
+  private readonly freeSlabIds: number[] = [];
+  slabInst = new Int32Array(0);
+  slabBase = new Int32Array(0);
+  slabInuse = new Int32Array(0);
+  slabFree = new Int32Array(0);
+  slabState = new Uint8Array(0);
+  slabPrev = new Int32Array(0);
+  slabNext = new Int32Array(0);
+
+  // --- caches and objcgs ------------------------------------------------------------------------
+  readonly caches = new Map<string, KmemCache>();
+  readonly instances: (CacheInstance | null)[] = [];
+  private nextCacheId = 1;
+  /** objcg id → the cgroup it charges now (model C rewrites this on reparenting). */
+  readonly objcgMemcg: Cgroup[] = [];
+  /** Sub-page bytes parked on an objcg (`nr_charged_bytes`). */
+  readonly objcgChargedBytes: number[] = [];
+  /** Global slab pages by SLAB_RECLAIM_ACCOUNT (meminfo SReclaimable / SUnreclaim). */
+  reclaimablePages = 0;
+  unreclaimablePages = 0;
+  liveObjects = 0;
+  /** Bytes of live objects (slot size) — the numerator of slab utilization. */
+  liveObjectBytes = 0;
+  allocSerial = 0;
+
+  constructor(private readonly sim: Instance) {
+    this.growSlots(1024);
+    this.growSlabs(256);
+  }
+
+  // ===== storage ================================================================================
+
+  private growSlots(cap: number): void {
+    const g32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.objSlab = g32(this.objSlab);
+    this.objNext = g32(this.objNext);
+    this.objOwner = g32(this.objOwner);
+    this.objTask = g32(this.objTask);
+    const gen = new Uint32Array(cap);
+    gen.set(this.objGen);
+    this.objGen = gen;
+    const fl = new Uint8Array(cap);
+    fl.set(this.objFlags);
+    this.objFlags = fl;
+    this.owned.grow(cap);
+    this.lru.grow(cap);
+    this.slotCap = cap;
+  }
+
+  private growSlabs(cap: number): void {
+    const g32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.slabInst = g32(this.slabInst);
+    this.slabBase = g32(this.slabBase);
+    this.slabInuse = g32(this.slabInuse);
+    this.slabFree = g32(this.slabFree);
+    this.slabPrev = g32(this.slabPrev);
+    this.slabNext = g32(this.slabNext);
+    const st = new Uint8Array(cap);
+    st.set(this.slabState);
+    this.slabState = st;
+    this.slabCap = cap;
+  }
+
+  /** Reserves `n` consecutive slots (a slab's objects, or one list sentinel). */
+  private takeSlots(n: number): number {
+    const reuse = this.freeRanges.get(n);
+    if (reuse !== undefined && reuse.length > 0) return reuse.pop()!;
+    if (this.slotTop + n > this.slotCap) {
+      let cap = this.slotCap * 2;
+      while (this.slotTop + n > cap) cap *= 2;
+      this.growSlots(cap);
+    }
+    const base = this.slotTop;
+    this.slotTop += n;
+    return base;
+  }
+
+  private newList(lists: IntrusiveLists): number {
+    const s = this.takeSlots(1);
+    lists.initList(s);
+    return s;
+  }
+
+  /** Slots reserved so far (a memory gauge). */
+  get slotCapacity(): number {
+    return this.slotTop;
+  }
+
+  // ===== caches =================================================================================
+
+  createCache(
+    name: string,
+    objectSizeBytes: number,
+    geometry: KmemCache["geometry"],
+    flags: KmemCache["flags"],
+    shrinker: KmemCache["shrinker"],
+  ): KmemCache {
+    const cache = new KmemCache(this.nextCacheId++, name, objectSizeBytes, geometry, flags, shrinker);
+    cache.base = this.newInstance(cache, null, name, "active");
+    this.caches.set(name, cache);
+    return cache;
+  }
+
+  newInstance(cache: KmemCache, memcg: Cgroup | null, displayName: string, state: CacheInstance["state"]): CacheInstance {
+    const inst = new CacheInstance(this.instances.length, cache, memcg, displayName, this.sim.config.cpuCount, state);
+    this.instances.push(inst);
+    if (memcg !== null) {
+      cache.children.set(memcg.id, inst);
+      memcg.liveCacheCount++;
+    }
+    return inst;
+  }
+
+  /**
+   * Frees every empty slab of `inst`, CPU slabs included (`kmem_cache_shrink`: flush the CPU
+   * slabs, then discard empty partial slabs whatever `min_partial` says).
+   */
+  shrinkInstance(inst: CacheInstance): number {
+    let freed = 0;
+    for (let cpu = 0; cpu < inst.cpuSlab.length; cpu++) {
+      const s = inst.cpuSlab[cpu];
+      if (s < 0) continue;
+      inst.cpuSlab[cpu] = -1;
+      if (this.slabInuse[s] === 0) {
+        this.discardSlab(inst, s);
+        freed++;
+      } else if (this.slabInuse[s] < inst.root.geometry.objectsPerSlab) this.addPartial(inst, s);
+      else this.slabState[s] = SLAB_FULL;
+    }
+    for (let s = inst.partialHead; s >= 0; ) {
+      const next = this.slabNext[s];
+      if (this.slabInuse[s] === 0) {
+        this.removePartial(inst, s);
+        this.discardSlab(inst, s);
+        freed++;
+      }
+      s = next;
+    }
+    return freed;
+  }
+
+  /** Destroys a per-cgroup copy (it must be empty): its cgroup loses one pin. */
+  destroyInstance(inst: CacheInstance): void {
+    assert(inst.activeObjects === 0, "destroying a cache copy with live objects");
+    this.shrinkInstance(inst);
+    assert(inst.slabCount === 0, "destroyed copy still holds slabs");
+    inst.state = "destroyed";
+    this.instances[inst.id] = null;
+    if (inst.memcg !== null) {
+      inst.root.children.delete(inst.memcg.id);
+      inst.memcg.liveCacheCount--;
+      this.sim.events.emit(this.sim.clockMs, "cache_destroyed", { cache: inst.root.name, cgroup: inst.memcg.path, displayName: inst.displayName });
+      this.sim.maybeRelease(inst.memcg);
+    }
+  }
+
+  /** `kmem_cache_destroy` of a root cache with no live objects: its copies and empty slabs go. */
+  removeCache(cache: KmemCache): void {
+    for (const inst of [...cache.children.values()]) this.destroyInstance(inst);
+    this.shrinkInstance(cache.base);
+    cache.state = "destroyed";
+    this.instances[cache.base.id] = null;
+    this.caches.delete(cache.name);
+  }
+
+  // ===== objcgs =================================================================================
+
+  newObjcg(memcg: Cgroup): number {
+    this.objcgMemcg.push(memcg);
+    this.objcgChargedBytes.push(0);
+    return this.objcgMemcg.length - 1;
+  }
+
+  // ===== allocation =============================================================================
+
+  /**
+   * Allocates one object of `cache` for `memcg` (already resolved to an online cgroup) by `pid`.
+   * Returns the object id, or -1 when a charge or the page allocator failed (ctx.out says why).
+   */
+  allocObject(cache: KmemCache, memcg: Cgroup, pid: number, reclaimable: boolean, ctx: ChargeCtx): number {
+    const model = this.sim.model;
+    this.allocSerial++;
+    const sel = model.selectInstance(this, cache, memcg, ctx.gfp);
+    const inst = sel.inst;
+    const objcg = sel.objcg;
+    const fullSize = cache.geometry.sizeBytes + 8;
+    if (objcg > 0 && !model.chargeObject(this, objcg, fullSize, ctx)) return -1;
+    const slot = this.allocSlot(inst, ctx);
+    if (slot < 0) {
+      if (objcg > 0) model.unchargeObject(this, objcg, fullSize, ctx.cpu);
+      return -1;
+    }
+    const ownerCg = objcg > 0 ? this.objcgMemcg[objcg] : (inst.memcg ?? this.sim.root);
+    const ownerObjcg = objcg > 0 ? objcg : ownerCg.objcgId;
+    this.objOwner[slot] = ownerObjcg;
+    this.objTask[slot] = pid;
+    this.objFlags[slot] = 1;
+    this.owned.pushBack(this.ownerList(cache, ownerCg), slot);
+    if (reclaimable && cache.shrinker !== null) {
+      this.lru.pushBack(this.lruList(cache, ownerCg), slot);
+      this.objFlags[slot] |= 2;
+    }
+    if (objcg > 0) model.objectStat(this, cache, ownerCg, fullSize);
+    this.liveObjects++;
+    this.liveObjectBytes += cache.geometry.sizeBytes;
+    return this.objGen[slot] * SLOT_SPAN + slot;
+  }
+
+  ownerList(cache: KmemCache, cg: Cgroup): number {
+    let s = cache.ownerLists.get(cg.id);
+    if (s === undefined) {
+      s = this.newList(this.owned);
+      cache.ownerLists.set(cg.id, s);
+    }
+    return s;
+  }
+
+  /** The list_lru an object charged to `cg` goes on: per cgroup when the era and the shrinker are memcg-aware. */
+  lruKey(cache: KmemCache, cg: Cgroup): number {
+    return this.sim.model.memcgAwareShrinking && cache.shrinker!.memcgAware ? cg.id : GLOBAL_LRU;
+  }
+
+  lruList(cache: KmemCache, cg: Cgroup): number {
+    const key = this.lruKey(cache, cg);
+    let s = cache.lruLists.get(key);
+    if (s === undefined) {
+      s = this.newList(this.lru);
+      cache.lruLists.set(key, s);
+    }
+    return s;
+  }
+
+  private allocSlot(inst: CacheInstance, ctx: ChargeCtx): number {
+    const cpu = ctx.cpu;
+    let s = inst.cpuSlab[cpu];
+    if (s < 0 || this.slabFree[s] < 0) {
+      // the CPU slab is full (or absent): it leaves the CPU as a full slab; take a partial or a new one
+      if (s >= 0) this.slabState[s] = SLAB_FULL;
+      inst.cpuSlab[cpu] = -1;
+      s = inst.partialHead;
+      if (s >= 0) this.removePartial(inst, s);
+      else {
+        s = this.newSlab(inst, ctx);
+        if (s < 0) return -1;
+      }
+      this.slabState[s] = SLAB_CPU;
+      inst.cpuSlab[cpu] = s;
+    }
+    const slot = this.slabFree[s];
+    this.slabFree[s] = this.objNext[slot];
+    this.slabInuse[s]++;
+    inst.activeObjects++;
+    return slot;
+  }
+
+  /** `allocate_slab`: pages from the page allocator, then (models A/B/B′) the page charge. */
+  private newSlab(inst: CacheInstance, ctx: ChargeCtx): number {
+    const g = inst.root.geometry;
+    if (!this.sim.allocPhysPages(g.pagesPerSlab, ctx)) return -1;
+    if (!this.sim.model.chargeSlab(this, inst, g.pagesPerSlab, ctx)) {
+      // the seed: "a charge failure frees the fresh slab page and fails the allocation"
+      this.sim.usedPages -= g.pagesPerSlab;
+      return -1;
+    }
+    let id: number;
+    if (this.freeSlabIds.length > 0) id = this.freeSlabIds.pop()!;
+    else {
+      if (this.slabTop === this.slabCap) this.growSlabs(this.slabCap * 2);
+      id = this.slabTop++;
+    }
+    const n = g.objectsPerSlab;
+    const base = this.takeSlots(n);
+    for (let i = 0; i < n; i++) {
+      const slot = base + i;
+      this.objSlab[slot] = id;
+      this.objNext[slot] = i + 1 < n ? slot + 1 : -1;
+      this.objFlags[slot] = 0;
+      this.owned.prev[slot] = -1;
+      this.owned.next[slot] = -1;
+      this.lru.prev[slot] = -1;
+      this.lru.next[slot] = -1;
+    }
+    this.slabInst[id] = inst.id;
+    this.slabBase[id] = base;
+    this.slabInuse[id] = 0;
+    this.slabFree[id] = base;
+    this.slabPrev[id] = -1;
+    this.slabNext[id] = -1;
+    inst.slabCount++;
+    if (inst.root.flags.reclaimAccount) this.reclaimablePages += g.pagesPerSlab;
+    else this.unreclaimablePages += g.pagesPerSlab;
+    return id;
+  }
+
+  // ===== free ===================================================================================
+
+  /** Resolves an object id to its live slot, or -1 (never allocated, freed, or reclaimed). */
+  liveSlot(objectId: number): number {
+    if (!Number.isSafeInteger(objectId) || objectId < 0) return -1;
+    const slot = objectId % SLOT_SPAN;
+    const gen = Math.floor(objectId / SLOT_SPAN);
+    if (slot >= this.slotTop || (this.objFlags[slot] & 1) === 0 || this.objGen[slot] !== gen) return -1;
+    return slot;
+  }
+
+  /**
+   * `kmem_cache_free` of a live slot: uncharges per the model, returns the slot to its slab and
+   * frees the slab when it empties and the node already keeps `min_partial` partial slabs.
+   * Returns the number of slabs freed (0 or 1).
+   */
+  freeSlot(slot: number, cpu: number): number {
+    const s = this.objSlab[slot];
+    const inst = this.instances[this.slabInst[s]]!;
+    const cache = inst.root;
+    const objcg = this.objOwner[slot];
+    if (this.sim.model.objectCharging && objcg > 0) {
+      const fullSize = cache.geometry.sizeBytes + 8;
+      this.sim.model.objectStat(this, cache, this.objcgMemcg[objcg], -fullSize);
+      this.sim.model.unchargeObject(this, objcg, fullSize, cpu);
+    }
+    this.owned.remove(slot);
+    if (this.objFlags[slot] & 2) this.lru.remove(slot);
+    this.objFlags[slot] = 0;
+    this.objGen[slot] = (this.objGen[slot] + 1) >>> 0;
+    this.liveObjects--;
+    this.liveObjectBytes -= cache.geometry.sizeBytes;
+    const wasFull = this.slabFree[s] < 0;
+    this.objNext[slot] = this.slabFree[s];
+    this.slabFree[s] = slot;
+    this.slabInuse[s]--;
+    inst.activeObjects--;
+    if (this.slabState[s] === SLAB_PARTIAL) inst.partialFreeObjects++;
+    let freed = 0;
+    if (this.slabState[s] !== SLAB_CPU) {
+      if (this.slabInuse[s] === 0 && inst.nrPartial >= inst.minPartial) {
+        if (this.slabState[s] === SLAB_PARTIAL) this.removePartial(inst, s);
+        this.discardSlab(inst, s);
+        freed = 1;
+      } else if (wasFull) this.addPartial(inst, s);
+    } else if (inst.minPartial === 0 && this.slabInuse[s] === 0 && inst.state !== "active") {
+      // a deactivated copy keeps no empty CPU slab either (cpu_partial = 0, flushed)
+      for (let c = 0; c < inst.cpuSlab.length; c++) if (inst.cpuSlab[c] === s) inst.cpuSlab[c] = -1;
+      this.discardSlab(inst, s);
+      freed = 1;
+    }
+    if (inst.memcg !== null && inst.state === "dying") this.sim.model.afterDyingFree(this, inst);
+    return freed;
+  }
+
+  private addPartial(inst: CacheInstance, s: number): void {
+    this.slabState[s] = SLAB_PARTIAL;
+    this.slabPrev[s] = inst.partialTail;
+    this.slabNext[s] = -1;
+    if (inst.partialTail >= 0) this.slabNext[inst.partialTail] = s;
+    else inst.partialHead = s;
+    inst.partialTail = s;
+    inst.nrPartial++;
+    inst.partialFreeObjects += inst.root.geometry.objectsPerSlab - this.slabInuse[s];
+  }
+
+  private removePartial(inst: CacheInstance, s: number): void {
+    const p = this.slabPrev[s];
+    const n = this.slabNext[s];
+    if (p >= 0) this.slabNext[p] = n;
+    else inst.partialHead = n;
+    if (n >= 0) this.slabPrev[n] = p;
+    else inst.partialTail = p;
+    this.slabPrev[s] = -1;
+    this.slabNext[s] = -1;
+    this.slabState[s] = 0;
+    inst.nrPartial--;
+    inst.partialFreeObjects -= inst.root.geometry.objectsPerSlab - this.slabInuse[s];
+  }
+
+  /** `discard_slab`: pages back to the page allocator and (A/B/B′) uncharged. */
+  private discardSlab(inst: CacheInstance, s: number): void {
+    const g = inst.root.geometry;
+    this.slabState[s] = 0;
+    const base = this.slabBase[s];
+    const list = this.freeRanges.get(g.objectsPerSlab);
+    if (list === undefined) this.freeRanges.set(g.objectsPerSlab, [base]);
+    else list.push(base);
+    this.freeSlabIds.push(s);
+    inst.slabCount--;
+    if (inst.root.flags.reclaimAccount) this.reclaimablePages -= g.pagesPerSlab;
+    else this.unreclaimablePages -= g.pagesPerSlab;
+    this.sim.usedPages -= g.pagesPerSlab;
+    this.sim.model.unchargeSlab(this, inst, g.pagesPerSlab);
+  }
+
+  /** Live objects of `cache` charged to `cg`, oldest first. */
+  ownedSlots(cache: KmemCache, cg: Cgroup): number[] {
+    const s = cache.ownerLists.get(cg.id);
+    if (s === undefined) return [];
+    const out: number[] = [];
+    for (let n = this.owned.first(s); n >= 0 && n !== s; n = this.owned.next[n]) out.push(n);
+    return out;
+  }
+
+  ownedCount(cache: KmemCache, cg: Cgroup): number {
+    const s = cache.ownerLists.get(cg.id);
+    return s === undefined ? 0 : this.owned.length(s);
+  }
+
+  /** Live objects of `cache` allocated by `pid`, oldest first (a scan over the cache's lists). */
+  slotsOfTask(cache: KmemCache, pid: number): number[] {
+    const out: { slot: number; key: number }[] = [];
+    for (const s of cache.ownerLists.values()) {
+      for (let n = this.owned.first(s); n >= 0 && n !== s; n = this.owned.next[n])
+        if (this.objTask[n] === pid) out.push({ slot: n, key: out.length });
+    }
+    return out.map((o) => o.slot);
+  }
+
+  // ===== shrinkers (DOMAIN §9.1) ================================================================
+
+  /**
+   * `shrink_slab(memcg, priority)`: for a non-root cgroup only memcg-aware shrinkers with objects
+   * on that cgroup's list_lru run; at the root (global reclaim) every shrinker runs, memcg-aware
+   * ones on the root's own list and the others on their global list. Returns slab pages freed.
+   */
+  shrinkSlab(memcg: Cgroup, priority: number, _global: boolean, stats: ReclaimStats): number {
+    let freedPages = 0;
+    for (const cache of this.caches.values()) {
+      if (cache.shrinker === null) continue;
+      const aware = this.sim.model.memcgAwareShrinking && cache.shrinker.memcgAware;
+      if (!memcg.isRoot && !aware) continue;
+      const key = aware ? memcg.id : GLOBAL_LRU;
+      const list = cache.lruLists.get(key);
+      if (list === undefined) continue;
+      freedPages += this.doShrinkSlab(cache, key, list, priority, stats);
+    }
+    return freedPages;
+  }
+
+  /** `do_shrink_slab` arithmetic, exactly as DOMAIN §9.1 gives it (6.x form). */
+  private doShrinkSlab(cache: KmemCache, key: number, list: number, priority: number, stats: ReclaimStats): number {
+    const freeable = this.lru.length(list);
+    if (freeable === 0) return 0;
+    const seeks = cache.shrinker!.seeks;
+    const nr = cache.nrDeferred.get(key) ?? 0;
+    cache.nrDeferred.set(key, 0);
+    const delta = seeks > 0 ? Math.floor((Math.floor(freeable / 2 ** priority) * 4) / seeks) : Math.floor(freeable / 2);
+    let total = Math.min(Math.floor(nr / 2 ** priority) + delta, 2 * freeable);
+    let scanned = 0;
+    let freedPages = 0;
+    while (total >= SHRINK_BATCH || total >= freeable) {
+      const n = Math.min(SHRINK_BATCH, total);
+      freedPages += this.scanObjects(list, n, stats);
+      total -= n;
+      scanned += n;
+      if (n === 0) break;
+    }
+    stats.scannedObjects += scanned;
+    const next = Math.min(Math.max(nr + delta - scanned, 0), 2 * freeable);
+    cache.nrDeferred.set(key, (cache.nrDeferred.get(key) ?? 0) + next);
+    return freedPages;
+  }
+
+  /** `list_lru_walk` + free: the `n` oldest objects of the list are freed (they are gone for good). */
+  private scanObjects(list: number, n: number, stats: ReclaimStats): number {
+    let freedPages = 0;
+    for (let i = 0; i < n; i++) {
+      const slot = this.lru.first(list);
+      if (slot < 0) break;
+      const pages = this.instances[this.slabInst[this.objSlab[slot]]]!.root.geometry.pagesPerSlab;
+      const freedSlabs = this.freeSlot(slot, 0);
+      stats.freedObjects++;
+      stats.freedSlabs += freedSlabs;
+      freedPages += freedSlabs * pages;
+    }
+    stats.slabPages += freedPages;
+    this.sim.reclaimedBytesTotal.slab += freedPages * 4096;
+    return freedPages;
+  }
+
+  /** Moves a dying cgroup's lists of every cache to its parent (list_lru / objcg reparenting). */
+  spliceLists(child: Cgroup, parent: Cgroup, owner: boolean, lru: boolean): void {
+    for (const cache of this.caches.values()) {
+      if (owner) {
+        const src = cache.ownerLists.get(child.id);
+        if (src !== undefined) {
+          this.owned.splice(this.ownerList(cache, parent), src);
+          cache.ownerLists.delete(child.id);
+        }
+      }
+      if (lru && cache.shrinker !== null && this.lruKey(cache, child) !== GLOBAL_LRU) {
+        const src = cache.lruLists.get(child.id);
+        if (src !== undefined) {
+          this.lru.splice(this.lruList(cache, parent), src);
+          cache.lruLists.delete(child.id);
+          const d = cache.nrDeferred.get(child.id) ?? 0;
+          cache.nrDeferred.delete(child.id);
+          if (d > 0) cache.nrDeferred.set(parent.id, (cache.nrDeferred.get(parent.id) ?? 0) + d);
+        }
+      }
+    }
+  }
+
+  /** Unused in the hot path; kept for the invariant checker: objects of a slab counted by walking its freelist. */
+  freeCountOfSlab(s: number): number {
+    let n = 0;
+    for (let x = this.slabFree[s]; x >= 0; x = this.objNext[x]) n++;
+    return n;
+  }
+
+  /** Iterates every live slab id of an instance (for invariant checks). */
+  *slabsOf(inst: CacheInstance): Generator<number> {
+    for (let s = 0; s < this.slabTop; s++) if (this.slabState[s] !== 0 && this.slabInst[s] === inst.id) yield s;
+  }
+
+  isSlabLive(s: number): boolean {
+    return this.slabState[s] !== 0;
+  }
+
+  get slabIdTop(): number {
+    return this.slabTop;
+  }
+
+  /** For outcome bookkeeping of frees that a reclaim pass started. */
+  static noOutcome(): AllocOutcome {
+    return { reclaimedPages: 0, oomKilledPids: [], selfKilled: false, throttleMs: 0, failedAt: null };
+  }
+}

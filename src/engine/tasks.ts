@@ -1,0 +1,24 @@
+import type { Cgroup } from "./cgroup.js";
+
+/** A simulated task (thread-group leader). */
+export class Task {
+  /** Anon pages this task owns, by the cgroup they are charged to (charges stay on a move, DOMAIN §8). */
+  readonly anon = new Map<Cgroup, number>();
+  /** File pages this task brought in, by charged cgroup (v1 move_charge bit 1 moves these). */
+  readonly fileMapped = new Map<Cgroup, number>();
+  anonPages = 0;
+  /** Pages charged above memory.high during the current command (`memcg_nr_pages_over_high`). */
+  pagesOverHigh = 0;
+
+  constructor(
+    readonly pid: number,
+    public cgroup: Cgroup,
+    readonly cpu: number,
+    readonly oomScoreAdj: number,
+  ) {}
+
+  addAnon(cg: Cgroup, pages: number): void {
+    this.anon.set(cg, (this.anon.get(cg) ?? 0) + pages);
+    this.anonPages += pages;
+  }
+}
