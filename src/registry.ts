@@ -1,0 +1,133 @@
+import type { Command } from "./engine/commands.js";
+import type { InstanceConfigInput } from "./engine/config.js";
+import { EngineError, fail } from "./engine/errors.js";
+import { DEFAULT_LIMITS, type EngineLimits, Instance } from "./engine/instance.js";
+import { instanceView } from "./engine/views.js";
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Server-wide limits (ARCHITECTURE.md habit 4): every one configurable, every hit a 429 LIMIT_EXCEEDED. */
+export interface ServerLimits extends EngineLimits {
+  maxInstances: number;
+  maxBatchCommands: number;
+  maxBodyBytes: number;
+  maxWatchers: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  ...DEFAULT_LIMITS,
+  maxInstances: 64,
+  maxBatchCommands: 10_000,
+  maxBodyBytes: 8 * 1024 * 1024,
+  maxWatchers: 256,
+};
+
+export interface Entry {
+  readonly name: string;
+  /** The config as the client sent it (reset and export recreate from it). */
+  readonly configInput: InstanceConfigInput | undefined;
+  instance: Instance;
+}
+
+/** What a listener hears: an accepted (applied) command, or an instance created/reset/deleted. */
+export type RegistryEvent =
+  | { kind: "command"; name: string; command: Command }
+  | { kind: "created"; name: string; config: InstanceConfigInput | undefined }
+  | { kind: "reset"; name: string }
+  | { kind: "deleted"; name: string };
+
+/**
+ * The named simulation instances of one server. Every mutation of an instance goes through
+ * `execute` so listeners (persistence journal, metrics) see the same command stream.
+ */
+export class Registry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(e: RegistryEvent) => void>();
+
+  constructor(readonly limits: ServerLimits = DEFAULT_SERVER_LIMITS) {}
+
+  on(fn: (e: RegistryEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(e: RegistryEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  create(name: string, config?: InstanceConfigInput, opts: { silent?: boolean } = {}): Entry {
+    if (typeof name !== "string" || !NAME.test(name))
+      fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, { issues: [{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }] });
+    if (this.entries.has(name)) fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
+    if (this.entries.size >= this.limits.maxInstances)
+      fail("LIMIT_EXCEEDED", `instance limit ${this.limits.maxInstances} reached`, { limit: "maxInstances", value: this.limits.maxInstances });
+    const entry: Entry = { name, configInput: config, instance: new Instance(config, this.limits) };
+    this.entries.set(name, entry);
+    if (!opts.silent) this.emit({ kind: "created", name, config });
+    return entry;
+  }
+
+  get(name: string): Entry {
+    const e = this.entries.get(name);
+    if (e === undefined) fail("INSTANCE_NOT_FOUND", `instance ${name} not found`, { name });
+    return e;
+  }
+
+  list(): Entry[] {
+    return [...this.entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  delete(name: string): void {
+    this.get(name);
+    this.entries.delete(name);
+    this.emit({ kind: "deleted", name });
+  }
+
+  reset(name: string): Entry {
+    const e = this.get(name);
+    e.instance = new Instance(e.configInput, this.limits);
+    this.emit({ kind: "reset", name });
+    return e;
+  }
+
+  /** Applies one command to an instance; the command is announced only once it was accepted. */
+  execute(name: string, command: Command): unknown {
+    const e = this.get(name);
+    const r = e.instance.execute(command);
+    this.emit({ kind: "command", name, command });
+    return r;
+  }
+
+  /**
+   * `/batch` (API.md §6): each command applied in order; an invalid or refused one is reported
+   * in its slot and, with stopOnError (default), ends the batch.
+   */
+  executeBatch(
+    name: string,
+    commands: Command[] | (() => Command)[],
+    stopOnError = true,
+  ): { results: ({ ok: true; result: unknown } | { ok: false; error: { code: string; detail: string } })[]; executedCount: number } {
+    this.get(name);
+    if (commands.length > this.limits.maxBatchCommands)
+      fail("LIMIT_EXCEEDED", `batch limit ${this.limits.maxBatchCommands} commands`, { limit: "maxBatchCommands", value: this.limits.maxBatchCommands });
+    const results: ({ ok: true; result: unknown } | { ok: false; error: { code: string; detail: string } })[] = [];
+    let executed = 0;
+    for (const c of commands) {
+      try {
+        const cmd = typeof c === "function" ? c() : c;
+        results.push({ ok: true, result: this.execute(name, cmd) });
+        executed++;
+      } catch (err) {
+        if (!(err instanceof EngineError)) throw err;
+        results.push({ ok: false, error: { code: err.code, detail: err.message } });
+        if (stopOnError) break;
+      }
+    }
+    return { results, executedCount: executed };
+  }
+
+  /** The Instance JSON of API.md §3. */
+  view(e: Entry) {
+    return { name: e.name, ...instanceView(e.instance) };
+  }
+}
