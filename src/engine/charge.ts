@@ -86,11 +86,14 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
     }
     if (modern && gfp & GFP_NORETRY) break;
     if (reclaimed > 0 && nrPages <= COSTLY_PAGES) continue;
-    if (modern) {
-      if (retries-- > 0) continue;
-    } else if (--retries > 0) continue;
+    // 3.x (`mem_cgroup_try_charge`, 3.16): __GFP_NOFAIL sets oom = false, so the first CHARGE_NOMEM
+    // goes to nomem and bypasses — one reclaim pass, one failcnt.
+    if (!modern && gfp & GFP_NOFAIL) break;
+    // Both eras burn one retry per fruitless pass and invoke the OOM killer on the pass after the
+    // last one: 6.x `if (nr_retries--) goto retry` (16 → 17 passes), 3.x `invoke_oom = oom &&
+    // !nr_oom_retries` (5 → the OOM runs on the 6th res_counter failure).
+    if (retries-- > 0) continue;
     if (gfp & GFP_RETRY_MAYFAIL) break;
-    if (!modern && gfp & GFP_NOFAIL) break; // 3.x: NOFAIL disables the OOM killer
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;
     const progress = outOfMemory(sim, memOverLimit, ctx);
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;

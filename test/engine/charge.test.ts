@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { MiB, PAGE, Sim } from "./helpers.js";
+
+/**
+ * The gfp matrix at a full limit with no reclaimable memory (DOMAIN §12 S5, §4.1, §4.3).
+ *
+ * Counting `max` events (verified against mm/memcontrol.c try_charge_memcg, 6.x): the event is
+ * raised once per pass of the retry loop that reaches reclaim — so for GFP_KERNEL with nothing to
+ * reclaim: pass 1 reclaims, then drains the stocks (`drained`) and retries; passes 2..17 each burn
+ * one of MAX_RECLAIM_RETRIES = 16 (`if (nr_retries--) goto retry`); pass 18 finds nr_retries == 0 and
+ * calls mem_cgroup_oom. That is 18 `max` events, then one `oom`. A forced charge (nomem with
+ * __GFP_NOFAIL or __GFP_HIGH) raises `max` only if no pass raised it (`raised_max_event`).
+ */
+function fullCgroup(model: "v4.5" | "v5.9", hogAdj = 0, smallAdj = 0) {
+  const s = new Sim({ model, cgroupVersion: 2, memoryBytes: 64 * MiB });
+  s.mkdir("/a", "/a/b");
+  s.write("/a", "memory.max", "1M");
+  const hog = s.spawn("/a/b", { pid: 200, oomScoreAdj: hogAdj });
+  const small = s.spawn("/a/b", { pid: 201, oomScoreAdj: smallAdj });
+  expect(s.pages(hog, "anon", 200 * PAGE).error).toBeNull();
+  expect(s.pages(small, "anon", 56 * PAGE).error).toBeNull();
+  expect(s.num("/a", "memory.current")).toBe(MiB);
+  return { s, hog, small };
+}
+
+const ev = (s: Sim, path: string, file = "memory.events") =>
+  Object.fromEntries(
+    s
+      .read(path, file)
+      .trim()
+      .split("\n")
+      .map((l) => [l.split(" ")[0], Number(l.split(" ")[1])]),
+  );
+
+describe.each(["v5.9", "v4.5"] as const)("gfp matrix at a full memory.max (%s)", (model) => {
+  it("GFP_KERNEL: 18 max events (1 drain pass + 16 retries + 1), one oom, kills the biggest task, then charges", () => {
+    const { s, hog, small } = fullCgroup(model);
+    const r = s.pages(small, "anon", PAGE);
+    expect(r).toMatchObject({ allocatedBytes: PAGE, error: null, oomKilledPids: [hog], reclaimedBytes: 0 });
+    expect(ev(s, "/a")).toEqual({ low: 0, high: 0, max: 18, oom: 1, oom_kill: 1, oom_group_kill: 0 });
+    expect(ev(s, "/a", "memory.events.local")).toEqual({ low: 0, high: 0, max: 18, oom: 1, oom_kill: 0, oom_group_kill: 0 });
+    // oom_kill is raised on the victim's cgroup (and its ancestors); max/oom on mem_over_limit only
+    expect(ev(s, "/a/b")).toEqual({ low: 0, high: 0, max: 0, oom: 0, oom_kill: 1, oom_group_kill: 0 });
+    expect(ev(s, "/a/b", "memory.events.local").oom_kill).toBe(1);
+    expect(s.num("/a", "memory.current")).toBe(57 * PAGE);
+  });
+
+  it("GFP_NOWAIT: ENOMEM at once, no event, failedAt names the limited ancestor", () => {
+    const { s, small } = fullCgroup(model);
+    const r = s.pages(small, "anon", PAGE, "GFP_NOWAIT");
+    expect(r).toMatchObject({ allocatedBytes: 0, failedBytes: PAGE, error: "ENOMEM", failedAt: "/a", oomKilledPids: [] });
+    expect(ev(s, "/a").max).toBe(0);
+    expect(s.num("/a", "memory.current")).toBe(MiB);
+  });
+
+  it("GFP_ATOMIC: forced over the limit (__GFP_HIGH) with exactly one max event", () => {
+    const { s, small } = fullCgroup(model);
+    const r = s.pages(small, "anon", 2 * PAGE, "GFP_ATOMIC");
+    expect(r).toMatchObject({ allocatedBytes: 2 * PAGE, error: null, failedAt: null, chargedBytes: 2 * PAGE });
+    expect(ev(s, "/a")).toMatchObject({ max: 2, oom: 0, oom_kill: 0 });
+    expect(s.num("/a", "memory.current")).toBe(MiB + 2 * PAGE);
+    expect(s.num("/a", "memory.peak")).toBe(MiB + 2 * PAGE);
+  });
+
+  it("GFP_NOWAIT|__GFP_NOFAIL: forced without blocking, one max event", () => {
+    const { s, small } = fullCgroup(model);
+    expect(s.pages(small, "anon", PAGE, "GFP_NOWAIT|__GFP_NOFAIL").error).toBeNull();
+    expect(ev(s, "/a")).toMatchObject({ max: 1, oom: 0 });
+    expect(s.num("/a", "memory.current")).toBe(MiB + PAGE);
+  });
+
+  it("__GFP_NORETRY: ENOMEM after two reclaim passes (the drain pass and one more)", () => {
+    const { s, small } = fullCgroup(model);
+    expect(s.pages(small, "anon", PAGE, "GFP_KERNEL|__GFP_NORETRY").error).toBe("ENOMEM");
+    expect(ev(s, "/a")).toMatchObject({ max: 2, oom: 0, oom_kill: 0 });
+  });
+
+  it("__GFP_RETRY_MAYFAIL: ENOMEM after 18 passes, never the OOM killer", () => {
+    const { s, small } = fullCgroup(model);
+    expect(s.pages(small, "anon", PAGE, "GFP_KERNEL|__GFP_RETRY_MAYFAIL").error).toBe("ENOMEM");
+    expect(ev(s, "/a")).toMatchObject({ max: 18, oom: 0, oom_kill: 0 });
+  });
+
+  it("__GFP_NOFAIL with no killable task: 18 max, one oom, then forced without another max", () => {
+    const { s, small } = fullCgroup(model, -1000, -1000);
+    const r = s.pages(small, "anon", PAGE, "GFP_KERNEL|__GFP_NOFAIL");
+    expect(r).toMatchObject({ error: null, oomKilledPids: [] });
+    expect(ev(s, "/a")).toMatchObject({ max: 18, oom: 1, oom_kill: 0 });
+    expect(s.num("/a", "memory.current")).toBe(MiB + PAGE);
+  });
+
+  it("GFP_KERNEL with no killable task: ENOMEM after the oom event", () => {
+    const { s, small } = fullCgroup(model, -1000, -1000);
+    expect(s.pages(small, "anon", PAGE).error).toBe("ENOMEM");
+    expect(ev(s, "/a")).toMatchObject({ max: 18, oom: 1, oom_kill: 0 });
+  });
+
+  it("reports OOM_KILLED when the allocating task is the victim", () => {
+    const { s, small, hog } = fullCgroup(model, -1000, 0);
+    const r = s.pages(small, "anon", PAGE);
+    expect(r).toMatchObject({ error: "OOM_KILLED", oomKilledPids: [small], allocatedBytes: 0 });
+    expect(s.sim.tasks.has(small)).toBe(false);
+    expect(s.sim.tasks.has(hog)).toBe(true);
+    expect(s.num("/a", "memory.current")).toBe(200 * PAGE);
+  });
+});
+
+describe("3.x charge path for user pages (rfc-2012, v3.8; DOMAIN §4.3)", () => {
+  function full(model: "rfc-2012" | "v3.8") {
+    const s = new Sim({ model, memoryBytes: 64 * MiB });
+    s.mkdir("/a");
+    s.write("/a", "memory.limit_in_bytes", "1M");
+    const hog = s.spawn("/a", { pid: 300 });
+    const small = s.spawn("/a", { pid: 301 });
+    s.pages(hog, "anon", 200 * PAGE);
+    s.pages(small, "anon", 56 * PAGE);
+    return { s, hog, small };
+  }
+
+  it.each(["rfc-2012", "v3.8"] as const)("%s: GFP_ATOMIC fails (no __GFP_WAIT, no __GFP_HIGH forcing)", (model) => {
+    const { s, small } = full(model);
+    expect(s.pages(small, "anon", PAGE, "GFP_ATOMIC")).toMatchObject({ error: "ENOMEM", failedAt: "/a" });
+    expect(s.read("/a", "memory.failcnt")).toBe("1\n");
+    expect(s.read("/a", "memory.usage_in_bytes")).toBe(`${MiB}\n`);
+  });
+
+  it.each(["rfc-2012", "v3.8"] as const)("%s: __GFP_NOFAIL bypasses to the root, uncharged", (model) => {
+    const { s, small } = full(model);
+    const r = s.pages(small, "anon", PAGE, "GFP_KERNEL|__GFP_NOFAIL");
+    expect(r).toMatchObject({ error: null, allocatedBytes: PAGE, chargedBytes: 0, oomKilledPids: [] });
+    expect(s.read("/a", "memory.usage_in_bytes")).toBe(`${MiB}\n`);
+    // __GFP_NOFAIL sets oom = false: the first CHARGE_NOMEM goes to nomem → bypass
+    expect(s.read("/a", "memory.failcnt")).toBe("1\n");
+  });
+
+  it.each(["rfc-2012", "v3.8"] as const)(
+    "%s: GFP_KERNEL fails the res_counter 6 times (5 retries, then the OOM pass) and kills the hog",
+    (model) => {
+      const { s, small, hog } = full(model);
+      const r = s.pages(small, "anon", PAGE);
+      expect(r).toMatchObject({ error: null, oomKilledPids: [hog] });
+      expect(s.read("/a", "memory.failcnt")).toBe("6\n");
+      expect(s.read("/a", "memory.usage_in_bytes")).toBe(`${57 * PAGE}\n`);
+    },
+  );
+});
+
+describe("charge batching (chargeBatchPages, DOMAIN §4.1 steps 1–2, 16)", () => {
+  it("pre-charges a batch into the per-CPU stock and serves later pages from it", () => {
+    const s = new Sim({ model: "v5.9", chargeBatchPages: 32 });
+    s.mkdir("/a");
+    const pid = s.spawn("/a", { cpu: 0 });
+    s.pages(pid, "anon", PAGE);
+    expect(s.num("/a", "memory.current")).toBe(32 * PAGE);
+    s.pages(pid, "anon", 31 * PAGE);
+    expect(s.num("/a", "memory.current")).toBe(32 * PAGE);
+    s.pages(pid, "anon", PAGE);
+    expect(s.num("/a", "memory.current")).toBe(64 * PAGE);
+  });
+
+  it("retries a failed batch at the real size (a failcnt bump without a shortage in v1)", () => {
+    const s = new Sim({ model: "v4.5", chargeBatchPages: 32 });
+    s.mkdir("/a");
+    s.write("/a", "memory.limit_in_bytes", "64K");
+    const pid = s.spawn("/a", { cpu: 0 });
+    expect(s.pages(pid, "anon", PAGE).error).toBeNull();
+    expect(s.read("/a", "memory.usage_in_bytes")).toBe(`${PAGE}\n`);
+    expect(s.read("/a", "memory.failcnt")).toBe("1\n");
+  });
+
+  it("drains the stock on rmdir so a dying cgroup is released", () => {
+    const s = new Sim({ model: "v5.9", chargeBatchPages: 32 });
+    s.mkdir("/a");
+    const pid = s.spawn("/a", { cpu: 0 });
+    s.pages(pid, "anon", PAGE);
+    s.ex({ op: "exitTask", pid });
+    expect(s.num("/a", "memory.current")).toBe(31 * PAGE);
+    s.rmdir("/a");
+    expect(s.sim.dyingCount).toBe(0);
+  });
+});
