@@ -13,10 +13,12 @@ export interface ReclaimStats {
   scannedObjects: number;
   freedObjects: number;
   freedSlabs: number;
+  /** `sc->memcg_low_skipped`: some cgroup's `low` was respected in this pass. */
+  lowSkipped: boolean;
 }
 
 export function newReclaimStats(): ReclaimStats {
-  return { filePages: 0, slabPages: 0, scannedObjects: 0, freedObjects: 0, freedSlabs: 0 };
+  return { filePages: 0, slabPages: 0, scannedObjects: 0, freedObjects: 0, freedSlabs: 0, lowSkipped: false };
 }
 
 /** Pre-order walk of `root`'s subtree, online and dying cgroups alike (as `mem_cgroup_iter`). */
@@ -89,6 +91,7 @@ export function tryToFreeMemcgPages(
   let reclaimed = 0;
   for (;;) {
     let lowSkipped = false;
+    stats.lowSkipped = false;
     for (let prio = DEF_PRIORITY; prio >= 0; prio--) {
       const sums = new Map<Cgroup, [number, number]>();
       for (const memcg of memcgs) {
@@ -109,7 +112,8 @@ export function tryToFreeMemcgPages(
       }
       if (reclaimed >= nrToReclaim) break;
     }
-    if (reclaimed > 0 || !lowSkipped || lowReclaim) break;
+    // do_try_to_free_pages: "Untapped cgroup reserves? Don't OOM, retry" — only when nothing was reclaimed
+    if (reclaimed > 0 || !(lowSkipped || stats.lowSkipped) || lowReclaim) break;
     lowReclaim = true;
   }
   if (out !== null) out.reclaimedPages += reclaimed;
@@ -128,10 +132,20 @@ function shrinkLruvec(
 ): number {
   const size = memcg.statLocal[STAT_FILE_PAGES];
   if (size === 0) return 0;
-  const protection = memcg === target ? 0 : lowReclaim ? memcg.emin : Math.max(memcg.emin, memcg.elow);
+  // get_scan_count: `mem_cgroup_protection` gives no protection to the reclaim target; without
+  // memcg_low_reclaim the larger `low` scales the scan and marks the pass memcg_low_skipped.
+  const min = memcg === target ? 0 : memcg.emin;
+  const low = memcg === target ? 0 : memcg.elow;
   let scan = size;
-  if (protection > 0) {
-    scan = size - Math.floor((size * protection) / (memcg.memory.usage + 1));
+  if (min > 0 || low > 0) {
+    let protection = min;
+    if (!lowReclaim && low > min) {
+      protection = low;
+      stats.lowSkipped = true;
+    }
+    // "Avoid TOCTOU with earlier protection check"
+    const cgroupSize = Math.max(memcg.memory.usage, protection);
+    scan = size - Math.floor((size * protection) / (cgroupSize + 1));
     scan = Math.max(scan, SWAP_CLUSTER_MAX);
   }
   scan = Math.floor(scan / 2 ** prio);
