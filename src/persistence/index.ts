@@ -1,0 +1,21 @@
+export { CommandLog, type CommandSource } from "./command-log.js";
+export { stateDigest } from "./digest.js";
+export {
+  DEFAULT_MAX_IMPORT_COMMANDS,
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  type ExportDoc,
+  exportDocSchema,
+  exportInstance,
+  type ImportOptions,
+  importInstance,
+} from "./export.js";
+export {
+  DEFAULT_DATA_DIR,
+  dataDirFromEnv,
+  Persistence,
+  type PersistenceOptions,
+  type PersistenceStats,
+  type RestoreReport,
+} from "./persistence.js";
+export { DB_FILE, SCHEMA_VERSION, type Synchronous } from "./store.js";
