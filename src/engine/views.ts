@@ -24,10 +24,14 @@ function events(a: Float64Array) {
   return { low: a[EV_LOW], high: a[EV_HIGH], max: a[EV_MAX], oom: a[EV_OOM], oomKill: a[EV_OOM_KILL], oomGroupKill: a[EV_OOM_GROUP_KILL] };
 }
 
-/** Memory usage of a cgroup in pages; the root, never charged, reports what its subtree holds (v1 `mem_cgroup_usage`). */
+/**
+ * Memory usage of a cgroup in pages. The root is never charged: like v1 `mem_cgroup_usage` it
+ * reports page cache + rss of the whole system (3.x: recursive CACHE + RSS stats; 6.x: global
+ * NR_FILE_PAGES + NR_ANON_MAPPED) — kernel memory is not included (DOMAIN §3.1).
+ */
 export function usagePages(cg: Cgroup): number {
   if (!cg.isRoot) return cg.memory.usage;
-  return cg.statHier[STAT_ANON_PAGES] + cg.statHier[STAT_FILE_PAGES] + cg.statHier[STAT_KERNEL_PAGES];
+  return cg.statHier[STAT_ANON_PAGES] + cg.statHier[STAT_FILE_PAGES];
 }
 
 /** The Cgroup JSON of API.md §4. */

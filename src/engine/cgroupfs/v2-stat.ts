@@ -34,6 +34,10 @@ export function v2MemoryStat(sim: Instance, cg: Cgroup): string {
   ];
   let rows: [string, number][];
   if (sim.config.model === "v5.9") {
+    // 6.18 `memory_stats[]` then memcg_stat_format's pgscan/pgsteal sums and
+    // `memcg_vm_event_stat[]` (pgpgin/pgpgout skipped with CONFIG_MEMCG_V1), for a typical x86-64
+    // distribution config: CONFIG_SWAP, CONFIG_ZSWAP, CONFIG_TRANSPARENT_HUGEPAGE on;
+    // CONFIG_NUMA_BALANCING off; `hugetlb` hidden (no memory_hugetlb_accounting mount option).
     rows = [
       ["anon", anon],
       ["file", file],
@@ -45,6 +49,8 @@ export function v2MemoryStat(sim: Instance, cg: Cgroup): string {
       ["sock", 0],
       ["vmalloc", 0],
       ["shmem", 0],
+      ["zswap", 0],
+      ["zswapped", 0],
       ["file_mapped", 0],
       ["file_dirty", 0],
       ["file_writeback", 0],
@@ -63,14 +69,22 @@ export function v2MemoryStat(sim: Instance, cg: Cgroup): string {
       ["workingset_restore_anon", 0],
       ["workingset_restore_file", 0],
       ["workingset_nodereclaim", 0],
+      ["pgdemote_kswapd", 0],
+      ["pgdemote_direct", 0],
+      ["pgdemote_khugepaged", 0],
+      ["pgdemote_proactive", 0],
       ["pgscan", 0],
       ["pgsteal", 0],
+      ["pswpin", 0],
+      ["pswpout", 0],
       ["pgscan_kswapd", 0],
       ["pgscan_direct", 0],
       ["pgscan_khugepaged", 0],
+      ["pgscan_proactive", 0],
       ["pgsteal_kswapd", 0],
       ["pgsteal_direct", 0],
       ["pgsteal_khugepaged", 0],
+      ["pgsteal_proactive", 0],
       ["pgfault", h[STAT_PGPGIN]],
       ["pgmajfault", 0],
       ["pgrefill", 0],
@@ -78,8 +92,15 @@ export function v2MemoryStat(sim: Instance, cg: Cgroup): string {
       ["pgdeactivate", 0],
       ["pglazyfree", 0],
       ["pglazyfreed", 0],
+      ["swpin_zero", 0],
+      ["swpout_zero", 0],
+      ["zswpin", 0],
+      ["zswpout", 0],
+      ["zswpwb", 0],
       ["thp_fault_alloc", 0],
       ["thp_collapse_alloc", 0],
+      ["thp_swpout", 0],
+      ["thp_swpout_fallback", 0],
     ];
   } else {
     rows = [
