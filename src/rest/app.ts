@@ -1,0 +1,108 @@
+import Fastify, { type FastifyBaseLogger } from "fastify";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Command } from "../engine/commands.js";
+import type { Registry, ServerLimits } from "../registry.js";
+import { registerBodyParsing } from "./content-type.js";
+import type { RouteContext, ZodApp } from "./context.js";
+import { readOpenapiText } from "./openapi-file.js";
+import { problem, sendProblem, toProblem } from "./problem.js";
+import { cacheRoutes } from "./routes/caches.js";
+import { cgroupfsRoutes } from "./routes/cgroupfs.js";
+import { cgroupRoutes } from "./routes/cgroups.js";
+import { docsRoutes } from "./routes/docs.js";
+import { eventRoutes } from "./routes/events.js";
+import { healthRoutes, type Readiness } from "./routes/health.js";
+import { instanceRoutes } from "./routes/instances.js";
+import { simulationRoutes } from "./routes/simulation.js";
+import { taskRoutes } from "./routes/tasks.js";
+import { DEFAULT_SSE_OPTIONS, SseHub } from "./sse.js";
+
+export interface BuildAppOptions {
+  registry: Registry;
+  /** A pino logger (request ids come from `x-request-id` or are generated); none = silent. */
+  logger?: FastifyBaseLogger;
+  /** Body size and watcher limits; default: the registry's. */
+  limits?: Pick<ServerLimits, "maxBodyBytes" | "maxWatchers">;
+  /** `/readyz` answers 503 while `ready` is false; default: ready at once (in-process tests). */
+  readiness?: Readiness;
+  /** Called after every accepted mutation before the reply (the persistence group commit). */
+  flush?: () => void;
+  /** SSE heartbeat period (tests shorten it). */
+  sseHeartbeatMs?: number;
+  /** The OpenAPI document served at /openapi.yaml and /docs; default: the committed openapi.yaml. */
+  openapiText?: string;
+}
+
+/** Every route the app registered, as `METHOD url` (the contract test compares it with openapi.yaml). */
+export const registeredRoutes = new WeakMap<object, { method: string; url: string }[]>();
+
+/**
+ * The REST service of API.md §3–§8 (without /metrics, which its own module adds). Routes are
+ * thin: zod parses, the registry executes, views map. Every error is problem+json.
+ */
+export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
+  const { registry } = opts;
+  const limits = opts.limits ?? registry.limits;
+  const base = Fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: limits.maxBodyBytes,
+    requestIdHeader: false,
+    // An id from the client is echoed only when it is short and printable (it ends up in logs).
+    genReqId: makeReqIdGenerator(),
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const routes: { method: string; url: string }[] = [];
+  registeredRoutes.set(app, routes);
+  app.addHook("onRoute", (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== "HEAD") routes.push({ method: m, url: r.url });
+  });
+
+  registerBodyParsing(app);
+  app.addHook("onSend", async (req, reply) => {
+    reply.header("x-request-id", req.id);
+  });
+  app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req.log)));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
+
+  const flush = opts.flush ?? (() => {});
+  const ctx: RouteContext = {
+    registry,
+    flush,
+    mutate(instance: string, command: Command) {
+      const result = registry.execute(instance, command);
+      flush();
+      return result;
+    },
+  };
+  const hub = new SseHub(registry, { ...DEFAULT_SSE_OPTIONS, heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_SSE_OPTIONS.heartbeatMs, maxWatchers: limits.maxWatchers });
+  // Streams end before the server closes, so close() never waits on a client that keeps one open.
+  app.addHook("preClose", async () => hub.closeAll());
+
+  healthRoutes(app, opts.readiness ?? { ready: true });
+  instanceRoutes(app, ctx);
+  cgroupRoutes(app, ctx);
+  cacheRoutes(app, ctx);
+  taskRoutes(app, ctx);
+  simulationRoutes(app, ctx);
+  cgroupfsRoutes(app, ctx);
+  eventRoutes(app, ctx, hub);
+  await docsRoutes(app, opts.openapiText ?? readOpenapiText());
+  return app;
+}
+
+const REQ_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function makeReqIdGenerator() {
+  let n = 0;
+  return (req: { headers: Record<string, string | string[] | undefined> }) => {
+    const given = req.headers["x-request-id"];
+    if (typeof given === "string" && REQ_ID.test(given)) return given;
+    n++;
+    return `req-${n.toString(36)}`;
+  };
+}

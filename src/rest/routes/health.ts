@@ -1,0 +1,18 @@
+import { problem, sendProblem } from "../problem.js";
+import type { ZodApp } from "../context.js";
+
+/** Set by the caller (src/main.ts) once both listeners are bound and state is loaded. */
+export interface Readiness {
+  ready: boolean;
+}
+
+/** API.md §1: liveness, readiness (503 NOT_READY before), healthz = readyz. */
+export function healthRoutes(app: ZodApp, readiness: Readiness): void {
+  app.get("/livez", async () => ({ status: "ok" }));
+  const ready = async (_req: unknown, reply: import("fastify").FastifyReply) => {
+    if (!readiness.ready) return sendProblem(reply, problem("NOT_READY", "the server is starting or shutting down"));
+    return { status: "ok" };
+  };
+  app.get("/readyz", ready);
+  app.get("/healthz", ready);
+}
