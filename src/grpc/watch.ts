@@ -21,8 +21,8 @@ type WatchCall = grpc.ServerWritableStream<ProtoObject, ProtoObject>;
  * the instance's event log (a bounded ring, shared by every reader) already holds what was not
  * sent, so a paused watch costs only its cursor. On 'drain' it catches up from the log at its
  * cursor. If the log evicts the event at the cursor while paused (the reader is more than the
- * log's capacity behind), the stream is closed with RESOURCE_EXHAUSTED / LIMIT_EXCEEDED naming the
- * since_seq to resume from: dropping silently would hand the reader a history with holes.
+ * log's capacity behind), the stream is closed with RESOURCE_EXHAUSTED / LIMIT_EXCEEDED: dropping
+ * silently would hand the reader a history with holes; it watches again from its last seq + 1.
  * A since_seq older than the oldest kept event is not an error: the replay starts at the oldest
  * kept one, as the JSON page does.
  */
@@ -132,12 +132,18 @@ export class EventWatch {
     return false;
   }
 
+  /**
+   * The detail names the first lost seq, not a resume point: a client library may drop messages it
+   * had received but not yet read when an error status arrives (grpc-js does), so only the client
+   * knows where to resume: its last seq + 1 (the replay then starts at the oldest kept event).
+   */
   private fellBehind(): void {
+    const oldest = this.log.since(0, 1)[0]?.seq ?? this.log.nextSeq;
     this.fail(
       new EngineError(
         "LIMIT_EXCEEDED",
-        `watcher fell behind: events from seq ${this.cursor} were evicted from the event log (capacity ${this.log.capacity}) before they could be sent; resume with since_seq=${this.cursor}`,
-        { limit: "eventLogCapacity", value: this.log.capacity, resumeSeq: this.cursor },
+        `watcher fell behind: events from seq ${this.cursor} were evicted from the event log (capacity ${this.log.capacity}) before they could be sent; watch again with since_seq = last seq received + 1 (the oldest kept is ${oldest})`,
+        { limit: "eventLogCapacity", value: this.log.capacity, firstLostSeq: this.cursor, oldestKeptSeq: oldest },
       ),
     );
   }
