@@ -148,17 +148,29 @@ export class V59Model implements AccountingModel {
     for (const s of this.stocks) if (s.objcg >= 0 && kmem.objcgMemcg[s.objcg] === cg) this.drain(kmem, s);
     for (let i = 1; i < kmem.objcgMemcg.length; i++) if (kmem.objcgMemcg[i] === cg) kmem.objcgMemcg[i] = parent;
     const pages = cg.objcgPages;
-    if (pages > 0) {
-      // the pages stay charged to the ancestors; the dying level lets go of them
-      cg.memory.cancelLocal(pages);
-      cg.kmem.cancelLocal(pages);
-      cg.objcgPages = 0;
-      // reparented to the root, they are simply no longer charged: the root never is
-      if (!parent.isRoot) parent.objcgPages += pages;
+    cg.objcgPages = 0;
+    if (parent.isRoot) {
+      // Reparented to the root, which the simulator never charges: the pages leave every level now
+      // (the root's own counter included) and the objects' later frees uncharge nothing. (The
+      // kernel keeps them on the root page_counter until the frees; the root has no limit, so no
+      // decision differs.) Their kernel/slab statistics go with them.
+      if (pages > 0) {
+        cg.memory.uncharge(pages);
+        cg.kmem.uncharge(pages);
+      }
+      for (const st of [STAT_KERNEL_PAGES, STAT_SLAB_RECLAIMABLE_BYTES, STAT_SLAB_UNRECLAIMABLE_BYTES])
+        modStat(cg, st, -cg.statLocal[st]);
+    } else {
+      if (pages > 0) {
+        // the pages stay charged to the ancestors; the dying level lets go of them
+        cg.memory.cancelLocal(pages);
+        cg.kmem.cancelLocal(pages);
+        parent.objcgPages += pages;
+      }
+      this.sim.moveLocalStat(cg, parent, STAT_KERNEL_PAGES);
+      this.sim.moveLocalStat(cg, parent, STAT_SLAB_RECLAIMABLE_BYTES);
+      this.sim.moveLocalStat(cg, parent, STAT_SLAB_UNRECLAIMABLE_BYTES);
     }
-    this.sim.moveLocalStat(cg, parent, STAT_KERNEL_PAGES);
-    this.sim.moveLocalStat(cg, parent, STAT_SLAB_RECLAIMABLE_BYTES);
-    this.sim.moveLocalStat(cg, parent, STAT_SLAB_UNRECLAIMABLE_BYTES);
     kmem.spliceLists(cg, parent, true, true);
   }
 
