@@ -16,6 +16,10 @@ export class PageCounter {
   chargedTotal = 0;
   unchargedTotal = 0;
   failTotal = 0;
+  /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
+  forcedTotal = 0;
+  /** A v2 `memory.max` write installed a max below the usage of the moment (DOMAIN §3.2). */
+  maxSetBelowUsage = false;
 
   constructor(public parent: PageCounter | null) {}
 
@@ -49,6 +53,7 @@ export class PageCounter {
     for (let c: PageCounter | null = this; c !== null; c = c.parent) {
       c.usage += n;
       c.chargedTotal += n;
+      c.forcedTotal += n;
       if (c.usage > c.watermark) c.watermark = c.usage;
     }
   }

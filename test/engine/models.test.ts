@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EngineError } from "../../src/engine/errors.js";
 import { procSlabinfo } from "../../src/engine/cgroupfs/proc.js";
+import { checkInvariants } from "../../src/engine/invariants.js";
 import { Sim } from "./helpers.js";
 
 const P = 4096;
@@ -330,6 +331,20 @@ describe("v5.9 model", () => {
     expect(f.unchargedBytes).toBe(2 * P);
     expect(s.num("/p", "memory.current")).toBe(P);
     expect(s.read("/p", "memory.stat")).toContain("\nslab_reclaimable 0\n");
+  });
+
+  it("uncharges every level at once when a top-level cgroup's objcg is reparented to the root", () => {
+    const s = new Sim({ model: "v5.9", cpuCount: 1 });
+    s.mkdir("/a");
+    s.dentry();
+    const ids = s.alloc("dentry", { cgroup: "/a" }, 30).objectIds;
+    expect(s.sim.root.memory.usage).toBe(2);
+    s.rmdir("/a");
+    expect(s.sim.dyingCount).toBe(0);
+    expect([s.sim.root.memory.usage, s.sim.root.statHier[2], s.sim.root.statHier[3]]).toEqual([0, 0, 0]);
+    s.ex({ op: "freeObjects", objectIds: ids });
+    expect([s.sim.root.memory.usage, s.sim.root.statHier[2], s.sim.root.statHier[3]]).toEqual([0, 0, 0]);
+    expect(checkInvariants(s.sim)).toEqual([]);
   });
 
   it("charges a remote allocation for a dying cgroup to its nearest online ancestor", () => {

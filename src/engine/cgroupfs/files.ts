@@ -402,6 +402,7 @@ function forceEmpty(sim: Instance, cg: Cgroup): void {
 
 /** v2 `memory.max` write (DOMAIN §3.2): install, drain, 16 reclaim failures, then OOM-kill until under. */
 function v2SetMax(sim: Instance, cg: Cgroup, p: number): void {
+  if (cg.memory.usage > p) cg.memory.maxSetBelowUsage = true;
   cg.memory.max = p;
   let drained = false;
   let reclaims = 16;

@@ -1,0 +1,228 @@
+import {
+  type Cgroup,
+  EVENT_KEYS,
+  STAT_ANON_PAGES,
+  STAT_COUNT,
+  STAT_FILE_PAGES,
+  STAT_KERNEL_PAGES,
+  STAT_PGPGIN,
+  STAT_PGPGOUT,
+  STAT_SLAB_RECLAIMABLE_BYTES,
+  STAT_SLAB_UNRECLAIMABLE_BYTES,
+} from "./cgroup.js";
+import type { Instance } from "./instance.js";
+import type { PageCounter } from "./page-counter.js";
+import type { V59Model } from "./models/v5-9.js";
+
+const PAGE = 4096;
+const SLAB_PARTIAL = 2;
+const SLAB_CPU = 1;
+
+/** Charges seen on each dying cgroup at the previous check (DOMAIN §12 invariant 6). */
+const chargedWhenDying = new WeakMap<Cgroup, number>();
+
+/**
+ * Checks DOMAIN §12 invariants 1–6 and the structural bookkeeping of an instance; returns one
+ * message per violation (empty when all hold). O(cgroups + slabs + object slots): for tests and
+ * debugging, not for the hot path. Invariant 6 compares each dying cgroup's charge total with the
+ * previous call's, so call it after every step to check it.
+ */
+export function checkInvariants(sim: Instance): string[] {
+  const out: string[] = [];
+  const bad = (msg: string) => out.push(msg);
+  const model = sim.config.model;
+  const all = sim.allCgroups();
+  const indep = model === "rfc-2012" && sim.config.kmemIndependentAccounting;
+
+  // --- 1. counter levels ------------------------------------------------------------------------
+  const counterOk = (cg: Cgroup, name: string, c: PageCounter) => {
+    if (c.usage < 0) bad(`${cg.path} ${name}.usage ${c.usage} < 0`);
+    if (c.watermark < c.usage) bad(`${cg.path} ${name}.watermark ${c.watermark} < usage ${c.usage}`);
+    if (c.usage > c.max && c.forcedTotal === 0 && !c.maxSetBelowUsage)
+      bad(`${cg.path} ${name}.usage ${c.usage} > max ${c.max} without a forced charge`);
+    if (!Number.isInteger(c.usage) || c.failcnt < 0) bad(`${cg.path} ${name} non-integer usage or negative failcnt`);
+  };
+
+  let dying = 0;
+  for (const cg of all) {
+    counterOk(cg, "memory", cg.memory);
+    counterOk(cg, "kmem", cg.kmem);
+    if (cg.state === "dying") dying++;
+    if (cg.state === "released") bad(`${cg.path} released but still in the tree`);
+
+    // --- 2. hierarchy: usage = local charges + Σ hierarchical children ---------------------------
+    const kids = [...cg.children.values(), ...cg.dyingChildren];
+    let memKids = 0;
+    let kmemKids = 0;
+    for (const k of kids) {
+      if (k.parent !== cg) bad(`${k.path} parent link broken`);
+      if (k.memory.parent === cg.memory) memKids += k.memory.usage;
+      if (k.kmem.parent === cg.kmem) kmemKids += k.kmem.usage;
+    }
+    const kernelLocal = cg.statLocal[STAT_KERNEL_PAGES];
+    const memLocal = cg.isRoot ? 0 : cg.lruPages + (indep ? 0 : kernelLocal) + cg.stockPages;
+    const kmemLocal = cg.isRoot || (model === "rfc-2012" && !indep) ? 0 : kernelLocal;
+    if (cg.memory.usage !== memLocal + memKids)
+      bad(`${cg.path} memory.usage ${cg.memory.usage} ≠ local ${memLocal} + children ${memKids}`);
+    if (cg.kmem.usage !== kmemLocal + kmemKids)
+      bad(`${cg.path} kmem.usage ${cg.kmem.usage} ≠ local ${kmemLocal} + children ${kmemKids}`);
+    if ((model === "v3.8" || model === "v4.5") && cg.kmem.usage > cg.memory.usage && cg.kmem.parent === null === (cg.memory.parent === null))
+      bad(`${cg.path} kmem.usage ${cg.kmem.usage} > memory.usage ${cg.memory.usage}`);
+
+    // statistics: hierarchical = local + Σ children's hierarchical; event counters (pgpgin/pgpgout)
+    // keep what released children contributed (rstat flushed it up before they were freed), so ≥
+    for (let i = 0; i < STAT_COUNT; i++) {
+      let sum = cg.statLocal[i];
+      for (const k of kids) sum += k.statHier[i];
+      const isEvent = i === STAT_PGPGIN || i === STAT_PGPGOUT;
+      if (isEvent ? cg.statHier[i] < sum : cg.statHier[i] !== sum) bad(`${cg.path} stat[${i}] hierarchical ${cg.statHier[i]} ≠ ${sum}`);
+      if (cg.statLocal[i] < 0) bad(`${cg.path} stat[${i}] local ${cg.statLocal[i]} < 0`);
+    }
+    // events: hierarchical counts include the local ones and every remaining child's
+    if (!cg.isRoot)
+      for (let i = 0; i < EVENT_KEYS.length; i++) {
+        let sum = cg.eventsLocal[i];
+        for (const k of kids) sum += k.events[i];
+        if (cg.events[i] < sum) bad(`${cg.path} events.${EVENT_KEYS[i]} ${cg.events[i]} < local + children ${sum}`);
+      }
+
+    // dying bookkeeping: a dying cgroup is pinned by something; copies counted
+    let copies = 0;
+    for (const cache of sim.slab.caches.values()) {
+      const inst = cache.children.get(cg.id);
+      if (inst !== undefined) {
+        copies++;
+        if (inst.memcg !== cg) bad(`${cg.path} copy ${inst.displayName} charges another cgroup`);
+      }
+    }
+    if (copies !== cg.liveCacheCount) bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
+    if (cg.state === "dying" && cg.lruPages === 0 && cg.liveCacheCount === 0 && cg.stockPages === 0)
+      bad(`${cg.path} dying but pinned by nothing`);
+    if (cg.state === "online" && cg.parent !== null && cg.parent.children.get(cg.name) !== cg) bad(`${cg.path} online but not its parent's child`);
+
+    // --- 6. no charge lands on a removed cgroup -------------------------------------------------
+    if (cg.state === "dying") {
+      const prev = chargedWhenDying.get(cg);
+      if (prev !== undefined && cg.memory.chargedTotal > prev)
+        bad(`${cg.path} charged ${cg.memory.chargedTotal - prev} pages after rmdir`);
+      chargedWhenDying.set(cg, cg.memory.chargedTotal);
+    }
+  }
+  if (dying !== sim.dyingCount) bad(`dyingCount ${sim.dyingCount} ≠ dying cgroups ${dying}`);
+
+  // --- tasks: anon pages charged per cgroup ------------------------------------------------------
+  const anonByCg = new Map<Cgroup, number>();
+  for (const t of sim.tasks.values()) {
+    if (!t.cgroup.tasks.has(t.pid)) bad(`task ${t.pid} missing from ${t.cgroup.path}`);
+    let n = 0;
+    for (const [cg, k] of t.anon) {
+      n += k;
+      anonByCg.set(cg, (anonByCg.get(cg) ?? 0) + k);
+    }
+    if (n !== t.anonPages) bad(`task ${t.pid} anonPages ${t.anonPages} ≠ ${n}`);
+  }
+  for (const cg of all)
+    if ((anonByCg.get(cg) ?? 0) !== cg.statLocal[STAT_ANON_PAGES])
+      bad(`${cg.path} anon stat ${cg.statLocal[STAT_ANON_PAGES]} ≠ tasks' anon ${anonByCg.get(cg) ?? 0}`);
+
+  // --- 5. slabs against the typed arrays ---------------------------------------------------------
+  const slab = sim.slab;
+  let slabPages = 0;
+  let reclaimablePages = 0;
+  let live = 0;
+  const pagesByCg = new Map<Cgroup, number>();
+  const recBytesByCg = new Map<Cgroup, number>();
+  for (const cache of slab.caches.values()) {
+    const g = cache.geometry;
+    for (const inst of [cache.base, ...cache.children.values()]) {
+      let slabs = 0;
+      let active = 0;
+      let partial = 0;
+      let partialFree = 0;
+      for (const s of slab.slabsOf(inst)) {
+        slabs++;
+        const free = slab.freeCountOfSlab(s);
+        if (free + slab.slabInuse[s] !== g.objectsPerSlab) bad(`${inst.displayName} slab ${s} inuse ${slab.slabInuse[s]} + free ${free} ≠ ${g.objectsPerSlab}`);
+        if (slab.slabInuse[s] === 0 && slab.slabState[s] !== SLAB_PARTIAL && slab.slabState[s] !== SLAB_CPU)
+          bad(`${inst.displayName} slab ${s} is empty off the lists (should have been freed)`);
+        active += slab.slabInuse[s];
+        if (slab.slabState[s] === SLAB_PARTIAL) {
+          partial++;
+          partialFree += free;
+        }
+      }
+      if (slabs !== inst.slabCount) bad(`${inst.displayName} slabCount ${inst.slabCount} ≠ ${slabs}`);
+      if (active !== inst.activeObjects) bad(`${inst.displayName} activeObjects ${inst.activeObjects} ≠ ${active}`);
+      if (partial !== inst.nrPartial) bad(`${inst.displayName} nrPartial ${inst.nrPartial} ≠ ${partial}`);
+      if (partialFree !== inst.partialFreeObjects) bad(`${inst.displayName} partialFreeObjects ${inst.partialFreeObjects} ≠ ${partialFree}`);
+      slabPages += slabs * g.pagesPerSlab;
+      if (cache.flags.reclaimAccount) reclaimablePages += slabs * g.pagesPerSlab;
+      live += active;
+      if (inst.memcg !== null && !sim.model.objectCharging) {
+        pagesByCg.set(inst.memcg, (pagesByCg.get(inst.memcg) ?? 0) + slabs * g.pagesPerSlab);
+        if (cache.flags.reclaimAccount) recBytesByCg.set(inst.memcg, (recBytesByCg.get(inst.memcg) ?? 0) + slabs * g.pagesPerSlab * PAGE);
+      }
+    }
+  }
+  if (slabPages !== slab.reclaimablePages + slab.unreclaimablePages)
+    bad(`slab pages ${slabPages} ≠ reclaimable ${slab.reclaimablePages} + unreclaimable ${slab.unreclaimablePages}`);
+  if (reclaimablePages !== slab.reclaimablePages) bad(`reclaimable slab pages ${slab.reclaimablePages} ≠ ${reclaimablePages}`);
+  if (live !== slab.liveObjects) bad(`liveObjects ${slab.liveObjects} ≠ Σ active ${live}`);
+
+  // --- 3. page-charged models: kmem = Σ copies' slab pages ----------------------------------------
+  if (!sim.model.objectCharging)
+    for (const cg of all) {
+      if (cg.isRoot) continue;
+      const p = pagesByCg.get(cg) ?? 0;
+      if (cg.statLocal[STAT_KERNEL_PAGES] !== p) bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
+      const rb = recBytesByCg.get(cg) ?? 0;
+      if (cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES] !== rb) bad(`${cg.path} slab_reclaimable ${cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES]} ≠ ${rb}`);
+    }
+
+  // --- 4. model C: charged pages = live objects' bytes + stocks + parked leftovers -----------------
+  let liveFlags = 0;
+  let liveCharged = 0;
+  for (let slot = 0; slot < slab.objFlags.length; slot++) {
+    if ((slab.objFlags[slot] & 1) === 0) continue;
+    liveFlags++;
+    if (!sim.model.objectCharging) continue;
+    const owner = slab.objOwner[slot];
+    const cg = slab.objcgMemcg[owner];
+    const inst = slab.instances[slab.slabInst[slab.objSlab[slot]]]!;
+    if (owner > 0 && !cg.isRoot && owner !== cg.objcgId) {
+      // an inherited objcg (reparented): fine as long as it points at an online or dying cgroup
+    }
+    if (!cg.isRoot && cg.objcgId !== -1 && owner > 0) liveCharged += inst.root.geometry.sizeBytes + 8;
+  }
+  if (liveFlags !== slab.liveObjects) bad(`live object flags ${liveFlags} ≠ liveObjects ${slab.liveObjects}`);
+  if (sim.model.objectCharging) {
+    const m = sim.model as V59Model;
+    let kernelBytes = 0;
+    let slabBytes = 0;
+    for (const cg of all) {
+      if (cg.isRoot) continue;
+      kernelBytes += cg.statLocal[STAT_KERNEL_PAGES] * PAGE;
+      slabBytes += cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES] + cg.statLocal[STAT_SLAB_UNRECLAIMABLE_BYTES];
+    }
+    let stocked = 0;
+    for (const s of m.stocks) if (s.objcg >= 0 && !slab.objcgMemcg[s.objcg].isRoot) stocked += s.bytes;
+    let parked = 0;
+    for (let i = 1; i < slab.objcgChargedBytes.length; i++) if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
+    if (kernelBytes !== liveCharged + stocked + parked)
+      bad(`kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked}`);
+    if (slabBytes !== liveCharged) bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
+  }
+
+  // --- physical memory -----------------------------------------------------------------------------
+  let userPages = 0;
+  for (const cg of all) userPages += cg.lruPages;
+  if (sim.usedPages !== userPages + slabPages) bad(`usedPages ${sim.usedPages} ≠ user ${userPages} + slab ${slabPages}`);
+  if (sim.usedPages > sim.totalPages) bad(`usedPages ${sim.usedPages} > total ${sim.totalPages}`);
+  let stockPages = 0;
+  for (const s of sim.pageStocks) if (s.memcg !== null) stockPages += s.pages;
+  let cgStock = 0;
+  for (const cg of all) cgStock += cg.stockPages;
+  if (stockPages !== cgStock) bad(`page stocks ${stockPages} ≠ Σ cgroup stockPages ${cgStock}`);
+  void STAT_FILE_PAGES;
+  return out;
+}
