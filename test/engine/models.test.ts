@@ -243,6 +243,16 @@ describe("v3.8 model", () => {
     expect(s.read("/a/child", "memory.kmem.limit_in_bytes")).toBe("9223372036854775807\n");
   });
 
+  it("activates only on a finite value: `echo -1` leaves an inactive cgroup inactive (decision on DOMAIN §6.2)", () => {
+    const s = new Sim({ model: "v3.8" });
+    s.mkdir("/a");
+    s.write("/a", "memory.kmem.limit_in_bytes", "-1");
+    expect(s.cg("/a").kmemActive).toBe(false);
+    s.write("/a", "memory.kmem.limit_in_bytes", "1G");
+    s.write("/a", "memory.kmem.limit_in_bytes", "-1");
+    expect(s.cg("/a").kmemActive).toBe(true);
+  });
+
   it("accounts nothing in a cgroup that never wrote kmem.limit_in_bytes", () => {
     const s = new Sim({ model: "v3.8" });
     s.mkdir("/a");

@@ -368,6 +368,9 @@ function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number, dryRun: boolean): 
     if (!dryRun) cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
     return;
   }
+  // DOMAIN §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
+  // code as remembered (memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`), so
+  // `echo -1` on an inactive cgroup is accepted and changes nothing.
   if (model === "v3.8" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
     if (cg.tasks.size > 0 || (cg.useHierarchy && cg.children.size > 0))
       fail("EBUSY", "kmem accounting can only be activated in a cgroup without tasks or children", { file: "memory.kmem.limit_in_bytes" });
