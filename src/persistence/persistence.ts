@@ -30,6 +30,8 @@ export interface PersistenceOptions {
   snapshotEveryCommands?: number;
   /** Snapshots kept per instance (older ones pruned). */
   keepSnapshots?: number;
+  /** How long opening waits for another process's lock on the file before failing (default 2000). */
+  busyTimeoutMs?: number;
   /** Where a failed end-of-turn group commit is reported (the ops stay queued and are retried). */
   onError?: (err: unknown) => void;
   /** Wall clock for snapshot timestamps (ms). */
@@ -103,7 +105,11 @@ export class Persistence implements CommandSource {
   constructor(opts: PersistenceOptions) {
     const dir = opts.dataDir === "none" ? null : opts.dataDir;
     this.enabled = dir !== null;
-    this.store = dir === null ? null : new JournalStore(dir, { synchronous: opts.synchronous, keepSnapshots: opts.keepSnapshots });
+    this.store = dir === null ? null : new JournalStore(dir, {
+            synchronous: opts.synchronous,
+            keepSnapshots: opts.keepSnapshots,
+            busyTimeoutMs: opts.busyTimeoutMs,
+          });
     this.memLog = dir === null ? new CommandLog() : null;
     this.snapshotEvery = opts.snapshotEveryCommands ?? 10_000;
     this.onError = opts.onError ?? ((err) => console.error("memcg-sim persistence: group commit failed:", err));
@@ -158,8 +164,8 @@ export class Persistence implements CommandSource {
           const rows = this.store.journal(row.name, seq, RESTORE_CHUNK);
           for (const [s, json] of rows) {
             if (s !== seq + 1) throw new Error(`journal gap: expected seq ${seq + 1}, found ${s}`);
-            seq = s;
             sim.execute(JSON.parse(json) as Command);
+            seq = s;
             if (si < snaps.length && snaps[si].seq <= seq) check();
           }
           if (rows.length < RESTORE_CHUNK) break;
@@ -181,14 +187,18 @@ export class Persistence implements CommandSource {
 
   /**
    * Subscribes to the registry's events. Instances already in the registry that the journal does
-   * not know are adopted when they have applied no command yet; attach before anything else
-   * mutates the registry (src/main.ts: right after restore, before the demo).
+   * not know are adopted when they have applied no command yet (and no journaled instance of that
+   * name exists); attach before anything else mutates the registry (src/main.ts: right after
+   * restore, before the demo).
    */
   attach(registry: Registry): void {
     if (this.registry !== null) throw new Error("persistence is already attached to a registry");
     this.registry = registry;
+    // never adopt over a journaled instance that restore did not load: its rows stay for inspection
+    const journaled = new Set(this.store?.instances().map((r) => r.name) ?? []);
     for (const e of registry.list())
-      if (!this.tracks.has(e.name) && e.instance.commandCount === 0) this.onEvent({ kind: "created", name: e.name, config: e.configInput });
+      if (!this.tracks.has(e.name) && !journaled.has(e.name) && e.instance.commandCount === 0)
+        this.onEvent({ kind: "created", name: e.name, config: e.configInput });
     this.detach = registry.on(this.onEvent);
   }
 

@@ -80,10 +80,11 @@ export class JournalStore {
     Database.Statement
   >;
 
-  constructor(dir: string, opts: { synchronous?: Synchronous; keepSnapshots?: number } = {}) {
+  constructor(dir: string, opts: { synchronous?: Synchronous; keepSnapshots?: number; busyTimeoutMs?: number } = {}) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, DB_FILE);
-    this.db = new Database(this.file);
+    // a second server on this directory waits this long for our exclusive lock, then fails
+    this.db = new Database(this.file, { timeout: opts.busyTimeoutMs ?? 2000 });
     try {
       this.db.pragma("locking_mode = EXCLUSIVE");
       this.db.pragma("journal_mode = WAL");

@@ -66,7 +66,9 @@ export function randomCommands(n: number, seed: number, cgroupVersion: 1 | 2): C
     else if (k < 97)
       out.push(
         cgroupVersion === 1
-          ? { op: "writeFile", cgroup: cg, file: "memory.limit_in_bytes", value: String((16 + r(64)) * MiB) }
+          ? // not memory.limit_in_bytes: a v1 limit write refused with EBUSY has already reclaimed (as the
+            // kernel does), a side effect the registry does not announce, so the journal cannot hold it
+            { op: "writeFile", cgroup: cg, file: "memory.soft_limit_in_bytes", value: String((16 + r(64)) * MiB) }
           : { op: "writeFile", cgroup: cg, file: "memory.max", value: r(4) === 0 ? "max" : String((16 + r(64)) * MiB) },
       );
     else out.push({ op: "exitTask", pid: 9999 }); // refused: TASK_NOT_FOUND
@@ -74,7 +76,7 @@ export function randomCommands(n: number, seed: number, cgroupVersion: 1 | 2): C
   return out.map((c) => parseCommand(c));
 }
 
-const V1_FILES = ["memory.stat", "memory.usage_in_bytes", "memory.kmem.usage_in_bytes", "memory.failcnt", "memory.kmem.slabinfo"];
+const V1_FILES = ["memory.stat", "memory.usage_in_bytes", "memory.kmem.usage_in_bytes", "memory.failcnt", "memory.kmem.slabinfo", "memory.oom_control"];
 const V2_FILES = ["memory.stat", "memory.current", "memory.events", "memory.peak"];
 
 /** Everything the comparisons look at: the Instance view, cgroupfs files of every cgroup, /proc, events, the digest. */
@@ -85,7 +87,13 @@ export function observe(registry: Registry, name: string) {
   const names = sim.config.cgroupVersion === 1 ? V1_FILES : V2_FILES;
   for (const cg of sim.onlineCgroups()) {
     if (cg.isRoot) continue;
-    for (const f of names) files[`${cg.path}/${f}`] = sim.readFile(cg.path, f);
+    for (const f of names) {
+      try {
+        files[`${cg.path}/${f}`] = sim.readFile(cg.path, f);
+      } catch (err) {
+        files[`${cg.path}/${f}`] = `error: ${(err as Error).message}`; // e.g. kmem files before kmem is active
+      }
+    }
   }
   return {
     view: registry.view(entry),
