@@ -59,7 +59,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   const routes: { method: string; url: string }[] = [];
   registeredRoutes.set(app, routes);
   app.addHook("onRoute", (r) => {
-    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== "HEAD") routes.push({ method: m, url: r.url });
+    for (const m of Array.isArray(r.method) ? r.method : [r.method])
+      if (m !== "HEAD") routes.push({ method: m, url: r.url });
   });
 
   registerBodyParsing(app);
@@ -67,7 +68,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     reply.header("x-request-id", req.id);
   });
   app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req.log)));
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
+  );
 
   const flush = opts.flush ?? (() => {});
   const ctx: RouteContext = {
@@ -79,7 +82,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
       return result;
     },
   };
-  const hub = new SseHub(registry, { ...DEFAULT_SSE_OPTIONS, heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_SSE_OPTIONS.heartbeatMs, maxWatchers: limits.maxWatchers });
+  const hub = new SseHub(registry, {
+    ...DEFAULT_SSE_OPTIONS,
+    heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_SSE_OPTIONS.heartbeatMs,
+    maxWatchers: limits.maxWatchers,
+  });
   // Streams end before the server closes, so close() never waits on a client that keeps one open.
   app.addHook("preClose", async () => hub.closeAll());
 

@@ -38,10 +38,16 @@ export function registerBodyParsing(app: FastifyInstance): void {
     const type = mediaType(req);
     if (wantsText) {
       if (type !== "text/plain")
-        throw new EngineError("UNSUPPORTED_MEDIA_TYPE", `this route takes a text/plain body, not ${type ?? "none"}`);
+        throw new EngineError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          `this route takes a text/plain body, not ${type ?? "none"}`,
+        );
       return;
     }
     if (type !== null && type !== "application/json" && hasBody(req))
-      throw new EngineError("UNSUPPORTED_MEDIA_TYPE", `this route takes an application/json body, not ${type}`);
+      throw new EngineError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `this route takes an application/json body, not ${type}`,
+      );
   });
 }

@@ -5,7 +5,13 @@ import type { Command } from "../engine/commands.js";
 import type { Registry } from "../registry.js";
 
 /** The fastify instance as routes see it: zod schemas type the request. */
-export type ZodApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+export type ZodApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /** What every route module is given (everything passed in, nothing global: tests build many apps). */
 export interface RouteContext {

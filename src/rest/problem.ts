@@ -25,7 +25,10 @@ export function problem(code: ErrorCode, detail: string, details?: Record<string
 /** zod issues from fastify-type-provider-zod as `details.issues` (API.md §2). */
 function validationProblem(err: FastifyError & { validationContext?: string }): Problem {
   const issues = (err.validation ?? []).map((v) => {
-    const path = v.instancePath.split("/").filter((s) => s !== "").join(".");
+    const path = v.instancePath
+      .split("/")
+      .filter((s) => s !== "")
+      .join(".");
     return { path, message: v.message ?? "invalid" };
   });
   const where = err.validationContext ?? "request";
@@ -40,7 +43,8 @@ function validationProblem(err: FastifyError & { validationContext?: string }): 
 function fastifyClientProblem(err: FastifyError): Problem | null {
   const status = err.statusCode;
   if (status === undefined || status < 400 || status >= 500) return null;
-  if (status === 413) return problem("PAYLOAD_TOO_LARGE", "request body exceeds the server's body size limit");
+  if (status === 413)
+    return problem("PAYLOAD_TOO_LARGE", "request body exceeds the server's body size limit");
   if (status === 415) return problem("UNSUPPORTED_MEDIA_TYPE", err.message);
   if (status === 404) return problem("NOT_FOUND", err.message);
   if (status === 429) return problem("LIMIT_EXCEEDED", err.message);

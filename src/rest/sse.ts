@@ -87,7 +87,11 @@ export class SseHub {
     };
     const replay = () => {
       // Bounded: the log keeps at most `capacity` events, each page advances `next`.
-      for (let page = log.since(next, REPLAY_PAGE); page.length > 0 && !ended; page = log.since(next, REPLAY_PAGE))
+      for (
+        let page = log.since(next, REPLAY_PAGE);
+        page.length > 0 && !ended;
+        page = log.since(next, REPLAY_PAGE)
+      )
         for (const e of page) send(e);
     };
 

@@ -7,15 +7,20 @@ import { cacheParams, instanceParams } from "../paths.js";
 export function cacheRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 
-  app.post("/v1/instances/:name/caches", { schema: { params: instanceParams, body: createCacheBody } }, async (req, reply) =>
-    reply.code(201).send(ctx.mutate(req.params.name, { op: "createCache", ...req.body })),
+  app.post(
+    "/v1/instances/:name/caches",
+    { schema: { params: instanceParams, body: createCacheBody } },
+    async (req, reply) =>
+      reply.code(201).send(ctx.mutate(req.params.name, { op: "createCache", ...req.body })),
   );
 
   app.post("/v1/instances/:name/caches/:cache/register", { schema: { params: cacheParams } }, async (req) =>
     ctx.mutate(req.params.name, { op: "registerCache", name: req.params.cache }),
   );
 
-  app.get("/v1/instances/:name/caches", { schema: { params: instanceParams } }, async (req) => listCaches(registry, req.params.name));
+  app.get("/v1/instances/:name/caches", { schema: { params: instanceParams } }, async (req) =>
+    listCaches(registry, req.params.name),
+  );
 
   app.get("/v1/instances/:name/caches/:cache", { schema: { params: cacheParams } }, async (req) =>
     getCache(registry, req.params.name, req.params.cache),

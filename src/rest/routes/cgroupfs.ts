@@ -21,12 +21,16 @@ export function cgroupfsRoutes(app: ZodApp, ctx: RouteContext): void {
   });
 
   const config: BodyConfig = { textBody: true };
-  app.put("/v1/instances/:name/fs/*", { config, schema: { params: wildcardParams, body: textBody } }, async (req, reply) => {
-    const { cgroup, file } = fsTargetOf(req.params["*"]);
-    // Through the command schema, so the value's length limit is the one batches and scenarios have.
-    ctx.mutate(req.params.name, parseCommand({ op: "writeFile", cgroup, file, value: req.body.trim() }));
-    return reply.code(204).send();
-  });
+  app.put(
+    "/v1/instances/:name/fs/*",
+    { config, schema: { params: wildcardParams, body: textBody } },
+    async (req, reply) => {
+      const { cgroup, file } = fsTargetOf(req.params["*"]);
+      // Through the command schema, so the value's length limit is the one batches and scenarios have.
+      ctx.mutate(req.params.name, parseCommand({ op: "writeFile", cgroup, file, value: req.body.trim() }));
+      return reply.code(204).send();
+    },
+  );
 
   app.get("/v1/instances/:name/proc/slabinfo", { schema: { params: instanceParams } }, async (req, reply) =>
     reply.type(TEXT).send(readProcSlabinfo(registry, req.params.name)),

@@ -7,18 +7,26 @@ import { cgroupPathOf, instanceParams, wildcardParams } from "../paths.js";
 export function cgroupRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 
-  app.post("/v1/instances/:name/cgroups", { schema: { params: instanceParams, body: createCgroupBody } }, async (req, reply) =>
-    reply.code(201).send(ctx.mutate(req.params.name, { op: "createCgroup", ...req.body })),
+  app.post(
+    "/v1/instances/:name/cgroups",
+    { schema: { params: instanceParams, body: createCgroupBody } },
+    async (req, reply) =>
+      reply.code(201).send(ctx.mutate(req.params.name, { op: "createCgroup", ...req.body })),
   );
 
-  app.get("/v1/instances/:name/cgroups", { schema: { params: instanceParams } }, async (req) => listCgroups(registry, req.params.name));
+  app.get("/v1/instances/:name/cgroups", { schema: { params: instanceParams } }, async (req) =>
+    listCgroups(registry, req.params.name),
+  );
 
   app.get("/v1/instances/:name/cgroups/*", { schema: { params: wildcardParams } }, async (req) =>
     getCgroup(registry, req.params.name, cgroupPathOf(req.params["*"])),
   );
 
-  app.patch("/v1/instances/:name/cgroups/*", { schema: { params: wildcardParams, body: updateCgroupBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "updateCgroup", path: cgroupPathOf(req.params["*"]), ...req.body }),
+  app.patch(
+    "/v1/instances/:name/cgroups/*",
+    { schema: { params: wildcardParams, body: updateCgroupBody } },
+    async (req) =>
+      ctx.mutate(req.params.name, { op: "updateCgroup", path: cgroupPathOf(req.params["*"]), ...req.body }),
   );
 
   app.delete("/v1/instances/:name/cgroups/*", { schema: { params: wildcardParams } }, async (req, reply) => {

@@ -8,7 +8,9 @@ import type { ZodApp } from "../context.js";
  * it). @fastify/swagger runs in static mode: the document is the file, never generated from routes.
  */
 export async function docsRoutes(app: ZodApp, openapiText: string): Promise<void> {
-  app.get("/openapi.yaml", async (_req, reply) => reply.type("application/yaml; charset=utf-8").send(openapiText));
+  app.get("/openapi.yaml", async (_req, reply) =>
+    reply.type("application/yaml; charset=utf-8").send(openapiText),
+  );
   await app.register(swagger, { mode: "static", specification: { document: parse(openapiText) } });
   await app.register(swaggerUi, { routePrefix: "/docs", logLevel: "warn" });
 }

@@ -10,7 +10,8 @@ export interface Readiness {
 export function healthRoutes(app: ZodApp, readiness: Readiness): void {
   app.get("/livez", async () => ({ status: "ok" }));
   const ready = async (_req: unknown, reply: import("fastify").FastifyReply) => {
-    if (!readiness.ready) return sendProblem(reply, problem("NOT_READY", "the server is starting or shutting down"));
+    if (!readiness.ready)
+      return sendProblem(reply, problem("NOT_READY", "the server is starting or shutting down"));
     return { status: "ok" };
   };
   app.get("/readyz", ready);

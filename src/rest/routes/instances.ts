@@ -14,7 +14,9 @@ export function instanceRoutes(app: ZodApp, ctx: RouteContext): void {
 
   app.get("/v1/instances", async () => ({ instances: registry.list().map((e) => registry.view(e)) }));
 
-  app.get("/v1/instances/:name", { schema: { params: instanceParams } }, async (req) => registry.view(registry.get(req.params.name)));
+  app.get("/v1/instances/:name", { schema: { params: instanceParams } }, async (req) =>
+    registry.view(registry.get(req.params.name)),
+  );
 
   app.delete("/v1/instances/:name", { schema: { params: instanceParams } }, async (req, reply) => {
     registry.delete(req.params.name);

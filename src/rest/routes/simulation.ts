@@ -15,11 +15,15 @@ import { instanceParams } from "../paths.js";
 export function simulationRoutes(app: ZodApp, ctx: RouteContext): void {
   const p = instanceParams;
 
-  app.post("/v1/instances/:name/objects/alloc", { schema: { params: p, body: allocObjectsBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "allocObjects", ...req.body }),
+  app.post(
+    "/v1/instances/:name/objects/alloc",
+    { schema: { params: p, body: allocObjectsBody } },
+    async (req) => ctx.mutate(req.params.name, { op: "allocObjects", ...req.body }),
   );
-  app.post("/v1/instances/:name/objects/free", { schema: { params: p, body: freeObjectsBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "freeObjects", ...req.body }),
+  app.post(
+    "/v1/instances/:name/objects/free",
+    { schema: { params: p, body: freeObjectsBody } },
+    async (req) => ctx.mutate(req.params.name, { op: "freeObjects", ...req.body }),
   );
   app.post("/v1/instances/:name/pages/alloc", { schema: { params: p, body: allocPagesBody } }, async (req) =>
     ctx.mutate(req.params.name, { op: "allocPages", ...req.body }),
@@ -30,8 +34,10 @@ export function simulationRoutes(app: ZodApp, ctx: RouteContext): void {
   app.post("/v1/instances/:name/reclaim", { schema: { params: p, body: reclaimBody } }, async (req) =>
     ctx.mutate(req.params.name, { op: "reclaim", ...req.body }),
   );
-  app.post("/v1/instances/:name/clock/advance", { schema: { params: p, body: advanceClockBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "advanceClock", ...req.body }),
+  app.post(
+    "/v1/instances/:name/clock/advance",
+    { schema: { params: p, body: advanceClockBody } },
+    async (req) => ctx.mutate(req.params.name, { op: "advanceClock", ...req.body }),
   );
 
   // Each command is parsed when its turn comes, so a malformed one is reported in its own slot

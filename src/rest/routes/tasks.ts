@@ -7,18 +7,24 @@ import { instanceParams, pidParams } from "../paths.js";
 export function taskRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 
-  app.post("/v1/instances/:name/tasks", { schema: { params: instanceParams, body: spawnTaskBody } }, async (req, reply) =>
-    reply.code(201).send(ctx.mutate(req.params.name, { op: "spawnTask", ...req.body })),
+  app.post(
+    "/v1/instances/:name/tasks",
+    { schema: { params: instanceParams, body: spawnTaskBody } },
+    async (req, reply) => reply.code(201).send(ctx.mutate(req.params.name, { op: "spawnTask", ...req.body })),
   );
 
-  app.get("/v1/instances/:name/tasks", { schema: { params: instanceParams } }, async (req) => listTasks(registry, req.params.name));
+  app.get("/v1/instances/:name/tasks", { schema: { params: instanceParams } }, async (req) =>
+    listTasks(registry, req.params.name),
+  );
 
   app.get("/v1/instances/:name/tasks/:pid", { schema: { params: pidParams } }, async (req) =>
     getTask(registry, req.params.name, req.params.pid),
   );
 
-  app.post("/v1/instances/:name/tasks/:pid/move", { schema: { params: pidParams, body: moveTaskBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "moveTask", pid: req.params.pid, ...req.body }),
+  app.post(
+    "/v1/instances/:name/tasks/:pid/move",
+    { schema: { params: pidParams, body: moveTaskBody } },
+    async (req) => ctx.mutate(req.params.name, { op: "moveTask", pid: req.params.pid, ...req.body }),
   );
 
   app.delete("/v1/instances/:name/tasks/:pid", { schema: { params: pidParams } }, async (req, reply) => {

@@ -1,0 +1,229 @@
+import { z } from "zod";
+import { MODELS } from "../../engine/config.js";
+import { ERROR_CODES } from "../../engine/errors.js";
+
+/**
+ * Response shapes of API.md §3–§8, written once as zod so openapi.yaml is generated from them and
+ * the contract test validates real answers against the generated file. Objects are closed
+ * (additionalProperties: false) so a field the engine adds fails the contract test until it is
+ * documented here; events are open, each type carrying its own fields.
+ */
+const int = z.number().int();
+const count = int.min(0);
+const bytes = int.min(0);
+const limit = bytes.nullable();
+
+export const instanceConfigOut = z
+  .object({
+    model: z.enum(MODELS),
+    cgroupVersion: z.union([z.literal(1), z.literal(2)]),
+    memoryBytes: bytes,
+    cpuCount: int,
+    pageSizeBytes: int,
+    kmemIndependentAccounting: z.boolean(),
+    reclaimOnKmemFailure: z.boolean(),
+    chargeBatchPages: int,
+    maxReclaimRetries: int,
+    slubMaxOrder: int,
+    slubMinObjects: int,
+    minPartial: int.nullable(),
+    cacheCreationDelayMs: int,
+    seed: int,
+  })
+  .describe("Every field resolved (API.md §3).");
+
+export const instance = z.object({
+  name: z.string(),
+  config: instanceConfigOut,
+  clockMs: int,
+  cgroupCount: count,
+  taskCount: count,
+  cacheCount: count,
+  liveObjectCount: count,
+  commandCount: count,
+});
+
+export const instanceList = z.object({ instances: z.array(instance) });
+
+const memcgEvents = z.object({
+  low: count,
+  high: count,
+  max: count,
+  oom: count,
+  oomKill: count,
+  oomGroupKill: count,
+});
+
+export const cgroup = z.object({
+  path: z.string(),
+  state: z.enum(["online", "dying"]),
+  taskPids: z.array(int),
+  children: z.array(z.string()),
+  memory: z.object({
+    usageBytes: bytes,
+    maxBytes: limit,
+    highBytes: limit,
+    lowBytes: bytes,
+    minBytes: bytes,
+    peakBytes: bytes,
+    failCount: count,
+  }),
+  kmem: z.object({ usageBytes: bytes, maxBytes: limit, peakBytes: bytes, failCount: count }),
+  events: memcgEvents,
+  eventsLocal: memcgEvents,
+  stat: z.object({
+    anonBytes: bytes,
+    fileBytes: bytes,
+    kernelBytes: bytes,
+    slabReclaimableBytes: bytes,
+    slabUnreclaimableBytes: bytes,
+    slabBytes: bytes,
+  }),
+  caches: z.array(
+    z.object({
+      name: z.string(),
+      displayName: z.string(),
+      activeObjectCount: count,
+      objectCount: count,
+      slabCount: count,
+      state: z.string(),
+    }),
+  ),
+  descendantCount: count,
+  dyingDescendantCount: count,
+});
+
+export const cgroupList = z.object({ cgroups: z.array(cgroup) });
+
+export const cache = z.object({
+  name: z.string(),
+  objectSizeBytes: bytes,
+  sizeBytes: bytes.describe("the aligned slot size"),
+  alignBytes: bytes,
+  order: count,
+  objectsPerSlab: count,
+  pagesPerSlab: count,
+  minPartial: count,
+  flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean() }).partial(),
+  shrinker: z.object({ memcgAware: z.boolean(), seeks: count }).partial().nullable(),
+  accounted: z.boolean(),
+  activeObjectCount: count,
+  objectCount: count,
+  slabCount: count,
+  children: z.array(
+    z.object({
+      cgroup: z.string(),
+      displayName: z.string(),
+      state: z.string(),
+      activeObjectCount: count,
+      objectCount: count,
+      slabCount: count,
+    }),
+  ),
+});
+
+export const cacheList = z.object({ caches: z.array(cache) });
+
+export const task = z.object({
+  pid: int.min(1),
+  cgroup: z.string(),
+  cpu: count,
+  oomScoreAdj: int,
+  anonBytes: bytes,
+  state: z.enum(["running", "killed"]),
+});
+
+export const taskList = z.object({ tasks: z.array(task) });
+
+export const allocResult = z
+  .object({
+    allocatedCount: count.optional(),
+    failedCount: count.optional(),
+    allocatedBytes: bytes.optional(),
+    failedBytes: bytes.optional(),
+    error: z.enum(["ENOMEM", "OOM_KILLED"]).nullable(),
+    failedAt: z.string().nullable().describe("the cgroup whose limit failed the charge"),
+    chargedBytes: bytes,
+    reclaimedBytes: bytes,
+    oomKilledPids: z.array(int),
+    throttleMs: count,
+    objectIds: z.array(count).optional().describe("present when returnObjectIds or count ≤ 1000"),
+  })
+  .describe("A simulated failure is data here, never an HTTP error (API.md §5).");
+
+export const freeResult = z.object({
+  freedCount: count.optional(),
+  freedBytes: bytes.optional(),
+  missingCount: count,
+  unchargedBytes: bytes,
+  freedSlabCount: count,
+});
+
+export const reclaimResult = z.object({
+  reclaimedBytes: bytes,
+  fileReclaimedBytes: bytes,
+  slabReclaimedBytes: bytes,
+  scannedObjectCount: count,
+  freedObjectCount: count,
+  freedSlabCount: count,
+  error: z.enum(["EAGAIN"]).nullable(),
+});
+
+export const clockResult = z.object({ clockMs: int });
+
+export const batchResult = z.object({
+  results: z.array(
+    z.union([
+      z.object({ ok: z.literal(true), result: z.record(z.string(), z.unknown()) }),
+      z.object({ ok: z.literal(false), error: z.object({ code: z.enum(ERROR_CODES), detail: z.string() }) }),
+    ]),
+  ),
+  executedCount: count,
+});
+
+export const EVENT_TYPES = [
+  "charge_failed",
+  "max",
+  "high",
+  "oom",
+  "oom_kill",
+  "reclaim",
+  "cgroup_created",
+  "cgroup_removed",
+  "cgroup_released",
+  "cache_created",
+  "cache_destroyed",
+] as const;
+
+export const simEvent = z
+  .object({
+    seq: int.min(1),
+    clockMs: int,
+    type: z.enum(EVENT_TYPES),
+    cgroup: z.string().optional(),
+    cache: z.string().optional(),
+    pid: int.optional(),
+  })
+  // Each type adds its own fields (a charge failure names the counter, an OOM kill the victim).
+  .loose();
+
+export const eventPage = z.object({
+  events: z.array(simEvent),
+  nextSeq: int.min(1).describe("the sinceSeq of the next poll"),
+});
+
+export const health = z.object({ status: z.literal("ok") });
+
+export const problemOut = z
+  .object({
+    type: z.literal("about:blank"),
+    title: z.string(),
+    status: int.min(400).max(599),
+    detail: z.string(),
+    code: z.enum(ERROR_CODES),
+    details: z
+      .object({ issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() })
+      .describe("INVALID_ARGUMENT carries `issues`; other codes name what they refer to"),
+  })
+  .partial({ details: true })
+  .describe("RFC 9457 problem details (API.md §2).");

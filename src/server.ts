@@ -1,0 +1,83 @@
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { createDemoInstances, type DemoWorkload, startDemoWorkload } from "./demo.js";
+import { startGrpcServer } from "./grpc/server.js";
+import { Persistence, type RestoreReport } from "./persistence/index.js";
+import { Registry } from "./registry.js";
+import { buildApp } from "./rest/app.js";
+import type { ServerConfig } from "./server-config.js";
+
+export interface RunningServer {
+  httpPort: number;
+  grpcPort: number;
+  registry: Registry;
+  restore: RestoreReport;
+  /** Stop accepting, finish in-flight requests, end streams, flush state (API.md §1). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Demo workload tick (tests shorten it). */
+  demoTickMs?: number;
+}
+
+/**
+ * The wiring of ARCHITECTURE.md §2: config → registry → persistence (restore, then journal) →
+ * demo → REST + gRPC. Readiness turns true only once both listeners are bound and state is loaded.
+ */
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  opts: StartOptions = {},
+): Promise<RunningServer> {
+  const registry = new Registry();
+  const persistence = new Persistence({
+    dataDir: config.dataDir,
+    onError: (err) => logger.error({ err }, "persistence group commit failed (ops kept queued)"),
+  });
+  const restore = persistence.start(registry);
+  if (restore.instanceCount > 0 || restore.failed.length > 0)
+    logger.info(
+      { restore },
+      `restored ${restore.instanceCount} instances (${restore.commandCount} commands) in ${Math.round(restore.ms)} ms`,
+    );
+
+  let demo: DemoWorkload | null = null;
+  if (config.demo) {
+    const created = createDemoInstances(registry);
+    if (created.length > 0) logger.info({ created }, "demo instances created");
+    demo = startDemoWorkload(registry, logger, opts.demoTickMs);
+  }
+
+  const readiness = { ready: false };
+  const app = await buildApp({ registry, logger, readiness, flush: () => persistence.flush() });
+  let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;
+  try {
+    await app.listen({ host: config.host, port: config.httpPort });
+    // ---- gRPC (src/grpc/server.ts, API.md §10) ----
+    grpc = await startGrpcServer({ registry, host: config.host, port: config.grpcPort, logger });
+  } catch (err) {
+    demo?.stop();
+    await app.close();
+    persistence.close();
+    throw err;
+  }
+  const httpPort = (app.server.address() as AddressInfo).port;
+  readiness.ready = true;
+  grpc.setServing(true);
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      readiness.ready = false;
+      grpc?.setServing(false);
+      demo?.stop();
+      // REST first (ends SSE streams, lets in-flight requests finish), then gRPC, then the journal.
+      await app.close();
+      await grpc?.close();
+      persistence.close();
+    })();
+    return closing;
+  };
+  return { httpPort, grpcPort: grpc.port, registry, restore, close };
+}
