@@ -6,7 +6,7 @@ import { type CommandError, executeRecorded, type RunOutcome } from "../scenario
 import type { Scenario } from "../scenarios/schema.js";
 import { measure, type ModelRow } from "./measure.js";
 import { deriveModelConfig } from "./model-config.js";
-import { type ModelSeries, SeriesRecorder } from "./series.js";
+import { type ModelSeries, SeriesRecorder, samplingIntervalMs } from "./series.js";
 
 export const DEFAULT_MAX_SAMPLES = 400;
 
@@ -101,7 +101,7 @@ export async function compareScenario(scenario: Scenario, models: readonly strin
   if (scenario.description !== undefined) result.description = scenario.description;
   for (let m = 0; m < setups.length; m++) {
     const { model, derived, instance, size } = setups[m];
-    const recorder = new SeriesRecorder(model, Math.ceil(size.clockMs / maxSamples), Math.max(1, Math.ceil(size.commandCount / maxSamples)));
+    const recorder = new SeriesRecorder(model, samplingIntervalMs(size.clockMs, maxSamples), Math.max(1, Math.ceil(size.commandCount / maxSamples)));
     const outcome: RunOutcome = { commandCount: 0, errorCount: 0, errors: [] };
     const progress = (commandsDone: number) =>
       options.onProgress?.({ model, modelIndex: m, modelCount: setups.length, commandsDone, commandCount: size.commandCount });

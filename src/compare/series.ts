@@ -26,6 +26,38 @@ export interface ModelSeries {
   kmemChargedBytesByCgroup: Record<string, number[]>;
 }
 
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** Sampling periods that divide a day (from a second up), so day and hour boundaries are sampled. */
+const NICE_MS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, SECOND, 2 * SECOND, 5 * SECOND, 10 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 2 * MINUTE,
+  5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY,
+];
+
+/** The sampling period for `totalMs` of simulated time and at most `maxSamples` samples: a "nice" period ≥ totalMs / maxSamples. */
+export function samplingIntervalMs(totalMs: number, maxSamples: number): number {
+  if (totalMs <= 0) return 0;
+  const raw = Math.ceil(totalMs / maxSamples);
+  const nice = NICE_MS.find((n) => n >= raw);
+  return nice ?? Math.ceil(raw / DAY) * DAY;
+}
+
+/** The value of `column` at the end of each whole simulated day (the last sample at or before d days), d = 0… */
+export function valuesByDay(series: ModelSeries, column: number[]): number[] {
+  const days = Math.floor(series.clockMs[series.clockMs.length - 1] / DAY);
+  const out: number[] = [];
+  let k = 0;
+  for (let d = 0; d <= days; d++) {
+    while (k + 1 < series.clockMs.length && series.clockMs[k + 1] <= d * DAY) k++;
+    out.push(column[k]);
+  }
+  return out;
+}
+
+export const DAY_MS = DAY;
+
 /** Collects a ModelSeries while a scenario runs on one instance. */
 export class SeriesRecorder {
   readonly series: ModelSeries;
@@ -100,7 +132,7 @@ export class SeriesRecorder {
       const kept = new Set(ranked.slice(0, MAX_SERIES_CGROUPS - 1).map((e) => e[0]));
       keep = entries.filter((e) => kept.has(e[0]));
       const other = new Array<number>(this.series.clockMs.length).fill(0);
-      for (const [path, v] of entries) if (!kept.has(path)) v.forEach((x, i) => (other[i] += x));
+      for (const [path, v] of entries) if (!kept.has(path)) for (let i = 0; i < v.length; i++) other[i] += v[i];
       out[OTHER_CGROUPS] = other;
     }
     for (const [path, v] of keep) out[path] = v;
