@@ -14,6 +14,7 @@ const CLIENT = join(import.meta.dirname, "py", "client.py");
 const probe = spawnSync(PYTHON, ["-c", "import grpc, grpc_tools"], { encoding: "utf8", timeout: 30_000 });
 const hasPythonGrpc = probe.status === 0;
 const SKIP_REASON = `skipped: ${PYTHON} cannot import grpc/grpc_tools (apt-get install python3-grpcio python3-grpc-tools)`;
+if (!hasPythonGrpc) console.warn(`python-peer.test.ts ${SKIP_REASON}`);
 
 describe.skipIf(!hasPythonGrpc)(`an independent Python grpcio client${hasPythonGrpc ? "" : ` (${SKIP_REASON})`}`, () => {
   let t: TestServer;
