@@ -42,7 +42,9 @@ export function listTasks(registry: Registry, instance: string) {
 
 export function getTask(registry: Registry, instance: string, pid: number) {
   if (!Number.isSafeInteger(pid) || pid < 1)
-    fail("INVALID_ARGUMENT", `invalid pid ${pid}`, { issues: [{ path: "pid", message: "must be a positive integer" }] });
+    fail("INVALID_ARGUMENT", `invalid pid ${pid}`, {
+      issues: [{ path: "pid", message: "must be a positive integer" }],
+    });
   return taskView(registry.get(instance).instance.task(pid));
 }
 
@@ -50,7 +52,9 @@ export function getTask(registry: Registry, instance: string, pid: number) {
 export function readFile(registry: Registry, instance: string, cgroup: string, file: string): string {
   const sim = registry.get(instance).instance;
   if (typeof file !== "string" || file.length === 0 || file.length > 128)
-    fail("INVALID_ARGUMENT", "invalid file name", { issues: [{ path: "file", message: "must be 1–128 characters" }] });
+    fail("INVALID_ARGUMENT", "invalid file name", {
+      issues: [{ path: "file", message: "must be 1–128 characters" }],
+    });
   return sim.readFile(cgroup, file);
 }
 
@@ -78,9 +82,13 @@ export function listEvents(
 ): { events: SimEvent[]; nextSeq: number } {
   const log = registry.get(instance).instance.events;
   if (!Number.isSafeInteger(sinceSeq) || sinceSeq < 0)
-    fail("INVALID_ARGUMENT", "sinceSeq must be an integer ≥ 0", { issues: [{ path: "sinceSeq", message: "must be ≥ 0" }] });
+    fail("INVALID_ARGUMENT", "sinceSeq must be an integer ≥ 0", {
+      issues: [{ path: "sinceSeq", message: "must be ≥ 0" }],
+    });
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_PAGE)
-    fail("INVALID_ARGUMENT", `limit must be an integer in [1, ${MAX_EVENT_PAGE}]`, { issues: [{ path: "limit", message: "out of range" }] });
+    fail("INVALID_ARGUMENT", `limit must be an integer in [1, ${MAX_EVENT_PAGE}]`, {
+      issues: [{ path: "limit", message: "out of range" }],
+    });
   const events = log.since(sinceSeq, limit);
   const nextSeq = events.length > 0 ? events[events.length - 1].seq + 1 : log.nextSeq;
   return { events, nextSeq };

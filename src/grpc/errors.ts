@@ -8,14 +8,23 @@ export const ERROR_CODE_TRAILER = "memcg-sim-error-code";
 /** Trailer carrying the problem `details` (e.g. `issues`) as UTF-8 JSON; binary because details may hold non-ASCII text. */
 export const ERROR_DETAILS_TRAILER = "memcg-sim-error-details-bin";
 
-export type GrpcError = grpc.ServerErrorResponse & { code: grpc.status; details: string; metadata: grpc.Metadata };
+export type GrpcError = grpc.ServerErrorResponse & {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+};
 
 /** A gRPC error for one of the catalogue's codes: status from the one table, detail as message, code as trailer. */
 export function grpcErrorOf(err: EngineError): GrpcError {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_TRAILER, err.code);
-  if (err.details !== undefined) metadata.set(ERROR_DETAILS_TRAILER, Buffer.from(JSON.stringify(err.details), "utf8"));
-  return Object.assign(new Error(err.message), { code: statusOf(err.code).grpc as grpc.status, details: err.message, metadata });
+  if (err.details !== undefined)
+    metadata.set(ERROR_DETAILS_TRAILER, Buffer.from(JSON.stringify(err.details), "utf8"));
+  return Object.assign(new Error(err.message), {
+    code: statusOf(err.code).grpc as grpc.status,
+    details: err.message,
+    metadata,
+  });
 }
 
 /**

@@ -68,7 +68,13 @@ function isPlainObject(v: unknown): v is ProtoObject {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
-const LIMIT_FIELDS = ["memoryMaxBytes", "memoryHighBytes", "memoryLowBytes", "memoryMinBytes", "kmemMaxBytes"] as const;
+const LIMIT_FIELDS = [
+  "memoryMaxBytes",
+  "memoryHighBytes",
+  "memoryLowBytes",
+  "memoryMinBytes",
+  "kmemMaxBytes",
+] as const;
 
 /** A `Limit` message as its JSON value: bytes, or null for unlimited. */
 function limitValue(limit: ProtoObject, path: string): unknown {
@@ -122,25 +128,36 @@ export function batchCommandOf(command: ProtoObject, batchInstance: string, inde
   const prefix = `commands.${index}.`;
   const set = Object.entries(withoutNulls(command));
   if (set.length !== 1)
-    fail("INVALID_ARGUMENT", `invalid command: commands.${index} sets no command`, { issues: [{ path: `commands.${index}`, message: "set one field of the command oneof" }] });
+    fail("INVALID_ARGUMENT", `invalid command: commands.${index} sets no command`, {
+      issues: [{ path: `commands.${index}`, message: "set one field of the command oneof" }],
+    });
   const [key, value] = set[0];
   if (key === "json") {
     let parsed: unknown;
     try {
       parsed = JSON.parse(value as string);
     } catch (err) {
-      throw new EngineError("INVALID_ARGUMENT", `invalid command: commands.${index}.json is not JSON: ${(err as Error).message}`, {
-        issues: [{ path: `${prefix}json`, message: "not JSON" }],
-      });
+      throw new EngineError(
+        "INVALID_ARGUMENT",
+        `invalid command: commands.${index}.json is not JSON: ${(err as Error).message}`,
+        {
+          issues: [{ path: `${prefix}json`, message: "not JSON" }],
+        },
+      );
     }
     return parseCommand(parsed, prefix);
   }
-  if (!isOp(key) || !isPlainObject(value)) return fail("INVALID_ARGUMENT", `invalid command: unknown field ${key}`);
+  if (!isOp(key) || !isPlainObject(value))
+    return fail("INVALID_ARGUMENT", `invalid command: unknown field ${key}`);
   const nested = value.instance;
   if (nested !== undefined && nested !== "" && nested !== batchInstance)
-    fail("INVALID_ARGUMENT", `invalid command: ${prefix}${key}.instance "${String(nested)}" is not the batch's instance "${batchInstance}"`, {
-      issues: [{ path: `${prefix}${key}.instance`, message: "must be empty or the batch's instance" }],
-    });
+    fail(
+      "INVALID_ARGUMENT",
+      `invalid command: ${prefix}${key}.instance "${String(nested)}" is not the batch's instance "${batchInstance}"`,
+      {
+        issues: [{ path: `${prefix}${key}.instance`, message: "must be empty or the batch's instance" }],
+      },
+    );
   return commandOf(key, value, `${prefix}${key}.`);
 }
 
@@ -154,7 +171,19 @@ export function commandResultOf(
 }
 
 /** Event fields the `Event` message names; any other field goes to `extra` so nothing is lost. */
-const EVENT_FIELDS = new Set(["seq", "clockMs", "type", "cgroup", "cache", "pid", "displayName", "failedAt", "reason", "reclaimedBytes", "domain"]);
+const EVENT_FIELDS = new Set([
+  "seq",
+  "clockMs",
+  "type",
+  "cgroup",
+  "cache",
+  "pid",
+  "displayName",
+  "failedAt",
+  "reason",
+  "reclaimedBytes",
+  "domain",
+]);
 
 export function eventMessage(e: SimEvent): ProtoObject {
   const out: ProtoObject = {};

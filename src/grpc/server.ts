@@ -9,7 +9,16 @@ import { OPS, type Op } from "../engine/commands.js";
 import { EngineError, fail } from "../engine/errors.js";
 import type { Registry } from "../registry.js";
 import { toGrpcError } from "./errors.js";
-import { batchCommandOf, commandOf, commandResultOf, eventMessage, type ProtoObject, RPC_OF_OP, responseOf, withoutNulls } from "./mappers.js";
+import {
+  batchCommandOf,
+  commandOf,
+  commandResultOf,
+  eventMessage,
+  type ProtoObject,
+  RPC_OF_OP,
+  responseOf,
+  withoutNulls,
+} from "./mappers.js";
 import { findProtoRoot, LOADER_OPTIONS, loadSimulatorPackage, SIMULATOR_SERVICE } from "./proto.js";
 import { EventWatch } from "./watch.js";
 
@@ -64,15 +73,19 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     };
 
   const str = (v: unknown) => (typeof v === "string" ? v : "");
-  const commandRpc = (op: Op) => unary(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
+  const commandRpc = (op: Op) =>
+    unary(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
 
   const handlers: grpc.UntypedServiceImplementation = {
     CreateInstance: unary("CreateInstance", (r) => {
       const { config } = withoutNulls(r);
-      const input = config === undefined ? undefined : parseOrThrow(instanceConfigSchema, config, "config", "config.");
+      const input =
+        config === undefined ? undefined : parseOrThrow(instanceConfigSchema, config, "config", "config.");
       return { instance: registry.view(registry.create(str(r.name), input)) };
     }),
-    ListInstances: unary("ListInstances", () => ({ instances: registry.list().map((e) => registry.view(e)) })),
+    ListInstances: unary("ListInstances", () => ({
+      instances: registry.list().map((e) => registry.view(e)),
+    })),
     GetInstance: unary("GetInstance", (r) => ({ instance: registry.view(registry.get(str(r.name))) })),
     DeleteInstance: unary("DeleteInstance", (r) => {
       registry.delete(str(r.name));
@@ -86,11 +99,22 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     GetCache: unary("GetCache", (r) => ({ cache: Q.getCache(registry, str(r.instance), str(r.name)) })),
     ListTasks: unary("ListTasks", (r) => Q.listTasks(registry, str(r.instance))),
     GetTask: unary("GetTask", (r) => ({ task: Q.getTask(registry, str(r.instance), r.pid as number) })),
-    ReadFile: unary("ReadFile", (r) => ({ value: Q.readFile(registry, str(r.instance), str(r.cgroup), str(r.file)) })),
-    ReadProcSlabinfo: unary("ReadProcSlabinfo", (r) => ({ value: Q.readProcSlabinfo(registry, str(r.instance)) })),
-    ReadProcMeminfo: unary("ReadProcMeminfo", (r) => ({ value: Q.readProcMeminfo(registry, str(r.instance)) })),
+    ReadFile: unary("ReadFile", (r) => ({
+      value: Q.readFile(registry, str(r.instance), str(r.cgroup), str(r.file)),
+    })),
+    ReadProcSlabinfo: unary("ReadProcSlabinfo", (r) => ({
+      value: Q.readProcSlabinfo(registry, str(r.instance)),
+    })),
+    ReadProcMeminfo: unary("ReadProcMeminfo", (r) => ({
+      value: Q.readProcMeminfo(registry, str(r.instance)),
+    })),
     ListEvents: unary("ListEvents", (r) => {
-      const page = Q.listEvents(registry, str(r.instance), r.sinceSeq as number, (r.limit as number | undefined) ?? Q.DEFAULT_EVENT_PAGE);
+      const page = Q.listEvents(
+        registry,
+        str(r.instance),
+        r.sinceSeq as number,
+        (r.limit as number | undefined) ?? Q.DEFAULT_EVENT_PAGE,
+      );
       return { events: page.events.map(eventMessage), nextSeq: page.nextSeq };
     }),
 
@@ -105,7 +129,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         return command;
       });
       const out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
-      return { results: out.results.map((slot, i) => commandResultOf(ops[i], slot)), executedCount: out.executedCount };
+      return {
+        results: out.results.map((slot, i) => commandResultOf(ops[i], slot)),
+        executedCount: out.executedCount,
+      };
     }),
   };
   for (const op of OPS) handlers[RPC_OF_OP[op]] = commandRpc(op);
@@ -114,11 +141,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
     try {
       if (watchers.size >= registry.limits.maxWatchers)
-        fail("LIMIT_EXCEEDED", `watcher limit ${registry.limits.maxWatchers} reached`, { limit: "maxWatchers", value: registry.limits.maxWatchers });
+        fail("LIMIT_EXCEEDED", `watcher limit ${registry.limits.maxWatchers} reached`, {
+          limit: "maxWatchers",
+          value: registry.limits.maxWatchers,
+        });
       const name = str(call.request.instance);
       const sinceSeq = call.request.sinceSeq as number;
       if (!Number.isSafeInteger(sinceSeq) || sinceSeq < 0)
-        fail("INVALID_ARGUMENT", "since_seq must be an integer ≥ 0", { issues: [{ path: "sinceSeq", message: "must be ≥ 0" }] });
+        fail("INVALID_ARGUMENT", "since_seq must be an integer ≥ 0", {
+          issues: [{ path: "sinceSeq", message: "must be ≥ 0" }],
+        });
       const log = registry.get(name).instance.events;
       const watch = new EventWatch(call, registry, name, log, sinceSeq, logger, (w) => watchers.delete(w));
       watchers.add(watch);
@@ -140,7 +172,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
 
   const address = opts.host.includes(":") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
   );
   logger.info({ port, host: opts.host }, "gRPC listening");
 

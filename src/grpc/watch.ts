@@ -53,7 +53,11 @@ export class EventWatch {
         if (ev.name !== this.name) return;
         if (ev.kind === "reset") this.guard(() => this.endReset());
         else if (ev.kind === "deleted")
-          this.guard(() => this.fail(new EngineError("INSTANCE_NOT_FOUND", `instance ${this.name} was deleted`, { name: this.name })));
+          this.guard(() =>
+            this.fail(
+              new EngineError("INSTANCE_NOT_FOUND", `instance ${this.name} was deleted`, { name: this.name }),
+            ),
+          );
       }),
     );
     const onDrain = () => this.guard(() => this.resume());
@@ -143,7 +147,12 @@ export class EventWatch {
       new EngineError(
         "LIMIT_EXCEEDED",
         `watcher fell behind: events from seq ${this.cursor} were evicted from the event log (capacity ${this.log.capacity}) before they could be sent; watch again with since_seq = last seq received + 1 (the oldest kept is ${oldest})`,
-        { limit: "eventLogCapacity", value: this.log.capacity, firstLostSeq: this.cursor, oldestKeptSeq: oldest },
+        {
+          limit: "eventLogCapacity",
+          value: this.log.capacity,
+          firstLostSeq: this.cursor,
+          oldestKeptSeq: oldest,
+        },
       ),
     );
   }

@@ -43,7 +43,13 @@ export interface TestServer {
 
 export async function startTestServer(limits: Partial<ServerLimits> = {}): Promise<TestServer> {
   const registry = new Registry({ ...DEFAULT_SERVER_LIMITS, ...limits });
-  const server = await startGrpcServer({ registry, host: "127.0.0.1", port: 0, logger: pino({ level: "silent" }), shutdownGraceMs: 500 });
+  const server = await startGrpcServer({
+    registry,
+    host: "127.0.0.1",
+    port: 0,
+    logger: pino({ level: "silent" }),
+    shutdownGraceMs: 500,
+  });
   const address = `127.0.0.1:${server.port}`;
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
 
@@ -51,8 +57,12 @@ export async function startTestServer(limits: Partial<ServerLimits> = {}): Promi
     new Promise<Obj>((resolve, reject) => {
       const m = methods[method];
       if (m === undefined) throw new Error(`no such method ${method}`);
-      client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Obj, request, (err, res) =>
-        err ? reject(err) : resolve(res as Obj),
+      client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize as (b: Buffer) => Obj,
+        request,
+        (err, res) => (err ? reject(err) : resolve(res as Obj)),
       );
     });
 
@@ -70,12 +80,22 @@ export async function startTestServer(limits: Partial<ServerLimits> = {}): Promi
         const e = err as grpc.ServiceError;
         if (typeof e.code !== "number" || e.metadata === undefined) throw err;
         const code = e.metadata.get(ERROR_CODE_TRAILER)[0];
-        return { code: e.code, details: e.details, errorCode: code === undefined ? undefined : String(code), trailers: e.metadata };
+        return {
+          code: e.code,
+          details: e.details,
+          errorCode: code === undefined ? undefined : String(code),
+          trailers: e.metadata,
+        };
       }
     },
     watch(request) {
       const m = methods.WatchEvents;
-      return client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Obj, request);
+      return client.makeServerStreamRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize as (b: Buffer) => Obj,
+        request,
+      );
     },
     async close() {
       client.close();

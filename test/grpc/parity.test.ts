@@ -34,21 +34,50 @@ async function same(grpcAnswer: () => Promise<Obj>, unwrap: (r: Obj) => unknown,
 
 describe("gRPC ⇔ registry parity", () => {
   it("answers a small kmem scenario exactly as the registry does, step by step", async () => {
-    await same(() => t.rpc("CreateInstance", { name: "p", config }), (r) => r.instance, () => direct.view(direct.create("p", instanceConfigSchema.parse(config))));
-
-    await same(() => t.rpc("CreateCgroup", { instance: "p", path: "/app" }), (r) => r.cgroup, () => exec({ op: "createCgroup", path: "/app" }));
     await same(
-      () => t.rpc("UpdateCgroup", { instance: "p", path: "/app", memoryMaxBytes: { bytes: 4096 * KiB }, kmemMaxBytes: { bytes: 256 * KiB } }),
+      () => t.rpc("CreateInstance", { name: "p", config }),
+      (r) => r.instance,
+      () => direct.view(direct.create("p", instanceConfigSchema.parse(config))),
+    );
+
+    await same(
+      () => t.rpc("CreateCgroup", { instance: "p", path: "/app" }),
+      (r) => r.cgroup,
+      () => exec({ op: "createCgroup", path: "/app" }),
+    );
+    await same(
+      () =>
+        t.rpc("UpdateCgroup", {
+          instance: "p",
+          path: "/app",
+          memoryMaxBytes: { bytes: 4096 * KiB },
+          kmemMaxBytes: { bytes: 256 * KiB },
+        }),
       (r) => r.cgroup,
       () => exec({ op: "updateCgroup", path: "/app", memoryMaxBytes: 4096 * KiB, kmemMaxBytes: 256 * KiB }),
     );
     await same(
-      () => t.rpc("CreateCache", { instance: "p", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } }),
+      () =>
+        t.rpc("CreateCache", {
+          instance: "p",
+          name: "dentry",
+          objectSizeBytes: 192,
+          flags: { reclaimAccount: true },
+        }),
       (r) => r.cache,
-      () => exec({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } }),
+      () =>
+        exec({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } }),
     );
-    await same(() => t.rpc("RegisterCache", { instance: "p", name: "dentry" }), (r) => r.cache, () => exec({ op: "registerCache", name: "dentry" }));
-    await same(() => t.rpc("SpawnTask", { instance: "p", cgroup: "/app" }), (r) => r.task, () => exec({ op: "spawnTask", cgroup: "/app" }));
+    await same(
+      () => t.rpc("RegisterCache", { instance: "p", name: "dentry" }),
+      (r) => r.cache,
+      () => exec({ op: "registerCache", name: "dentry" }),
+    );
+    await same(
+      () => t.rpc("SpawnTask", { instance: "p", cgroup: "/app" }),
+      (r) => r.task,
+      () => exec({ op: "spawnTask", cgroup: "/app" }),
+    );
 
     // allocate until the kmem limit answers ENOMEM: 256 KiB = 64 one-page slabs of 21 dentries each
     let last: Obj = {};
@@ -70,14 +99,46 @@ describe("gRPC ⇔ registry parity", () => {
     );
     expect(usage).toBe(`${256 * KiB}\n`);
 
-    await same(() => t.rpc("GetCgroup", { instance: "p", path: "/app" }), (r) => r.cgroup, () => Q.getCgroup(direct, "p", "/app"));
-    await same(() => t.rpc("ListCgroups", { instance: "p" }), (r) => r, () => Q.listCgroups(direct, "p"));
-    await same(() => t.rpc("ListCaches", { instance: "p" }), (r) => r, () => Q.listCaches(direct, "p"));
-    await same(() => t.rpc("ListTasks", { instance: "p" }), (r) => r, () => Q.listTasks(direct, "p"));
-    await same(() => t.rpc("ListEvents", { instance: "p", sinceSeq: 0 }), (r) => r, () => Q.listEvents(direct, "p", 0));
-    await same(() => t.rpc("ReadProcSlabinfo", { instance: "p" }), (r) => r.value, () => Q.readProcSlabinfo(direct, "p"));
-    await same(() => t.rpc("ReadProcMeminfo", { instance: "p" }), (r) => r.value, () => Q.readProcMeminfo(direct, "p"));
-    await same(() => t.rpc("GetInstance", { name: "p" }), (r) => r.instance, () => direct.view(direct.get("p")));
+    await same(
+      () => t.rpc("GetCgroup", { instance: "p", path: "/app" }),
+      (r) => r.cgroup,
+      () => Q.getCgroup(direct, "p", "/app"),
+    );
+    await same(
+      () => t.rpc("ListCgroups", { instance: "p" }),
+      (r) => r,
+      () => Q.listCgroups(direct, "p"),
+    );
+    await same(
+      () => t.rpc("ListCaches", { instance: "p" }),
+      (r) => r,
+      () => Q.listCaches(direct, "p"),
+    );
+    await same(
+      () => t.rpc("ListTasks", { instance: "p" }),
+      (r) => r,
+      () => Q.listTasks(direct, "p"),
+    );
+    await same(
+      () => t.rpc("ListEvents", { instance: "p", sinceSeq: 0 }),
+      (r) => r,
+      () => Q.listEvents(direct, "p", 0),
+    );
+    await same(
+      () => t.rpc("ReadProcSlabinfo", { instance: "p" }),
+      (r) => r.value,
+      () => Q.readProcSlabinfo(direct, "p"),
+    );
+    await same(
+      () => t.rpc("ReadProcMeminfo", { instance: "p" }),
+      (r) => r.value,
+      () => Q.readProcMeminfo(direct, "p"),
+    );
+    await same(
+      () => t.rpc("GetInstance", { name: "p" }),
+      (r) => r.instance,
+      () => direct.view(direct.get("p")),
+    );
   });
 
   it("answers a batch exactly as the registry's batch does", async () => {
@@ -91,13 +152,19 @@ describe("gRPC ⇔ registry parity", () => {
       commands.map((c) => () => parseCommand(c)),
       false,
     );
-    const answer = (await t.rpc("ExecuteBatch", { instance: "p", stopOnError: false, commands: commands.map((c) => ({ json: JSON.stringify(c) })) })) as {
+    const answer = (await t.rpc("ExecuteBatch", {
+      instance: "p",
+      stopOnError: false,
+      commands: commands.map((c) => ({ json: JSON.stringify(c) })),
+    })) as {
       results: Obj[];
       executedCount: number;
     };
     expect(answer.executedCount).toBe(reference.executedCount);
     expect(
-      answer.results.map((r) => (r.ok ? { ok: true, result: plain(r[r.result as string]) } : { ok: false, error: r.error })),
+      answer.results.map((r) =>
+        r.ok ? { ok: true, result: plain(r[r.result as string]) } : { ok: false, error: r.error },
+      ),
     ).toEqual(reference.results.map((r) => asProto(r)));
   });
 });

@@ -8,7 +8,15 @@ import { findProtoRoot } from "../../src/grpc/proto.js";
 import { type Obj, startTestServer, type TestServer } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
-const reflectionProto = join(dirname(require.resolve("@grpc/reflection")), "..", "proto", "grpc", "reflection", "v1", "reflection.proto");
+const reflectionProto = join(
+  dirname(require.resolve("@grpc/reflection")),
+  "..",
+  "proto",
+  "grpc",
+  "reflection",
+  "v1",
+  "reflection.proto",
+);
 
 let t: TestServer;
 beforeAll(async () => {
@@ -24,11 +32,14 @@ function healthCheck(service: string): Promise<string> {
   const Ctor = (Health.v1 as grpc.GrpcObject).Health as grpc.ServiceClientConstructor;
   const client = new Ctor(t.address, grpc.credentials.createInsecure());
   return new Promise((resolve, reject) =>
-    (client.Check as grpc.requestCallback<Obj> & ((req: Obj, cb: grpc.requestCallback<Obj>) => void))({ service }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(String(res?.status));
-    }),
+    (client.Check as grpc.requestCallback<Obj> & ((req: Obj, cb: grpc.requestCallback<Obj>) => void))(
+      { service },
+      (err, res) => {
+        client.close();
+        if (err) reject(err);
+        else resolve(String(res?.status));
+      },
+    ),
   );
 }
 
@@ -48,7 +59,8 @@ describe("the gRPC listener", () => {
 
   it("serves reflection (v1) listing the simulator and health services, with their descriptors", async () => {
     const def = protoLoader.loadSync(reflectionProto, { keepCase: true });
-    const pkg = ((grpc.loadPackageDefinition(def).grpc as grpc.GrpcObject).reflection as grpc.GrpcObject).v1 as grpc.GrpcObject;
+    const pkg = ((grpc.loadPackageDefinition(def).grpc as grpc.GrpcObject).reflection as grpc.GrpcObject)
+      .v1 as grpc.GrpcObject;
     const Ctor = pkg.ServerReflection as grpc.ServiceClientConstructor;
     const client = new Ctor(t.address, grpc.credentials.createInsecure());
     const stream = (client.ServerReflectionInfo as () => grpc.ClientDuplexStream<Obj, Obj>)();

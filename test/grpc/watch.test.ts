@@ -16,7 +16,10 @@ interface StreamEnd {
  * reports the status as soon as it arrives, possibly before the reader consumed the messages
  * still buffered, so the outcome is known once both the status and the end of data are seen.
  */
-function drain(stream: grpc.ClientReadableStream<Obj>, stopAfter = Number.POSITIVE_INFINITY): Promise<StreamEnd> {
+function drain(
+  stream: grpc.ClientReadableStream<Obj>,
+  stopAfter = Number.POSITIVE_INFINITY,
+): Promise<StreamEnd> {
   const events: Obj[] = [];
   let status: grpc.StatusObject | undefined;
   let ended = false;
@@ -24,7 +27,12 @@ function drain(stream: grpc.ClientReadableStream<Obj>, stopAfter = Number.POSITI
     const settle = () => {
       if (status === undefined || !ended) return;
       const code = status.metadata.get(ERROR_CODE_TRAILER)[0];
-      resolve({ seqs: events.map((e) => e.seq as number), events, status, errorCode: code === undefined ? undefined : String(code) });
+      resolve({
+        seqs: events.map((e) => e.seq as number),
+        events,
+        status,
+        errorCode: code === undefined ? undefined : String(code),
+      });
     };
     stream.on("data", (m: Obj) => {
       events.push(m.event as Obj);
