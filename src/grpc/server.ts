@@ -4,7 +4,8 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import type { Logger } from "pino";
 import * as Q from "../commands/queries.js";
-import { instanceConfigSchema, parseOrThrow } from "../commands/schemas.js";
+import { createInstanceBody } from "../commands/instance-body.js";
+import { parseOrThrow } from "../commands/schemas.js";
 import { OPS, type Op } from "../engine/commands.js";
 import { EngineError, fail } from "../engine/errors.js";
 import type { Registry } from "../registry.js";
@@ -78,10 +79,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
 
   const handlers: grpc.UntypedServiceImplementation = {
     CreateInstance: unary("CreateInstance", (r) => {
-      const { config } = withoutNulls(r);
-      const input =
-        config === undefined ? undefined : parseOrThrow(instanceConfigSchema, config, "config", "config.");
-      return { instance: registry.view(registry.create(str(r.name), input)) };
+      // the REST body's schema: the same shape errors on both transports
+      const body = parseOrThrow(createInstanceBody, withoutNulls(r), "instance");
+      return { instance: registry.view(registry.create(body.name, body.config)) };
     }),
     ListInstances: unary("ListInstances", () => ({
       instances: registry.list().map((e) => registry.view(e)),
