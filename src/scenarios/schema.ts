@@ -44,7 +44,9 @@ const fileSchema = z
   })
   .strict();
 
-function invalid(issues: { path: string; message: string }[]): never {
+function invalid(raw: { path: string; message: string }[]): never {
+  // an issue on the whole step (e.g. an unknown key) reads `commands.3`, not `commands.3.`
+  const issues = raw.map((i) => ({ path: i.path.replace(/\.$/, ""), message: i.message }));
   throw new EngineError("INVALID_ARGUMENT", `invalid scenario: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues });
 }
 
