@@ -29,9 +29,36 @@ export interface Entry {
   instance: Instance;
 }
 
-/** What a listener hears: an accepted (applied) command, or an instance created/reset/deleted. */
+/**
+ * A command refused with a kernel errno after it already ran reclaim or an OOM kill — a v1
+ * `limit_in_bytes` shrink that ends in EBUSY, `memory.reclaim` that ends in EAGAIN, a task move
+ * whose precharge fails with ENOMEM. As in the kernel, what reclaim freed stays freed, so these
+ * refusals are part of the instance's history: they are announced (journaled, exported) and a
+ * replay applies them again and expects the same refusal. Every other refusal changes nothing.
+ */
+export function isHistoricRefusal(command: Command, err: unknown): boolean {
+  return (
+    err instanceof EngineError &&
+    (err.code === "EBUSY" || err.code === "EAGAIN" || err.code === "ENOMEM") &&
+    (command.op === "writeFile" || command.op === "updateCgroup" || command.op === "moveTask")
+  );
+}
+
+/**
+ * Applies a journaled or imported command during a replay: a historic refusal (see
+ * `isHistoricRefusal`) is expected to be refused again; anything else must succeed.
+ */
+export function replayCommand(apply: (c: Command) => unknown, command: Command): void {
+  try {
+    apply(command);
+  } catch (err) {
+    if (!isHistoricRefusal(command, err)) throw err;
+  }
+}
+
+/** What a listener hears: an applied command (or a historic refusal), or an instance created/reset/deleted. */
 export type RegistryEvent =
-  | { kind: "command"; name: string; command: Command }
+  | { kind: "command"; name: string; command: Command; refused?: string }
   | { kind: "created"; name: string; config: InstanceConfigInput | undefined }
   | { kind: "reset"; name: string }
   | { kind: "deleted"; name: string };
@@ -93,7 +120,13 @@ export class Registry {
   /** Applies one command to an instance; the command is announced only once it was accepted. */
   execute(name: string, command: Command): unknown {
     const e = this.get(name);
-    const r = e.instance.execute(command);
+    let r: unknown;
+    try {
+      r = e.instance.execute(command);
+    } catch (err) {
+      if (isHistoricRefusal(command, err)) this.emit({ kind: "command", name, command, refused: (err as EngineError).code });
+      throw err;
+    }
     this.emit({ kind: "command", name, command });
     return r;
   }

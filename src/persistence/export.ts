@@ -3,7 +3,7 @@ import { commandSchema, instanceConfigSchema, parseOrThrow } from "../commands/s
 import type { Command } from "../engine/commands.js";
 import type { InstanceConfigInput } from "../engine/config.js";
 import { EngineError, fail } from "../engine/errors.js";
-import type { Entry, Registry } from "../registry.js";
+import { type Entry, type Registry, replayCommand } from "../registry.js";
 import type { CommandSource } from "./command-log.js";
 
 export const EXPORT_FORMAT = "memcg-sim-export";
@@ -81,7 +81,7 @@ export function importInstance(registry: Registry, doc: unknown, opts: ImportOpt
   const commands = parsed.commands as Command[];
   let i = 0;
   try {
-    for (; i < commands.length; i++) registry.execute(name, commands[i]);
+    for (; i < commands.length; i++) replayCommand((c) => registry.execute(name, c), commands[i]);
   } catch (err) {
     registry.delete(name);
     if (!(err instanceof EngineError)) throw err;

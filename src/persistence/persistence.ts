@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Command } from "../engine/commands.js";
 import { type InstanceConfigInput, resolveConfig } from "../engine/config.js";
 import { Instance } from "../engine/instance.js";
-import type { Entry, Registry, RegistryEvent } from "../registry.js";
+import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
 import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";
 import { type ExportDoc, exportInstance, type ImportOptions, importInstance } from "./export.js";
@@ -164,7 +164,7 @@ export class Persistence implements CommandSource {
           const rows = this.store.journal(row.name, seq, RESTORE_CHUNK);
           for (const [s, json] of rows) {
             if (s !== seq + 1) throw new Error(`journal gap: expected seq ${seq + 1}, found ${s}`);
-            sim.execute(JSON.parse(json) as Command);
+            replayCommand((c) => sim.execute(c), JSON.parse(json) as Command);
             seq = s;
             if (si < snaps.length && snaps[si].seq <= seq) check();
           }

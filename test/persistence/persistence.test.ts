@@ -208,11 +208,10 @@ describe("journal and restore", () => {
     b.persistence.close();
   });
 
-  // Known gap, needs a registry change (see the persistence report): a v1 memory.limit_in_bytes
-  // write refused with EBUSY has reclaimed first, as mem_cgroup_resize_limit does, but the registry
-  // announces only accepted commands, so the journal misses that side effect and the replay differs.
-  // This test fails today (hence it.fails) and starts passing once refused commands are journaled.
-  it.fails("reproduces the reclaim done by a v1 limit write that was refused with EBUSY", () => {
+  // A v1 memory.limit_in_bytes write refused with EBUSY has reclaimed first, as
+  // mem_cgroup_resize_limit does: the registry announces such historic refusals, the journal keeps
+  // them and the replay applies them again, expecting the same refusal.
+  it("reproduces the reclaim done by a v1 limit write that was refused with EBUSY", () => {
     const d = dir();
     const a = server(d);
     a.registry.create("v1", { model: "v4.5" });
