@@ -39,7 +39,9 @@ export class Rfc2012Model extends PageChargedModel {
     for (;;) {
       const failed = counter.tryCharge(pages);
       if (failed === null) return true;
-      const at = this.sim.cgroupOfCounter(failed, memcg);
+      const at = this.sim.config.kmemIndependentAccounting
+        ? this.sim.cgroupOfKmemCounter(failed, memcg)
+        : this.sim.cgroupOfCounter(failed, memcg);
       ctx.out.failedAt = at;
       if (!this.sim.config.reclaimOnKmemFailure || retries-- <= 0) return false;
       tryToFreeMemcgPages(this.sim, at, pages, ctx.out);
