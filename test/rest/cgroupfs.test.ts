@@ -18,12 +18,20 @@ describe("cgroupfs facade (API.md §7)", () => {
   it("PUT text/plain is echo > file: trimmed, 204, and visible in the next read", async () => {
     const { call } = await build();
     await withDentry(call, { model: "v5.9" });
-    const w = await call("PUT", "/v1/instances/t/fs/a/memory.max", "1048576\n", { "content-type": "text/plain" });
+    const w = await call("PUT", "/v1/instances/t/fs/a/memory.max", "1048576\n", {
+      "content-type": "text/plain",
+    });
     expect(w.statusCode).toBe(204);
     expect((await call("GET", "/v1/instances/t/fs/a/memory.max")).body).toBe("1048576\n");
     expect(json(await call("GET", "/v1/instances/t/cgroups/a")).memory.maxBytes).toBe(1048576);
     await call("POST", "/v1/instances/t/cgroups", { path: "/b" });
-    expect((await call("PUT", "/v1/instances/t/fs/b/cgroup.procs", "100", { "content-type": "text/plain; charset=utf-8" })).statusCode).toBe(204);
+    expect(
+      (
+        await call("PUT", "/v1/instances/t/fs/b/cgroup.procs", "100", {
+          "content-type": "text/plain; charset=utf-8",
+        })
+      ).statusCode,
+    ).toBe(204);
     expect(json(await call("GET", "/v1/instances/t/tasks/100")).cgroup).toBe("/b");
   });
 
@@ -33,15 +41,29 @@ describe("cgroupfs facade (API.md §7)", () => {
     expectProblem(await call("GET", "/v1/instances/t/fs/a/memory.kmem.usage_in_bytes"), 404, "ENOENT");
     expectProblem(await call("GET", "/v1/instances/t/fs/a/"), 404, "ENOENT");
     expectProblem(await call("GET", "/v1/instances/t/fs/zz/memory.max"), 404, "CGROUP_NOT_FOUND");
-    expectProblem(await call("PUT", "/v1/instances/t/fs/a/memory.max", "lots", { "content-type": "text/plain" }), 400, "EINVAL");
+    expectProblem(
+      await call("PUT", "/v1/instances/t/fs/a/memory.max", "lots", { "content-type": "text/plain" }),
+      400,
+      "EINVAL",
+    );
   });
 
   it("takes only text/plain on PUT (415 otherwise) and limits the value like the command language", async () => {
     const { call } = await build();
     await withDentry(call, { model: "v5.9" });
-    expectProblem(await call("PUT", "/v1/instances/t/fs/a/memory.max", '"1M"', { "content-type": "application/json" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(
+      await call("PUT", "/v1/instances/t/fs/a/memory.max", '"1M"', { "content-type": "application/json" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     expectProblem(await call("PUT", "/v1/instances/t/fs/a/memory.max"), 415, "UNSUPPORTED_MEDIA_TYPE");
-    expectProblem(await call("PUT", "/v1/instances/t/fs/a/memory.max", "9".repeat(5000), { "content-type": "text/plain" }), 400, "INVALID_ARGUMENT");
+    expectProblem(
+      await call("PUT", "/v1/instances/t/fs/a/memory.max", "9".repeat(5000), {
+        "content-type": "text/plain",
+      }),
+      400,
+      "INVALID_ARGUMENT",
+    );
   });
 
   it("serves /proc/slabinfo and /proc/meminfo", async () => {

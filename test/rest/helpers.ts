@@ -14,8 +14,12 @@ export async function build(opts: Partial<BuildAppOptions> & { limits?: Partial<
   const registry = opts.registry ?? new Registry({ ...DEFAULT_SERVER_LIMITS, ...opts.limits });
   const app = await buildApp({ ...opts, registry, limits: undefined });
   open.push(app);
-  const call = (method: InjectOptions["method"], url: string, payload?: unknown, headers?: Record<string, string>) =>
-    app.inject({ method, url, payload: payload as InjectOptions["payload"], headers });
+  const call = (
+    method: InjectOptions["method"],
+    url: string,
+    payload?: unknown,
+    headers?: Record<string, string>,
+  ) => app.inject({ method, url, payload: payload as InjectOptions["payload"], headers });
   return { app, registry, call };
 }
 
@@ -28,18 +32,33 @@ export function json(r: LightMyRequestResponse): any {
 // biome-ignore lint/suspicious/noExplicitAny: as json()
 export function expectProblem(r: LightMyRequestResponse, status: number, code: string): any {
   if (r.statusCode !== status || !String(r.headers["content-type"]).startsWith("application/problem+json"))
-    throw new Error(`expected ${status} ${code} problem, got ${r.statusCode} ${r.headers["content-type"]}: ${r.body}`);
+    throw new Error(
+      `expected ${status} ${code} problem, got ${r.statusCode} ${r.headers["content-type"]}: ${r.body}`,
+    );
   const body = JSON.parse(r.body);
-  if (body.code !== code || body.status !== status || body.type !== "about:blank" || typeof body.title !== "string" || typeof body.detail !== "string")
+  if (
+    body.code !== code ||
+    body.status !== status ||
+    body.type !== "about:blank" ||
+    typeof body.title !== "string" ||
+    typeof body.detail !== "string"
+  )
     throw new Error(`expected ${status} ${code} problem, got ${r.body}`);
   return body;
 }
 
 /** The setup most tests share: an instance with /a, a registered dentry cache and task 100 in /a. */
-export async function withDentry(call: Awaited<ReturnType<typeof build>>["call"], config: Record<string, unknown> = { model: "rfc-2012", kmemIndependentAccounting: true }) {
+export async function withDentry(
+  call: Awaited<ReturnType<typeof build>>["call"],
+  config: Record<string, unknown> = { model: "rfc-2012", kmemIndependentAccounting: true },
+) {
   await call("POST", "/v1/instances", { name: "t", config });
   await call("POST", "/v1/instances/t/cgroups", { path: "/a" });
-  await call("POST", "/v1/instances/t/caches", { name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } });
+  await call("POST", "/v1/instances/t/caches", {
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { reclaimAccount: true },
+  });
   await call("POST", "/v1/instances/t/caches/dentry/register");
   await call("POST", "/v1/instances/t/tasks", { cgroup: "/a", pid: 100 });
 }

@@ -37,7 +37,10 @@ describe("instances (API.md §3)", () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "zeta" });
     await call("POST", "/v1/instances", { name: "alpha" });
-    expect(json(await call("GET", "/v1/instances")).instances.map((i: { name: string }) => i.name)).toEqual(["alpha", "zeta"]);
+    expect(json(await call("GET", "/v1/instances")).instances.map((i: { name: string }) => i.name)).toEqual([
+      "alpha",
+      "zeta",
+    ]);
     expect(json(await call("GET", "/v1/instances/zeta")).config.model).toBe("rfc-2012");
     const d = await call("DELETE", "/v1/instances/zeta");
     expect(d.statusCode).toBe(204);
@@ -55,7 +58,13 @@ describe("instances (API.md §3)", () => {
     expect(before).toMatchObject({ cgroupCount: 2, clockMs: 10, commandCount: 2 });
     const r = await call("POST", "/v1/instances/r/reset");
     expect(r.statusCode).toBe(200);
-    expect(json(r)).toMatchObject({ name: "r", cgroupCount: 1, clockMs: 0, commandCount: 0, config: { cpuCount: 2 } });
+    expect(json(r)).toMatchObject({
+      name: "r",
+      cgroupCount: 1,
+      clockMs: 0,
+      commandCount: 0,
+      config: { cpuCount: 2 },
+    });
     // an empty JSON body is "no body", as curl -X POST -H 'content-type: application/json' sends it
     const again = await call("POST", "/v1/instances/r/reset", "", { "content-type": "application/json" });
     expect(again.statusCode).toBe(200);
@@ -65,13 +74,29 @@ describe("instances (API.md §3)", () => {
     const { call } = await build({ limits: { maxInstances: 2 } });
     await call("POST", "/v1/instances", { name: "x" });
     expectProblem(await call("POST", "/v1/instances", { name: "x" }), 409, "INSTANCE_EXISTS");
-    const bad = expectProblem(await call("POST", "/v1/instances", { name: "Bad_Name" }), 400, "INVALID_ARGUMENT");
+    const bad = expectProblem(
+      await call("POST", "/v1/instances", { name: "Bad_Name" }),
+      400,
+      "INVALID_ARGUMENT",
+    );
     expect(bad.details.issues).toEqual([{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }]);
-    const unknown = expectProblem(await call("POST", "/v1/instances", { name: "y", config: { modle: "v5.9" } }), 400, "INVALID_ARGUMENT");
+    const unknown = expectProblem(
+      await call("POST", "/v1/instances", { name: "y", config: { modle: "v5.9" } }),
+      400,
+      "INVALID_ARGUMENT",
+    );
     expect(unknown.details.issues).toEqual([{ path: "config", message: 'Unrecognized key: "modle"' }]);
-    const range = expectProblem(await call("POST", "/v1/instances", { name: "y", config: { model: "v9" } }), 400, "INVALID_ARGUMENT");
+    const range = expectProblem(
+      await call("POST", "/v1/instances", { name: "y", config: { model: "v9" } }),
+      400,
+      "INVALID_ARGUMENT",
+    );
     expect(range.details.issues[0].path).toBe("config.model");
-    expectProblem(await call("POST", "/v1/instances", { name: "y", config: { memoryBytes: 4096 } }), 400, "INVALID_ARGUMENT");
+    expectProblem(
+      await call("POST", "/v1/instances", { name: "y", config: { memoryBytes: 4096 } }),
+      400,
+      "INVALID_ARGUMENT",
+    );
     expectProblem(await call("POST", "/v1/instances", {}), 400, "INVALID_ARGUMENT");
     await call("POST", "/v1/instances", { name: "y" });
     expectProblem(await call("POST", "/v1/instances", { name: "z" }), 429, "LIMIT_EXCEEDED");

@@ -25,9 +25,20 @@ describe("simulation verbs (API.md §5)", () => {
     expect((await call("GET", "/v1/instances/t/fs/a/memory.usage_in_bytes")).body).toBe("0\n");
     const a = json(await call("GET", "/v1/instances/t/cgroups/a"));
     expect(a.kmem).toEqual({ usageBytes: 4096, maxBytes: 524288, peakBytes: 4096, failCount: 0 });
-    expect(a.caches).toEqual([{ name: "dentry", displayName: "dentry-1", activeObjectCount: 21, objectCount: 21, slabCount: 1, state: "active" }]);
+    expect(a.caches).toEqual([
+      {
+        name: "dentry",
+        displayName: "dentry-1",
+        activeObjectCount: 21,
+        objectCount: 21,
+        slabCount: 1,
+        state: "active",
+      },
+    ]);
     // the 22nd object needs a second slab page
-    expect(json(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100 })).chargedBytes).toBe(4096);
+    expect(
+      json(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100 })).chargedBytes,
+    ).toBe(4096);
     expect((await call("GET", "/v1/instances/t/fs/a/memory.kmem.usage_in_bytes")).body).toBe("8192\n");
   });
 
@@ -35,31 +46,70 @@ describe("simulation verbs (API.md §5)", () => {
     const { call } = await build();
     await withDentry(call, { model: "rfc-2012" });
     await call("PATCH", "/v1/instances/t/cgroups/a", { memoryMaxBytes: 65536 });
-    const r = json(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 400 }));
+    const r = json(
+      await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 400 }),
+    );
     // 16 pages of 21 objects fit under 64 KiB
-    expect(r).toMatchObject({ allocatedCount: 336, failedCount: 64, error: "ENOMEM", failedAt: "/a", chargedBytes: 65536 });
+    expect(r).toMatchObject({
+      allocatedCount: 336,
+      failedCount: 64,
+      error: "ENOMEM",
+      failedAt: "/a",
+      chargedBytes: 65536,
+    });
     expect((await call("GET", "/v1/instances/t/fs/a/memory.usage_in_bytes")).body).toBe("65536\n");
     expect((await call("GET", "/v1/instances/t/fs/a/memory.failcnt")).body).toBe("1\n");
     const events = json(await call("GET", "/v1/instances/t/events?sinceSeq=3")).events;
-    expect(events).toEqual([{ seq: 3, clockMs: 0, type: "charge_failed", cgroup: "/a", cache: "dentry", failedAt: "/a", reason: "kmem" }]);
+    expect(events).toEqual([
+      {
+        seq: 3,
+        clockMs: 0,
+        type: "charge_failed",
+        cgroup: "/a",
+        cache: "dentry",
+        failedAt: "/a",
+        reason: "kmem",
+      },
+    ]);
   });
 
   it("frees by ids and by selection, allocates and frees pages, reclaims and advances the clock", async () => {
     const { call } = await build();
     await withDentry(call, { model: "v5.9" });
-    await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 42, gfp: "GFP_KERNEL_ACCOUNT" });
+    await call("POST", "/v1/instances/t/objects/alloc", {
+      cache: "dentry",
+      pid: 100,
+      count: 42,
+      gfp: "GFP_KERNEL_ACCOUNT",
+    });
     const byIds = json(await call("POST", "/v1/instances/t/objects/free", { objectIds: [0, 1, 2] }));
     expect(byIds).toMatchObject({ freedCount: 3, missingCount: 0 });
     const again = json(await call("POST", "/v1/instances/t/objects/free", { objectIds: [0] }));
     expect(again).toMatchObject({ freedCount: 0, missingCount: 1 });
-    const sel = json(await call("POST", "/v1/instances/t/objects/free", { cache: "dentry", pid: 100, count: 39, order: "oldest" }));
+    const sel = json(
+      await call("POST", "/v1/instances/t/objects/free", {
+        cache: "dentry",
+        pid: 100,
+        count: 39,
+        order: "oldest",
+      }),
+    );
     expect(sel).toMatchObject({ freedCount: 39, missingCount: 0 });
-    const pages = json(await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "anon", bytes: 5000 }));
+    const pages = json(
+      await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "anon", bytes: 5000 }),
+    );
     expect(pages).toMatchObject({ allocatedBytes: 8192, failedBytes: 0, error: null, chargedBytes: 8192 });
-    expect(json(await call("POST", "/v1/instances/t/pages/free", { pid: 100, kind: "anon", bytes: 4096 }))).toMatchObject({ freedBytes: 4096, unchargedBytes: 4096 });
+    expect(
+      json(await call("POST", "/v1/instances/t/pages/free", { pid: 100, kind: "anon", bytes: 4096 })),
+    ).toMatchObject({ freedBytes: 4096, unchargedBytes: 4096 });
     await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "file", bytes: 12288 });
     const rec = json(await call("POST", "/v1/instances/t/reclaim", { cgroup: "/a", bytes: 8192 }));
-    expect(rec).toMatchObject({ reclaimedBytes: 12288, fileReclaimedBytes: 12288, slabReclaimedBytes: 0, error: null });
+    expect(rec).toMatchObject({
+      reclaimedBytes: 12288,
+      fileReclaimedBytes: 12288,
+      slabReclaimedBytes: 0,
+      error: null,
+    });
     expect(json(await call("POST", "/v1/instances/t/clock/advance", { ms: 250 }))).toEqual({ clockMs: 250 });
     expect(json(await call("GET", "/v1/instances/t")).clockMs).toBe(250);
   });
@@ -67,15 +117,47 @@ describe("simulation verbs (API.md §5)", () => {
   it("refuses malformed verbs with 400 and unknown targets with 404", async () => {
     const { call } = await build();
     await withDentry(call);
-    expectProblem(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 0 }), 400, "INVALID_ARGUMENT");
-    expectProblem(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 1.5 }), 400, "INVALID_ARGUMENT");
-    expectProblem(await call("POST", "/v1/instances/t/objects/alloc", { cache: "nope", pid: 100 }), 404, "CACHE_NOT_FOUND");
-    expectProblem(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 999 }), 404, "TASK_NOT_FOUND");
-    expectProblem(await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "slab", bytes: 1 }), 400, "INVALID_ARGUMENT");
-    expectProblem(await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "anon", bytes: 2 ** 40 }), 400, "INVALID_ARGUMENT");
+    expectProblem(
+      await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 0 }),
+      400,
+      "INVALID_ARGUMENT",
+    );
+    expectProblem(
+      await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 1.5 }),
+      400,
+      "INVALID_ARGUMENT",
+    );
+    expectProblem(
+      await call("POST", "/v1/instances/t/objects/alloc", { cache: "nope", pid: 100 }),
+      404,
+      "CACHE_NOT_FOUND",
+    );
+    expectProblem(
+      await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 999 }),
+      404,
+      "TASK_NOT_FOUND",
+    );
+    expectProblem(
+      await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "slab", bytes: 1 }),
+      400,
+      "INVALID_ARGUMENT",
+    );
+    expectProblem(
+      await call("POST", "/v1/instances/t/pages/alloc", { pid: 100, kind: "anon", bytes: 2 ** 40 }),
+      400,
+      "INVALID_ARGUMENT",
+    );
     expectProblem(await call("POST", "/v1/instances/t/clock/advance", { ms: -1 }), 400, "INVALID_ARGUMENT");
-    expectProblem(await call("POST", "/v1/instances/t/reclaim", { cgroup: "/zz", bytes: 4096 }), 404, "CGROUP_NOT_FOUND");
-    expectProblem(await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 1e12 }), 429, "LIMIT_EXCEEDED");
+    expectProblem(
+      await call("POST", "/v1/instances/t/reclaim", { cgroup: "/zz", bytes: 4096 }),
+      404,
+      "CGROUP_NOT_FOUND",
+    );
+    expectProblem(
+      await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 1e12 }),
+      429,
+      "LIMIT_EXCEEDED",
+    );
   });
 });
 
@@ -83,18 +165,29 @@ describe("batch (API.md §6)", () => {
   it("reports each command in its slot and stops at the first error by default", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t" });
-    const cmds = [{ op: "createCgroup", path: "/b" }, { op: "createCgroup", path: "/b" }, { op: "createCgroup", path: "/c" }];
+    const cmds = [
+      { op: "createCgroup", path: "/b" },
+      { op: "createCgroup", path: "/b" },
+      { op: "createCgroup", path: "/c" },
+    ];
     const r = json(await call("POST", "/v1/instances/t/batch", { commands: cmds }));
     expect(r.executedCount).toBe(1);
     expect(r.results).toHaveLength(2);
     expect(r.results[0]).toMatchObject({ ok: true, result: { path: "/b" } });
-    expect(r.results[1]).toEqual({ ok: false, error: { code: "CGROUP_EXISTS", detail: "cgroup /b already exists" } });
+    expect(r.results[1]).toEqual({
+      ok: false,
+      error: { code: "CGROUP_EXISTS", detail: "cgroup /b already exists" },
+    });
   });
 
   it("goes on with stopOnError false and names the malformed command's field", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t" });
-    const cmds = [{ op: "createCgroup", path: "/b" }, { op: "createCgroup", pth: "/x" }, { op: "advanceClock", ms: 5 }];
+    const cmds = [
+      { op: "createCgroup", path: "/b" },
+      { op: "createCgroup", pth: "/x" },
+      { op: "advanceClock", ms: 5 },
+    ];
     const r = json(await call("POST", "/v1/instances/t/batch", { commands: cmds, stopOnError: false }));
     expect(r.executedCount).toBe(2);
     expect(r.results[1].ok).toBe(false);
@@ -109,7 +202,11 @@ describe("batch (API.md §6)", () => {
     const three = Array.from({ length: 3 }, () => ({ op: "advanceClock", ms: 1 }));
     expectProblem(await call("POST", "/v1/instances/t/batch", { commands: three }), 429, "LIMIT_EXCEEDED");
     expectProblem(await call("POST", "/v1/instances/t/batch", { commands: {} }), 400, "INVALID_ARGUMENT");
-    expectProblem(await call("POST", "/v1/instances/t/batch", { commands: [], extra: 1 }), 400, "INVALID_ARGUMENT");
+    expectProblem(
+      await call("POST", "/v1/instances/t/batch", { commands: [], extra: 1 }),
+      400,
+      "INVALID_ARGUMENT",
+    );
   });
 });
 

@@ -223,6 +223,7 @@ export const problemOut = z
     code: z.enum(ERROR_CODES),
     details: z
       .object({ issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() })
+      .loose()
       .describe("INVALID_ARGUMENT carries `issues`; other codes name what they refer to"),
   })
   .partial({ details: true })
