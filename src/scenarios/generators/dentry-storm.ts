@@ -13,9 +13,11 @@ import { bytes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, s
  * control a v1 user had: a documented substitution, so the figures of a v1 run are those of a
  * storm under a hard limit (reclaim, then ENOMEM/OOM) rather than under throttling.
  *
- * The allocations are made on behalf of the cgroup (`cgroup`, as `set_active_memcg`), so a storm
- * goes on whatever the OOM killer does to its `tasks` (which are there to be the cgroup's
- * processes, and its OOM victims). `fileBytesPerBatch` adds page cache read by the first task.
+ * The batches are allocated by the cgroup's `tasks` in turn (first-touch, so `memory.high`
+ * throttling and reclaim run on their return to user space). A task the OOM killer took is gone:
+ * its later batches are refused (TASK_NOT_FOUND), which the comparison counts as refused
+ * commands — the storm stops as the real process would. `fileBytesPerBatch` adds page cache read
+ * by the same task.
  */
 export const dentryStormSchema = z
   .object({
@@ -45,10 +47,11 @@ export function* expandDentryStorm(g: DentryStorm, ctx: ExpansionContext, seedVa
     pids.push(pid);
     yield { op: "spawnTask", cgroup: g.cgroup, pid, cpu: rnd.below(ctx.config.cpuCount) };
   }
-  for (let done = 0; done < g.dentries; ) {
+  for (let done = 0, k = 0; done < g.dentries; k++) {
     const n = Math.min(g.batch, g.dentries - done);
-    yield { op: "allocObjects", cache: g.cache, cgroup: g.cgroup, count: n, reclaimable: true, returnObjectIds: false };
-    if (g.fileBytesPerBatch > 0) yield { op: "allocPages", pid: pids[0], kind: "file", bytes: g.fileBytesPerBatch };
+    const pid = pids[k % pids.length];
+    yield { op: "allocObjects", cache: g.cache, pid, count: n, reclaimable: true, returnObjectIds: false };
+    if (g.fileBytesPerBatch > 0) yield { op: "allocPages", pid, kind: "file", bytes: g.fileBytesPerBatch };
     done += n;
     if (g.msBetween > 0) yield { op: "advanceClock", ms: g.msBetween };
   }
