@@ -120,7 +120,7 @@ describe("events (API.md §8)", () => {
     expect(first.status).toBe(200);
     const second = await fetch(`${base}/v1/instances/t/events`, { headers: { accept: "text/event-stream" } });
     expect(second.status).toBe(429);
-    expect((await second.json()).code).toBe("LIMIT_EXCEEDED");
+    expect(((await second.json()) as { code: string }).code).toBe("LIMIT_EXCEEDED");
     expectProblem(
       await call("GET", "/v1/instances/zz/events", undefined, { accept: "text/event-stream" }),
       404,

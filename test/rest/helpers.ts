@@ -10,7 +10,9 @@ afterEach(async () => {
 });
 
 /** A fresh app over a fresh registry; closed after the test. */
-export async function build(opts: Partial<BuildAppOptions> & { limits?: Partial<ServerLimits> } = {}) {
+export async function build(
+  opts: Partial<Omit<BuildAppOptions, "limits">> & { limits?: Partial<ServerLimits> } = {},
+) {
   const registry = opts.registry ?? new Registry({ ...DEFAULT_SERVER_LIMITS, ...opts.limits });
   const app = await buildApp({ ...opts, registry, limits: undefined });
   open.push(app);

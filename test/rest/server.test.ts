@@ -85,21 +85,21 @@ describe("startServer", () => {
       expect(server.grpcPort).toBeGreaterThan(0);
       const base = `http://127.0.0.1:${server.httpPort}`;
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      const names = (await (await fetch(`${base}/v1/instances`)).json()).instances.map(
-        (i: { name: string }) => i.name,
-      );
+      const names = (
+        (await (await fetch(`${base}/v1/instances`)).json()) as { instances: { name: string }[] }
+      ).instances.map((i: { name: string }) => i.name);
       expect(names).toEqual(["demo", "demo-v59"]);
-      const demo = await (await fetch(`${base}/v1/instances/demo`)).json();
+      const demo = (await (await fetch(`${base}/v1/instances/demo`)).json()) as { config: unknown };
       expect(demo.config).toMatchObject({
         model: "rfc-2012",
         cgroupVersion: 1,
         kmemIndependentAccounting: true,
       });
-      const v59 = await (await fetch(`${base}/v1/instances/demo-v59`)).json();
+      const v59 = (await (await fetch(`${base}/v1/instances/demo-v59`)).json()) as { config: unknown };
       expect(v59.config).toMatchObject({ model: "v5.9", cgroupVersion: 2 });
-      const cgroups = (await (await fetch(`${base}/v1/instances/demo/cgroups`)).json()).cgroups.map(
-        (c: { path: string }) => c.path,
-      );
+      const cgroups = (
+        (await (await fetch(`${base}/v1/instances/demo/cgroups`)).json()) as { cgroups: { path: string }[] }
+      ).cgroups.map((c: { path: string }) => c.path);
       expect(cgroups).toEqual(["/", "/system", "/workload", "/workload/a", "/workload/b"]);
       // the background workload moves the numbers (bounded wait)
       let kmem = "0\n";
