@@ -210,16 +210,16 @@ describe("batch (API.md §6)", () => {
   });
 });
 
-describe("known engine bug (reported; flip to it() once fixed)", () => {
-  // src/engine/models/rfc-2012.ts chargePages looks the failing counter up with cgroupOfCounter
-  // (memory counters only) even when kmemIndependentAccounting charged the kmem counter, so
-  // hitting memory.kmem.limit_in_bytes trips an engine assertion: 500 INTERNAL instead of ENOMEM.
-  it.fails("answers ENOMEM (not 500) when an rfc-2012 kmemIndependentAccounting kmem limit is hit", async () => {
+describe("kmem limit (rfc-2012, kmemIndependentAccounting)", () => {
+  // Was an engine assertion (500) until a01a927: the failing kmem counter's cgroup is now named.
+  it("answers ENOMEM as data when memory.kmem.limit_in_bytes is hit", async () => {
     const { call } = await build();
     await withDentry(call);
     await call("PATCH", "/v1/instances/t/cgroups/a", { kmemMaxBytes: 65536 });
     const r = await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 400 });
     expect(r.statusCode).toBe(200);
-    expect(json(r)).toMatchObject({ allocatedCount: 336, error: "ENOMEM", failedAt: "/a" });
+    expect(json(r)).toMatchObject({ allocatedCount: 336, failedCount: 64, error: "ENOMEM", failedAt: "/a", chargedBytes: 65536 });
+    expect((await call("GET", "/v1/instances/t/fs/a/memory.kmem.failcnt")).body).toBe("1\n");
+    expect((await call("GET", "/v1/instances/t/fs/a/memory.kmem.usage_in_bytes")).body).toBe("65536\n");
   });
 });
