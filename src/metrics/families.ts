@@ -22,7 +22,14 @@ type Labels = Record<string, string>;
 type Emit = (labels: Labels, value: number) => void;
 
 /** Registers a gauge whose every series is recomputed from the scrape's snapshot in `collect()`. */
-function gauge(reg: PromRegistry, snap: () => Snapshot, name: string, help: string, labelNames: string[], fill: (s: Snapshot, emit: Emit) => void) {
+function gauge(
+  reg: PromRegistry,
+  snap: () => Snapshot,
+  name: string,
+  help: string,
+  labelNames: string[],
+  fill: (s: Snapshot, emit: Emit) => void,
+) {
   return new Gauge({
     name,
     help,
@@ -36,7 +43,14 @@ function gauge(reg: PromRegistry, snap: () => Snapshot, name: string, help: stri
 }
 
 /** As `gauge`, for a counter: the value is the engine's monotonic total (plus reset offsets), set whole. */
-function counter(reg: PromRegistry, snap: () => Snapshot, name: string, help: string, labelNames: string[], fill: (s: Snapshot, emit: Emit) => void) {
+function counter(
+  reg: PromRegistry,
+  snap: () => Snapshot,
+  name: string,
+  help: string,
+  labelNames: string[],
+  fill: (s: Snapshot, emit: Emit) => void,
+) {
   return new Counter({
     name,
     help,
@@ -61,49 +75,104 @@ const SC = ["simulation", "cgroup"];
  * labels (never `instance`, which Prometheus owns). Per-simulation values carry `cgroup="/"`.
  */
 export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapshot): void {
-  gauge(reg, snap, "memcg_sim_memory_usage_bytes", "Memory charged to the cgroup, hierarchical (memory.current / memory.usage_in_bytes); the root reports anon + file of the whole system", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => emit(l, r.usageBytes)),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_memory_usage_bytes",
+    "Memory charged to the cgroup, hierarchical (memory.current / memory.usage_in_bytes); the root reports anon + file of the whole system",
+    SC,
+    (s, emit) => eachCgroup(s, (_, r, l) => emit(l, r.usageBytes)),
   );
-  gauge(reg, snap, "memcg_sim_memory_max_bytes", "Memory limit (memory.max / memory.limit_in_bytes); no series while unlimited", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      if (r.maxBytes !== null) emit(l, r.maxBytes);
-    }),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_memory_max_bytes",
+    "Memory limit (memory.max / memory.limit_in_bytes); no series while unlimited",
+    SC,
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        if (r.maxBytes !== null) emit(l, r.maxBytes);
+      }),
   );
-  gauge(reg, snap, "memcg_sim_memory_peak_bytes", "Memory usage watermark (memory.peak / memory.max_usage_in_bytes)", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => emit(l, r.peakBytes)),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_memory_peak_bytes",
+    "Memory usage watermark (memory.peak / memory.max_usage_in_bytes)",
+    SC,
+    (s, emit) => eachCgroup(s, (_, r, l) => emit(l, r.peakBytes)),
   );
-  gauge(reg, snap, "memcg_sim_memory_failcnt", "memory.failcnt as the file shows it (a write resets it; see memcg_sim_charge_failures_total)", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => emit(l, r.failcnt)),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_memory_failcnt",
+    "memory.failcnt as the file shows it (a write resets it; see memcg_sim_charge_failures_total)",
+    SC,
+    (s, emit) => eachCgroup(s, (_, r, l) => emit(l, r.failcnt)),
   );
-  gauge(reg, snap, "memcg_sim_kmem_usage_bytes", "Kernel memory charged to the cgroup (memory.kmem.usage_in_bytes; the root: kernel pages of all cgroups)", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => emit(l, r.kmemUsageBytes)),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_kmem_usage_bytes",
+    "Kernel memory charged to the cgroup (memory.kmem.usage_in_bytes; the root: kernel pages of all cgroups)",
+    SC,
+    (s, emit) => eachCgroup(s, (_, r, l) => emit(l, r.kmemUsageBytes)),
   );
-  gauge(reg, snap, "memcg_sim_kmem_max_bytes", "Kernel memory limit (memory.kmem.limit_in_bytes); no series while unlimited", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      if (r.kmemMaxBytes !== null) emit(l, r.kmemMaxBytes);
-    }),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_kmem_max_bytes",
+    "Kernel memory limit (memory.kmem.limit_in_bytes); no series while unlimited",
+    SC,
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        if (r.kmemMaxBytes !== null) emit(l, r.kmemMaxBytes);
+      }),
   );
-  gauge(reg, snap, "memcg_sim_kmem_failcnt", "memory.kmem.failcnt as the file shows it (a write resets it)", SC, (s, emit) =>
-    eachCgroup(s, (_, r, l) => emit(l, r.kmemFailcnt)),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_kmem_failcnt",
+    "memory.kmem.failcnt as the file shows it (a write resets it)",
+    SC,
+    (s, emit) => eachCgroup(s, (_, r, l) => emit(l, r.kmemFailcnt)),
   );
-  gauge(reg, snap, "memcg_sim_memory_stat_bytes", "memory.stat of the cgroup, hierarchical, by type (anon, file, kernel)", [...SC, "type"], (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      emit({ ...l, type: "anon" }, r.anonBytes);
-      emit({ ...l, type: "file" }, r.fileBytes);
-      emit({ ...l, type: "kernel" }, r.kernelBytes);
-    }),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_memory_stat_bytes",
+    "memory.stat of the cgroup, hierarchical, by type (anon, file, kernel)",
+    [...SC, "type"],
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        emit({ ...l, type: "anon" }, r.anonBytes);
+        emit({ ...l, type: "file" }, r.fileBytes);
+        emit({ ...l, type: "kernel" }, r.kernelBytes);
+      }),
   );
-  counter(reg, snap, "memcg_sim_charged_bytes_total", "Bytes charged to the cgroup's page counter (memory or kmem), hierarchical, monotonic", [...SC, "counter"], (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      emit({ ...l, counter: "memory" }, r.counters[C_CHARGED_MEMORY]);
-      emit({ ...l, counter: "kmem" }, r.counters[C_CHARGED_KMEM]);
-    }),
+  counter(
+    reg,
+    snap,
+    "memcg_sim_charged_bytes_total",
+    "Bytes charged to the cgroup's page counter (memory or kmem), hierarchical, monotonic",
+    [...SC, "counter"],
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        emit({ ...l, counter: "memory" }, r.counters[C_CHARGED_MEMORY]);
+        emit({ ...l, counter: "kmem" }, r.counters[C_CHARGED_KMEM]);
+      }),
   );
-  counter(reg, snap, "memcg_sim_uncharged_bytes_total", "Bytes uncharged from the cgroup's page counter (memory or kmem), hierarchical, monotonic", [...SC, "counter"], (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      emit({ ...l, counter: "memory" }, r.counters[C_UNCHARGED_MEMORY]);
-      emit({ ...l, counter: "kmem" }, r.counters[C_UNCHARGED_KMEM]);
-    }),
+  counter(
+    reg,
+    snap,
+    "memcg_sim_uncharged_bytes_total",
+    "Bytes uncharged from the cgroup's page counter (memory or kmem), hierarchical, monotonic",
+    [...SC, "counter"],
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        emit({ ...l, counter: "memory" }, r.counters[C_UNCHARGED_MEMORY]);
+        emit({ ...l, counter: "kmem" }, r.counters[C_UNCHARGED_KMEM]);
+      }),
   );
   counter(
     reg,
@@ -117,17 +186,30 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
         emit({ ...l, reason: "kmem" }, r.counters[C_FAIL_KMEM]);
       }),
   );
-  counter(reg, snap, "memcg_sim_memory_events_total", "memory.events of the cgroup (hierarchical), by event; the root has none", [...SC, "event"], (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      if (r.cg.isRoot) return;
-      for (let i = 0; i < EVENT_KEYS.length; i++) emit({ ...l, event: EVENT_KEYS[i] }, r.counters[C_EVENTS + i]);
-    }),
+  counter(
+    reg,
+    snap,
+    "memcg_sim_memory_events_total",
+    "memory.events of the cgroup (hierarchical), by event; the root has none",
+    [...SC, "event"],
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        if (r.cg.isRoot) return;
+        for (let i = 0; i < EVENT_KEYS.length; i++)
+          emit({ ...l, event: EVENT_KEYS[i] }, r.counters[C_EVENTS + i]);
+      }),
   );
-  gauge(reg, snap, "memcg_sim_slab_bytes", "Slab memory charged to the cgroup, hierarchical (memory.stat slab_reclaimable / slab_unreclaimable), by type", [...SC, "type"], (s, emit) =>
-    eachCgroup(s, (_, r, l) => {
-      emit({ ...l, type: "reclaimable" }, r.slabReclaimableBytes);
-      emit({ ...l, type: "unreclaimable" }, r.slabUnreclaimableBytes);
-    }),
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_slab_bytes",
+    "Slab memory charged to the cgroup, hierarchical (memory.stat slab_reclaimable / slab_unreclaimable), by type",
+    [...SC, "type"],
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        emit({ ...l, type: "reclaimable" }, r.slabReclaimableBytes);
+        emit({ ...l, type: "unreclaimable" }, r.slabUnreclaimableBytes);
+      }),
   );
   gauge(
     reg,
@@ -138,29 +220,50 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
     (s, emit) => {
       for (const sim of s.simulations)
         for (const c of sim.caches) {
-          emit({ simulation: sim.name, cgroup: c.cgroupLabel, cache: c.cache, state: "active" }, c.activeObjects);
-          emit({ simulation: sim.name, cgroup: c.cgroupLabel, cache: c.cache, state: "total" }, c.totalObjects);
+          emit(
+            { simulation: sim.name, cgroup: c.cgroupLabel, cache: c.cache, state: "active" },
+            c.activeObjects,
+          );
+          emit(
+            { simulation: sim.name, cgroup: c.cgroupLabel, cache: c.cache, state: "total" },
+            c.totalObjects,
+          );
         }
     },
   );
-  gauge(reg, snap, "memcg_sim_slab_pages", "Pages in the slabs of a cache charged to the cgroup (the base cache at /)", [...SC, "cache"], (s, emit) => {
-    for (const sim of s.simulations)
-      for (const c of sim.caches) emit({ simulation: sim.name, cgroup: c.cgroupLabel, cache: c.cache }, c.pages);
-  });
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_slab_pages",
+    "Pages in the slabs of a cache charged to the cgroup (the base cache at /)",
+    [...SC, "cache"],
+    (s, emit) => {
+      for (const sim of s.simulations)
+        for (const c of sim.caches)
+          emit({ simulation: sim.name, cgroup: c.cgroupLabel, cache: c.cache }, c.pages);
+    },
+  );
 
   // ---- per simulation (cgroup="/") ----
   const root = (sim: SimulationRow) => ({ simulation: sim.name, cgroup: "/" });
-  counter(reg, snap, "memcg_sim_reclaimed_bytes_total", "Bytes reclaimed in the simulation by source (file LRU pages, slab pages freed by shrinkers); per simulation, cgroup=\"/\"", [...SC, "source"], (s, emit) => {
-    for (const sim of s.simulations) {
-      emit({ ...root(sim), source: "file" }, sim.counters[S_RECLAIMED_FILE]);
-      emit({ ...root(sim), source: "slab" }, sim.counters[S_RECLAIMED_SLAB]);
-    }
-  });
+  counter(
+    reg,
+    snap,
+    "memcg_sim_reclaimed_bytes_total",
+    'Bytes reclaimed in the simulation by source (file LRU pages, slab pages freed by shrinkers); per simulation, cgroup="/"',
+    [...SC, "source"],
+    (s, emit) => {
+      for (const sim of s.simulations) {
+        emit({ ...root(sim), source: "file" }, sim.counters[S_RECLAIMED_FILE]);
+        emit({ ...root(sim), source: "slab" }, sim.counters[S_RECLAIMED_SLAB]);
+      }
+    },
+  );
   counter(
     reg,
     snap,
     "memcg_sim_allocation_failures_total",
-    "Allocations that ended in ENOMEM or OOM_KILLED after reclaim and retries, by reason (memory: user pages, kmem: kernel objects); per simulation, cgroup=\"/\"",
+    'Allocations that ended in ENOMEM or OOM_KILLED after reclaim and retries, by reason (memory: user pages, kmem: kernel objects); per simulation, cgroup="/"',
     [...SC, "reason"],
     (s, emit) => {
       for (const sim of s.simulations) {
@@ -169,15 +272,37 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
       }
     },
   );
-  counter(reg, snap, "memcg_sim_oom_kills_total", "Tasks killed by the OOM killer (memcg and global) in the simulation; per simulation, cgroup=\"/\"", SC, (s, emit) => {
-    for (const sim of s.simulations) emit(root(sim), sim.counters[S_OOM_KILLS]);
-  });
-  gauge(reg, snap, "memcg_sim_dying_cgroups", "Removed cgroups still pinned by charges (dying, not yet released); per simulation, cgroup=\"/\"", SC, (s, emit) => {
-    for (const sim of s.simulations) emit(root(sim), sim.dyingCgroups);
-  });
-  counter(reg, snap, "memcg_sim_commands_total", "Commands applied to the simulation, by op", ["simulation", "op"], (s, emit) => {
-    for (const sim of s.simulations) for (const [op, n] of sim.opCounts) emit({ simulation: sim.name, op }, n);
-  });
+  counter(
+    reg,
+    snap,
+    "memcg_sim_oom_kills_total",
+    'Tasks killed by the OOM killer (memcg and global) in the simulation; per simulation, cgroup="/"',
+    SC,
+    (s, emit) => {
+      for (const sim of s.simulations) emit(root(sim), sim.counters[S_OOM_KILLS]);
+    },
+  );
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_dying_cgroups",
+    'Removed cgroups still pinned by charges (dying, not yet released); per simulation, cgroup="/"',
+    SC,
+    (s, emit) => {
+      for (const sim of s.simulations) emit(root(sim), sim.dyingCgroups);
+    },
+  );
+  counter(
+    reg,
+    snap,
+    "memcg_sim_commands_total",
+    "Commands applied to the simulation, by op",
+    ["simulation", "op"],
+    (s, emit) => {
+      for (const sim of s.simulations)
+        for (const [op, n] of sim.opCounts) emit({ simulation: sim.name, op }, n);
+    },
+  );
   gauge(
     reg,
     snap,
@@ -188,10 +313,24 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
       for (const sim of s.simulations) emit({ simulation: sim.name }, sim.truncatedCgroups);
     },
   );
-  gauge(reg, snap, "memcg_sim_simulation_info", "Always 1: the accounting model and cgroup version of the simulation", ["simulation", "model", "cgroup_version"], (s, emit) => {
-    for (const sim of s.simulations)
-      emit({ simulation: sim.name, model: sim.instance.config.model, cgroup_version: String(sim.instance.config.cgroupVersion) }, 1);
-  });
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_simulation_info",
+    "Always 1: the accounting model and cgroup version of the simulation",
+    ["simulation", "model", "cgroup_version"],
+    (s, emit) => {
+      for (const sim of s.simulations)
+        emit(
+          {
+            simulation: sim.name,
+            model: sim.instance.config.model,
+            cgroup_version: String(sim.instance.config.cgroupVersion),
+          },
+          1,
+        );
+    },
+  );
 }
 
 /**
@@ -201,23 +340,70 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
 export function registerCadvisorFamilies(reg: PromRegistry, snap: () => Snapshot): void {
   const L = ["simulation", "id"];
   const each = (s: Snapshot, fn: (sim: SimulationRow, r: CgroupRow, l: Labels) => void) => {
-    for (const sim of s.simulations) for (const r of sim.cgroups) fn(sim, r, { simulation: sim.name, id: r.label });
+    for (const sim of s.simulations)
+      for (const r of sim.cgroups) fn(sim, r, { simulation: sim.name, id: r.label });
   };
-  gauge(reg, snap, "container_memory_usage_bytes", "Current memory usage in bytes, including all memory regardless of when it was accessed", L, (s, emit) =>
-    each(s, (_, r, l) => emit(l, r.usageBytes)),
+  gauge(
+    reg,
+    snap,
+    "container_memory_usage_bytes",
+    "Current memory usage in bytes, including all memory regardless of when it was accessed",
+    L,
+    (s, emit) => each(s, (_, r, l) => emit(l, r.usageBytes)),
   );
-  gauge(reg, snap, "container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes", L, (s, emit) => each(s, (_, r, l) => emit(l, r.peakBytes)));
-  counter(reg, snap, "container_memory_failcnt", "Number of memory usage hits limits (monotonic: a failcnt reset does not lower it)", L, (s, emit) =>
-    each(s, (_, r, l) => emit(l, r.counters[C_FAIL_MEMORY])),
+  gauge(
+    reg,
+    snap,
+    "container_memory_max_usage_bytes",
+    "Maximum memory usage recorded in bytes",
+    L,
+    (s, emit) => each(s, (_, r, l) => emit(l, r.peakBytes)),
   );
-  gauge(reg, snap, "container_memory_kernel_usage", "Size of kernel memory allocated in bytes", L, (s, emit) => each(s, (_, r, l) => emit(l, r.kmemUsageBytes)));
-  gauge(reg, snap, "container_spec_memory_limit_bytes", "Memory limit for the container (0 = unlimited)", L, (s, emit) => each(s, (_, r, l) => emit(l, r.maxBytes ?? 0)));
-  gauge(reg, snap, "container_memory_cache", "Number of bytes of page cache memory", L, (s, emit) => each(s, (_, r, l) => emit(l, r.fileBytes)));
-  gauge(reg, snap, "container_memory_rss", "Size of RSS in bytes (anonymous memory)", L, (s, emit) => each(s, (_, r, l) => emit(l, r.anonBytes)));
-  gauge(reg, snap, "container_memory_working_set_bytes", "Current working set in bytes: usage minus inactive file (all file pages count as inactive here), floor 0", L, (s, emit) =>
-    each(s, (_, r, l) => emit(l, Math.max(0, r.usageBytes - r.fileBytes))),
+  counter(
+    reg,
+    snap,
+    "container_memory_failcnt",
+    "Number of memory usage hits limits (monotonic: a failcnt reset does not lower it)",
+    L,
+    (s, emit) => each(s, (_, r, l) => emit(l, r.counters[C_FAIL_MEMORY])),
   );
-  counter(reg, snap, "container_oom_events_total", "Count of out of memory kill events observed for the container (the root: every OOM kill of the simulation)", L, (s, emit) =>
-    each(s, (sim, r, l) => emit(l, r.cg.isRoot ? sim.counters[S_OOM_KILLS] : r.counters[C_EVENTS + 4])),
+  gauge(
+    reg,
+    snap,
+    "container_memory_kernel_usage",
+    "Size of kernel memory allocated in bytes",
+    L,
+    (s, emit) => each(s, (_, r, l) => emit(l, r.kmemUsageBytes)),
+  );
+  gauge(
+    reg,
+    snap,
+    "container_spec_memory_limit_bytes",
+    "Memory limit for the container (0 = unlimited)",
+    L,
+    (s, emit) => each(s, (_, r, l) => emit(l, r.maxBytes ?? 0)),
+  );
+  gauge(reg, snap, "container_memory_cache", "Number of bytes of page cache memory", L, (s, emit) =>
+    each(s, (_, r, l) => emit(l, r.fileBytes)),
+  );
+  gauge(reg, snap, "container_memory_rss", "Size of RSS in bytes (anonymous memory)", L, (s, emit) =>
+    each(s, (_, r, l) => emit(l, r.anonBytes)),
+  );
+  gauge(
+    reg,
+    snap,
+    "container_memory_working_set_bytes",
+    "Current working set in bytes: usage minus inactive file (all file pages count as inactive here), floor 0",
+    L,
+    (s, emit) => each(s, (_, r, l) => emit(l, Math.max(0, r.usageBytes - r.fileBytes))),
+  );
+  counter(
+    reg,
+    snap,
+    "container_oom_events_total",
+    "Count of out of memory kill events observed for the container (the root: every OOM kill of the simulation)",
+    L,
+    (s, emit) =>
+      each(s, (sim, r, l) => emit(l, r.cg.isRoot ? sim.counters[S_OOM_KILLS] : r.counters[C_EVENTS + 4])),
   );
 }

@@ -70,7 +70,8 @@ const GRPC_CODES = [
  */
 export function createMetrics(opts: MetricsOptions): Metrics {
   const limit = opts.perCgroupSeriesLimit ?? DEFAULT_PER_CGROUP_SERIES_LIMIT;
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError("perCgroupSeriesLimit must be an integer ≥ 0");
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new RangeError("perCgroupSeriesLimit must be an integer ≥ 0");
   const { registry } = opts;
   const offsets = new ResetOffsets(registry, Math.max(limit, 1));
 

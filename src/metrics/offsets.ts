@@ -1,6 +1,13 @@
 import type { Instance } from "../engine/instance.js";
 import type { Registry } from "../registry.js";
-import { CGROUP_COUNTERS, cgroupCounters, labelledCgroups, type Offsets, SIM_COUNTERS, simulationCounters } from "./snapshot.js";
+import {
+  CGROUP_COUNTERS,
+  cgroupCounters,
+  labelledCgroups,
+  type Offsets,
+  SIM_COUNTERS,
+  simulationCounters,
+} from "./snapshot.js";
 
 /**
  * Keeps counters monotonic across `POST /v1/instances/{i}/reset` (API.md §8): a reset replaces the

@@ -31,4 +31,5 @@ export async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOpt
 }
 
 (metricsPlugin as unknown as Record<symbol, unknown>)[Symbol.for("skip-override")] = true;
-(metricsPlugin as unknown as Record<symbol, unknown>)[Symbol.for("fastify.display-name")] = "memcg-sim-metrics";
+(metricsPlugin as unknown as Record<symbol, unknown>)[Symbol.for("fastify.display-name")] =
+  "memcg-sim-metrics";

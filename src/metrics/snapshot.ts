@@ -114,7 +114,10 @@ export function simulationCounters(sim: Instance): Float64Array {
  * of a dying one, API.md §4) is labelled `path#<css id>`: `#` cannot appear in a path segment, so
  * the label never collides with a real path and no two series share a label set.
  */
-export function labelledCgroups(sim: Instance, limit: number): { rows: { cg: Cgroup; label: string }[]; dropped: number } {
+export function labelledCgroups(
+  sim: Instance,
+  limit: number,
+): { rows: { cg: Cgroup; label: string }[]; dropped: number } {
   const all = subtree(sim.root);
   const taken = new Set<string>();
   const rows: { cg: Cgroup; label: string }[] = [];
@@ -140,7 +143,11 @@ export interface Offsets {
  * cgroups with per-cgroup series: simulations are visited in name order, each takes its cgroups in
  * pre-order from what is left of the budget, and the rest of its cgroups are counted as truncated.
  */
-export function takeSnapshot(registry: Registry, cgroupBudget: number, offsetsOf: (name: string, sim: Instance) => Offsets | undefined): Snapshot {
+export function takeSnapshot(
+  registry: Registry,
+  cgroupBudget: number,
+  offsetsOf: (name: string, sim: Instance) => Offsets | undefined,
+): Snapshot {
   const simulations: SimulationRow[] = [];
   let budget = cgroupBudget;
   for (const entry of registry.list()) {
@@ -195,14 +202,29 @@ export function takeSnapshot(registry: Registry, cgroupBudget: number, offsetsOf
         add(labelOf.get(inst.memcg), inst.activeObjects, inst.slabCount);
       }
       for (const [label, r] of byLabel)
-        caches.push({ cgroupLabel: label, cache: cache.name, activeObjects: r.active, totalObjects: r.slabs * perSlab, pages: r.slabs * pagesPerSlab });
+        caches.push({
+          cgroupLabel: label,
+          cache: cache.name,
+          activeObjects: r.active,
+          totalObjects: r.slabs * perSlab,
+          pages: r.slabs * pagesPerSlab,
+        });
     }
     const counters = simulationCounters(sim);
     if (off !== undefined) for (let i = 0; i < SIM_COUNTERS; i++) counters[i] += off.simulation[i];
     const opCounts = new Map<string, number>();
     if (off !== undefined) for (const [op, n] of off.ops) opCounts.set(op, n);
     for (const [op, n] of sim.opCounts) opCounts.set(op, (opCounts.get(op) ?? 0) + n);
-    simulations.push({ name: entry.name, instance: sim, cgroups, caches, truncatedCgroups: dropped, dyingCgroups: sim.dyingCount, counters, opCounts });
+    simulations.push({
+      name: entry.name,
+      instance: sim,
+      cgroups,
+      caches,
+      truncatedCgroups: dropped,
+      dyingCgroups: sim.dyingCount,
+      counters,
+      opCounts,
+    });
   }
   return { simulations };
 }

@@ -22,14 +22,19 @@ describe("docker and Grafana files", () => {
         if (src.startsWith(".")) expect(existsSync(resolve(docker, src)), v).toBe(true);
       }
     expect(c.services.grafana.volumes).toEqual(
-      expect.arrayContaining(["./grafana/provisioning:/etc/grafana/provisioning:ro", "./grafana/dashboards:/var/lib/grafana/dashboards:ro"]),
+      expect.arrayContaining([
+        "./grafana/provisioning:/etc/grafana/provisioning:ro",
+        "./grafana/dashboards:/var/lib/grafana/dashboards:ro",
+      ]),
     );
   });
 
   it("scrapes memcg-sim:8080 every 5 s", () => {
     const p = yaml("docker/prometheus.yml");
     expect(p.global.scrape_interval).toBe("5s");
-    expect(p.scrape_configs.map((s: { static_configs: { targets: string[] }[] }) => s.static_configs[0].targets)).toEqual([["memcg-sim:8080"], ["memcg-sim:8080"]]);
+    expect(
+      p.scrape_configs.map((s: { static_configs: { targets: string[] }[] }) => s.static_configs[0].targets),
+    ).toEqual([["memcg-sim:8080"], ["memcg-sim:8080"]]);
   });
 
   it("points every dashboard query at the provisioned datasource uid and offers simulation and cgroup variables", () => {

@@ -26,14 +26,24 @@ function scenarioV45() {
   ex({ op: "createCgroup", path: "/a" });
   ex({ op: "createCgroup", path: "/a/b" });
   ex({ op: "updateCgroup", path: "/a", memoryMaxBytes: MiB });
-  ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+  ex({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
   ex({ op: "spawnTask", cgroup: "/a/b", pid: 200 });
   expect(ex({ op: "allocObjects", cache: "dentry", pid: 200, count: 100 }).chargedBytes).toBe(5 * PAGE);
   ex({ op: "allocPages", pid: 200, kind: "anon", bytes: 10 * PAGE });
   ex({ op: "allocPages", pid: 200, kind: "file", bytes: 2 * PAGE });
   ex({ op: "spawnTask", cgroup: "/a/b", pid: 201 });
   const r = ex({ op: "allocPages", pid: 201, kind: "anon", bytes: MiB });
-  expect(r).toMatchObject({ error: "OOM_KILLED", oomKilledPids: [201], allocatedBytes: 241 * PAGE, reclaimedBytes: 2 * PAGE });
+  expect(r).toMatchObject({
+    error: "OOM_KILLED",
+    oomKilledPids: [201],
+    allocatedBytes: 241 * PAGE,
+    reclaimedBytes: 2 * PAGE,
+  });
   return registry;
 }
 
@@ -46,7 +56,9 @@ describe("memcg_sim_* families over a known state", () => {
     expect(value(s, "memcg_sim_memory_usage_bytes", S("/a/b"))).toBe(15 * PAGE);
     expect(value(s, "memcg_sim_memory_usage_bytes", S("/a"))).toBe(15 * PAGE);
     expect(value(s, "memcg_sim_memory_usage_bytes", S("/"))).toBe(10 * PAGE);
-    expect(select(s, "memcg_sim_memory_max_bytes").map((x) => [x.labels.cgroup, x.value])).toEqual([["/a", MiB]]);
+    expect(select(s, "memcg_sim_memory_max_bytes").map((x) => [x.labels.cgroup, x.value])).toEqual([
+      ["/a", MiB],
+    ]);
     expect(value(s, "memcg_sim_memory_peak_bytes", S("/a"))).toBe(MiB);
     // /a/b's own level charged page 257 before /a refused it (the watermark is not rolled back)
     expect(value(s, "memcg_sim_memory_peak_bytes", S("/a/b"))).toBe(257 * PAGE);
@@ -89,7 +101,10 @@ describe("memcg_sim_* families over a known state", () => {
 
   it("reports memory.events per event, hierarchically, and none for the root", async () => {
     const s = await scrape(scenarioV45());
-    const ev = (cg: string) => Object.fromEntries(select(s, "memcg_sim_memory_events_total", S(cg)).map((x) => [x.labels.event, x.value]));
+    const ev = (cg: string) =>
+      Object.fromEntries(
+        select(s, "memcg_sim_memory_events_total", S(cg)).map((x) => [x.labels.event, x.value]),
+      );
     expect(ev("/a")).toEqual({ low: 0, high: 0, max: 19, oom: 1, oom_kill: 1, oom_group_kill: 0 });
     expect(ev("/a/b")).toEqual({ low: 0, high: 0, max: 0, oom: 0, oom_kill: 1, oom_group_kill: 0 });
     expect(ev("/")).toEqual({});
@@ -115,15 +130,30 @@ describe("memcg_sim_* families over a known state", () => {
     expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/"), source: "file" })).toBe(2 * PAGE);
     expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/"), source: "slab" })).toBe(0);
     expect(value(s, "memcg_sim_dying_cgroups", S("/"))).toBe(0);
-    const ops = Object.fromEntries(select(s, "memcg_sim_commands_total", { simulation: "s" }).map((x) => [x.labels.op, x.value]));
-    expect(ops).toEqual({ createCgroup: 2, updateCgroup: 1, createCache: 1, spawnTask: 2, allocObjects: 1, allocPages: 3 });
+    const ops = Object.fromEntries(
+      select(s, "memcg_sim_commands_total", { simulation: "s" }).map((x) => [x.labels.op, x.value]),
+    );
+    expect(ops).toEqual({
+      createCgroup: 2,
+      updateCgroup: 1,
+      createCache: 1,
+      spawnTask: 2,
+      allocObjects: 1,
+      allocPages: 3,
+    });
     expect(value(s, "memcg_sim_metrics_truncated_cgroups", { simulation: "s" })).toBe(0);
-    expect(value(s, "memcg_sim_simulation_info", { simulation: "s", model: "v4.5", cgroup_version: "2" })).toBe(1);
+    expect(
+      value(s, "memcg_sim_simulation_info", { simulation: "s", model: "v4.5", cgroup_version: "2" }),
+    ).toBe(1);
   });
 
   it("never uses a label named instance, and gives every simulation family a cgroup label", async () => {
     const s = await scrape(scenarioV45());
-    const perSim = new Set(["memcg_sim_commands_total", "memcg_sim_metrics_truncated_cgroups", "memcg_sim_simulation_info"]);
+    const perSim = new Set([
+      "memcg_sim_commands_total",
+      "memcg_sim_metrics_truncated_cgroups",
+      "memcg_sim_simulation_info",
+    ]);
     for (const x of s) {
       expect(x.labels).not.toHaveProperty("instance");
       expect(x.labels.simulation).toBe("s");

@@ -25,10 +25,22 @@ function v1Limits() {
   const { ex } = sim;
   ex({ op: "createCgroup", path: "/k" });
   ex({ op: "updateCgroup", path: "/k", kmemMaxBytes: 8 * PAGE, memoryMaxBytes: 64 * PAGE });
-  ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+  ex({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
   ex({ op: "spawnTask", cgroup: "/k", pid: 300 });
-  expect(ex({ op: "allocObjects", cache: "dentry", pid: 300, count: 1000 })).toMatchObject({ allocatedCount: 169, error: "ENOMEM", failedAt: "/k" });
-  expect(ex({ op: "allocPages", pid: 300, kind: "file", bytes: 70 * PAGE })).toMatchObject({ error: null, reclaimedBytes: 40 * PAGE });
+  expect(ex({ op: "allocObjects", cache: "dentry", pid: 300, count: 1000 })).toMatchObject({
+    allocatedCount: 169,
+    error: "ENOMEM",
+    failedAt: "/k",
+  });
+  expect(ex({ op: "allocPages", pid: 300, kind: "file", bytes: 70 * PAGE })).toMatchObject({
+    error: null,
+    reclaimedBytes: 40 * PAGE,
+  });
   return sim;
 }
 
@@ -43,7 +55,9 @@ describe("counters never go backwards", () => {
     expect(value(before, "memcg_sim_kmem_failcnt", K)).toBe(1);
     expect(value(before, "memcg_sim_charge_failures_total", { ...K, reason: "memory" })).toBe(1);
     expect(value(before, "memcg_sim_charge_failures_total", { ...K, reason: "kmem" })).toBe(1);
-    expect(value(before, "memcg_sim_allocation_failures_total", { simulation: "v1", cgroup: "/", reason: "kmem" })).toBe(1);
+    expect(
+      value(before, "memcg_sim_allocation_failures_total", { simulation: "v1", cgroup: "/", reason: "kmem" }),
+    ).toBe(1);
 
     ex({ op: "writeFile", cgroup: "/k", file: "memory.failcnt", value: "0" });
     ex({ op: "writeFile", cgroup: "/k", file: "memory.kmem.failcnt", value: "0" });
@@ -65,11 +79,18 @@ describe("counters never go backwards", () => {
 
   it("reports reclaim by source after memory.reclaim frees file pages and shrinks dentries", async () => {
     const { registry, ex } = v1Limits();
-    expect(ex({ op: "reclaim", cgroup: "/k", bytes: 10 * PAGE })).toMatchObject({ fileReclaimedBytes: 32 * PAGE, slabReclaimedBytes: 2 * PAGE });
+    expect(ex({ op: "reclaim", cgroup: "/k", bytes: 10 * PAGE })).toMatchObject({
+      fileReclaimedBytes: 32 * PAGE,
+      slabReclaimedBytes: 2 * PAGE,
+    });
     const s = await start(registry)();
     // under the limit earlier: 38 file + 2 slab pages (40 reclaimed); memory.reclaim now: 32 file + 2 slab
-    expect(value(s, "memcg_sim_reclaimed_bytes_total", { simulation: "v1", cgroup: "/", source: "file" })).toBe(70 * PAGE);
-    expect(value(s, "memcg_sim_reclaimed_bytes_total", { simulation: "v1", cgroup: "/", source: "slab" })).toBe(4 * PAGE);
+    expect(
+      value(s, "memcg_sim_reclaimed_bytes_total", { simulation: "v1", cgroup: "/", source: "file" }),
+    ).toBe(70 * PAGE);
+    expect(
+      value(s, "memcg_sim_reclaimed_bytes_total", { simulation: "v1", cgroup: "/", source: "slab" }),
+    ).toBe(4 * PAGE);
   });
 
   it("continues counting across an instance reset (offsets of the old instance are kept)", async () => {
@@ -79,7 +100,9 @@ describe("counters never go backwards", () => {
     registry.reset("v1");
     const afterReset = await scrape();
     // the root survives a reset: its series continue from where they were
-    for (const b of before.filter((x) => x.name.endsWith("_total") && (x.labels.cgroup === "/" || x.labels.cgroup === undefined))) {
+    for (const b of before.filter(
+      (x) => x.name.endsWith("_total") && (x.labels.cgroup === "/" || x.labels.cgroup === undefined),
+    )) {
       const a = select(afterReset, b.name, b.labels);
       expect(a.length, `${b.name}${JSON.stringify(b.labels)}`).toBe(1);
       expect(a[0].value).toBe(b.value);
@@ -90,7 +113,8 @@ describe("counters never go backwards", () => {
     ex({ op: "spawnTask", cgroup: "/k", pid: 1 });
     ex({ op: "allocPages", pid: 1, kind: "anon", bytes: PAGE });
     const again = await scrape();
-    const charged = (s: typeof before) => value(s, "memcg_sim_charged_bytes_total", { ...K, counter: "memory" });
+    const charged = (s: typeof before) =>
+      value(s, "memcg_sim_charged_bytes_total", { ...K, counter: "memory" });
     expect(charged(again)).toBe(charged(before) + PAGE);
     expect(value(again, "memcg_sim_charge_failures_total", { ...K, reason: "kmem" })).toBe(1);
     expect(value(again, "memcg_sim_commands_total", { simulation: "v1", op: "createCgroup" })).toBe(2);
@@ -126,7 +150,10 @@ describe("series follow the life of cgroups and simulations", () => {
     ex({ op: "removeCgroup", path: "/x" });
     ex({ op: "createCgroup", path: "/x" });
     const s = await start(registry)();
-    const usage = select(s, "memcg_sim_memory_usage_bytes", { simulation: "d" }).map((x) => [x.labels.cgroup, x.value]);
+    const usage = select(s, "memcg_sim_memory_usage_bytes", { simulation: "d" }).map((x) => [
+      x.labels.cgroup,
+      x.value,
+    ]);
     expect(usage).toEqual([
       ["/", 3 * PAGE],
       ["/x", 0],
@@ -153,7 +180,8 @@ describe("the per-scrape cgroup cap", () => {
       for (const p of ["/p", "/p/q", "/r"]) registry.execute(name, { op: "createCgroup", path: p });
     }
     const s = await start(registry, 6)();
-    const cgroups = (sim: string) => select(s, "memcg_sim_memory_usage_bytes", { simulation: sim }).map((x) => x.labels.cgroup);
+    const cgroups = (sim: string) =>
+      select(s, "memcg_sim_memory_usage_bytes", { simulation: sim }).map((x) => x.labels.cgroup);
     // 4 cgroups each (root, /p, /p/q, /r): a-sim takes 4, b-sim the 2 left of the budget of 6
     expect(cgroups("a-sim")).toEqual(["/", "/p", "/p/q", "/r"]);
     expect(cgroups("b-sim")).toEqual(["/", "/p"]);
@@ -163,7 +191,9 @@ describe("the per-scrape cgroup cap", () => {
     expect(select(s, "memcg_sim_dying_cgroups").length).toBe(2);
     expect(select(s, "memcg_sim_charged_bytes_total", { simulation: "b-sim", cgroup: "/r" })).toEqual([]);
     const cadvisor = parseText(await metrics!.cadvisorText());
-    expect(select(cadvisor, "container_memory_usage_bytes", { simulation: "b-sim" }).map((x) => x.labels.id)).toEqual(["/", "/p"]);
+    expect(
+      select(cadvisor, "container_memory_usage_bytes", { simulation: "b-sim" }).map((x) => x.labels.id),
+    ).toEqual(["/", "/p"]);
   });
 
   it("emits no per-cgroup series with a cap of 0", async () => {

@@ -40,7 +40,9 @@ describe("metricsPlugin", () => {
     const c = await a.inject({ method: "GET", url: "/metrics/cadvisor" });
     expect(c.statusCode).toBe(200);
     expect(c.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
-    expect(value(parseText(c.body), "container_spec_memory_limit_bytes", { simulation: "p", id: "/web" })).toBe(0);
+    expect(
+      value(parseText(c.body), "container_spec_memory_limit_bytes", { simulation: "p", id: "/web" }),
+    ).toBe(0);
   });
 
   for (const how of ["plugin", "call"] as const) {
@@ -52,11 +54,17 @@ describe("metricsPlugin", () => {
       await a.inject({ method: "GET", url: "/no/such/route" });
       const s = parseText((await a.inject({ method: "GET", url: "/metrics" })).body);
       const count = (route: string, status: string) =>
-        value(s, "memcg_sim_rest_request_duration_seconds_count", { route, method: "GET", status_code: status });
+        value(s, "memcg_sim_rest_request_duration_seconds_count", {
+          route,
+          method: "GET",
+          status_code: status,
+        });
       expect(count("/v1/instances/:name", "200")).toBe(2);
       expect(count("/late", "200")).toBe(1);
       expect(count("unmatched", "404")).toBe(1);
-      expect(select(s, "memcg_sim_rest_request_duration_seconds_count", { route: "/no/such/route" })).toEqual([]);
+      expect(select(s, "memcg_sim_rest_request_duration_seconds_count", { route: "/no/such/route" })).toEqual(
+        [],
+      );
     });
   }
 
@@ -67,9 +75,19 @@ describe("metricsPlugin", () => {
     metrics.observeGrpc("GetCgroup", 5, 0.001);
     metrics.observeGrpc("GetCgroup", "NOT_FOUND", 0.001);
     const s = parseText(await metrics.scrape());
-    expect(value(s, "memcg_sim_grpc_request_duration_seconds_count", { method: "GetCgroup", code: "OK" })).toBe(1);
-    expect(value(s, "memcg_sim_grpc_request_duration_seconds_count", { method: "GetCgroup", code: "NOT_FOUND" })).toBe(2);
-    expect(value(s, "memcg_sim_grpc_request_duration_seconds_bucket", { method: "GetCgroup", code: "OK", le: "0.0025" })).toBe(1);
+    expect(
+      value(s, "memcg_sim_grpc_request_duration_seconds_count", { method: "GetCgroup", code: "OK" }),
+    ).toBe(1);
+    expect(
+      value(s, "memcg_sim_grpc_request_duration_seconds_count", { method: "GetCgroup", code: "NOT_FOUND" }),
+    ).toBe(2);
+    expect(
+      value(s, "memcg_sim_grpc_request_duration_seconds_bucket", {
+        method: "GetCgroup",
+        code: "OK",
+        le: "0.0025",
+      }),
+    ).toBe(1);
   });
 
   it("uses its own prom-client registry, not the global one", async () => {

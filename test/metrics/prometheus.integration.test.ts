@@ -12,7 +12,10 @@ import { Registry } from "../../src/registry.js";
 import { MiB, PAGE } from "./helpers.js";
 
 const HAS_PROMETHEUS = spawnSync("prometheus", ["--version"], { encoding: "utf8" }).status === 0;
-if (!HAS_PROMETHEUS) console.warn("prometheus not found: the Prometheus integration test is skipped (CI installs the Debian package prometheus)");
+if (!HAS_PROMETHEUS)
+  console.warn(
+    "prometheus not found: the Prometheus integration test is skipped (CI installs the Debian package prometheus)",
+  );
 
 const DASHBOARD = fileURLToPath(new URL("../../docker/grafana/dashboards/memcg-sim.json", import.meta.url));
 const DEADLINE_MS = 30_000;
@@ -24,7 +27,10 @@ interface Dashboard {
 
 /** Grafana's variables as Prometheus sees them with "All" selected (allValue ".*"). */
 function substitute(expr: string): string {
-  return expr.replaceAll("$__rate_interval", "15s").replaceAll("$simulation", ".*").replaceAll("$cgroup", ".*");
+  return expr
+    .replaceAll("$__rate_interval", "15s")
+    .replaceAll("$simulation", ".*")
+    .replaceAll("$cgroup", ".*");
 }
 
 function freePort(): Promise<number> {
@@ -47,14 +53,22 @@ function workload(registry: Registry): void {
   const a = (cmd: Parameters<Registry["execute"]>[1]) => registry.execute("v2-sim", cmd);
   a({ op: "createCgroup", path: "/app" });
   a({ op: "updateCgroup", path: "/app", memoryMaxBytes: MiB });
-  a({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+  a({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
   a({ op: "createCache", name: "kmalloc-256", objectSizeBytes: 256, flags: { account: true } });
   a({ op: "spawnTask", cgroup: "/app", pid: 100 });
   a({ op: "spawnTask", cgroup: "/app", pid: 101 });
   a({ op: "allocObjects", cache: "dentry", pid: 100, count: 200 });
   a({ op: "allocObjects", cache: "kmalloc-256", pid: 100, count: 50 });
   a({ op: "allocPages", pid: 100, kind: "file", bytes: 16 * PAGE });
-  const oom = a({ op: "allocPages", pid: 101, kind: "anon", bytes: 2 * MiB }) as { error: string; oomKilledPids: number[] };
+  const oom = a({ op: "allocPages", pid: 101, kind: "anon", bytes: 2 * MiB }) as {
+    error: string;
+    oomKilledPids: number[];
+  };
   expect(oom.error).toBe("OOM_KILLED");
   a({ op: "reclaim", cgroup: "/app", bytes: 4 * PAGE });
   a({ op: "createCgroup", path: "/tmp-job" });
@@ -65,7 +79,12 @@ function workload(registry: Registry): void {
   const b = (cmd: Parameters<Registry["execute"]>[1]) => registry.execute("v1-sim", cmd);
   b({ op: "createCgroup", path: "/k" });
   b({ op: "updateCgroup", path: "/k", kmemMaxBytes: 8 * PAGE, memoryMaxBytes: 64 * PAGE });
-  b({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+  b({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
   b({ op: "spawnTask", cgroup: "/k", pid: 300 });
   const enomem = b({ op: "allocObjects", cache: "dentry", pid: 300, count: 1000 }) as { error: string };
   expect(enomem.error).toBe("ENOMEM");
@@ -82,7 +101,9 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
   let ticker: NodeJS.Timeout | null = null;
 
   async function query(expr: string): Promise<{ status: string; data: { result: unknown[] } }> {
-    const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(5_000) });
+    const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
     return (await r.json()) as { status: string; data: { result: unknown[] } };
   }
 
@@ -99,7 +120,9 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    throw new Error(`no data for ${expr} within ${DEADLINE_MS} ms (last: ${JSON.stringify(last)}); prometheus log:\n${promLog.slice(-2000)}`);
+    throw new Error(
+      `no data for ${expr} within ${DEADLINE_MS} ms (last: ${JSON.stringify(last)}); prometheus log:\n${promLog.slice(-2000)}`,
+    );
   }
 
   beforeAll(async () => {
@@ -171,7 +194,9 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
 
   it("answers every query of the Grafana dashboard with data", async () => {
     const dash = JSON.parse(readFileSync(DASHBOARD, "utf8")) as Dashboard;
-    const exprs = dash.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: substitute(t.expr) })));
+    const exprs = dash.panels.flatMap((p) =>
+      p.targets.map((t) => ({ panel: p.title, expr: substitute(t.expr) })),
+    );
     expect(exprs.length).toBeGreaterThanOrEqual(15);
     const deadline = Date.now() + DEADLINE_MS;
     const empty: string[] = [];
@@ -193,7 +218,9 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
       const m = /^label_values\((.*),\s*(\w+)\)$/.exec(q);
       expect(m, q).not.toBeNull();
       const [, selector, label] = m!;
-      const r = await fetch(`${promUrl}/api/v1/label/${label}/values?match[]=${encodeURIComponent(substitute(selector))}`);
+      const r = await fetch(
+        `${promUrl}/api/v1/label/${label}/values?match[]=${encodeURIComponent(substitute(selector))}`,
+      );
       values[v.name] = ((await r.json()) as { data: string[] }).data;
     }
     expect(values.simulation).toEqual(["v1-sim", "v2-sim"]);
@@ -202,13 +229,20 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
 
   it("stores the values the engine holds (OOM kill, kmem failure, dying cgroup, cAdvisor limit)", async () => {
     const deadline = Date.now() + DEADLINE_MS;
-    const one = async (expr: string) => Number(((await eventually(expr, deadline))[0] as { value: [number, string] }).value[1]);
-    expect(await one('memcg_sim_memory_events_total{simulation="v2-sim",cgroup="/app",event="oom_kill"}')).toBe(1);
-    expect(await one('memcg_sim_charge_failures_total{simulation="v1-sim",cgroup="/k",reason="kmem"}')).toBe(1);
+    const one = async (expr: string) =>
+      Number(((await eventually(expr, deadline))[0] as { value: [number, string] }).value[1]);
+    expect(
+      await one('memcg_sim_memory_events_total{simulation="v2-sim",cgroup="/app",event="oom_kill"}'),
+    ).toBe(1);
+    expect(await one('memcg_sim_charge_failures_total{simulation="v1-sim",cgroup="/k",reason="kmem"}')).toBe(
+      1,
+    );
     expect(await one('memcg_sim_dying_cgroups{simulation="v2-sim"}')).toBe(1);
     expect(await one('memcg_sim_memory_max_bytes{simulation="v2-sim",cgroup="/app"}')).toBe(MiB);
     expect(await one('container_spec_memory_limit_bytes{simulation="v2-sim",id="/app"}')).toBe(MiB);
-    expect(await one('sum(memcg_sim_rest_request_duration_seconds_count{route="/metrics"})')).toBeGreaterThan(0);
+    expect(await one('sum(memcg_sim_rest_request_duration_seconds_count{route="/metrics"})')).toBeGreaterThan(
+      0,
+    );
     expect(await one('count(process_resident_memory_bytes{job="memcg-sim"})')).toBe(1);
   });
 });

@@ -5,7 +5,10 @@ import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { MiB, newSim, PAGE } from "./helpers.js";
 
 const PROMTOOL = spawnSync("promtool", ["--version"], { encoding: "utf8" }).status === 0;
-if (!PROMTOOL) console.warn("promtool not found: the promtool checks are skipped (CI installs the Debian package prometheus)");
+if (!PROMTOOL)
+  console.warn(
+    "promtool not found: the promtool checks are skipped (CI installs the Debian package prometheus)",
+  );
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -25,7 +28,12 @@ function busyRegistry() {
   const { registry, ex } = newSim("lint", { model: "v4.5", cgroupVersion: 2 });
   ex({ op: "createCgroup", path: "/a" });
   ex({ op: "updateCgroup", path: "/a", memoryMaxBytes: MiB });
-  ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+  ex({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
   ex({ op: "spawnTask", cgroup: "/a", pid: 10 });
   ex({ op: "allocObjects", cache: "dentry", pid: 10, count: 50 });
   ex({ op: "allocPages", pid: 10, kind: "file", bytes: 8 * PAGE });
