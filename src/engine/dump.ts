@@ -28,7 +28,7 @@ export function dumpState(sim: Instance) {
     failcnt: c.failcnt,
   });
   const slab = sim.slab;
-  const n = slab.objFlags.length;
+  const n = slab.objOwner.length;
   const m = slab.slabIdTop;
   return {
     config: { ...sim.config },
@@ -75,7 +75,7 @@ export function dumpState(sim: Instance) {
     objStocks: sim.model.objectCharging ? (sim.model as V59Model).stocks.map((s) => [s.objcg, s.bytes]) : [],
     objcgs: slab.objcgMemcg.map((c, i) => [c.id, slab.objcgChargedBytes[i]]),
     slabArrays: [
-      fnv(slab.objFlags, n),
+      fnv(slab.lru.next, n),
       fnv(slab.objOwner, n),
       fnv(slab.objNext, n),
       fnv(slab.objTask, n),

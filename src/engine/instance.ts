@@ -665,17 +665,10 @@ export class Instance {
     const ctx: ChargeCtx = { task, cpu: task?.cpu ?? 0, gfp, out };
     const ids: number[] = [];
     const before = this.chargedPagesNow(cg);
-    let done = 0;
     let error: C.AllocResult["error"] = null;
     const pid = task?.pid ?? 0;
-    for (; done < count; done++) {
-      const id = this.slab.allocObject(cache, cg, pid, reclaimable, ctx);
-      if (id < 0) {
-        error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
-        break;
-      }
-      if (wantIds) ids.push(id);
-    }
+    const done = this.slab.allocObjects(cache, cg, pid, reclaimable, ctx, count, wantIds ? ids : null);
+    if (done < count) error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
     if (task !== null && this.tasks.has(task.pid)) handleOverHigh(this, task, out);
     const r: C.AllocResult = {
       allocatedCount: done,
@@ -697,37 +690,55 @@ export class Instance {
   }
 
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {
-    let slots: number[];
+    let slots: ArrayLike<number>;
     let missing = 0;
     if (cmd.objectIds !== undefined) {
       if (cmd.cache !== undefined || cmd.pid !== undefined || cmd.cgroup !== undefined || cmd.count !== undefined || cmd.order !== undefined)
         fail("INVALID_ARGUMENT", "objectIds excludes cache, pid, cgroup, count and order");
-      slots = [];
+      const picked: number[] = [];
       const seen = new Set<number>();
       for (const id of cmd.objectIds) {
         const s = this.slab.liveSlot(id);
         if (s < 0 || seen.has(s)) missing++;
         else {
           seen.add(s);
-          slots.push(s);
+          picked.push(s);
         }
       }
+      slots = picked;
     } else {
       if (cmd.cache === undefined || cmd.count === undefined) fail("INVALID_ARGUMENT", "free by selection needs cache and count (or objectIds)");
       const cache = this.cache(cmd.cache);
       this.checkCount(cmd.count);
       if ((cmd.pid === undefined) === (cmd.cgroup === undefined)) fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required");
-      const pool = cmd.pid !== undefined ? (this.task(cmd.pid), this.slab.slotsOfTask(cache, cmd.pid)) : this.slab.ownedSlots(cache, this.lookup(cmd.cgroup!, true));
-      slots = this.select(pool, cmd.count, cmd.order ?? "newest");
+      let lists: number[];
+      let pid = -1;
+      if (cmd.pid !== undefined) {
+        this.task(cmd.pid);
+        pid = cmd.pid;
+        lists = [...cache.ownerLists.values()];
+      } else {
+        const s = cache.ownerLists.get(this.lookup(cmd.cgroup!, true).id);
+        lists = s === undefined ? [] : [s];
+      }
+      slots = this.slab.selectSlots(lists, pid, cmd.count, cmd.order ?? "newest", this.prng);
       missing = cmd.count - slots.length;
     }
     const keyBefore = this.totalKernelPages();
     let freedSlabs = 0;
     const objcgBefore = this.slab.liveObjects;
-    for (const s of slots) {
-      const t = this.tasks.get(this.slab.objTask[s]);
-      freedSlabs += this.slab.freeSlot(s, t?.cpu ?? 0);
+    let lastPid = -1;
+    let cpu = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      const p = this.slab.objTask[s];
+      if (p !== lastPid) {
+        lastPid = p;
+        cpu = this.tasks.get(p)?.cpu ?? 0;
+      }
+      freedSlabs += this.slab.freeInRun(s, cpu);
     }
+    this.slab.endFreeRun();
     return {
       freedCount: objcgBefore - this.slab.liveObjects,
       missingCount: missing,
@@ -742,31 +753,6 @@ export class Instance {
     for (const c of this.root.children.values()) n += c.statHier[2];
     for (const c of this.root.dyingChildren) n += c.statHier[2];
     return n;
-  }
-
-  private select(pool: number[], count: number, order: string): number[] {
-    switch (order) {
-      case "oldest":
-        return pool.slice(0, count);
-      case "every-other": {
-        const out: number[] = [];
-        for (let i = 0; i < pool.length && out.length < count; i += 2) out.push(pool[i]);
-        return out;
-      }
-      case "random": {
-        const a = pool.slice();
-        const k = Math.min(count, a.length);
-        for (let i = 0; i < k; i++) {
-          const j = i + this.prng.below(a.length - i);
-          const x = a[i];
-          a[i] = a[j];
-          a[j] = x;
-        }
-        return a.slice(0, k);
-      }
-      default:
-        return pool.slice(Math.max(0, pool.length - count)).reverse();
-    }
   }
 
   // ===== reclaim, files, clock ==================================================================

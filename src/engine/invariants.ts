@@ -182,8 +182,8 @@ export function checkInvariants(sim: Instance): string[] {
   // --- 4. model C: charged pages = live objects' bytes + stocks + parked leftovers -----------------
   let liveFlags = 0;
   let liveCharged = 0;
-  for (let slot = 0; slot < slab.objFlags.length; slot++) {
-    if ((slab.objFlags[slot] & 1) === 0) continue;
+  for (let slot = 0; slot < slab.slotCapacity; slot++) {
+    if (!slab.isLive(slot)) continue;
     liveFlags++;
     if (!sim.model.objectCharging) continue;
     const owner = slab.objOwner[slot];
@@ -195,6 +195,36 @@ export function checkInvariants(sim: Instance): string[] {
     if (!cg.isRoot && cg.objcgId !== -1 && owner > 0) liveCharged += inst.root.geometry.sizeBytes + 8;
   }
   if (liveFlags !== slab.liveObjects) bad(`live object flags ${liveFlags} ≠ liveObjects ${slab.liveObjects}`);
+
+  // --- object lists: every live object on its owner list (and its list_lru when flagged), lengths exact
+  let onOwned = 0;
+  let onLruFlag = 0;
+  let onLru = 0;
+  for (let slot = 0; slot < slab.slotCapacity; slot++) if (slab.isLive(slot) && slab.onLru(slot)) onLruFlag++;
+  for (const cache of slab.caches.values()) {
+    for (const [cgId, s] of cache.ownerLists) {
+      let n = 0;
+      for (let x = slab.owned.next[s]; x !== s && n <= slab.liveObjects; x = slab.owned.next[x]) {
+        n++;
+        if (!slab.isLive(x)) bad(`${cache.name} owner list of cgroup ${cgId} holds a free slot ${x}`);
+        else if (slab.objcgMemcg[slab.objOwner[x]].id !== cgId) bad(`${cache.name} slot ${x} on the owner list of cgroup ${cgId}, charged elsewhere`);
+        else if (slab.instances[slab.slabInst[slab.objSlab[x]]]?.root !== cache) bad(`slot ${x} on a list of ${cache.name} but in another cache`);
+      }
+      if (n !== slab.owned.length(s)) bad(`${cache.name} owner list of cgroup ${cgId}: length ${slab.owned.length(s)} ≠ ${n} linked`);
+      onOwned += n;
+    }
+    for (const [key, s] of cache.lruLists) {
+      let n = 0;
+      for (let x = slab.lru.next[s]; x !== s && n <= slab.liveObjects; x = slab.lru.next[x]) {
+        n++;
+        if (!slab.isLive(x)) bad(`${cache.name} list_lru ${key} holds a free slot ${x}`);
+      }
+      if (n !== slab.lru.length(s)) bad(`${cache.name} list_lru ${key}: length ${slab.lru.length(s)} ≠ ${n} linked`);
+      onLru += n;
+    }
+  }
+  if (onOwned !== slab.liveObjects) bad(`objects on owner lists ${onOwned} ≠ liveObjects ${slab.liveObjects}`);
+  if (onLru !== onLruFlag) bad(`objects on list_lrus ${onLru} ≠ objects flagged on one ${onLruFlag}`);
   if (sim.model.objectCharging) {
     const m = sim.model as V59Model;
     let kernelBytes = 0;

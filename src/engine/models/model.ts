@@ -8,6 +8,12 @@ import type { SlabSystem } from "../slab/kmem.js";
 export interface Selection {
   inst: CacheInstance;
   objcg: number;
+  /**
+   * The same selection holds for every further allocation of this command with the same cache,
+   * cgroup and gfp (nothing it depends on can change before the command ends): the allocator may
+   * then skip asking again for the objects that need no charge event (SlabSystem.allocObjects).
+   */
+  stable: boolean;
 }
 
 /**
@@ -35,6 +41,12 @@ export interface AccountingModel {
   /** Model C: charge / uncharge `bytes` to an objcg through the per-CPU obj stock. */
   chargeObject(kmem: SlabSystem, objcg: number, bytes: number, ctx: ChargeCtx): boolean;
   unchargeObject(kmem: SlabSystem, objcg: number, bytes: number, cpu: number): void;
+  /** Model C: `n` frees of `bytes` each, exactly as `n` calls of `unchargeObject` (page uncharges summed). */
+  unchargeObjects(kmem: SlabSystem, objcg: number, bytes: number, n: number, cpu: number): void;
+  /** Model C: how many charges of `bytes` to `objcg` the CPU's obj stock would serve as they are (0 otherwise). */
+  stockedObjects(objcg: number, bytes: number, cpu: number): number;
+  /** Model C: takes `bytes` from the CPU's stock, which `stockedObjects` said covers them. */
+  consumeStock(objcg: number, bytes: number, cpu: number): void;
   /** Model C: slab_* statistics move by the object's charged bytes. */
   objectStat(kmem: SlabSystem, cache: KmemCache, cg: Cgroup, deltaBytes: number): void;
 

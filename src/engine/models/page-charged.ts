@@ -18,7 +18,7 @@ export abstract class PageChargedModel implements AccountingModel {
   abstract readonly memcgAwareShrinking: boolean;
   readonly creditsSlabPagesInMemcgReclaim = true;
   abstract readonly reparentsLruChargesOnOffline: boolean;
-  protected readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0 };
+  protected readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0, stable: true };
 
   constructor(protected readonly sim: Instance) {}
 
@@ -31,9 +31,10 @@ export abstract class PageChargedModel implements AccountingModel {
   abstract onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
   abstract afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void;
 
-  protected pick(inst: CacheInstance): Selection {
+  protected pick(inst: CacheInstance, stable = true): Selection {
     this.sel.inst = inst;
     this.sel.objcg = 0;
+    this.sel.stable = stable;
     return this.sel;
   }
 
@@ -70,6 +71,14 @@ export abstract class PageChargedModel implements AccountingModel {
 
   unchargeObject(): void {}
 
+  unchargeObjects(): void {}
+
+  stockedObjects(): number {
+    return 0;
+  }
+
+  consumeStock(): void {}
+
   objectStat(): void {}
 
   onClock(kmem: SlabSystem): void {
@@ -100,11 +109,13 @@ export abstract class PageChargedModel implements AccountingModel {
       inst = kmem.newInstance(cache, memcg, name, "pending");
       inst.readyAtMs = this.sim.clockMs + this.sim.config.cacheCreationDelayMs;
       inst.requestedAtSerial = kmem.allocSerial;
-      return this.pick(cache.base);
+      // the next allocation may find it ready
+      return this.pick(cache.base, false);
     }
     if (inst.state === "pending") {
       if (this.sim.clockMs >= inst.readyAtMs && kmem.allocSerial > inst.requestedAtSerial) this.activate(inst);
-      else return this.pick(cache.base);
+      // the simulated clock does not move within a command: a copy not yet due stays pending
+      else return this.pick(cache.base, this.sim.clockMs < inst.readyAtMs);
     }
     if (inst.state !== "active") return this.pick(cache.base);
     return this.pick(inst);

@@ -38,7 +38,7 @@ export class V59Model implements AccountingModel {
   readonly creditsSlabPagesInMemcgReclaim = false;
   readonly reparentsLruChargesOnOffline = false;
   readonly stocks: ObjStock[];
-  private readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0 };
+  private readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0, stable: true };
 
   constructor(private readonly sim: Instance) {
     this.stocks = Array.from({ length: sim.config.cpuCount }, () => ({ objcg: -1, bytes: 0 }));
@@ -72,6 +72,37 @@ export class V59Model implements AccountingModel {
 
   unchargeObject(kmem: SlabSystem, objcg: number, bytes: number, cpu: number): void {
     this.refill(kmem, objcg, bytes, true, cpu);
+  }
+
+  unchargeObjects(kmem: SlabSystem, objcg: number, bytes: number, n: number, cpu: number): void {
+    if (n <= 0) return;
+    const s = this.stocks[cpu];
+    if (s.objcg !== objcg) {
+      // the first one switches the stock (drain, take the parked bytes)
+      this.refill(kmem, objcg, bytes, true, cpu);
+      n--;
+    }
+    // the rest: `refill_obj_stock` with the same objcg, n times; whole pages go back together
+    let b = s.bytes;
+    let pages = 0;
+    for (let i = 0; i < n; i++) {
+      b += bytes;
+      if (b > PAGE) {
+        pages += Math.floor(b / PAGE);
+        b %= PAGE;
+      }
+    }
+    s.bytes = b;
+    if (pages > 0) this.unchargePages(kmem.objcgMemcg[objcg], pages);
+  }
+
+  stockedObjects(objcg: number, bytes: number, cpu: number): number {
+    const s = this.stocks[cpu];
+    return s.objcg === objcg ? Math.floor(s.bytes / bytes) : 0;
+  }
+
+  consumeStock(_objcg: number, bytes: number, cpu: number): void {
+    this.stocks[cpu].bytes -= bytes;
   }
 
   /** `refill_obj_stock` (6.x): switching objcg drains the old one; above a page, whole pages go back. */

@@ -65,6 +65,8 @@ export class KmemCache {
   readonly ownerLists = new Map<number, number>();
   /** list_lru per cgroup id (memcg-aware) or under key 0 (global list). */
   readonly lruLists = new Map<number, number>();
+  /** A removed cgroup's list_lru key → the key its list was spliced into (to find an object's list). */
+  readonly lruFwd = new Map<number, number>();
   /** Shrinker `nr_deferred` per list key. */
   readonly nrDeferred = new Map<number, number>();
   state: "active" | "destroyed" = "active";

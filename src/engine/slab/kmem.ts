@@ -4,6 +4,7 @@ import { assert } from "../errors.js";
 import type { Instance } from "../instance.js";
 import type { ReclaimStats } from "../reclaim.js";
 import { CacheInstance, KmemCache } from "./cache.js";
+import type { Prng } from "../prng.js";
 import { IntrusiveLists } from "./lists.js";
 
 const SLAB_CPU = 1;
@@ -24,23 +25,29 @@ export const GLOBAL_LRU = 0;
  */
 export class SlabSystem {
   // --- object slots -----------------------------------------------------------------------------
+  // Per slot: objNext 4 B + objGen 2 B + objOwner 4 B + objTask 4 B + owned links 8 B + lru links
+  // 8 B = 30 B (ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B per live object).
   private slotCap = 0;
   private slotTop = 0;
   /** Released slot ranges by length, for reuse by new slabs. */
   private readonly freeRanges = new Map<number, number[]>();
-  objSlab = new Int32Array(0);
-  /** Next free slot in the slab's freelist (-1 = end). */
+  /**
+   * A free slot: the next free slot of its slab's freelist (-1 = end). A live slot: its slab id
+   * (what `objSlab` reads). One array serves both, since a slot is never both.
+   */
   objNext = new Int32Array(0);
-  objGen = new Uint32Array(0);
-  /** objcg id charged for the object (index into objcgMemcg); 0 = root/uncharged. */
+  /**
+   * Generation of the slot, bumped at every free, so an old id never answers for a reused slot
+   * (16 bits: an id could alias only after its slot was reused 65,536 times).
+   */
+  objGen = new Uint16Array(0);
+  /** objcg id charged for the object (index into objcgMemcg; 0 = root/uncharged); -1 = not live. */
   objOwner = new Int32Array(0);
-  /** pid that allocated it (0 for a remote charge). */
+  /** pid that allocated it (0 for a remote charge). At a list sentinel: that list's length. */
   objTask = new Int32Array(0);
-  /** bit 0 live, bit 1 on the list_lru. */
-  objFlags = new Uint8Array(0);
   /** Allocation order per (cache, charged cgroup). */
   readonly owned = new IntrusiveLists(0);
-  /** list_lru membership. */
+  /** list_lru membership (`lru.next[slot] !== -1` ⇔ the object is on a list_lru). */
   readonly lru = new IntrusiveLists(0);
 
   // --- slabs ------------------------------------------------------------------------------------
@@ -84,19 +91,30 @@ export class SlabSystem {
       b.set(a);
       return b;
     };
-    this.objSlab = g32(this.objSlab);
     this.objNext = g32(this.objNext);
     this.objOwner = g32(this.objOwner);
     this.objTask = g32(this.objTask);
-    const gen = new Uint32Array(cap);
+    const gen = new Uint16Array(cap);
     gen.set(this.objGen);
     this.objGen = gen;
-    const fl = new Uint8Array(cap);
-    fl.set(this.objFlags);
-    this.objFlags = fl;
-    this.owned.grow(cap);
-    this.lru.grow(cap);
+    this.owned.grow(cap, this.objTask);
+    this.lru.grow(cap, this.objTask);
     this.slotCap = cap;
+  }
+
+  /** Slab id of a live slot. */
+  get objSlab(): Int32Array {
+    return this.objNext;
+  }
+
+  /** The slot holds a live object. */
+  isLive(slot: number): boolean {
+    return this.objOwner[slot] >= 0;
+  }
+
+  /** The live object is on a list_lru. */
+  onLru(slot: number): boolean {
+    return this.lru.next[slot] !== -1;
   }
 
   private growSlabs(cap: number): void {
@@ -117,6 +135,14 @@ export class SlabSystem {
     this.slabCap = cap;
   }
 
+  /** Makes room for `n` more slots without a resize. */
+  private reserveSlots(n: number): void {
+    if (this.slotTop + n <= this.slotCap) return;
+    let cap = this.slotCap * 2;
+    while (this.slotTop + n > cap) cap *= 2;
+    this.growSlots(cap);
+  }
+
   /** Reserves `n` consecutive slots (a slab's objects, or one list sentinel). */
   private takeSlots(n: number): number {
     const reuse = this.freeRanges.get(n);
@@ -133,6 +159,7 @@ export class SlabSystem {
 
   private newList(lists: IntrusiveLists): number {
     const s = this.takeSlots(1);
+    this.objOwner[s] = -1;
     lists.initList(s);
     return s;
   }
@@ -234,32 +261,122 @@ export class SlabSystem {
    * Returns the object id, or -1 when a charge or the page allocator failed (ctx.out says why).
    */
   allocObject(cache: KmemCache, memcg: Cgroup, pid: number, reclaimable: boolean, ctx: ChargeCtx): number {
+    const ids: number[] = [];
+    return this.allocObjects(cache, memcg, pid, reclaimable, ctx, 1, ids) === 1 ? ids[0] : -1;
+  }
+
+  /**
+   * Allocates up to `count` objects, one after another, exactly as `count` calls of `allocObject`
+   * would; stops at the first failure. Returns how many were allocated (their ids appended to
+   * `ids` when given).
+   *
+   * Fast path: after an object went through the full path (selection, charge, CPU slab), the
+   * following objects that the same CPU slab holds and — model C — the obj stock already covers
+   * involve no decision at all when the model says its selection is stable for the command; they
+   * are taken in one tight run over the typed arrays, and their counters, stock and statistics
+   * move once by the run's total (the same end values; nothing observes the state in between).
+   */
+  allocObjects(cache: KmemCache, memcg: Cgroup, pid: number, reclaimable: boolean, ctx: ChargeCtx, count: number, ids: number[] | null): number {
     const model = this.sim.model;
-    this.allocSerial++;
-    const sel = model.selectInstance(this, cache, memcg, ctx.gfp);
-    const inst = sel.inst;
-    const objcg = sel.objcg;
-    const fullSize = cache.geometry.sizeBytes + 8;
-    if (objcg > 0 && !model.chargeObject(this, objcg, fullSize, ctx)) return -1;
-    const slot = this.allocSlot(inst, ctx);
-    if (slot < 0) {
-      if (objcg > 0) model.unchargeObject(this, objcg, fullSize, ctx.cpu);
-      return -1;
+    const size = cache.geometry.sizeBytes;
+    const fullSize = size + 8;
+    const perSlab = cache.geometry.objectsPerSlab;
+    const useLru = reclaimable && cache.shrinker !== null;
+    const cpu = ctx.cpu;
+    // room for the whole command up front (one resize instead of a doubling series); released
+    // slab ranges of this size are reused first
+    const reusable = this.freeRanges.get(perSlab)?.length ?? 0;
+    this.reserveSlots(Math.max(0, Math.ceil(count / perSlab) - reusable) * perSlab + perSlab);
+    let memoObjcg = -2;
+    let memoCg: Cgroup = this.sim.root;
+    let ownedS = -1;
+    let lruS = -1;
+    let done = 0;
+    while (done < count) {
+      // --- one object through the full path ---------------------------------------------------
+      this.allocSerial++;
+      const sel = model.selectInstance(this, cache, memcg, ctx.gfp);
+      const inst = sel.inst;
+      const objcg = sel.objcg;
+      const stable = sel.stable;
+      if (objcg > 0 && !model.chargeObject(this, objcg, fullSize, ctx)) break;
+      const slot = this.allocSlot(inst, ctx);
+      if (slot < 0) {
+        if (objcg > 0) model.unchargeObject(this, objcg, fullSize, cpu);
+        break;
+      }
+      const ownerObjcg = objcg > 0 ? objcg : (inst.memcg ?? this.sim.root).objcgId;
+      if (ownerObjcg !== memoObjcg) {
+        memoObjcg = ownerObjcg;
+        memoCg = this.objcgMemcg[ownerObjcg];
+        ownedS = this.ownerList(cache, memoCg);
+        lruS = useLru ? this.lruList(cache, memoCg) : -1;
+      }
+      this.objOwner[slot] = ownerObjcg;
+      this.objTask[slot] = pid;
+      this.owned.pushBack(ownedS, slot);
+      if (lruS >= 0) this.lru.pushBack(lruS, slot);
+      else this.lru.next[slot] = -1;
+      if (objcg > 0) model.objectStat(this, cache, memoCg, fullSize);
+      this.liveObjects++;
+      this.liveObjectBytes += size;
+      if (ids !== null) ids.push(this.objGen[slot] * SLOT_SPAN + slot);
+      done++;
+      if (!stable || done >= count) continue;
+
+      // --- the run: more objects from the same CPU slab, covered by the stock ------------------
+      const s = inst.cpuSlab[cpu];
+      let k = Math.min(count - done, perSlab - this.slabInuse[s]);
+      if (objcg > 0 && k > 0) k = Math.min(k, model.stockedObjects(objcg, fullSize, cpu));
+      if (k <= 0) continue;
+      const next = this.objNext;
+      const owner = this.objOwner;
+      const task = this.objTask;
+      const gen = this.objGen;
+      const oPrev = this.owned.prev;
+      const oNext = this.owned.next;
+      const lPrev = this.lru.prev;
+      const lNext = this.lru.next;
+      let free = this.slabFree[s];
+      let oTail = oPrev[ownedS];
+      let lTail = lruS >= 0 ? lPrev[lruS] : -1;
+      for (let i = 0; i < k; i++) {
+        const x = free;
+        free = next[x];
+        next[x] = s;
+        owner[x] = ownerObjcg;
+        task[x] = pid;
+        oNext[oTail] = x;
+        oPrev[x] = oTail;
+        oTail = x;
+        if (lruS >= 0) {
+          lNext[lTail] = x;
+          lPrev[x] = lTail;
+          lTail = x;
+        } else lNext[x] = -1;
+        if (ids !== null) ids.push(gen[x] * SLOT_SPAN + x);
+      }
+      oNext[oTail] = ownedS;
+      oPrev[ownedS] = oTail;
+      task[ownedS] += k;
+      if (lruS >= 0) {
+        lNext[lTail] = lruS;
+        lPrev[lruS] = lTail;
+        task[lruS] += k;
+      }
+      this.slabFree[s] = free;
+      this.slabInuse[s] += k;
+      inst.activeObjects += k;
+      if (objcg > 0) {
+        model.consumeStock(objcg, k * fullSize, cpu);
+        model.objectStat(this, cache, memoCg, k * fullSize);
+      }
+      this.allocSerial += k;
+      this.liveObjects += k;
+      this.liveObjectBytes += k * size;
+      done += k;
     }
-    const ownerCg = objcg > 0 ? this.objcgMemcg[objcg] : (inst.memcg ?? this.sim.root);
-    const ownerObjcg = objcg > 0 ? objcg : ownerCg.objcgId;
-    this.objOwner[slot] = ownerObjcg;
-    this.objTask[slot] = pid;
-    this.objFlags[slot] = 1;
-    this.owned.pushBack(this.ownerList(cache, ownerCg), slot);
-    if (reclaimable && cache.shrinker !== null) {
-      this.lru.pushBack(this.lruList(cache, ownerCg), slot);
-      this.objFlags[slot] |= 2;
-    }
-    if (objcg > 0) model.objectStat(this, cache, ownerCg, fullSize);
-    this.liveObjects++;
-    this.liveObjectBytes += cache.geometry.sizeBytes;
-    return this.objGen[slot] * SLOT_SPAN + slot;
+    return done;
   }
 
   ownerList(cache: KmemCache, cg: Cgroup): number {
@@ -286,6 +403,22 @@ export class SlabSystem {
     return s;
   }
 
+  /** The owner list a live slot is on: its objcg's cgroup now (model C reparenting splices the lists along). */
+  private ownedListOf(cache: KmemCache, slot: number): number {
+    return cache.ownerLists.get(this.objcgMemcg[this.objOwner[slot]].id)!;
+  }
+
+  /** The list_lru a live slot is on: its owner's key, followed through the splices of removed cgroups. */
+  private lruListOf(cache: KmemCache, slot: number): number {
+    let key = this.lruKey(cache, this.objcgMemcg[this.objOwner[slot]]);
+    let s = cache.lruLists.get(key);
+    while (s === undefined) {
+      key = cache.lruFwd.get(key)!;
+      s = cache.lruLists.get(key);
+    }
+    return s;
+  }
+
   private allocSlot(inst: CacheInstance, ctx: ChargeCtx): number {
     const cpu = ctx.cpu;
     let s = inst.cpuSlab[cpu];
@@ -304,6 +437,7 @@ export class SlabSystem {
     }
     const slot = this.slabFree[s];
     this.slabFree[s] = this.objNext[slot];
+    this.objNext[slot] = s;
     this.slabInuse[s]++;
     inst.activeObjects++;
     return slot;
@@ -326,16 +460,14 @@ export class SlabSystem {
     }
     const n = g.objectsPerSlab;
     const base = this.takeSlots(n);
+    // a free slot needs its freelist link and "not live"; the list links are written at allocation
+    const next = this.objNext;
+    const owner = this.objOwner;
     for (let i = 0; i < n; i++) {
-      const slot = base + i;
-      this.objSlab[slot] = id;
-      this.objNext[slot] = i + 1 < n ? slot + 1 : -1;
-      this.objFlags[slot] = 0;
-      this.owned.prev[slot] = -1;
-      this.owned.next[slot] = -1;
-      this.lru.prev[slot] = -1;
-      this.lru.next[slot] = -1;
+      next[base + i] = base + i + 1;
+      owner[base + i] = -1;
     }
+    next[base + n - 1] = -1;
     this.slabInst[id] = inst.id;
     this.slabBase[id] = base;
     this.slabInuse[id] = 0;
@@ -355,7 +487,7 @@ export class SlabSystem {
     if (!Number.isSafeInteger(objectId) || objectId < 0) return -1;
     const slot = objectId % SLOT_SPAN;
     const gen = Math.floor(objectId / SLOT_SPAN);
-    if (slot >= this.slotTop || (this.objFlags[slot] & 1) === 0 || this.objGen[slot] !== gen) return -1;
+    if (slot >= this.slotTop || this.objOwner[slot] < 0 || this.objGen[slot] !== gen) return -1;
     return slot;
   }
 
@@ -365,19 +497,46 @@ export class SlabSystem {
    * Returns the number of slabs freed (0 or 1).
    */
   freeSlot(slot: number, cpu: number): number {
-    const s = this.objSlab[slot];
+    const freed = this.freeInRun(slot, cpu);
+    this.endFreeRun();
+    return freed;
+  }
+
+  // A run of frees: model C's uncharges of consecutive frees of the same (objcg, CPU, cache) are
+  // applied together at the end of the run (`unchargeObjects`: the stock arithmetic object by
+  // object, page uncharges and statistics summed) — the same end state as one by one.
+  private runObjcg = 0;
+  private runCpu = 0;
+  private runCache: KmemCache | null = null;
+  private runCount = 0;
+  private memoCache: KmemCache | null = null;
+  private memoOwner = -1;
+  private memoOwned = -1;
+
+  /** Frees `slot` within a run of frees; call `endFreeRun` after the last. Returns slabs freed (0 or 1). */
+  freeInRun(slot: number, cpu: number): number {
+    const s = this.objNext[slot];
     const inst = this.instances[this.slabInst[s]]!;
     const cache = inst.root;
     const objcg = this.objOwner[slot];
-    if (this.sim.model.objectCharging && objcg > 0) {
-      const fullSize = cache.geometry.sizeBytes + 8;
-      this.sim.model.objectStat(this, cache, this.objcgMemcg[objcg], -fullSize);
-      this.sim.model.unchargeObject(this, objcg, fullSize, cpu);
+    if (objcg > 0 && this.sim.model.objectCharging) {
+      if (objcg !== this.runObjcg || cpu !== this.runCpu || cache !== this.runCache) {
+        this.endFreeRun();
+        this.runObjcg = objcg;
+        this.runCpu = cpu;
+        this.runCache = cache;
+      }
+      this.runCount++;
     }
-    this.owned.remove(slot);
-    if (this.objFlags[slot] & 2) this.lru.remove(slot);
-    this.objFlags[slot] = 0;
-    this.objGen[slot] = (this.objGen[slot] + 1) >>> 0;
+    if (cache !== this.memoCache || objcg !== this.memoOwner) {
+      this.memoCache = cache;
+      this.memoOwner = objcg;
+      this.memoOwned = this.ownedListOf(cache, slot);
+    }
+    this.owned.remove(slot, this.memoOwned);
+    if (this.lru.next[slot] !== -1) this.lru.remove(slot, this.lruListOf(cache, slot));
+    this.objOwner[slot] = -1;
+    this.objGen[slot] = (this.objGen[slot] + 1) & 0xffff;
     this.liveObjects--;
     this.liveObjectBytes -= cache.geometry.sizeBytes;
     const wasFull = this.slabFree[s] < 0;
@@ -399,8 +558,28 @@ export class SlabSystem {
       this.discardSlab(inst, s);
       freed = 1;
     }
-    if (inst.memcg !== null && inst.state === "dying") this.sim.model.afterDyingFree(this, inst);
+    if (inst.memcg !== null && inst.state === "dying") {
+      this.endFreeRun();
+      this.sim.model.afterDyingFree(this, inst);
+    }
     return freed;
+  }
+
+  /** Applies the pending uncharges of the current run of frees (and forgets memoised lists). */
+  endFreeRun(): void {
+    this.memoCache = null;
+    this.memoOwner = -1;
+    const n = this.runCount;
+    if (n === 0) return;
+    const cache = this.runCache!;
+    const objcg = this.runObjcg;
+    this.runCount = 0;
+    this.runObjcg = 0;
+    this.runCache = null;
+    const fullSize = cache.geometry.sizeBytes + 8;
+    const model = this.sim.model;
+    model.objectStat(this, cache, this.objcgMemcg[objcg], -fullSize * n);
+    model.unchargeObjects(this, objcg, fullSize, n, this.runCpu);
   }
 
   private addPartial(inst: CacheInstance, s: number): void {
@@ -447,10 +626,7 @@ export class SlabSystem {
   /** Live objects of `cache` charged to `cg`, oldest first. */
   ownedSlots(cache: KmemCache, cg: Cgroup): number[] {
     const s = cache.ownerLists.get(cg.id);
-    if (s === undefined) return [];
-    const out: number[] = [];
-    for (let n = this.owned.first(s); n >= 0 && n !== s; n = this.owned.next[n]) out.push(n);
-    return out;
+    return s === undefined ? [] : Array.from(this.selectSlots([s], -1, Number.MAX_SAFE_INTEGER, "oldest", null));
   }
 
   ownedCount(cache: KmemCache, cg: Cgroup): number {
@@ -460,12 +636,59 @@ export class SlabSystem {
 
   /** Live objects of `cache` allocated by `pid`, oldest first (a scan over the cache's lists). */
   slotsOfTask(cache: KmemCache, pid: number): number[] {
-    const out: { slot: number; key: number }[] = [];
-    for (const s of cache.ownerLists.values()) {
-      for (let n = this.owned.first(s); n >= 0 && n !== s; n = this.owned.next[n])
-        if (this.objTask[n] === pid) out.push({ slot: n, key: out.length });
+    return Array.from(this.selectSlots([...cache.ownerLists.values()], pid, Number.MAX_SAFE_INTEGER, "oldest", null));
+  }
+
+  /**
+   * Free-by-selection (API.md §5): the pool is the objects on the owner lists `lists`, in that
+   * order, each oldest first, restricted to those allocated by `pid` (-1 = all). Returns up to
+   * `count` of them: the oldest, the newest (newest first), every other one from the oldest, or a
+   * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object
+   * per candidate: the pool is walked in place, and only `random` gathers it into a typed array.
+   */
+  selectSlots(lists: number[], pid: number, count: number, order: string, prng: Prng | null): Int32Array {
+    const next = this.owned.next;
+    const prev = this.owned.prev;
+    const task = this.objTask;
+    let total = 0;
+    for (const s of lists) total += this.owned.len[s];
+    if (order === "random" || order === "every-other") {
+      // gather the pool (filtered by pid) in order
+      let pool = new Int32Array(total);
+      let n = 0;
+      for (const s of lists)
+        for (let x = next[s]; x !== s; x = next[x]) if (pid < 0 || task[x] === pid) pool[n++] = x;
+      if (order === "every-other") {
+        const k = Math.min(count, (n + 1) >> 1);
+        const out = new Int32Array(k);
+        for (let i = 0; i < k; i++) out[i] = pool[2 * i];
+        return out;
+      }
+      pool = pool.subarray(0, n);
+      const k = Math.min(count, n);
+      for (let i = 0; i < k; i++) {
+        const j = i + prng!.below(n - i);
+        const t = pool[i];
+        pool[i] = pool[j];
+        pool[j] = t;
+      }
+      return pool.slice(0, k);
     }
-    return out.map((o) => o.slot);
+    const out = new Int32Array(Math.min(count, total));
+    let k = 0;
+    if (order === "oldest") {
+      for (let li = 0; li < lists.length && k < out.length; li++) {
+        const s = lists[li];
+        for (let x = next[s]; x !== s && k < out.length; x = next[x]) if (pid < 0 || task[x] === pid) out[k++] = x;
+      }
+    } else {
+      // newest: the last `count` of the pool, newest first
+      for (let li = lists.length - 1; li >= 0 && k < out.length; li--) {
+        const s = lists[li];
+        for (let x = prev[s]; x !== s && k < out.length; x = prev[x]) if (pid < 0 || task[x] === pid) out[k++] = x;
+      }
+    }
+    return k === out.length ? out : out.slice(0, k);
   }
 
   // ===== shrinkers (DOMAIN §9.1) ================================================================
@@ -545,6 +768,7 @@ export class SlabSystem {
         if (src !== undefined) {
           this.lru.splice(this.lruList(cache, parent), src);
           cache.lruLists.delete(child.id);
+          cache.lruFwd.set(child.id, parent.id);
           const d = cache.nrDeferred.get(child.id) ?? 0;
           cache.nrDeferred.delete(child.id);
           if (d > 0) cache.nrDeferred.set(parent.id, (cache.nrDeferred.get(parent.id) ?? 0) + d);

@@ -1,25 +1,27 @@
 /**
  * Intrusive circular doubly linked lists over integer node ids held in typed arrays
  * (ARCHITECTURE.md §3): O(1) push, remove and splice, oldest-first iteration, no JS object per
- * node. A list is named by its sentinel node. Splicing a list into another forwards the source
- * list's name to the destination, so nodes added before the splice still decrement the right
- * length when removed.
+ * node. A list is named by its sentinel node.
+ *
+ * Memory: two Int32 per node and nothing else. A node does not record which list it is on (the
+ * caller knows: it derives the list from the object's owner), and a list's length lives in the
+ * `len` array at the sentinel's index — a sentinel is a reserved slot that never holds an object,
+ * so the owner of `len` (the slab system's per-slot `objTask`) has that entry free.
  */
 export class IntrusiveLists {
   prev: Int32Array;
   next: Int32Array;
-  /** The list (sentinel) each node was pushed onto; follow `fwd` to find where it lives now. */
-  owner: Int32Array;
-  private readonly len = new Map<number, number>();
-  private readonly fwd = new Map<number, number>();
+  /** Length per sentinel (an array shared with the slot owner; see the class comment). */
+  len: Int32Array;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, len: Int32Array = new Int32Array(capacity)) {
     this.prev = new Int32Array(capacity);
     this.next = new Int32Array(capacity);
-    this.owner = new Int32Array(capacity);
+    this.len = len;
   }
 
-  grow(capacity: number): void {
+  /** Resizes the link arrays; the slot owner re-points `len` at its own resized array. */
+  grow(capacity: number, len: Int32Array): void {
     const g = (a: Int32Array) => {
       const b = new Int32Array(capacity);
       b.set(a);
@@ -27,29 +29,17 @@ export class IntrusiveLists {
     };
     this.prev = g(this.prev);
     this.next = g(this.next);
-    this.owner = g(this.owner);
+    this.len = len;
   }
 
   initList(s: number): void {
     this.prev[s] = s;
     this.next[s] = s;
-    this.owner[s] = s;
-    this.len.set(s, 0);
-    this.fwd.delete(s);
-  }
-
-  /** The list a forwarded name now lives in. */
-  resolve(s: number): number {
-    let f = this.fwd.get(s);
-    while (f !== undefined) {
-      s = f;
-      f = this.fwd.get(s);
-    }
-    return s;
+    this.len[s] = 0;
   }
 
   length(s: number): number {
-    return this.len.get(s) ?? 0;
+    return this.len[s];
   }
 
   pushBack(s: number, node: number): void {
@@ -58,25 +48,24 @@ export class IntrusiveLists {
     this.prev[node] = tail;
     this.next[node] = s;
     this.prev[s] = node;
-    this.owner[node] = s;
-    this.len.set(s, (this.len.get(s) ?? 0) + 1);
+    this.len[s]++;
   }
 
-  remove(node: number): void {
+  /** Unlinks `node` from list `s` (the list it is on). */
+  remove(node: number, s: number): void {
     const p = this.prev[node];
     const n = this.next[node];
     this.next[p] = n;
     this.prev[n] = p;
-    const s = this.resolve(this.owner[node]);
-    this.len.set(s, (this.len.get(s) ?? 1) - 1);
+    this.len[s]--;
     this.prev[node] = -1;
     this.next[node] = -1;
   }
 
-  /** Moves every node of `src` to the tail of `dst`; `src`'s name forwards to `dst` afterwards. */
+  /** Moves every node of `src` to the tail of `dst`; `src` is left empty. */
   splice(dst: number, src: number): void {
     if (src === dst) return;
-    const n = this.len.get(src) ?? 0;
+    const n = this.len[src];
     if (n > 0) {
       const first = this.next[src];
       const last = this.prev[src];
@@ -88,9 +77,8 @@ export class IntrusiveLists {
     }
     this.next[src] = src;
     this.prev[src] = src;
-    this.len.set(dst, (this.len.get(dst) ?? 0) + n);
-    this.len.delete(src);
-    this.fwd.set(src, dst);
+    this.len[dst] += n;
+    this.len[src] = 0;
   }
 
   first(s: number): number {
