@@ -38,9 +38,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       grpcPort: server.grpcPort,
       dataDir: config.dataDir,
       demo: config.demo,
+      auth: config.apiToken === null ? "none" : "bearer token",
     },
     `memcg-sim listening: REST http://${config.host}:${server.httpPort} gRPC ${config.host}:${server.grpcPort}`,
   );
+
+  if (config.apiToken === null && !["127.0.0.1", "::1", "localhost"].includes(config.host))
+    logger.warn(
+      { host: config.host },
+      "listening beyond loopback without MEMCG_SIM_API_TOKEN: anyone who can reach the ports can change every simulation",
+    );
 
   const stop = (signal: string) => {
     logger.info({ signal }, "shutting down: draining requests and streams, flushing state");

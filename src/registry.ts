@@ -9,18 +9,42 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Server-wide limits (ARCHITECTURE.md habit 4): every one configurable, every hit a 429 LIMIT_EXCEEDED. */
 export interface ServerLimits extends EngineLimits {
   maxInstances: number;
+  /**
+   * Simulated pages per instance: `config.memoryBytes / 4096` at creation (import and reset
+   * included), which also bounds the pages any one command can allocate or free, so the
+   * page-at-a-time loops of the engine stay short.
+   */
+  maxPagesPerInstance: number;
   maxBatchCommands: number;
+  /** Commands in one import document (`POST /v1/instances/import`, ImportInstance). */
+  maxImportCommands: number;
+  /** REST request bodies (413 PAYLOAD_TOO_LARGE beyond). */
   maxBodyBytes: number;
+  /** Received gRPC messages (grpc-js answers RESOURCE_EXHAUSTED beyond). */
+  maxGrpcMessageBytes: number;
+  /** SSE streams and gRPC WatchEvents streams together. */
   maxWatchers: number;
+  /** `limit` of one events page (REST `?limit=`, gRPC ListEvents). */
+  maxEventPage: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   ...DEFAULT_LIMITS,
   maxInstances: 64,
+  // 64 GiB of simulated RAM: one allocPages of all of it runs in about a second
+  maxPagesPerInstance: 16 * 1024 * 1024,
   maxBatchCommands: 10_000,
+  maxImportCommands: 1_000_000,
   maxBodyBytes: 8 * 1024 * 1024,
+  maxGrpcMessageBytes: 8 * 1024 * 1024,
   maxWatchers: 256,
+  maxEventPage: 10_000,
 };
+
+/** Throws 429 LIMIT_EXCEEDED naming the limit (`details.limit`) and its value. */
+export function limitExceeded(limit: keyof ServerLimits | string, value: number, detail: string): never {
+  return fail("LIMIT_EXCEEDED", detail, { limit, value });
+}
 
 export interface Entry {
   readonly name: string;
@@ -70,8 +94,43 @@ export type RegistryEvent =
 export class Registry {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(e: RegistryEvent) => void>();
+  private watchers = 0;
 
   constructor(readonly limits: ServerLimits = DEFAULT_SERVER_LIMITS) {}
+
+  /** Open event streams (SSE and gRPC WatchEvents together). */
+  get watcherCount(): number {
+    return this.watchers;
+  }
+
+  /**
+   * Takes one of the `maxWatchers` stream slots shared by both transports; returns its release
+   * (idempotent). Throws LIMIT_EXCEEDED when all are taken.
+   */
+  acquireWatcher(): () => void {
+    if (this.watchers >= this.limits.maxWatchers)
+      limitExceeded("maxWatchers", this.limits.maxWatchers, `watcher limit ${this.limits.maxWatchers} reached`);
+    this.watchers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.watchers--;
+    };
+  }
+
+  /** The maxPagesPerInstance check: a new instance's memoryBytes in 4 KiB pages. */
+  private checkPages(config: InstanceConfigInput | undefined): void {
+    const bytes = config?.memoryBytes;
+    if (typeof bytes !== "number") return;
+    const pages = Math.ceil(bytes / 4096);
+    if (pages > this.limits.maxPagesPerInstance)
+      limitExceeded(
+        "maxPagesPerInstance",
+        this.limits.maxPagesPerInstance,
+        `config.memoryBytes ${bytes} is ${pages} pages; the server allows ${this.limits.maxPagesPerInstance} pages per instance`,
+      );
+  }
 
   on(fn: (e: RegistryEvent) => void): () => void {
     this.listeners.add(fn);
@@ -88,6 +147,7 @@ export class Registry {
     if (this.entries.has(name)) fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
     if (this.entries.size >= this.limits.maxInstances)
       fail("LIMIT_EXCEEDED", `instance limit ${this.limits.maxInstances} reached`, { limit: "maxInstances", value: this.limits.maxInstances });
+    this.checkPages(config);
     const entry: Entry = { name, configInput: config, instance: new Instance(config, this.limits) };
     this.entries.set(name, entry);
     if (!opts.silent) this.emit({ kind: "created", name, config });

@@ -1,3 +1,5 @@
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./registry.js";
+
 /**
  * Server configuration of API.md §1: each setting from its environment variable, overridden by
  * its `--kebab-case` flag. Parsed once, validated, frozen (ARCHITECTURE.md habit 3).
@@ -11,13 +13,20 @@ export interface ServerConfig {
   readonly dataDir: string;
   readonly logLevel: LogLevel;
   readonly demo: boolean;
+  /** Every client-controlled quantity's limit (docs/RELIABILITY.md); each hit is 429 LIMIT_EXCEEDED. */
+  readonly limits: Readonly<ServerLimits>;
+  /**
+   * When set, REST `/v1/...` and every gRPC call except health need `authorization: Bearer <token>`
+   * (401 / UNAUTHENTICATED otherwise). null = no authentication (loopback default).
+   */
+  readonly apiToken: string | null;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 interface Setting {
-  key: keyof ServerConfig;
+  key: Exclude<keyof ServerConfig, "limits">;
   env: string;
   flag: string;
   fallback: string;
@@ -67,7 +76,46 @@ const SETTINGS: Setting[] = [
     fallback: "1",
     help: "`0` starts with no demo instance",
   },
+  {
+    key: "apiToken",
+    env: "MEMCG_SIM_API_TOKEN",
+    flag: "--api-token",
+    fallback: "",
+    help: "bearer token required on /v1 routes and gRPC; empty = none",
+  },
 ];
+
+/** What each limit bounds (the help text and docs/RELIABILITY.md's table). */
+export const LIMIT_HELP: Record<keyof ServerLimits, string> = {
+  maxInstances: "instances on the server",
+  maxCgroups: "cgroups per instance (dying ones included)",
+  maxDepth: "cgroup depth (path segments)",
+  maxCaches: "caches per instance",
+  maxTasks: "tasks per instance",
+  maxLiveObjects: "live slab objects per instance",
+  maxCountPerCommand: "`count` of one alloc/free command",
+  maxPagesPerInstance: "simulated RAM per instance in 4 KiB pages (config.memoryBytes / 4096)",
+  maxBatchCommands: "commands in one /batch or ExecuteBatch",
+  maxImportCommands: "commands in one import document",
+  maxBodyBytes: "REST request body bytes (413 beyond)",
+  maxGrpcMessageBytes: "received gRPC message bytes",
+  maxWatchers: "SSE + gRPC WatchEvents streams open at once",
+  maxEventPage: "events in one page (`?limit=`, ListEvents `limit`)",
+};
+
+/** `maxLiveObjects` → `MEMCG_SIM_MAX_LIVE_OBJECTS` / `--max-live-objects`. */
+const LIMIT_SETTINGS = (Object.keys(LIMIT_HELP) as (keyof ServerLimits)[]).map((limit) => {
+  const words = limit.replace(/([A-Z])/g, " $1").toLowerCase().split(" ");
+  return {
+    limit,
+    env: `MEMCG_SIM_${words.join("_").toUpperCase()}`,
+    flag: `--${words.join("-")}`,
+    fallback: String(DEFAULT_SERVER_LIMITS[limit]),
+    help: LIMIT_HELP[limit],
+  };
+});
+
+export { LIMIT_SETTINGS };
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -77,7 +125,10 @@ export const SERVER_HELP = `Usage: memcg-sim serve [flags]   (npm start)
 
 Starts the REST and gRPC server. Each flag overrides its environment variable.
 
-${SETTINGS.map((s) => `  ${`${s.flag} VALUE`.padEnd(20)} ${s.env.padEnd(22)} ${s.help} (default ${s.fallback})`).join("\n")}
+${SETTINGS.map((s) => `  ${`${s.flag} VALUE`.padEnd(20)} ${s.env.padEnd(22)} ${s.help} (default ${s.fallback || "none"})`).join("\n")}
+
+Limits (each hit answers 429 LIMIT_EXCEEDED naming the limit; 413 for the body size):
+${LIMIT_SETTINGS.map((s) => `  ${`${s.flag} N`.padEnd(30)} ${s.env.padEnd(35)} ${s.help} (default ${s.fallback})`).join("\n")}
   --help                                      this text
 `;
 
@@ -89,7 +140,7 @@ function port(v: string, what: string): number {
 
 /** Reads `--flag value` and `--flag=value`; an unknown flag or a missing value is an error, not ignored. */
 function readFlags(argv: readonly string[]): Map<string, string> {
-  const known = new Set(SETTINGS.map((s) => s.flag));
+  const known = new Set([...SETTINGS, ...LIMIT_SETTINGS].map((s) => s.flag));
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -125,6 +176,17 @@ export function parseServerConfig(
   if (dataDir.v === "")
     throw new ConfigError(`${dataDir.what} must not be empty (use "none" for memory only)`);
 
+  const limits = { ...DEFAULT_SERVER_LIMITS };
+  for (const s of LIMIT_SETTINGS) {
+    const v = (flags.get(s.flag) ?? env[s.env] ?? s.fallback).trim();
+    if (!/^\d{1,15}$/.test(v) || Number(v) < 1)
+      throw new ConfigError(`${s.env} / ${s.flag} must be an integer ≥ 1, got "${v}"`);
+    limits[s.limit] = Number(v);
+  }
+  const token = get("apiToken");
+  if (token.v !== "" && !/^[\x21-\x7e]{1,4096}$/.test(token.v))
+    throw new ConfigError(`${token.what} must be printable ASCII without spaces`);
+
   return Object.freeze({
     host: host.v,
     httpPort: port(get("httpPort").v, get("httpPort").what),
@@ -132,5 +194,7 @@ export function parseServerConfig(
     dataDir: dataDir.v,
     logLevel: level.v as LogLevel,
     demo: demo.v === "1" || demo.v === "true",
+    limits: Object.freeze(limits),
+    apiToken: token.v === "" ? null : token.v,
   });
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createDemoInstances, type DemoWorkload, startDemoWorkload } from "./demo.js";
 import { startGrpcServer } from "./grpc/server.js";
+import { createMetrics, type Metrics } from "./metrics/index.js";
 import { Persistence, type RestoreReport } from "./persistence/index.js";
 import { Registry } from "./registry.js";
 import { buildApp } from "./rest/app.js";
@@ -11,6 +12,8 @@ export interface RunningServer {
   httpPort: number;
   grpcPort: number;
   registry: Registry;
+  metrics: Metrics;
+  persistence: Persistence;
   restore: RestoreReport;
   /** Stop accepting, finish in-flight requests, end streams, flush state (API.md §1). Safe to call twice. */
   close(): Promise<void>;
@@ -30,7 +33,7 @@ export async function startServer(
   logger: Logger,
   opts: StartOptions = {},
 ): Promise<RunningServer> {
-  const registry = new Registry();
+  const registry = new Registry({ ...config.limits });
   const persistence = new Persistence({
     dataDir: config.dataDir,
     onError: (err) => logger.error({ err }, "persistence group commit failed (ops kept queued)"),
@@ -50,15 +53,20 @@ export async function startServer(
   }
 
   const readiness = { ready: false };
-  const app = await buildApp({ registry, logger, readiness, flush: () => persistence.flush() });
+  const metrics = createMetrics({ registry });
+  // every mutation is committed before its answer, on both transports (acknowledged ⇒ durable)
+  const flush = () => persistence.flush();
+  const common = { registry, metrics, flush, transfer: persistence, apiToken: config.apiToken };
+  const app = await buildApp({ ...common, logger, readiness });
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;
   try {
     await app.listen({ host: config.host, port: config.httpPort });
-    // ---- gRPC (src/grpc/server.ts, API.md §10) ----
-    grpc = await startGrpcServer({ registry, host: config.host, port: config.grpcPort, logger });
+    // ---- gRPC (src/grpc/server.ts, API.md §10): NOT_SERVING until everything is up ----
+    grpc = await startGrpcServer({ ...common, host: config.host, port: config.grpcPort, logger, serving: false });
   } catch (err) {
     demo?.stop();
     await app.close();
+    metrics.close();
     persistence.close();
     throw err;
   }
@@ -76,8 +84,9 @@ export async function startServer(
       await app.close();
       await grpc?.close();
       persistence.close();
+      metrics.close();
     })();
     return closing;
   };
-  return { httpPort, grpcPort: grpc.port, registry, restore, close };
+  return { httpPort, grpcPort: grpc.port, registry, metrics, persistence, restore, close };
 }

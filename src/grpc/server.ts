@@ -3,12 +3,17 @@ import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import type { Logger } from "pino";
+import { performance } from "node:perf_hooks";
 import * as Q from "../commands/queries.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
 import { OPS, type Op } from "../engine/commands.js";
 import { EngineError, fail } from "../engine/errors.js";
-import type { Registry } from "../registry.js";
+import type { Metrics } from "../metrics/index.js";
+import { Persistence } from "../persistence/index.js";
+import { limitExceeded, type Registry } from "../registry.js";
+import { tokenMatcher } from "../rest/auth.js";
+import type { Transfer } from "../rest/routes/transfer.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -33,6 +38,16 @@ export interface GrpcServerOptions {
   shutdownGraceMs?: number;
   /** The project's proto/ folder; found from the project root when absent. */
   protoRoot?: string;
+  /** Call durations go to `observeGrpc`; none = not observed. */
+  metrics?: Metrics;
+  /** Makes accepted mutations durable before the answer (the persistence group commit). */
+  flush?: () => void;
+  /** ExportInstance / ImportInstance; none = an in-memory command log attached now. */
+  transfer?: Transfer;
+  /** When set, every call except grpc.health.v1 needs metadata `authorization: Bearer <token>`. */
+  apiToken?: string | null;
+  /** Initial health status (default true; src/server.ts starts NOT_SERVING and turns it on when ready). */
+  serving?: boolean;
 }
 
 export interface GrpcServerHandle {
@@ -56,29 +71,46 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const service = simulatorPackage[SIMULATOR_SERVICE] as grpc.ServiceDefinition;
 
   const server = new grpc.Server({
-    // batches may be as large as a REST body may be
-    "grpc.max_receive_message_length": registry.limits.maxBodyBytes,
+    // grpc-js refuses a larger request itself (RESOURCE_EXHAUSTED) before decoding it
+    "grpc.max_receive_message_length": registry.limits.maxGrpcMessageBytes,
   });
+  const flush = opts.flush ?? (() => {});
+  const { metrics } = opts;
+  let transfer = opts.transfer;
+  let ownTransfer: Persistence | null = null;
+  if (transfer === undefined) {
+    ownTransfer = new Persistence({ dataDir: null });
+    ownTransfer.attach(registry);
+    transfer = ownTransfer;
+  }
+  const transferOf: Transfer = transfer;
 
   const unary =
-    (method: string, fn: (req: ProtoObject) => unknown): Unary =>
+    (method: string, fn: (req: ProtoObject) => unknown, mutates = false): Unary =>
     (call, callback) => {
+      const t0 = performance.now();
       let response: unknown;
       try {
         response = fn(call.request);
+        // acknowledged ⇒ durable: a failed commit answers INTERNAL, as REST answers 500
+        if (mutates) flush();
       } catch (err) {
-        callback(toGrpcError(err, logger, method));
+        const e = toGrpcError(err, logger, method);
+        metrics?.observeGrpc(method, e.code, (performance.now() - t0) / 1000);
+        callback(e);
         return;
       }
+      metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
       callback(null, response);
     };
+  const mutation = (method: string, fn: (req: ProtoObject) => unknown) => unary(method, fn, true);
 
   const str = (v: unknown) => (typeof v === "string" ? v : "");
   const commandRpc = (op: Op) =>
-    unary(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
+    mutation(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
 
   const handlers: grpc.UntypedServiceImplementation = {
-    CreateInstance: unary("CreateInstance", (r) => {
+    CreateInstance: mutation("CreateInstance", (r) => {
       // the REST body's schema: the same shape errors on both transports
       const body = parseOrThrow(createInstanceBody, withoutNulls(r), "instance");
       return { instance: registry.view(registry.create(body.name, body.config)) };
@@ -87,11 +119,21 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       instances: registry.list().map((e) => registry.view(e)),
     })),
     GetInstance: unary("GetInstance", (r) => ({ instance: registry.view(registry.get(str(r.name))) })),
-    DeleteInstance: unary("DeleteInstance", (r) => {
+    DeleteInstance: mutation("DeleteInstance", (r) => {
       registry.delete(str(r.name));
       return {};
     }),
-    ResetInstance: unary("ResetInstance", (r) => ({ instance: registry.view(registry.reset(str(r.name))) })),
+    ResetInstance: mutation("ResetInstance", (r) => ({ instance: registry.view(registry.reset(str(r.name))) })),
+    ExportInstance: unary("ExportInstance", (r) => {
+      flush();
+      return { documentJson: JSON.stringify(transferOf.exportInstance(registry, str(r.name))) };
+    }),
+    ImportInstance: mutation("ImportInstance", (r) => {
+      const doc = parseJsonText(str(r.documentJson), "document_json");
+      const name = typeof r.name === "string" ? r.name : undefined;
+      const entry = transferOf.importInstance(registry, doc, { name, maxCommands: registry.limits.maxImportCommands });
+      return { instance: registry.view(entry) };
+    }),
 
     ListCgroups: unary("ListCgroups", (r) => Q.listCgroups(registry, str(r.instance))),
     GetCgroup: unary("GetCgroup", (r) => ({ cgroup: Q.getCgroup(registry, str(r.instance), str(r.path)) })),
@@ -109,16 +151,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       value: Q.readProcMeminfo(registry, str(r.instance)),
     })),
     ListEvents: unary("ListEvents", (r) => {
-      const page = Q.listEvents(
-        registry,
-        str(r.instance),
-        r.sinceSeq as number,
-        (r.limit as number | undefined) ?? Q.DEFAULT_EVENT_PAGE,
-      );
+      const max = registry.limits.maxEventPage;
+      const limit = r.limit as number | undefined;
+      if (typeof limit === "number" && limit > max) limitExceeded("maxEventPage", max, `events page limit ${max}`);
+      const page = Q.listEvents(registry, str(r.instance), r.sinceSeq as number, limit ?? Math.min(Q.DEFAULT_EVENT_PAGE, max));
       return { events: page.events.map(eventMessage), nextSeq: page.nextSeq };
     }),
 
-    ExecuteBatch: unary("ExecuteBatch", (r) => {
+    ExecuteBatch: mutation("ExecuteBatch", (r) => {
       const instance = str(r.instance);
       const commands = (r.commands as ProtoObject[]) ?? [];
       // the op of each slot, known once its command parsed, picks the result's oneof field
@@ -128,7 +168,12 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         ops[i] = command.op;
         return command;
       });
-      const out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
+      let out: ReturnType<Registry["executeBatch"]>;
+      try {
+        out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
+      } finally {
+        flush();
+      }
       return {
         results: out.results.map((slot, i) => commandResultOf(ops[i], slot)),
         executedCount: out.executedCount,
@@ -139,12 +184,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
 
   const watchers = new Set<EventWatch>();
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
+    let release: (() => void) | null = null;
     try {
-      if (watchers.size >= registry.limits.maxWatchers)
-        fail("LIMIT_EXCEEDED", `watcher limit ${registry.limits.maxWatchers} reached`, {
-          limit: "maxWatchers",
-          value: registry.limits.maxWatchers,
-        });
       const name = str(call.request.instance);
       const sinceSeq = call.request.sinceSeq as number;
       if (!Number.isSafeInteger(sinceSeq) || sinceSeq < 0)
@@ -152,23 +193,39 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
           issues: [{ path: "sinceSeq", message: "must be ≥ 0" }],
         });
       const log = registry.get(name).instance.events;
-      const watch = new EventWatch(call, registry, name, log, sinceSeq, logger, (w) => watchers.delete(w));
+      // one slot of the watcher limit SSE and gRPC share
+      release = registry.acquireWatcher();
+      const held = release;
+      const watch = new EventWatch(call, registry, name, log, sinceSeq, logger, (w) => {
+        watchers.delete(w);
+        held();
+      });
       watchers.add(watch);
       watch.start();
     } catch (err) {
-      call.emit("error", toGrpcError(err, logger, "WatchEvents"));
+      release?.();
+      const e = toGrpcError(err, logger, "WatchEvents");
+      metrics?.observeGrpc("WatchEvents", e.code, 0);
+      call.emit("error", e);
     }
   }) as grpc.handleServerStreamingCall<ProtoObject, ProtoObject>;
 
   const missing = Object.keys(service).filter((m) => handlers[m] === undefined);
   if (missing.length > 0) throw new Error(`gRPC handlers missing for ${missing.join(", ")}`);
-  server.addService(service, handlers);
+  const guard = authGuard(opts.apiToken ?? null, logger);
+  server.addService(service, guard(handlers));
 
-  const health = new HealthImplementation({ "": "SERVING", [SIMULATOR_SERVICE]: "SERVING" });
+  const initial = (opts.serving ?? true) ? "SERVING" : "NOT_SERVING";
+  const health = new HealthImplementation({ "": initial, [SIMULATOR_SERVICE]: initial });
+  // health stays open (probes carry no token), as /livez and /readyz do
   health.addToServer(server);
   // reflection lists only the services of the definition it is given: ours and health
   const healthPackage = protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS);
-  new ReflectionService({ ...simulatorPackage, ...healthPackage }).addToServer(server);
+  const guarded = {
+    addService: (svc: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) =>
+      server.addService(svc, guard(impl)),
+  } as unknown as grpc.Server;
+  new ReflectionService({ ...simulatorPackage, ...healthPackage }).addToServer(guarded);
 
   const address = opts.host.includes(":") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) =>
@@ -197,9 +254,57 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         clearTimeout(timer);
         resolve();
       });
+      ownTransfer?.close();
     });
     return closing;
   };
 
   return { port, setServing, close };
+}
+
+/** JSON text from a client (ImportInstance): a syntax error is INVALID_ARGUMENT, `__proto__`/`constructor` keys are refused. */
+function parseJsonText(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text, (key, value) => {
+      if (key === "__proto__" || key === "constructor" || key === "prototype")
+        throw new EngineError("INVALID_ARGUMENT", `${path}: key "${key}" is not allowed`, {
+          issues: [{ path, message: `key "${key}" is not allowed` }],
+        });
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    return fail("INVALID_ARGUMENT", `${path} is not JSON: ${(err as Error).message}`, {
+      issues: [{ path, message: "not JSON" }],
+    });
+  }
+}
+
+/**
+ * With a token, wraps every handler of a service so a call without `authorization: Bearer <token>`
+ * ends UNAUTHENTICATED (trailer `memcg-sim-error-code: UNAUTHENTICATED`) before the handler runs.
+ */
+function authGuard(
+  token: string | null,
+  logger: Logger,
+): (impl: grpc.UntypedServiceImplementation) => grpc.UntypedServiceImplementation {
+  if (token === null) return (impl) => impl;
+  const matches = tokenMatcher(token);
+  return (impl) => {
+    const out: grpc.UntypedServiceImplementation = {};
+    for (const [name, fn] of Object.entries(impl)) {
+      const handler = fn as (call: { metadata: grpc.Metadata; emit(e: string, v: unknown): void }, cb?: (e: unknown) => void) => void;
+      out[name] = ((call: { metadata: grpc.Metadata; emit(e: string, v: unknown): void }, cb?: (e: unknown) => void) => {
+        if (matches(call.metadata.get("authorization")[0])) return handler(call, cb);
+        const err = toGrpcError(
+          new EngineError("UNAUTHENTICATED", "this server requires metadata authorization: Bearer <token>"),
+          logger,
+          name,
+        );
+        if (typeof cb === "function") cb(err);
+        else call.emit("error", err);
+      }) as grpc.UntypedHandleCall;
+    }
+    return out;
+  };
 }

@@ -1,7 +1,11 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Command } from "../engine/commands.js";
+import { createMetrics, type Metrics } from "../metrics/index.js";
+import { metricsPlugin } from "../metrics/plugin.js";
+import { Persistence } from "../persistence/index.js";
 import type { Registry, ServerLimits } from "../registry.js";
+import { type ApiAuth, registerAuth } from "./auth.js";
 import { registerBodyParsing } from "./content-type.js";
 import type { RouteContext, ZodApp } from "./context.js";
 import { readOpenapiText } from "./openapi-file.js";
@@ -15,14 +19,24 @@ import { healthRoutes, type Readiness } from "./routes/health.js";
 import { instanceRoutes } from "./routes/instances.js";
 import { simulationRoutes } from "./routes/simulation.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { type Transfer, transferRoutes } from "./routes/transfer.js";
 import { DEFAULT_SSE_OPTIONS, SseHub } from "./sse.js";
 
 export interface BuildAppOptions {
   registry: Registry;
   /** A pino logger (request ids come from `x-request-id` or are generated); none = silent. */
   logger?: FastifyBaseLogger;
-  /** Body size and watcher limits; default: the registry's. */
-  limits?: Pick<ServerLimits, "maxBodyBytes" | "maxWatchers">;
+  /** Body size limit; default: the registry's (every other limit is the registry's). */
+  limits?: Pick<ServerLimits, "maxBodyBytes">;
+  /** GET /metrics, /metrics/cadvisor and the request histogram; default: the app's own (closed with it). */
+  metrics?: Metrics;
+  /**
+   * Export/import over the persistence's command log; default: an in-memory log attached to the
+   * registry now (it can export instances created from now on).
+   */
+  transfer?: Transfer;
+  /** `MEMCG_SIM_API_TOKEN`: when set, /v1 routes need `Authorization: Bearer <token>`. */
+  apiToken?: string | null;
   /** `/readyz` answers 503 while `ready` is false; default: ready at once (in-process tests). */
   readiness?: Readiness;
   /** Called after every accepted mutation before the reply (the persistence group commit). */
@@ -37,8 +51,8 @@ export interface BuildAppOptions {
 export const registeredRoutes = new WeakMap<object, { method: string; url: string }[]>();
 
 /**
- * The REST service of API.md §3–§8 (without /metrics, which its own module adds). Routes are
- * thin: zod parses, the registry executes, views map. Every error is problem+json.
+ * The REST service of API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
+ * Routes are thin: zod parses, the registry executes, views map. Every error is problem+json.
  */
 export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   const { registry } = opts;
@@ -63,11 +77,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
       if (m !== "HEAD") routes.push({ method: m, url: r.url });
   });
 
+  registerAuth(app, authOf(opts.apiToken));
   registerBodyParsing(app);
   app.addHook("onSend", async (req, reply) => {
     reply.header("x-request-id", req.id);
   });
-  app.setErrorHandler((err, req, reply) => sendProblem(reply, toProblem(err, req.log)));
+  app.setErrorHandler((err, req, reply) => {
+    const p = toProblem(err, req.log);
+    if (p.code === "PAYLOAD_TOO_LARGE") p.details = { limit: "maxBodyBytes", value: limits.maxBodyBytes };
+    return sendProblem(reply, p);
+  });
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, problem("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
   );
@@ -85,10 +104,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   const hub = new SseHub(registry, {
     ...DEFAULT_SSE_OPTIONS,
     heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_SSE_OPTIONS.heartbeatMs,
-    maxWatchers: limits.maxWatchers,
   });
   // Streams end before the server closes, so close() never waits on a client that keeps one open.
   app.addHook("preClose", async () => hub.closeAll());
+
+  let metrics = opts.metrics;
+  if (metrics === undefined) {
+    const own = createMetrics({ registry, defaultMetrics: false });
+    app.addHook("onClose", async () => own.close());
+    metrics = own;
+  }
+  await metricsPlugin(app, { metrics });
+
+  let transfer = opts.transfer;
+  if (transfer === undefined) {
+    const own = new Persistence({ dataDir: null });
+    own.attach(registry);
+    app.addHook("onClose", async () => own.close());
+    transfer = own;
+  }
 
   healthRoutes(app, opts.readiness ?? { ready: true });
   instanceRoutes(app, ctx);
@@ -98,6 +132,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   simulationRoutes(app, ctx);
   cgroupfsRoutes(app, ctx);
   eventRoutes(app, ctx, hub);
+  transferRoutes(app, ctx, transfer);
   await docsRoutes(app, opts.openapiText ?? readOpenapiText());
   return app;
 }
@@ -112,4 +147,8 @@ function makeReqIdGenerator() {
     n++;
     return `req-${n.toString(36)}`;
   };
+}
+
+function authOf(token: string | null | undefined): ApiAuth | null {
+  return token === undefined || token === null || token === "" ? null : { token };
 }

@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { EngineError } from "../engine/errors.js";
 import type { EventLog, SimEvent } from "../engine/events.js";
 import type { Registry, RegistryEvent } from "../registry.js";
 
@@ -8,8 +7,6 @@ export interface SseOptions {
   heartbeatMs: number;
   /** A client that lets this much output pile up is cut off (it resumes with Last-Event-ID). */
   maxBufferedBytes: number;
-  /** Open streams allowed at once (server limit; one more is 429 LIMIT_EXCEEDED). */
-  maxWatchers: number;
 }
 
 export const DEFAULT_SSE_OPTIONS = { heartbeatMs: 15_000, maxBufferedBytes: 4 * 1024 * 1024 } as const;
@@ -31,8 +28,8 @@ export function resumeSeqOf(req: FastifyRequest): number | null {
 }
 
 /**
- * The SSE watchers of one app: counted against `registry.limits.maxWatchers`, all ended on close
- * so a shutdown never waits on an open stream.
+ * The SSE watchers of one app: each holds one of the registry's watcher slots (shared with gRPC
+ * WatchEvents, `maxWatchers`), all ended on close so a shutdown never waits on an open stream.
  */
 export class SseHub {
   private readonly streams = new Set<() => void>();
@@ -57,11 +54,7 @@ export class SseHub {
    */
   open(req: FastifyRequest, reply: FastifyReply, name: string, fromSeq: number): void {
     let log: EventLog = this.registry.get(name).instance.events;
-    if (this.streams.size >= this.opts.maxWatchers)
-      throw new EngineError("LIMIT_EXCEEDED", `watcher limit ${this.opts.maxWatchers} reached`, {
-        limit: "maxWatchers",
-        value: this.opts.maxWatchers,
-      });
+    const release = this.registry.acquireWatcher();
 
     reply.hijack();
     const raw = reply.raw;
@@ -117,6 +110,7 @@ export class SseHub {
       unsubscribe();
       offRegistry();
       this.streams.delete(end);
+      release();
       if (!raw.writableEnded) raw.end();
     };
     this.streams.add(end);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { cli } from "../../src/cli/main.js";
+import { DEFAULT_SERVER_LIMITS } from "../../src/registry.js";
 import { ConfigError, parseServerConfig } from "../../src/server-config.js";
 import { startServer } from "../../src/server.js";
 import { build, expectProblem, json } from "./helpers.js";
@@ -36,6 +37,8 @@ describe("server config (API.md §1)", () => {
       dataDir: "./data",
       logLevel: "info",
       demo: true,
+      limits: DEFAULT_SERVER_LIMITS,
+      apiToken: null,
     });
   });
 
@@ -55,6 +58,8 @@ describe("server config (API.md §1)", () => {
       dataDir: "none",
       logLevel: "warn",
       demo: false,
+      limits: DEFAULT_SERVER_LIMITS,
+      apiToken: null,
     });
     expect(parseServerConfig(env, ["--http-port", "18080", "--demo=1", "--log-level=debug"])).toMatchObject({
       httpPort: 18080,

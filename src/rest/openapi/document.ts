@@ -60,6 +60,16 @@ const PARAMS: Record<string, Json> = {
   pid: { name: "pid", in: "path", required: true, schema: { type: "integer", minimum: 1, maximum: 4194304 } },
 };
 
+const IMPORT_QUERY: Json[] = [
+  {
+    name: "name",
+    in: "query",
+    required: false,
+    description: "name of the new instance (default: the document's name)",
+    schema: { type: "string", pattern: "^[a-z][a-z0-9-]{0,62}$" },
+  },
+];
+
 const EVENTS_QUERY: Json[] = [
   {
     name: "sinceSeq",
@@ -72,7 +82,7 @@ const EVENTS_QUERY: Json[] = [
     name: "limit",
     in: "query",
     required: false,
-    description: "JSON page size (default 1000)",
+    description: "JSON page size (default 1000; above the server's maxEventPage: 429 LIMIT_EXCEEDED)",
     schema: { type: "integer", minimum: 1, maximum: 10000 },
   },
   {
@@ -100,6 +110,7 @@ function operation(r: RouteDoc): Json {
   if (r.description !== undefined) op.description = r.description;
   const params: Json[] = (r.params ?? []).map((p) => PARAMS[p]);
   if (r.query === "events") params.push(...EVENTS_QUERY);
+  if (r.query === "import") params.push(...IMPORT_QUERY);
   if (params.length > 0) op.parameters = params;
   if (r.body !== undefined)
     op.requestBody = { required: true, content: { "application/json": { schema: ref(r.body) } } };
@@ -120,7 +131,10 @@ function operation(r: RouteDoc): Json {
   if (r.ok.yaml === true) content["application/yaml"] = { schema: { type: "string" } };
   if (r.ok.html === true) content["text/html"] = { schema: { type: "string" } };
   if (Object.keys(content).length > 0) ok.content = content;
-  op.responses = { [String(r.ok.status)]: ok, ...errorResponses(r.errors) };
+  // /v1 routes need the bearer token when the server has one (MEMCG_SIM_API_TOKEN): 401 without it
+  const errors = r.path.startsWith("/v1/") ? [...new Set([...r.errors, 401])].sort((a, b) => a - b) : r.errors;
+  op.responses = { [String(r.ok.status)]: ok, ...errorResponses(errors) };
+  if (r.path.startsWith("/v1/")) op.security = [{ bearerAuth: [] }, {}];
   return op;
 }
 
@@ -144,7 +158,7 @@ export function buildOpenapiDocument(): Json {
     paths[r.path] ??= {};
     paths[r.path][r.method] = operation(r);
   }
-  const statuses = [...new Set(ROUTES.flatMap((r) => r.errors))].sort((a, b) => a - b);
+  const statuses = [...new Set([...ROUTES.flatMap((r) => r.errors), 401])].sort((a, b) => a - b);
   const responses: Json = {};
   for (const s of statuses) {
     const codes = codesFor(s);
@@ -174,6 +188,7 @@ export function buildOpenapiDocument(): Json {
       "simulation",
       "cgroupfs",
       "events",
+      "metrics",
     ].map((name) => ({ name })),
     paths,
     components: {
@@ -182,6 +197,14 @@ export function buildOpenapiDocument(): Json {
         ...componentSchemas(RESPONSE_SCHEMAS, "output"),
       },
       responses,
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "Required on every /v1 route when the server is started with MEMCG_SIM_API_TOKEN / --api-token (401 UNAUTHENTICATED without it); /livez, /readyz, /healthz, /metrics, /openapi.yaml and /docs stay open.",
+        },
+      },
     },
     "x-error-codes": Object.fromEntries(
       ERROR_CODES.map((c) => [

@@ -16,6 +16,7 @@ import {
   spawnTaskBody,
   updateCgroupBody,
 } from "../../commands/schemas.js";
+import { exportDocSchema } from "../../persistence/index.js";
 import * as R from "./responses.js";
 
 /** Request schemas as they appear in components.schemas (the same zod the routes parse with). */
@@ -36,6 +37,8 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   Command: commandSchema,
   // The route parses each command in its own slot; the document shows what a slot must hold.
   BatchRequest: batchBody.extend({ commands: z.array(commandSchema).max(100_000) }).strict(),
+  // the body of import and the answer of export: one document
+  ExportDocument: exportDocSchema,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -71,7 +74,7 @@ export interface RouteDoc {
   summary: string;
   description?: string;
   params?: Param[];
-  query?: "events";
+  query?: "events" | "import";
   body?: string;
   textBody?: boolean;
   ok: Ok;
@@ -84,8 +87,27 @@ const WRITE = [400, 404, 409, 413, 415, 429, 500];
 
 const I = "/v1/instances/{name}";
 
-/** Every route of API.md §1 and §3–§8 (`/metrics` is documented by its own module when added). */
+/** Every route of API.md §1 and §3–§8, /metrics (src/metrics/plugin.ts) and export/import. */
 export const ROUTES: RouteDoc[] = [
+  {
+    method: "get",
+    path: "/metrics",
+    operationId: "getMetrics",
+    tag: "metrics",
+    summary: "Prometheus text (0.0.4): memcg_sim_* families of every simulation, request histograms, process metrics",
+    description: "Open even when the server requires a token (Prometheus scrapes carry none).",
+    ok: { status: 200, text: "Prometheus text exposition format 0.0.4" },
+    errors: [500],
+  },
+  {
+    method: "get",
+    path: "/metrics/cadvisor",
+    operationId: "getCadvisorMetrics",
+    tag: "metrics",
+    summary: "The same state under cAdvisor names (container_memory_*), label id = cgroup path",
+    ok: { status: 200, text: "Prometheus text exposition format 0.0.4" },
+    errors: [500],
+  },
   {
     method: "get",
     path: "/livez",
@@ -170,6 +192,29 @@ export const ROUTES: RouteDoc[] = [
     params: ["name"],
     ok: { status: 204 },
     errors: READ,
+  },
+  {
+    method: "get",
+    path: `${I}/export`,
+    operationId: "exportInstance",
+    tag: "instances",
+    summary: "The instance's resolved config and accepted commands: importing it elsewhere gives the same state and answers",
+    params: ["name"],
+    ok: { status: 200, schema: "ExportDocument" },
+    errors: READ,
+  },
+  {
+    method: "post",
+    path: "/v1/instances/import",
+    operationId: "importInstance",
+    tag: "instances",
+    summary: "Creates an instance by replaying an export document (atomic: a refused command leaves nothing)",
+    description:
+      "`?name=` renames the new instance. 400 INVALID_ARGUMENT (`details.index`, `details.code`) when the document is malformed or a command is refused; 409 INSTANCE_EXISTS; 429 LIMIT_EXCEEDED beyond `maxImportCommands` or another server limit.",
+    query: "import",
+    body: "ExportDocument",
+    ok: { status: 201, schema: "Instance" },
+    errors: WRITE,
   },
   {
     method: "post",

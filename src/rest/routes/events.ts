@@ -1,5 +1,6 @@
 import { eventsQuery } from "../../commands/instance-body.js";
-import { listEvents } from "../../commands/queries.js";
+import { DEFAULT_EVENT_PAGE, listEvents } from "../../commands/queries.js";
+import { limitExceeded } from "../../registry.js";
 import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams } from "../paths.js";
 import { resumeSeqOf, type SseHub, wantsEventStream } from "../sse.js";
@@ -15,7 +16,10 @@ export function eventRoutes(app: ZodApp, ctx: RouteContext, hub: SseHub): void {
         hub.open(req, reply, req.params.name, resumeSeqOf(req) ?? req.query.sinceSeq ?? 0);
         return reply;
       }
-      return listEvents(ctx.registry, req.params.name, req.query.sinceSeq ?? 0, req.query.limit);
+      const limit = req.query.limit;
+      const max = ctx.registry.limits.maxEventPage;
+      if (limit !== undefined && limit > max) limitExceeded("maxEventPage", max, `events page limit ${max}`);
+      return listEvents(ctx.registry, req.params.name, req.query.sinceSeq ?? 0, limit ?? Math.min(DEFAULT_EVENT_PAGE, max));
     },
   );
 }
