@@ -28,7 +28,7 @@ export function dumpState(sim: Instance) {
     failcnt: c.failcnt,
   });
   const slab = sim.slab;
-  const n = slab.objOwner.length;
+  const n = slab.slotCapacity;
   const m = slab.slabIdTop;
   return {
     config: { ...sim.config },
@@ -76,9 +76,10 @@ export function dumpState(sim: Instance) {
     objcgs: slab.objcgMemcg.map((c, i) => [c.id, slab.objcgChargedBytes[i]]),
     slabArrays: [
       fnv(slab.lru.next, n),
-      fnv(slab.objOwner, n),
+      fnv(slab.objCtx, n),
+      fnv(slab.ctxObjcg, slab.ctxObjcg.length),
       fnv(slab.objNext, n),
-      fnv(slab.objTask, n),
+      fnv(slab.ctxPid, slab.ctxPid.length),
       fnv(slab.objGen, n),
       fnv(slab.slabInuse, m),
       fnv(slab.slabFree, m),

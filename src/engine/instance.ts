@@ -731,7 +731,7 @@ export class Instance {
     let cpu = 0;
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
-      const p = this.slab.objTask[s];
+      const p = this.slab.pidOf(s);
       if (p !== lastPid) {
         lastPid = p;
         cpu = this.tasks.get(p)?.cpu ?? 0;

@@ -186,7 +186,7 @@ export function checkInvariants(sim: Instance): string[] {
     if (!slab.isLive(slot)) continue;
     liveFlags++;
     if (!sim.model.objectCharging) continue;
-    const owner = slab.objOwner[slot];
+    const owner = slab.objcgOf(slot);
     const cg = slab.objcgMemcg[owner];
     const inst = slab.instances[slab.slabInst[slab.objSlab[slot]]]!;
     if (owner > 0 && !cg.isRoot && owner !== cg.objcgId) {
@@ -207,7 +207,7 @@ export function checkInvariants(sim: Instance): string[] {
       for (let x = slab.owned.next[s]; x !== s && n <= slab.liveObjects; x = slab.owned.next[x]) {
         n++;
         if (!slab.isLive(x)) bad(`${cache.name} owner list of cgroup ${cgId} holds a free slot ${x}`);
-        else if (slab.objcgMemcg[slab.objOwner[x]].id !== cgId) bad(`${cache.name} slot ${x} on the owner list of cgroup ${cgId}, charged elsewhere`);
+        else if (slab.objcgMemcg[slab.objcgOf(x)].id !== cgId) bad(`${cache.name} slot ${x} on the owner list of cgroup ${cgId}, charged elsewhere`);
         else if (slab.instances[slab.slabInst[slab.objSlab[x]]]?.root !== cache) bad(`slot ${x} on a list of ${cache.name} but in another cache`);
       }
       if (n !== slab.owned.length(s)) bad(`${cache.name} owner list of cgroup ${cgId}: length ${slab.owned.length(s)} ≠ ${n} linked`);

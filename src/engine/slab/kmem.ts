@@ -25,15 +25,16 @@ export const GLOBAL_LRU = 0;
  */
 export class SlabSystem {
   // --- object slots -----------------------------------------------------------------------------
-  // Per slot: objNext 4 B + objGen 2 B + objOwner 4 B + objTask 4 B + owned links 8 B + lru links
-  // 8 B = 30 B (ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B per live object).
+  // Per slot: objNext 4 B + objGen 2 B + objCtx 4 B + owned links 8 B + lru links 8 B = 26 B
+  // (ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B of RSS per live object).
   private slotCap = 0;
   private slotTop = 0;
   /** Released slot ranges by length, for reuse by new slabs. */
   private readonly freeRanges = new Map<number, number[]>();
   /**
    * A free slot: the next free slot of its slab's freelist (-1 = end). A live slot: its slab id
-   * (what `objSlab` reads). One array serves both, since a slot is never both.
+   * (what `objSlab` reads). A list sentinel: that list's length (IntrusiveLists.len). One array
+   * serves all three, since a slot is only ever one of them at a time.
    */
   objNext = new Int32Array(0);
   /**
@@ -41,10 +42,16 @@ export class SlabSystem {
    * (16 bits: an id could alias only after its slot was reused 65,536 times).
    */
   objGen = new Uint16Array(0);
-  /** objcg id charged for the object (index into objcgMemcg; 0 = root/uncharged); -1 = not live. */
-  objOwner = new Int32Array(0);
-  /** pid that allocated it (0 for a remote charge). At a list sentinel: that list's length. */
-  objTask = new Int32Array(0);
+  /**
+   * The object's allocation context (-1 = not live): an index into `ctxObjcg` (the objcg charged,
+   * index into objcgMemcg; 0 = root/uncharged) and `ctxPid` (the pid that allocated it, 0 for a
+   * remote charge). Objects come in runs of one (objcg, pid), so one Int32 names both.
+   */
+  objCtx = new Int32Array(0);
+  readonly ctxObjcg: number[] = [];
+  readonly ctxPid: number[] = [];
+  /** objcg → pid → context id. */
+  private readonly ctxIndex = new Map<number, Map<number, number>>();
   /** Allocation order per (cache, charged cgroup). */
   readonly owned = new IntrusiveLists(0);
   /** list_lru membership (`lru.next[slot] !== -1` ⇔ the object is on a list_lru). */
@@ -92,13 +99,12 @@ export class SlabSystem {
       return b;
     };
     this.objNext = g32(this.objNext);
-    this.objOwner = g32(this.objOwner);
-    this.objTask = g32(this.objTask);
+    this.objCtx = g32(this.objCtx);
     const gen = new Uint16Array(cap);
     gen.set(this.objGen);
     this.objGen = gen;
-    this.owned.grow(cap, this.objTask);
-    this.lru.grow(cap, this.objTask);
+    this.owned.grow(cap, this.objNext);
+    this.lru.grow(cap, this.objNext);
     this.slotCap = cap;
   }
 
@@ -109,7 +115,34 @@ export class SlabSystem {
 
   /** The slot holds a live object. */
   isLive(slot: number): boolean {
-    return this.objOwner[slot] >= 0;
+    return this.objCtx[slot] >= 0;
+  }
+
+  /** objcg charged for a live slot (0 = root/uncharged). */
+  objcgOf(slot: number): number {
+    return this.ctxObjcg[this.objCtx[slot]];
+  }
+
+  /** pid that allocated a live slot (0 for a remote charge). */
+  pidOf(slot: number): number {
+    return this.ctxPid[this.objCtx[slot]];
+  }
+
+  /** The context id of (objcg, pid), made on first use. */
+  allocCtx(objcg: number, pid: number): number {
+    let m = this.ctxIndex.get(objcg);
+    if (m === undefined) {
+      m = new Map();
+      this.ctxIndex.set(objcg, m);
+    }
+    let c = m.get(pid);
+    if (c === undefined) {
+      c = this.ctxObjcg.length;
+      this.ctxObjcg.push(objcg);
+      this.ctxPid.push(pid);
+      m.set(pid, c);
+    }
+    return c;
   }
 
   /** The live object is on a list_lru. */
@@ -159,7 +192,7 @@ export class SlabSystem {
 
   private newList(lists: IntrusiveLists): number {
     const s = this.takeSlots(1);
-    this.objOwner[s] = -1;
+    this.objCtx[s] = -1;
     lists.initList(s);
     return s;
   }
@@ -288,6 +321,7 @@ export class SlabSystem {
     const reusable = this.freeRanges.get(perSlab)?.length ?? 0;
     this.reserveSlots(Math.max(0, Math.ceil(count / perSlab) - reusable) * perSlab + perSlab);
     let memoObjcg = -2;
+    let ctxId = -1;
     let memoCg: Cgroup = this.sim.root;
     let ownedS = -1;
     let lruS = -1;
@@ -309,11 +343,11 @@ export class SlabSystem {
       if (ownerObjcg !== memoObjcg) {
         memoObjcg = ownerObjcg;
         memoCg = this.objcgMemcg[ownerObjcg];
+        ctxId = this.allocCtx(ownerObjcg, pid);
         ownedS = this.ownerList(cache, memoCg);
         lruS = useLru ? this.lruList(cache, memoCg) : -1;
       }
-      this.objOwner[slot] = ownerObjcg;
-      this.objTask[slot] = pid;
+      this.objCtx[slot] = ctxId;
       this.owned.pushBack(ownedS, slot);
       if (lruS >= 0) this.lru.pushBack(lruS, slot);
       else this.lru.next[slot] = -1;
@@ -330,8 +364,7 @@ export class SlabSystem {
       if (objcg > 0 && k > 0) k = Math.min(k, model.stockedObjects(objcg, fullSize, cpu));
       if (k <= 0) continue;
       const next = this.objNext;
-      const owner = this.objOwner;
-      const task = this.objTask;
+      const octx = this.objCtx;
       const gen = this.objGen;
       const oPrev = this.owned.prev;
       const oNext = this.owned.next;
@@ -344,8 +377,7 @@ export class SlabSystem {
         const x = free;
         free = next[x];
         next[x] = s;
-        owner[x] = ownerObjcg;
-        task[x] = pid;
+        octx[x] = ctxId;
         oNext[oTail] = x;
         oPrev[x] = oTail;
         oTail = x;
@@ -358,11 +390,11 @@ export class SlabSystem {
       }
       oNext[oTail] = ownedS;
       oPrev[ownedS] = oTail;
-      task[ownedS] += k;
+      next[ownedS] += k;
       if (lruS >= 0) {
         lNext[lTail] = lruS;
         lPrev[lruS] = lTail;
-        task[lruS] += k;
+        next[lruS] += k;
       }
       this.slabFree[s] = free;
       this.slabInuse[s] += k;
@@ -405,12 +437,12 @@ export class SlabSystem {
 
   /** The owner list a live slot is on: its objcg's cgroup now (model C reparenting splices the lists along). */
   private ownedListOf(cache: KmemCache, slot: number): number {
-    return cache.ownerLists.get(this.objcgMemcg[this.objOwner[slot]].id)!;
+    return cache.ownerLists.get(this.objcgMemcg[this.objcgOf(slot)].id)!;
   }
 
   /** The list_lru a live slot is on: its owner's key, followed through the splices of removed cgroups. */
   private lruListOf(cache: KmemCache, slot: number): number {
-    let key = this.lruKey(cache, this.objcgMemcg[this.objOwner[slot]]);
+    let key = this.lruKey(cache, this.objcgMemcg[this.objcgOf(slot)]);
     let s = cache.lruLists.get(key);
     while (s === undefined) {
       key = cache.lruFwd.get(key)!;
@@ -462,10 +494,10 @@ export class SlabSystem {
     const base = this.takeSlots(n);
     // a free slot needs its freelist link and "not live"; the list links are written at allocation
     const next = this.objNext;
-    const owner = this.objOwner;
+    const octx = this.objCtx;
     for (let i = 0; i < n; i++) {
       next[base + i] = base + i + 1;
-      owner[base + i] = -1;
+      octx[base + i] = -1;
     }
     next[base + n - 1] = -1;
     this.slabInst[id] = inst.id;
@@ -487,7 +519,7 @@ export class SlabSystem {
     if (!Number.isSafeInteger(objectId) || objectId < 0) return -1;
     const slot = objectId % SLOT_SPAN;
     const gen = Math.floor(objectId / SLOT_SPAN);
-    if (slot >= this.slotTop || this.objOwner[slot] < 0 || this.objGen[slot] !== gen) return -1;
+    if (slot >= this.slotTop || this.objCtx[slot] < 0 || this.objGen[slot] !== gen) return -1;
     return slot;
   }
 
@@ -510,7 +542,7 @@ export class SlabSystem {
   private runCache: KmemCache | null = null;
   private runCount = 0;
   private memoCache: KmemCache | null = null;
-  private memoOwner = -1;
+  private memoCtx = -1;
   private memoOwned = -1;
 
   /** Frees `slot` within a run of frees; call `endFreeRun` after the last. Returns slabs freed (0 or 1). */
@@ -518,7 +550,8 @@ export class SlabSystem {
     const s = this.objNext[slot];
     const inst = this.instances[this.slabInst[s]]!;
     const cache = inst.root;
-    const objcg = this.objOwner[slot];
+    const ctxId = this.objCtx[slot];
+    const objcg = this.ctxObjcg[ctxId];
     if (objcg > 0 && this.sim.model.objectCharging) {
       if (objcg !== this.runObjcg || cpu !== this.runCpu || cache !== this.runCache) {
         this.endFreeRun();
@@ -528,14 +561,14 @@ export class SlabSystem {
       }
       this.runCount++;
     }
-    if (cache !== this.memoCache || objcg !== this.memoOwner) {
+    if (cache !== this.memoCache || ctxId !== this.memoCtx) {
       this.memoCache = cache;
-      this.memoOwner = objcg;
+      this.memoCtx = ctxId;
       this.memoOwned = this.ownedListOf(cache, slot);
     }
     this.owned.remove(slot, this.memoOwned);
     if (this.lru.next[slot] !== -1) this.lru.remove(slot, this.lruListOf(cache, slot));
-    this.objOwner[slot] = -1;
+    this.objCtx[slot] = -1;
     this.objGen[slot] = (this.objGen[slot] + 1) & 0xffff;
     this.liveObjects--;
     this.liveObjectBytes -= cache.geometry.sizeBytes;
@@ -568,7 +601,7 @@ export class SlabSystem {
   /** Applies the pending uncharges of the current run of frees (and forgets memoised lists). */
   endFreeRun(): void {
     this.memoCache = null;
-    this.memoOwner = -1;
+    this.memoCtx = -1;
     const n = this.runCount;
     if (n === 0) return;
     const cache = this.runCache!;
@@ -649,7 +682,8 @@ export class SlabSystem {
   selectSlots(lists: number[], pid: number, count: number, order: string, prng: Prng | null): Int32Array {
     const next = this.owned.next;
     const prev = this.owned.prev;
-    const task = this.objTask;
+    const octx = this.objCtx;
+    const cpid = this.ctxPid;
     let total = 0;
     for (const s of lists) total += this.owned.len[s];
     if (order === "random" || order === "every-other") {
@@ -657,7 +691,7 @@ export class SlabSystem {
       let pool = new Int32Array(total);
       let n = 0;
       for (const s of lists)
-        for (let x = next[s]; x !== s; x = next[x]) if (pid < 0 || task[x] === pid) pool[n++] = x;
+        for (let x = next[s]; x !== s; x = next[x]) if (pid < 0 || cpid[octx[x]] === pid) pool[n++] = x;
       if (order === "every-other") {
         const k = Math.min(count, (n + 1) >> 1);
         const out = new Int32Array(k);
@@ -679,13 +713,13 @@ export class SlabSystem {
     if (order === "oldest") {
       for (let li = 0; li < lists.length && k < out.length; li++) {
         const s = lists[li];
-        for (let x = next[s]; x !== s && k < out.length; x = next[x]) if (pid < 0 || task[x] === pid) out[k++] = x;
+        for (let x = next[s]; x !== s && k < out.length; x = next[x]) if (pid < 0 || cpid[octx[x]] === pid) out[k++] = x;
       }
     } else {
       // newest: the last `count` of the pool, newest first
       for (let li = lists.length - 1; li >= 0 && k < out.length; li--) {
         const s = lists[li];
-        for (let x = prev[s]; x !== s && k < out.length; x = prev[x]) if (pid < 0 || task[x] === pid) out[k++] = x;
+        for (let x = prev[s]; x !== s && k < out.length; x = prev[x]) if (pid < 0 || cpid[octx[x]] === pid) out[k++] = x;
       }
     }
     return k === out.length ? out : out.slice(0, k);

@@ -6,7 +6,7 @@
  * Memory: two Int32 per node and nothing else. A node does not record which list it is on (the
  * caller knows: it derives the list from the object's owner), and a list's length lives in the
  * `len` array at the sentinel's index — a sentinel is a reserved slot that never holds an object,
- * so the owner of `len` (the slab system's per-slot `objTask`) has that entry free.
+ * so the owner of `len` (the slab system's per-slot `objNext`) has that entry free.
  */
 export class IntrusiveLists {
   prev: Int32Array;
