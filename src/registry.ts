@@ -184,7 +184,13 @@ export class Registry {
     try {
       r = e.instance.execute(command);
     } catch (err) {
-      if (isHistoricRefusal(command, err)) this.emit({ kind: "command", name, command, refused: (err as EngineError).code });
+      if (isHistoricRefusal(command, err)) {
+        // A historic refusal is part of the instance's history (journaled, exported, replayed), so
+        // it counts as an applied command: export checks the log's length against commandCount.
+        // (The engine counts only commands that returned; see docs/RELIABILITY.md, known issues.)
+        e.instance.commandCount++;
+        this.emit({ kind: "command", name, command, refused: (err as EngineError).code });
+      }
       throw err;
     }
     this.emit({ kind: "command", name, command });

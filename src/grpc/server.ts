@@ -68,7 +68,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { registry, logger } = opts;
   const protoRoot = opts.protoRoot ?? findProtoRoot();
   const simulatorPackage = loadSimulatorPackage(protoRoot);
-  const service = simulatorPackage[SIMULATOR_SERVICE] as grpc.ServiceDefinition;
+  const service = tolerantDecoding(simulatorPackage[SIMULATOR_SERVICE] as grpc.ServiceDefinition);
 
   const server = new grpc.Server({
     // grpc-js refuses a larger request itself (RESOURCE_EXHAUSTED) before decoding it
@@ -91,7 +91,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       const t0 = performance.now();
       let response: unknown;
       try {
-        response = fn(call.request);
+        response = fn(requestOf(call.request));
         // acknowledged ⇒ durable: a failed commit answers INTERNAL, as REST answers 500
         if (mutates) flush();
       } catch (err) {
@@ -186,6 +186,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
     let release: (() => void) | null = null;
     try {
+      requestOf(call.request);
       const name = str(call.request.instance);
       const sinceSeq = call.request.sinceSeq as number;
       if (!Number.isSafeInteger(sinceSeq) || sinceSeq < 0)
@@ -307,4 +308,40 @@ function authGuard(
     }
     return out;
   };
+}
+
+/** Marks a request whose bytes did not decode (see `tolerantDecoding`). */
+const MALFORMED = Symbol("malformed request");
+
+/**
+ * grpc-js answers INTERNAL when a request deserializer throws, but undecodable bytes are the
+ * client's error, not a bug: each method's deserializer returns a marker instead, which the
+ * handler turns into INVALID_ARGUMENT.
+ */
+function tolerantDecoding(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(service)) {
+    const decode = def.requestDeserialize;
+    out[name] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch (err) {
+          return { [MALFORMED]: err instanceof Error ? err.message : String(err) };
+        }
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+/** The decoded request, or INVALID_ARGUMENT when its bytes were not a valid message. */
+function requestOf(request: ProtoObject): ProtoObject {
+  const reason = (request as Record<symbol, unknown>)[MALFORMED];
+  if (reason !== undefined)
+    fail("INVALID_ARGUMENT", `the request is not a valid protobuf message: ${String(reason).slice(0, 200)}`, {
+      issues: [{ path: "", message: "undecodable message" }],
+    });
+  return request;
 }

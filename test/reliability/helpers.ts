@@ -64,7 +64,7 @@ export async function startBoth(opts: { limits?: Partial<ServerLimits>; apiToken
   const transfer = new Persistence({ dataDir: null });
   transfer.attach(registry);
   const common = { registry, metrics, transfer, flush: () => transfer.flush(), apiToken: opts.apiToken ?? null };
-  const app = await buildApp({ ...common, sseHeartbeatMs: 60_000 });
+  const app = await buildApp({ ...common, sseHeartbeatMs: 60_000, logger: process.env.TEST_LOG ? pino({ level: "error" }) : undefined });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const grpcServer = await startGrpcServer({
     ...common,

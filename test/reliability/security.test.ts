@@ -37,7 +37,7 @@ describe("API token (MEMCG_SIM_API_TOKEN / --api-token)", () => {
       ["GET", "/v1/no-such-route"],
       ["GET", "/nothing-here"],
     ] as const) {
-      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }]) {
+      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
         const r = await s.call(method, url, undefined, headers);
         expect(r.statusCode, `${method} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
