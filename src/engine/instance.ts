@@ -228,11 +228,21 @@ export class Instance {
     return this.cgroupsById.size;
   }
 
+  /** Per ida: every index below this one is taken (so the search starts there, not at 0). */
+  private readonly idaLow = new Map<Set<number>, number>();
+
+  /** The smallest free index ≥ `from` (amortised O(1) for the usual create-mostly sequence). */
   private ida(used: Set<number>, from: number): number {
-    let i = from;
+    let i = Math.max(from, this.idaLow.get(used) ?? from);
     while (used.has(i)) i++;
     used.add(i);
+    this.idaLow.set(used, i + 1);
     return i;
+  }
+
+  private idaFree(used: Set<number>, i: number): void {
+    used.delete(i);
+    if (i < (this.idaLow.get(used) ?? 0)) this.idaLow.set(used, i);
   }
 
   createCgroup(path: string): Cgroup {
@@ -339,8 +349,8 @@ export class Instance {
     const parent = cg.parent!;
     parent.dyingChildren.splice(parent.dyingChildren.indexOf(cg), 1);
     this.cgroupsById.delete(cg.id);
-    this.memcgIndexUsed.delete(cg.memcgIndex);
-    if (cg.kmemcgId >= 0) this.kmemcgIdUsed.delete(cg.kmemcgId);
+    this.idaFree(this.memcgIndexUsed, cg.memcgIndex);
+    if (cg.kmemcgId >= 0) this.idaFree(this.kmemcgIdUsed, cg.kmemcgId);
     this.dyingCount--;
     this.events.emit(this.clockMs, "cgroup_released", { cgroup: cg.path });
   }
@@ -716,7 +726,7 @@ export class Instance {
       if (cmd.pid !== undefined) {
         this.task(cmd.pid);
         pid = cmd.pid;
-        lists = [...cache.ownerLists.values()];
+        lists = this.slab.listsOfTask(cache, pid);
       } else {
         const s = cache.ownerLists.get(this.lookup(cmd.cgroup!, true).id);
         lists = s === undefined ? [] : [s];
@@ -747,12 +757,12 @@ export class Instance {
     };
   }
 
-  /** Kernel pages charged to all cgroups (hierarchical sum at the root's children). */
+  /**
+   * Kernel pages charged to all cgroups: the root's hierarchical value less its own (= the sum over
+   * its online and dying children, an invariant), O(1) whatever the number of cgroups.
+   */
   private totalKernelPages(): number {
-    let n = 0;
-    for (const c of this.root.children.values()) n += c.statHier[2];
-    for (const c of this.root.dyingChildren) n += c.statHier[2];
-    return n;
+    return this.root.statHier[2] - this.root.statLocal[2];
   }
 
   // ===== reclaim, files, clock ==================================================================

@@ -223,6 +223,11 @@ export function checkInvariants(sim: Instance): string[] {
       onLru += n;
     }
   }
+  const perCtx = new Map<number, number>();
+  for (let slot = 0; slot < slab.slotCapacity; slot++)
+    if (slab.isLive(slot)) perCtx.set(slab.objCtx[slot], (perCtx.get(slab.objCtx[slot]) ?? 0) + 1);
+  for (let c = 0; c < slab.ctxLive.length; c++)
+    if (slab.ctxLive[c] !== (perCtx.get(c) ?? 0)) bad(`allocation context ${c}: ctxLive ${slab.ctxLive[c]} ≠ ${perCtx.get(c) ?? 0} live objects`);
   if (onOwned !== slab.liveObjects) bad(`objects on owner lists ${onOwned} ≠ liveObjects ${slab.liveObjects}`);
   if (onLru !== onLruFlag) bad(`objects on list_lrus ${onLru} ≠ objects flagged on one ${onLruFlag}`);
   if (sim.model.objectCharging) {

@@ -50,8 +50,12 @@ export class SlabSystem {
   objCtx = new Int32Array(0);
   readonly ctxObjcg: number[] = [];
   readonly ctxPid: number[] = [];
+  /** Live objects per context (all caches). */
+  readonly ctxLive: number[] = [];
   /** objcg → pid → context id. */
   private readonly ctxIndex = new Map<number, Map<number, number>>();
+  /** pid → its context ids. */
+  private readonly ctxByPid = new Map<number, number[]>();
   /** Allocation order per (cache, charged cgroup). */
   readonly owned = new IntrusiveLists(0);
   /** list_lru membership (`lru.next[slot] !== -1` ⇔ the object is on a list_lru). */
@@ -140,7 +144,11 @@ export class SlabSystem {
       c = this.ctxObjcg.length;
       this.ctxObjcg.push(objcg);
       this.ctxPid.push(pid);
+      this.ctxLive.push(0);
       m.set(pid, c);
+      const byPid = this.ctxByPid.get(pid);
+      if (byPid === undefined) this.ctxByPid.set(pid, [c]);
+      else byPid.push(c);
     }
     return c;
   }
@@ -348,6 +356,7 @@ export class SlabSystem {
         lruS = useLru ? this.lruList(cache, memoCg) : -1;
       }
       this.objCtx[slot] = ctxId;
+      this.ctxLive[ctxId]++;
       this.owned.pushBack(ownedS, slot);
       if (lruS >= 0) this.lru.pushBack(lruS, slot);
       else this.lru.next[slot] = -1;
@@ -397,6 +406,7 @@ export class SlabSystem {
         next[lruS] += k;
       }
       this.slabFree[s] = free;
+      this.ctxLive[ctxId] += k;
       this.slabInuse[s] += k;
       inst.activeObjects += k;
       if (objcg > 0) {
@@ -569,6 +579,7 @@ export class SlabSystem {
     this.owned.remove(slot, this.memoOwned);
     if (this.lru.next[slot] !== -1) this.lru.remove(slot, this.lruListOf(cache, slot));
     this.objCtx[slot] = -1;
+    this.ctxLive[ctxId]--;
     this.objGen[slot] = (this.objGen[slot] + 1) & 0xffff;
     this.liveObjects--;
     this.liveObjectBytes -= cache.geometry.sizeBytes;
@@ -667,9 +678,38 @@ export class SlabSystem {
     return s === undefined ? 0 : this.owned.length(s);
   }
 
-  /** Live objects of `cache` allocated by `pid`, oldest first (a scan over the cache's lists). */
+  /** Live objects of `cache` allocated by `pid`, oldest first. */
   slotsOfTask(cache: KmemCache, pid: number): number[] {
-    return Array.from(this.selectSlots([...cache.ownerLists.values()], pid, Number.MAX_SAFE_INTEGER, "oldest", null));
+    return Array.from(this.selectSlots(this.listsOfTask(cache, pid), pid, Number.MAX_SAFE_INTEGER, "oldest", null));
+  }
+
+  /**
+   * The owner lists of `cache` that can hold objects `pid` allocated, in the cache's list order:
+   * those of the cgroups its live allocation contexts charge now. (Scanning every list of the
+   * cache gives the same objects in the same order, at a cost growing with all its objects.)
+   */
+  listsOfTask(cache: KmemCache, pid: number): number[] {
+    const ctxs = this.ctxByPid.get(pid);
+    if (ctxs === undefined) return [];
+    // the usual case: every live object of the task charges one cgroup
+    let only = -1;
+    let several = false;
+    for (const c of ctxs) {
+      if (this.ctxLive[c] === 0) continue;
+      const id = this.objcgMemcg[this.ctxObjcg[c]].id;
+      if (only < 0) only = id;
+      else if (id !== only) several = true;
+    }
+    if (only < 0) return [];
+    if (!several) {
+      const s = cache.ownerLists.get(only);
+      return s === undefined ? [] : [s];
+    }
+    const cgIds = new Set<number>();
+    for (const c of ctxs) if (this.ctxLive[c] > 0) cgIds.add(this.objcgMemcg[this.ctxObjcg[c]].id);
+    const out: number[] = [];
+    for (const [id, s] of cache.ownerLists) if (cgIds.has(id)) out.push(s);
+    return out;
   }
 
   /**
