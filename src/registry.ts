@@ -72,11 +72,12 @@ export function isHistoricRefusal(command: Command, err: unknown): boolean {
  * Applies a journaled or imported command during a replay: a historic refusal (see
  * `isHistoricRefusal`) is expected to be refused again; anything else must succeed.
  */
-export function replayCommand(apply: (c: Command) => unknown, command: Command): void {
+export function replayCommand(apply: (c: Command) => unknown, command: Command, onRefused?: () => void): void {
   try {
     apply(command);
   } catch (err) {
     if (!isHistoricRefusal(command, err)) throw err;
+    onRefused?.();
   }
 }
 

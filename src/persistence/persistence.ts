@@ -164,7 +164,8 @@ export class Persistence implements CommandSource {
           const rows = this.store.journal(row.name, seq, RESTORE_CHUNK);
           for (const [s, json] of rows) {
             if (s !== seq + 1) throw new Error(`journal gap: expected seq ${seq + 1}, found ${s}`);
-            replayCommand((c) => sim.execute(c), JSON.parse(json) as Command);
+            // a historic refusal counts as applied, as Registry.execute counts it (export compares)
+            replayCommand((c) => sim.execute(c), JSON.parse(json) as Command, () => sim.commandCount++);
             seq = s;
             if (si < snaps.length && snaps[si].seq <= seq) check();
           }

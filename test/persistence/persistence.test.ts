@@ -228,6 +228,10 @@ describe("journal and restore", () => {
     a.persistence.close();
     const b = server(d);
     expect(observe(b.registry, "v1")).toEqual(before);
+    // the refusal is history after the restart too: export lists it and the counts agree
+    const doc = b.persistence.exportInstance(b.registry, "v1");
+    expect(doc.commands.at(-1)).toEqual({ op: "writeFile", cgroup: "/a", file: "memory.limit_in_bytes", value: "16M" });
+    expect(doc.commands.length).toBe(b.registry.get("v1").instance.commandCount);
     b.persistence.close();
   });
 
