@@ -13,6 +13,7 @@ import { problem, sendProblem, toProblem } from "./problem.js";
 import { cacheRoutes } from "./routes/caches.js";
 import { cgroupfsRoutes } from "./routes/cgroupfs.js";
 import { cgroupRoutes } from "./routes/cgroups.js";
+import { compareRoutes } from "./routes/compare.js";
 import { docsRoutes } from "./routes/docs.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
@@ -133,6 +134,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   cgroupfsRoutes(app, ctx);
   eventRoutes(app, ctx, hub);
   transferRoutes(app, ctx, transfer);
+  compareRoutes(app, ctx);
   await docsRoutes(app, opts.openapiText ?? readOpenapiText());
   return app;
 }

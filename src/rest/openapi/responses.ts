@@ -228,3 +228,23 @@ export const problemOut = z
   })
   .partial({ details: true })
   .describe("RFC 9457 problem details (API.md §2).");
+
+/** `POST /v1/compare`: one row per model (API.md §11), plus each run's config and sampled series. */
+export const compareResult = z.object({
+  description: z.string().optional(),
+  models: z.array(
+    z.object({
+      model: z.enum(["rfc-2012", "v3.8", "v4.5", "v5.9"]),
+      slabBytes: bytes,
+      slabPageCount: count,
+      slabUtilization: z.number().min(0).max(1),
+      kmemChargedBytes: bytes,
+      memoryChargedBytes: bytes,
+      dyingCgroupCount: count,
+      chargeFailureCount: count,
+      oomKillCount: count,
+    }),
+  ),
+  runs: z.array(z.record(z.string(), z.unknown())),
+  series: z.array(z.record(z.string(), z.unknown())),
+});

@@ -16,6 +16,7 @@ import {
   spawnTaskBody,
   updateCgroupBody,
 } from "../../commands/schemas.js";
+import { compareRequestSchema } from "../../compare/rest.js";
 import { exportDocSchema } from "../../persistence/index.js";
 import * as R from "./responses.js";
 
@@ -39,6 +40,7 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   BatchRequest: batchBody.extend({ commands: z.array(commandSchema).max(100_000) }).strict(),
   // the body of import and the answer of export: one document
   ExportDocument: exportDocSchema,
+  CompareRequest: compareRequestSchema,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -60,6 +62,7 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   EventPage: R.eventPage,
   Health: R.health,
   Problem: R.problemOut,
+  CompareResult: R.compareResult,
 };
 
 type Param = "name" | "path" | "cache" | "pid" | "fsPath";
@@ -94,7 +97,8 @@ export const ROUTES: RouteDoc[] = [
     path: "/metrics",
     operationId: "getMetrics",
     tag: "metrics",
-    summary: "Prometheus text (0.0.4): memcg_sim_* families of every simulation, request histograms, process metrics",
+    summary:
+      "Prometheus text (0.0.4): memcg_sim_* families of every simulation, request histograms, process metrics",
     description: "Open even when the server requires a token (Prometheus scrapes carry none).",
     ok: { status: 200, text: "Prometheus text exposition format 0.0.4" },
     errors: [500],
@@ -198,7 +202,8 @@ export const ROUTES: RouteDoc[] = [
     path: `${I}/export`,
     operationId: "exportInstance",
     tag: "instances",
-    summary: "The instance's resolved config and accepted commands: importing it elsewhere gives the same state and answers",
+    summary:
+      "The instance's resolved config and accepted commands: importing it elsewhere gives the same state and answers",
     params: ["name"],
     ok: { status: 200, schema: "ExportDocument" },
     errors: READ,
@@ -214,6 +219,19 @@ export const ROUTES: RouteDoc[] = [
     query: "import",
     body: "ExportDocument",
     ok: { status: 201, schema: "Instance" },
+    errors: WRITE,
+  },
+  {
+    method: "post",
+    path: "/v1/compare",
+    operationId: "compareModels",
+    tag: "compare",
+    summary:
+      "Runs one scenario under each accounting model and compares them (the JSON of `memcg-sim compare --json`)",
+    description:
+      "Body: `{scenario: {description?, config?, commands}, models?, maxSamples?}`; the scenario runs on fresh in-process instances, one per model. 400 INVALID_ARGUMENT with `details.issues` (paths like `scenario.commands.3.containers`); 429 LIMIT_EXCEEDED when the scenario expands beyond the server's command limit.",
+    body: "CompareRequest",
+    ok: { status: 200, schema: "CompareResult" },
     errors: WRITE,
   },
   {

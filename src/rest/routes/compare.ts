@@ -1,0 +1,24 @@
+import { handleCompareRequest } from "../../compare/rest.js";
+import type { RouteContext, ZodApp } from "../context.js";
+
+/** Most commands a compare request may expand to, per model (a server limit: 429 beyond). */
+export const MAX_COMPARE_COMMANDS = 1_000_000;
+
+/**
+ * `POST /v1/compare` (issue "Model comparison", API.md §11): the body is a scenario document and
+ * the models to run; the answer is the JSON of `memcg-sim compare --json`. It runs on fresh
+ * in-process instances, never on the registry's, and stops when the client goes away.
+ */
+export function compareRoutes(app: ZodApp, ctx: RouteContext): void {
+  app.post("/v1/compare", async (req) => {
+    const abort = new AbortController();
+    req.raw.once("close", () => {
+      if (!req.raw.complete || req.raw.destroyed) abort.abort();
+    });
+    return handleCompareRequest(
+      req.body,
+      { maxCommands: MAX_COMPARE_COMMANDS, engine: ctx.registry.limits },
+      abort.signal,
+    );
+  });
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { build, expectProblem, json } from "./helpers.js";
+
+const SMALL = JSON.parse(readFileSync("examples/small-two-cgroups.json", "utf8"));
+
+describe("POST /v1/compare (API.md §11)", () => {
+  it("answers the rows of `compare --json` for the models asked, in that order", async () => {
+    const { call } = await build();
+    const r = await call("POST", "/v1/compare", { scenario: SMALL, models: ["v5.9", "v4.5"] });
+    expect(r.statusCode).toBe(200);
+    // the numbers test/compare/compare.test.ts derives by hand for this scenario
+    expect(json(r).models).toEqual([
+      {
+        model: "v5.9",
+        slabBytes: 16384,
+        slabPageCount: 4,
+        slabUtilization: 0.3046875,
+        kmemChargedBytes: 4096,
+        memoryChargedBytes: 4096,
+        dyingCgroupCount: 0,
+        chargeFailureCount: 0,
+        oomKillCount: 0,
+      },
+      {
+        model: "v4.5",
+        slabBytes: 24576,
+        slabPageCount: 6,
+        slabUtilization: 0.203125,
+        kmemChargedBytes: 12288,
+        memoryChargedBytes: 12288,
+        dyingCgroupCount: 1,
+        chargeFailureCount: 0,
+        oomKillCount: 0,
+      },
+    ]);
+  });
+
+  it("runs on fresh instances, never on the registry's", async () => {
+    const { call, registry } = await build();
+    await call("POST", "/v1/compare", { scenario: SMALL, models: ["rfc-2012"] });
+    expect(registry.list()).toEqual([]);
+  });
+
+  it("refuses an unknown model and an invalid scenario with 400 INVALID_ARGUMENT and issue paths", async () => {
+    const { call } = await build();
+    const a = expectProblem(
+      await call("POST", "/v1/compare", { scenario: SMALL, models: ["v9.9"] }),
+      400,
+      "INVALID_ARGUMENT",
+    );
+    expect(a.details.issues[0].path).toBe("models.0");
+    const b = expectProblem(
+      await call("POST", "/v1/compare", { scenario: { commands: [{ op: "nope" }] } }),
+      400,
+      "INVALID_ARGUMENT",
+    );
+    expect(b.details.issues[0].path).toMatch(/^scenario\.commands\.0/);
+    expectProblem(await call("POST", "/v1/compare", { scenario: SMALL, extra: 1 }), 400, "INVALID_ARGUMENT");
+  });
+});
