@@ -142,11 +142,11 @@ export function userPages(model: ModelName, pages: number): number {
 }
 
 /**
- * Cost per allocation (ns) with `cgroups` cgroups (each `depth` levels deep, a task in the
- * deepest), allocating `perCommand` objects per command round-robin until `total` objects. Each
- * pass ends by freeing everything (untimed), so the timed pass runs on memory the instance already
- * holds (no first-touch page faults, which would swamp what is measured here); the first pass
- * warms the lists and the JIT, the median of the timed passes is returned.
+ * Cost per allocation and per free (ns) with `cgroups` cgroups (each `depth` levels deep, a task
+ * in the deepest), `perCommand` objects per command round-robin until `total` objects are
+ * allocated, then freed the same way (free by pid, oldest first). Passes run on memory the
+ * instance already holds (no first-touch page faults, which would swamp what is measured); the
+ * first pass warms the lists and the JIT; medians of the timed passes.
  */
 export function scaling(
   model: ModelName,
@@ -155,7 +155,7 @@ export function scaling(
   total: number,
   perCommand = 100,
   passes = 3,
-): number {
+): { alloc: number; free: number } {
   const { sim, pids } = setup(model, cgroups, depth);
   const commands = Math.max(1, Math.floor(total / perCommand));
   const pass = () => {
@@ -168,12 +168,21 @@ export function scaling(
         count: perCommand,
         returnObjectIds: false,
       });
-    const ns = ((now() - t0) * 1e6) / (commands * perCommand);
-    for (const pid of pids)
-      sim.execute({ op: "freeObjects", cache: "dentry", pid, count: total, order: "oldest" });
-    return ns;
+    const t1 = now();
+    for (let i = 0; i < commands; i++)
+      sim.execute({
+        op: "freeObjects",
+        cache: "dentry",
+        pid: pids[i % pids.length],
+        count: perCommand,
+        order: "oldest",
+      });
+    const t2 = now();
+    const n = commands * perCommand;
+    return { alloc: ((t1 - t0) * 1e6) / n, free: ((t2 - t1) * 1e6) / n };
   };
   pass();
-  const xs = Array.from({ length: passes }, pass).sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)];
+  const xs = Array.from({ length: passes }, pass);
+  const med = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return { alloc: med(xs.map((x) => x.alloc)), free: med(xs.map((x) => x.free)) };
 }
