@@ -73,6 +73,14 @@ export class Cgroup {
   objcgChargedBytes = 0;
   /** Model C: index of this cgroup's objcg, or -1. */
   objcgId = -1;
+  /**
+   * The slab allocator's memo of this cgroup's last-used object lists: the cache and its owner list
+   * and list_lru sentinels (-1 = none yet) — saves the per-cache Map lookups on a command's first
+   * object (a cgroup's lists never change while it is online; the memo is only read for online ones).
+   */
+  listMemoCache: unknown = null;
+  listMemoOwned = -1;
+  listMemoLru = -1;
 
   constructor(
     /** Unique, increasing id (css serial_nr); the root is 1. */

@@ -9,6 +9,9 @@ export class Task {
   anonPages = 0;
   /** Pages charged above memory.high during the current command (`memcg_nr_pages_over_high`). */
   pagesOverHigh = 0;
+  /** The slab allocator's last allocation context of this task: its objcg and id (a memo, see SlabSystem.allocCtx). */
+  allocCtxObjcg = -1;
+  allocCtxId = -1;
 
   constructor(
     readonly pid: number,

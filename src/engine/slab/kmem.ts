@@ -351,9 +351,26 @@ export class SlabSystem {
       if (ownerObjcg !== memoObjcg) {
         memoObjcg = ownerObjcg;
         memoCg = this.objcgMemcg[ownerObjcg];
-        ctxId = this.allocCtx(ownerObjcg, pid);
-        ownedS = this.ownerList(cache, memoCg);
-        lruS = useLru ? this.lruList(cache, memoCg) : -1;
+        const t = ctx.task;
+        if (t !== null && t.allocCtxObjcg === ownerObjcg) ctxId = t.allocCtxId;
+        else {
+          ctxId = this.allocCtx(ownerObjcg, pid);
+          if (t !== null) {
+            t.allocCtxObjcg = ownerObjcg;
+            t.allocCtxId = ctxId;
+          }
+        }
+        if (memoCg.listMemoCache !== cache || memoCg.state !== "online") {
+          memoCg.listMemoCache = cache;
+          memoCg.listMemoOwned = this.ownerList(cache, memoCg);
+          memoCg.listMemoLru = -1;
+        }
+        ownedS = memoCg.listMemoOwned;
+        if (!useLru) lruS = -1;
+        else {
+          if (memoCg.listMemoLru < 0) memoCg.listMemoLru = this.lruList(cache, memoCg);
+          lruS = memoCg.listMemoLru;
+        }
       }
       this.objCtx[slot] = ctxId;
       this.ctxLive[ctxId]++;
