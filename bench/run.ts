@@ -123,6 +123,21 @@ if (want("engine")) {
       baselineName: "10 cgroups",
     });
   }
+  if (!quick) {
+    // the same with 1,000 objects per command: the per-command cost of a cold cgroup amortised
+    const b10 = repS(() => scaling("v5.9", 10, 1, total, 1000));
+    const b10k = repS(() => scaling("v5.9", 10_000, 1, total * 4, 1000));
+    add({ name: "scaling v5.9: 10 cgroups, alloc 1000/command", value: b10.alloc, unit: "ns/alloc" });
+    add({
+      name: "scaling v5.9: 10000 cgroups, alloc 1000/command",
+      value: b10k.alloc,
+      unit: "ns/alloc",
+      baseline: b10.alloc,
+      baselineName: "10 cgroups",
+      target: "≤ 1.2× of 10 cgroups",
+      met: b10k.alloc <= 1.2 * b10.alloc,
+    });
+  }
   for (const d of quick ? [1, 8, 32] : [1, 4, 16, 32]) {
     const s = d === 1 ? s10 : repS(() => scaling("v5.9", 10, d, total));
     add({
