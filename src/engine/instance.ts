@@ -345,6 +345,9 @@ export class Instance {
   /** Releases a dying cgroup once nothing pins it: no LRU pages, no per-cgroup cache copy. */
   maybeRelease(cg: Cgroup): void {
     if (cg.state !== "dying" || cg.lruPages > 0 || cg.liveCacheCount > 0 || cg.stockPages > 0) return;
+    // a child css holds a reference on its parent (css_release → css_put(parent)): a removed cgroup
+    // with a dying child still pinned stays dying until that child is released
+    if (cg.dyingChildren.length > 0) return;
     cg.state = "released";
     const parent = cg.parent!;
     parent.dyingChildren.splice(parent.dyingChildren.indexOf(cg), 1);
@@ -353,6 +356,7 @@ export class Instance {
     if (cg.kmemcgId >= 0) this.idaFree(this.kmemcgIdUsed, cg.kmemcgId);
     this.dyingCount--;
     this.events.emit(this.clockMs, "cgroup_released", { cgroup: cg.path });
+    this.maybeRelease(parent);
   }
 
   /** Online cgroup for a charge on behalf of `cg`: a dying one charges its nearest online ancestor (DOMAIN §12.6). */

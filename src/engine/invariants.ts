@@ -96,7 +96,7 @@ export function checkInvariants(sim: Instance): string[] {
       }
     }
     if (copies !== cg.liveCacheCount) bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
-    if (cg.state === "dying" && cg.lruPages === 0 && cg.liveCacheCount === 0 && cg.stockPages === 0)
+    if (cg.state === "dying" && cg.lruPages === 0 && cg.liveCacheCount === 0 && cg.stockPages === 0 && cg.dyingChildren.length === 0)
       bad(`${cg.path} dying but pinned by nothing`);
     if (cg.state === "online" && cg.parent !== null && cg.parent.children.get(cg.name) !== cg) bad(`${cg.path} online but not its parent's child`);
 
