@@ -63,6 +63,8 @@ export class Cgroup {
   readonly statLocal = new Float64Array(STAT_COUNT);
   readonly statHier = new Float64Array(STAT_COUNT);
 
+  /** Pages charged over memory.high by remote charges since this cgroup's `high_work` last ran. */
+  highWorkPages = 0;
   /** Page-charge stock slack held for this cgroup by CPUs (pages; chargeBatchPages > 1). */
   stockPages = 0;
   /** Per-memcg caches (models A/B/B′) not yet destroyed: each pins a dying cgroup. */

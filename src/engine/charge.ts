@@ -171,11 +171,34 @@ function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCt
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
     if (c.memory.usage > c.highPages) {
       if (ctx.task !== null) ctx.task.pagesOverHigh += batch;
+      else {
+        // No task to throttle (a remote charge on behalf of a cgroup, like a kthread or an
+        // interrupt): try_charge_memcg does `schedule_work(&memcg->high_work)` on the level over
+        // high, and high_work_func runs reclaim_high(memcg, MEMCG_CHARGE_BATCH). The simulator runs
+        // that work once per MEMCG_CHARGE_BATCH pages charged over high, and once more at the end
+        // of the command for what is left (runPendingHighWork).
+        c.highWorkPages += batch;
+        if (c.highWorkPages >= MEMCG_CHARGE_BATCH) {
+          c.highWorkPages = 0;
+          reclaimHigh(sim, c, MEMCG_CHARGE_BATCH, ctx.out);
+        } else sim.pendingHighWork.add(c);
+      }
       break;
     }
   }
   if (ctx.task !== null && ctx.task.pagesOverHigh > MEMCG_CHARGE_BATCH && ctx.gfp & GFP_DIRECT_RECLAIM)
     handleOverHigh(sim, ctx.task, ctx.out);
+}
+
+/** Runs the `high_work` still queued by remote charges of the command that just ended. */
+export function runPendingHighWork(sim: Instance, out: AllocOutcome): void {
+  for (const c of sim.pendingHighWork) {
+    if (c.highWorkPages > 0 && c.state !== "released") {
+      c.highWorkPages = 0;
+      reclaimHigh(sim, c, MEMCG_CHARGE_BATCH, out);
+    }
+  }
+  sim.pendingHighWork.clear();
 }
 
 /**

@@ -1,4 +1,15 @@
-import { type AllocOutcome, CHARGE_BYPASS, CHARGE_OK, type ChargeCtx, drainAllStock, handleOverHigh, newOutcome, tryChargeMemcg, uncharge } from "./charge.js";
+import {
+  type AllocOutcome,
+  CHARGE_BYPASS,
+  CHARGE_OK,
+  type ChargeCtx,
+  drainAllStock,
+  handleOverHigh,
+  newOutcome,
+  runPendingHighWork,
+  tryChargeMemcg,
+  uncharge,
+} from "./charge.js";
 import { Cgroup, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES, STAT_PGPGIN, STAT_PGPGOUT } from "./cgroup.js";
 import { readCgroupFile, writeCgroupFile } from "./cgroupfs/files.js";
 import type * as C from "./commands.js";
@@ -67,6 +78,8 @@ export class Instance {
   readonly root: Cgroup;
   readonly tasks = new Map<number, Task>();
   readonly pageStocks: PageStock[];
+  /** Cgroups whose `high_work` was queued by remote charges of the current command. */
+  readonly pendingHighWork = new Set<Cgroup>();
   readonly totalPages: number;
   clockMs = 0;
   commandCount = 0;
@@ -180,12 +193,15 @@ export class Instance {
 
   /** Splits and validates a cgroup path (API.md §2). */
   parsePath(path: string): string[] {
-    if (typeof path !== "string" || !path.startsWith("/")) fail("INVALID_ARGUMENT", `cgroup path "${path}" must start with /`);
+    if (typeof path !== "string" || !path.startsWith("/"))
+      fail("INVALID_ARGUMENT", `cgroup path "${path}" must start with /`);
     if (path === "/") return [];
     const segs = path.split("/").slice(1);
     for (const s of segs)
       if (!SEGMENT.test(s) || s.startsWith("memory.") || s.startsWith("cgroup."))
-        fail("INVALID_ARGUMENT", `invalid cgroup path segment "${s}" in "${path}"`, { issues: [{ path: "path", message: "invalid segment" }] });
+        fail("INVALID_ARGUMENT", `invalid cgroup path segment "${s}" in "${path}"`, {
+          issues: [{ path: "path", message: "invalid segment" }],
+        });
     return segs;
   }
 
@@ -251,8 +267,16 @@ export class Instance {
     const parent = this.lookup(`/${segs.slice(0, -1).join("/")}`);
     const name = segs[segs.length - 1];
     if (parent.children.has(name)) fail("CGROUP_EXISTS", `cgroup ${path} already exists`, { path });
-    if (segs.length > this.limits.maxDepth) fail("LIMIT_EXCEEDED", `cgroup depth limit ${this.limits.maxDepth} reached`, { limit: "maxDepth", value: this.limits.maxDepth });
-    if (this.cgroupsById.size >= this.limits.maxCgroups) fail("LIMIT_EXCEEDED", `cgroup limit ${this.limits.maxCgroups} reached`, { limit: "maxCgroups", value: this.limits.maxCgroups });
+    if (segs.length > this.limits.maxDepth)
+      fail("LIMIT_EXCEEDED", `cgroup depth limit ${this.limits.maxDepth} reached`, {
+        limit: "maxDepth",
+        value: this.limits.maxDepth,
+      });
+    if (this.cgroupsById.size >= this.limits.maxCgroups)
+      fail("LIMIT_EXCEEDED", `cgroup limit ${this.limits.maxCgroups} reached`, {
+        limit: "maxCgroups",
+        value: this.limits.maxCgroups,
+      });
     const v2 = this.config.cgroupVersion === 2;
     const cg = new Cgroup(this.nextCgroupId++, name, parent, v2 || parent.useHierarchy);
     parent.children.set(name, cg);
@@ -278,14 +302,16 @@ export class Instance {
     const size = (b: number | null | undefined) => (b === null ? (v2 ? "max" : "-1") : String(b));
     const writes: [string, string][] = [];
     if (cmd.useHierarchy !== undefined) writes.push(["memory.use_hierarchy", cmd.useHierarchy ? "1" : "0"]);
-    if (cmd.moveChargeAtImmigrate !== undefined) writes.push(["memory.move_charge_at_immigrate", String(cmd.moveChargeAtImmigrate)]);
+    if (cmd.moveChargeAtImmigrate !== undefined)
+      writes.push(["memory.move_charge_at_immigrate", String(cmd.moveChargeAtImmigrate)]);
     if (cmd.oomGroup !== undefined) writes.push(["memory.oom.group", cmd.oomGroup ? "1" : "0"]);
     if (cmd.oomKillDisable !== undefined) writes.push(["memory.oom_control", cmd.oomKillDisable ? "1" : "0"]);
     if (cmd.memoryMinBytes !== undefined) writes.push(["memory.min", size(cmd.memoryMinBytes)]);
     if (cmd.memoryLowBytes !== undefined) writes.push(["memory.low", size(cmd.memoryLowBytes)]);
     if (cmd.kmemMaxBytes !== undefined) writes.push(["memory.kmem.limit_in_bytes", size(cmd.kmemMaxBytes)]);
     if (cmd.memoryHighBytes !== undefined) writes.push(["memory.high", size(cmd.memoryHighBytes)]);
-    if (cmd.memoryMaxBytes !== undefined) writes.push([v2 ? "memory.max" : "memory.limit_in_bytes", size(cmd.memoryMaxBytes)]);
+    if (cmd.memoryMaxBytes !== undefined)
+      writes.push([v2 ? "memory.max" : "memory.limit_in_bytes", size(cmd.memoryMaxBytes)]);
     // validate every write (file exists here, value parses) before applying any: the PATCH is atomic
     for (const [file, value] of writes) writeCgroupFile(this, cg, file, value, true);
     for (const [file, value] of writes) writeCgroupFile(this, cg, file, value, false);
@@ -395,10 +421,17 @@ export class Instance {
 
   spawnTask(cmd: C.SpawnTaskCmd): Task {
     const cg = this.lookup(cmd.cgroup);
-    if (cmd.pid !== undefined && this.tasks.has(cmd.pid)) fail("TASK_EXISTS", `task ${cmd.pid} already exists`, { pid: cmd.pid });
+    if (cmd.pid !== undefined && this.tasks.has(cmd.pid))
+      fail("TASK_EXISTS", `task ${cmd.pid} already exists`, { pid: cmd.pid });
     if (cmd.cpu !== undefined && (cmd.cpu < 0 || cmd.cpu >= this.config.cpuCount))
-      fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${this.config.cpuCount - 1}]`, { issues: [{ path: "cpu", message: "out of range" }] });
-    if (this.tasks.size >= this.limits.maxTasks) fail("LIMIT_EXCEEDED", `task limit ${this.limits.maxTasks} reached`, { limit: "maxTasks", value: this.limits.maxTasks });
+      fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${this.config.cpuCount - 1}]`, {
+        issues: [{ path: "cpu", message: "out of range" }],
+      });
+    if (this.tasks.size >= this.limits.maxTasks)
+      fail("LIMIT_EXCEEDED", `task limit ${this.limits.maxTasks} reached`, {
+        limit: "maxTasks",
+        value: this.limits.maxTasks,
+      });
     let pid = cmd.pid;
     if (pid === undefined) {
       while (this.tasks.has(this.nextPid)) this.nextPid++;
@@ -432,9 +465,17 @@ export class Instance {
     const file = bits & 2 ? Math.min(t.fileMapped.get(src) ?? 0, src.statLocal[STAT_FILE_PAGES]) : 0;
     const n = anon + file;
     if (n > 0 && !dst.isRoot) {
-      const ctx: ChargeCtx = { task: null, cpu: t.cpu, gfp: GFP_DIRECT_RECLAIM | (1 << 3) /* NORETRY: precharge does not OOM */, out: newOutcome() };
+      const ctx: ChargeCtx = {
+        task: null,
+        cpu: t.cpu,
+        gfp: GFP_DIRECT_RECLAIM | (1 << 3) /* NORETRY: precharge does not OOM */,
+        out: newOutcome(),
+      };
       if (tryChargeMemcg(this, dst, n, ctx) !== CHARGE_OK)
-        fail("ENOMEM", `cannot precharge ${n * PAGE} bytes to ${dst.path} to move task ${pid}`, { pid, cgroup: dst.path });
+        fail("ENOMEM", `cannot precharge ${n * PAGE} bytes to ${dst.path} to move task ${pid}`, {
+          pid,
+          cgroup: dst.path,
+        });
     }
     if (n > 0) {
       uncharge(this, src, n);
@@ -526,7 +567,12 @@ export class Instance {
         this.usedPages--;
         error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
         this.chargeFailures.memory++;
-        this.events.emit(this.clockMs, "charge_failed", { cgroup: cg.path, pid: t.pid, failedAt: out.failedAt?.path ?? cg.path, reason: "memory" });
+        this.events.emit(this.clockMs, "charge_failed", {
+          cgroup: cg.path,
+          pid: t.pid,
+          failedAt: out.failedAt?.path ?? cg.path,
+          reason: "memory",
+        });
         break;
       }
       // a bypassed charge (3.x NOFAIL) lands on the root, uncharged
@@ -542,6 +588,7 @@ export class Instance {
       }
     }
     if (this.tasks.has(t.pid)) handleOverHigh(this, t, out);
+    runPendingHighWork(this, out);
     return {
       allocatedBytes: done * PAGE,
       failedBytes: (n - done) * PAGE,
@@ -556,7 +603,9 @@ export class Instance {
 
   private checkBytes(bytes: number): void {
     if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > this.config.memoryBytes)
-      fail("INVALID_ARGUMENT", `bytes must be an integer in [1, ${this.config.memoryBytes}]`, { issues: [{ path: "bytes", message: "out of range" }] });
+      fail("INVALID_ARGUMENT", `bytes must be an integer in [1, ${this.config.memoryBytes}]`, {
+        issues: [{ path: "bytes", message: "out of range" }],
+      });
   }
 
   freePages(cmd: C.FreePagesCmd): C.FreeResult {
@@ -592,7 +641,12 @@ export class Instance {
       this.releaseUserPages(cg, k);
       freed = k;
     }
-    return { freedBytes: freed * PAGE, missingCount: n - freed, unchargedBytes: unchargedPages * PAGE, freedSlabCount: 0 };
+    return {
+      freedBytes: freed * PAGE,
+      missingCount: n - freed,
+      unchargedBytes: unchargedPages * PAGE,
+      freedSlabCount: 0,
+    };
   }
 
   // ===== kernel objects =========================================================================
@@ -604,19 +658,40 @@ export class Instance {
   }
 
   createCache(cmd: C.CreateCacheCmd): KmemCache {
-    if (!CACHE_NAME.test(cmd.name)) fail("INVALID_ARGUMENT", `invalid cache name "${cmd.name}"`, { issues: [{ path: "name", message: "invalid cache name" }] });
-    if (this.slab.caches.has(cmd.name)) fail("CACHE_EXISTS", `cache ${cmd.name} already exists`, { cache: cmd.name });
-    if (!Number.isInteger(cmd.objectSizeBytes) || cmd.objectSizeBytes < 1 || cmd.objectSizeBytes > MAX_OBJECT_SIZE_BYTES)
-      fail("INVALID_ARGUMENT", `objectSizeBytes must be an integer in [1, ${MAX_OBJECT_SIZE_BYTES}]`, { issues: [{ path: "objectSizeBytes", message: "out of range" }] });
+    if (!CACHE_NAME.test(cmd.name))
+      fail("INVALID_ARGUMENT", `invalid cache name "${cmd.name}"`, {
+        issues: [{ path: "name", message: "invalid cache name" }],
+      });
+    if (this.slab.caches.has(cmd.name))
+      fail("CACHE_EXISTS", `cache ${cmd.name} already exists`, { cache: cmd.name });
+    if (
+      !Number.isInteger(cmd.objectSizeBytes) ||
+      cmd.objectSizeBytes < 1 ||
+      cmd.objectSizeBytes > MAX_OBJECT_SIZE_BYTES
+    )
+      fail("INVALID_ARGUMENT", `objectSizeBytes must be an integer in [1, ${MAX_OBJECT_SIZE_BYTES}]`, {
+        issues: [{ path: "objectSizeBytes", message: "out of range" }],
+      });
     const align = cmd.alignBytes ?? 8;
     if (!Number.isInteger(align) || align < 1 || align > 4096 || (align & (align - 1)) !== 0)
-      fail("INVALID_ARGUMENT", "alignBytes must be a power of two in [1, 4096]", { issues: [{ path: "alignBytes", message: "not a power of two" }] });
-    if (this.slab.caches.size >= this.limits.maxCaches) fail("LIMIT_EXCEEDED", `cache limit ${this.limits.maxCaches} reached`, { limit: "maxCaches", value: this.limits.maxCaches });
-    const flags = { account: cmd.flags?.account ?? false, reclaimAccount: cmd.flags?.reclaimAccount ?? false, hwcacheAlign: cmd.flags?.hwcacheAlign ?? false };
+      fail("INVALID_ARGUMENT", "alignBytes must be a power of two in [1, 4096]", {
+        issues: [{ path: "alignBytes", message: "not a power of two" }],
+      });
+    if (this.slab.caches.size >= this.limits.maxCaches)
+      fail("LIMIT_EXCEEDED", `cache limit ${this.limits.maxCaches} reached`, {
+        limit: "maxCaches",
+        value: this.limits.maxCaches,
+      });
+    const flags = {
+      account: cmd.flags?.account ?? false,
+      reclaimAccount: cmd.flags?.reclaimAccount ?? false,
+      hwcacheAlign: cmd.flags?.hwcacheAlign ?? false,
+    };
     let shrinker: KmemCache["shrinker"] = null;
     if (cmd.shrinker !== undefined && cmd.shrinker !== null) {
       const seeks = cmd.shrinker.seeks ?? 2;
-      if (!Number.isInteger(seeks) || seeks < 0 || seeks > 1000) fail("INVALID_ARGUMENT", "shrinker.seeks must be an integer in [0, 1000]");
+      if (!Number.isInteger(seeks) || seeks < 0 || seeks > 1000)
+        fail("INVALID_ARGUMENT", "shrinker.seeks must be an integer in [0, 1000]");
       shrinker = { memcgAware: cmd.shrinker.memcgAware ?? true, seeks };
     } else if (cmd.shrinker === undefined && flags.reclaimAccount) shrinker = { memcgAware: true, seeks: 2 };
     const g = computeGeometry({
@@ -646,13 +721,20 @@ export class Instance {
   removeCache(name: string): void {
     const cache = this.cache(name);
     const live = cache.totals().activeObjects;
-    if (live > 0) fail("CACHE_BUSY", `cache ${name} still has ${live} objects`, { cache: name, activeObjectCount: live });
+    if (live > 0)
+      fail("CACHE_BUSY", `cache ${name} still has ${live} objects`, { cache: name, activeObjectCount: live });
     this.slab.removeCache(cache);
   }
 
   /** Resolves the cgroup an allocation is charged to: the task's (first touch) or a named one (remote). */
-  private allocTarget(pid: number | undefined, cgroup: string | undefined): { cg: Cgroup; task: Task | null } {
-    if ((pid === undefined) === (cgroup === undefined)) fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required", { issues: [{ path: "pid", message: "give pid or cgroup" }] });
+  private allocTarget(
+    pid: number | undefined,
+    cgroup: string | undefined,
+  ): { cg: Cgroup; task: Task | null } {
+    if ((pid === undefined) === (cgroup === undefined))
+      fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required", {
+        issues: [{ path: "pid", message: "give pid or cgroup" }],
+      });
     if (pid !== undefined) {
       const t = this.task(pid);
       return { cg: t.cgroup, task: t };
@@ -661,8 +743,15 @@ export class Instance {
   }
 
   private checkCount(count: number): void {
-    if (!Number.isSafeInteger(count) || count < 1) fail("INVALID_ARGUMENT", "count must be an integer ≥ 1", { issues: [{ path: "count", message: "must be ≥ 1" }] });
-    if (count > this.limits.maxCountPerCommand) fail("LIMIT_EXCEEDED", `count above the per-command limit ${this.limits.maxCountPerCommand}`, { limit: "maxCountPerCommand", value: this.limits.maxCountPerCommand });
+    if (!Number.isSafeInteger(count) || count < 1)
+      fail("INVALID_ARGUMENT", "count must be an integer ≥ 1", {
+        issues: [{ path: "count", message: "must be ≥ 1" }],
+      });
+    if (count > this.limits.maxCountPerCommand)
+      fail("LIMIT_EXCEEDED", `count above the per-command limit ${this.limits.maxCountPerCommand}`, {
+        limit: "maxCountPerCommand",
+        value: this.limits.maxCountPerCommand,
+      });
   }
 
   allocObjects(cmd: C.AllocObjectsCmd): C.AllocResult {
@@ -672,7 +761,10 @@ export class Instance {
     this.checkCount(count);
     const gfp = parseGfp(cmd.gfp);
     if (this.slab.liveObjects + count > this.limits.maxLiveObjects)
-      fail("LIMIT_EXCEEDED", `live object limit ${this.limits.maxLiveObjects} would be exceeded`, { limit: "maxLiveObjects", value: this.limits.maxLiveObjects });
+      fail("LIMIT_EXCEEDED", `live object limit ${this.limits.maxLiveObjects} would be exceeded`, {
+        limit: "maxLiveObjects",
+        value: this.limits.maxLiveObjects,
+      });
     const reclaimable = cmd.reclaimable ?? cache.shrinker !== null;
     const wantIds = cmd.returnObjectIds ?? count <= 1000;
     const out = newOutcome();
@@ -684,6 +776,7 @@ export class Instance {
     const done = this.slab.allocObjects(cache, cg, pid, reclaimable, ctx, count, wantIds ? ids : null);
     if (done < count) error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
     if (task !== null && this.tasks.has(task.pid)) handleOverHigh(this, task, out);
+    runPendingHighWork(this, out);
     const r: C.AllocResult = {
       allocatedCount: done,
       failedCount: count - done,
@@ -707,7 +800,13 @@ export class Instance {
     let slots: ArrayLike<number>;
     let missing = 0;
     if (cmd.objectIds !== undefined) {
-      if (cmd.cache !== undefined || cmd.pid !== undefined || cmd.cgroup !== undefined || cmd.count !== undefined || cmd.order !== undefined)
+      if (
+        cmd.cache !== undefined ||
+        cmd.pid !== undefined ||
+        cmd.cgroup !== undefined ||
+        cmd.count !== undefined ||
+        cmd.order !== undefined
+      )
         fail("INVALID_ARGUMENT", "objectIds excludes cache, pid, cgroup, count and order");
       const picked: number[] = [];
       const seen = new Set<number>();
@@ -721,10 +820,12 @@ export class Instance {
       }
       slots = picked;
     } else {
-      if (cmd.cache === undefined || cmd.count === undefined) fail("INVALID_ARGUMENT", "free by selection needs cache and count (or objectIds)");
+      if (cmd.cache === undefined || cmd.count === undefined)
+        fail("INVALID_ARGUMENT", "free by selection needs cache and count (or objectIds)");
       const cache = this.cache(cmd.cache);
       this.checkCount(cmd.count);
-      if ((cmd.pid === undefined) === (cmd.cgroup === undefined)) fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required");
+      if ((cmd.pid === undefined) === (cmd.cgroup === undefined))
+        fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required");
       let lists: number[];
       let pid = -1;
       if (cmd.pid !== undefined) {
@@ -780,7 +881,11 @@ export class Instance {
     return this.reclaimResult(r.reclaimed, r.eagain, stats);
   }
 
-  reclaimResult(reclaimed: number, eagain: boolean, stats: ReturnType<typeof newReclaimStats>): C.ReclaimResult {
+  reclaimResult(
+    reclaimed: number,
+    eagain: boolean,
+    stats: ReturnType<typeof newReclaimStats>,
+  ): C.ReclaimResult {
     return {
       reclaimedBytes: reclaimed * PAGE,
       fileReclaimedBytes: stats.filePages * PAGE,
@@ -803,7 +908,10 @@ export class Instance {
   }
 
   advanceClock(ms: number): { clockMs: number } {
-    if (!Number.isSafeInteger(ms) || ms < 0) fail("INVALID_ARGUMENT", "ms must be an integer ≥ 0", { issues: [{ path: "ms", message: "must be ≥ 0" }] });
+    if (!Number.isSafeInteger(ms) || ms < 0)
+      fail("INVALID_ARGUMENT", "ms must be an integer ≥ 0", {
+        issues: [{ path: "ms", message: "must be ≥ 0" }],
+      });
     this.clockMs += ms;
     this.model.onClock(this.slab);
     return { clockMs: this.clockMs };
