@@ -63,6 +63,13 @@ export class Cgroup {
   readonly statLocal = new Float64Array(STAT_COUNT);
   readonly statHier = new Float64Array(STAT_COUNT);
 
+  /**
+   * Monotonic reclaim totals, hierarchical (this cgroup and its descendants, the root holding the
+   * whole instance): file LRU pages reclaimed, and slab pages freed by shrinkers run for this
+   * cgroup's lists (a global list counts at the root). For metrics; never reset.
+   */
+  reclaimedFilePagesTotal = 0;
+  reclaimedSlabPagesTotal = 0;
   /** Pages charged over memory.high by remote charges since this cgroup's `high_work` last ran. */
   highWorkPages = 0;
   /** Page-charge stock slack held for this cgroup by CPUs (pages; chargeBatchPages > 1). */

@@ -169,6 +169,7 @@ export function reclaimFilePages(sim: Instance, memcg: Cgroup, n: number): void 
   modStat(memcg, STAT_FILE_PAGES, -n);
   sim.usedPages -= n;
   sim.reclaimedBytesTotal.file += n * 4096;
+  for (let c: Cgroup | null = memcg; c !== null; c = c.parent) c.reclaimedFilePagesTotal += n;
   sim.releaseUserPages(memcg, n);
 }
 

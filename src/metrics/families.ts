@@ -4,6 +4,8 @@ import {
   C_CHARGED_KMEM,
   C_CHARGED_MEMORY,
   C_EVENTS,
+  C_RECLAIMED_FILE,
+  C_RECLAIMED_SLAB,
   C_FAIL_KMEM,
   C_FAIL_MEMORY,
   C_UNCHARGED_KMEM,
@@ -12,8 +14,6 @@ import {
   S_ALLOC_FAIL_KMEM,
   S_ALLOC_FAIL_MEMORY,
   S_OOM_KILLS,
-  S_RECLAIMED_FILE,
-  S_RECLAIMED_SLAB,
   type SimulationRow,
   type Snapshot,
 } from "./snapshot.js";
@@ -250,14 +250,13 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
     reg,
     snap,
     "memcg_sim_reclaimed_bytes_total",
-    'Bytes reclaimed in the simulation by source (file LRU pages, slab pages freed by shrinkers); per simulation, cgroup="/"',
+    'Bytes reclaimed by source (file LRU pages, slab pages freed by shrinkers) from the cgroup\'s subtree, hierarchical, monotonic; cgroup="/" is the whole simulation',
     [...SC, "source"],
-    (s, emit) => {
-      for (const sim of s.simulations) {
-        emit({ ...root(sim), source: "file" }, sim.counters[S_RECLAIMED_FILE]);
-        emit({ ...root(sim), source: "slab" }, sim.counters[S_RECLAIMED_SLAB]);
-      }
-    },
+    (s, emit) =>
+      eachCgroup(s, (_, r, l) => {
+        emit({ ...l, source: "file" }, r.counters[C_RECLAIMED_FILE]);
+        emit({ ...l, source: "slab" }, r.counters[C_RECLAIMED_SLAB]);
+      }),
   );
   counter(
     reg,

@@ -25,7 +25,10 @@ export const C_FAIL_MEMORY = 4;
 export const C_FAIL_KMEM = 5;
 /** memory.events (hierarchical) in EVENT_KEYS order: low, high, max, oom, oom_kill, oom_group_kill. */
 export const C_EVENTS = 6;
-export const CGROUP_COUNTERS = 12;
+/** Bytes reclaimed from the cgroup's subtree: file LRU pages, slab pages freed by its shrinkers. */
+export const C_RECLAIMED_FILE = 12;
+export const C_RECLAIMED_SLAB = 13;
+export const CGROUP_COUNTERS = 14;
 
 /** Monotonic per-simulation counters (vector order). */
 export const S_RECLAIMED_FILE = 0;
@@ -94,6 +97,8 @@ export function cgroupCounters(cg: Cgroup): Float64Array {
   v[C_FAIL_MEMORY] = cg.memory.failTotal;
   v[C_FAIL_KMEM] = cg.kmem.failTotal;
   for (let i = 0; i < 6; i++) v[C_EVENTS + i] = cg.events[i];
+  v[C_RECLAIMED_FILE] = cg.reclaimedFilePagesTotal * PAGE;
+  v[C_RECLAIMED_SLAB] = cg.reclaimedSlabPagesTotal * PAGE;
   return v;
 }
 

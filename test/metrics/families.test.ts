@@ -129,6 +129,11 @@ describe("memcg_sim_* families over a known state", () => {
     const s = await scrape(scenarioV45());
     expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/"), source: "file" })).toBe(2 * PAGE);
     expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/"), source: "slab" })).toBe(0);
+    // the 2 file pages came off /a/b's LRU: counted there and at every ancestor (hierarchical)
+    expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/a/b"), source: "file" })).toBe(2 * PAGE);
+    expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/a"), source: "file" })).toBe(2 * PAGE);
+    // the shrinker freed /a/b's 99 dentries but no slab emptied past min_partial: 0 slab pages
+    expect(value(s, "memcg_sim_reclaimed_bytes_total", { ...S("/a/b"), source: "slab" })).toBe(0);
     expect(value(s, "memcg_sim_dying_cgroups", S("/"))).toBe(0);
     const ops = Object.fromEntries(
       select(s, "memcg_sim_commands_total", { simulation: "s" }).map((x) => [x.labels.op, x.value]),

@@ -798,7 +798,10 @@ export class SlabSystem {
       const key = aware ? memcg.id : GLOBAL_LRU;
       const list = cache.lruLists.get(key);
       if (list === undefined) continue;
-      freedPages += this.doShrinkSlab(cache, key, list, priority, stats);
+      const freed = this.doShrinkSlab(cache, key, list, priority, stats);
+      // a global list's pages count at the root (memcg is the root whenever a global list runs)
+      for (let c: Cgroup | null = memcg; c !== null && freed > 0; c = c.parent) c.reclaimedSlabPagesTotal += freed;
+      freedPages += freed;
     }
     return freedPages;
   }
