@@ -1,4 +1,8 @@
 import type { Command } from "../engine/commands.js";
+import { fail } from "../engine/errors.js";
+
+/** Commands the in-memory log keeps per instance before it gives up (bounded memory, ARCHITECTURE.md habit 4). */
+export const DEFAULT_MEMORY_LOG_MAX_COMMANDS = 1_000_000;
 
 /** Where export reads the accepted command log of an instance (since its creation or last reset). */
 export interface CommandSource {
@@ -14,23 +18,36 @@ export interface CommandSource {
  */
 export class CommandLog implements CommandSource {
   private readonly logs = new Map<string, string[]>();
+  /** Instances whose log passed the cap: dropped, export refused until a reset or a recreate. */
+  private readonly overflowed = new Set<string>();
+
+  constructor(readonly maxCommands = DEFAULT_MEMORY_LOG_MAX_COMMANDS) {}
 
   /** Starts (or restarts, after a reset or a recreate) the empty log of `name`. */
   begin(name: string): void {
     this.logs.set(name, []);
+    this.overflowed.delete(name);
   }
 
   append(name: string, commandJson: string): void {
+    if (this.overflowed.has(name)) return;
     let log = this.logs.get(name);
     if (log === undefined) {
       log = [];
       this.logs.set(name, log);
+    }
+    if (log.length >= this.maxCommands) {
+      // a long-running server without a data directory must not grow without bound
+      this.logs.delete(name);
+      this.overflowed.add(name);
+      return;
     }
     log.push(commandJson);
   }
 
   drop(name: string): void {
     this.logs.delete(name);
+    this.overflowed.delete(name);
   }
 
   /** Number of commands logged for `name` (0 when unknown). */
@@ -39,6 +56,15 @@ export class CommandLog implements CommandSource {
   }
 
   commands(name: string): Command[] | undefined {
+    if (this.overflowed.has(name))
+      fail(
+        "LIMIT_EXCEEDED",
+        `the in-memory command log of ${name} passed ${this.maxCommands} commands and was dropped; export needs a data directory (MEMCG_SIM_DATA_DIR)`,
+        {
+          limit: "memoryLogMaxCommands",
+          value: this.maxCommands,
+        },
+      );
     const log = this.logs.get(name);
     return log === undefined ? undefined : log.map((s) => JSON.parse(s) as Command);
   }

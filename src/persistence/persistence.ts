@@ -36,6 +36,8 @@ export interface PersistenceOptions {
   onError?: (err: unknown) => void;
   /** Wall clock for snapshot timestamps (ms). */
   now?: () => number;
+  /** Without a data directory: commands kept per instance for export before the log is dropped (default 1,000,000). */
+  memoryLogMaxCommands?: number;
 }
 
 export interface RestoreReport {
@@ -100,19 +102,28 @@ export class Persistence implements CommandSource {
   private readonly snapshotEvery: number;
   private readonly onError: (err: unknown) => void;
   private readonly now: () => number;
-  private readonly counters = { journaledCommandCount: 0, commitCount: 0, snapshotCount: 0, untrackedCommandCount: 0 };
+  private readonly counters = {
+    journaledCommandCount: 0,
+    commitCount: 0,
+    snapshotCount: 0,
+    untrackedCommandCount: 0,
+  };
 
   constructor(opts: PersistenceOptions) {
     const dir = opts.dataDir === "none" ? null : opts.dataDir;
     this.enabled = dir !== null;
-    this.store = dir === null ? null : new JournalStore(dir, {
+    this.store =
+      dir === null
+        ? null
+        : new JournalStore(dir, {
             synchronous: opts.synchronous,
             keepSnapshots: opts.keepSnapshots,
             busyTimeoutMs: opts.busyTimeoutMs,
           });
-    this.memLog = dir === null ? new CommandLog() : null;
+    this.memLog = dir === null ? new CommandLog(opts.memoryLogMaxCommands) : null;
     this.snapshotEvery = opts.snapshotEveryCommands ?? 10_000;
-    this.onError = opts.onError ?? ((err) => console.error("memcg-sim persistence: group commit failed:", err));
+    this.onError =
+      opts.onError ?? ((err) => console.error("memcg-sim persistence: group commit failed:", err));
     this.now = opts.now ?? Date.now;
     if (this.store !== null) this.nextCreatedSeq = this.store.maxCreatedSeq() + 1;
   }
@@ -136,7 +147,14 @@ export class Persistence implements CommandSource {
    */
   restore(registry: Registry): RestoreReport {
     const t0 = performance.now();
-    const report: RestoreReport = { instanceCount: 0, commandCount: 0, ms: 0, snapshotsVerified: 0, snapshotMismatches: [], failed: [] };
+    const report: RestoreReport = {
+      instanceCount: 0,
+      commandCount: 0,
+      ms: 0,
+      snapshotsVerified: 0,
+      snapshotMismatches: [],
+      failed: [],
+    };
     if (this.store === null) return report;
     const taken = new Set(registry.list().map((e) => e.name));
     for (const row of this.store.instances()) {
@@ -165,7 +183,11 @@ export class Persistence implements CommandSource {
           for (const [s, json] of rows) {
             if (s !== seq + 1) throw new Error(`journal gap: expected seq ${seq + 1}, found ${s}`);
             // a historic refusal counts as applied, as Registry.execute counts it (export compares)
-            replayCommand((c) => sim.execute(c), JSON.parse(json) as Command, () => sim.commandCount++);
+            replayCommand(
+              (c) => sim.execute(c),
+              JSON.parse(json) as Command,
+              () => sim.commandCount++,
+            );
             seq = s;
             if (si < snaps.length && snaps[si].seq <= seq) check();
           }
@@ -179,7 +201,11 @@ export class Persistence implements CommandSource {
         report.instanceCount++;
         report.commandCount += seq;
       } catch (err) {
-        report.failed.push({ name: row.name, seq: seq + 1, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        report.failed.push({
+          name: row.name,
+          seq: seq + 1,
+          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        });
       }
     }
     report.ms = performance.now() - t0;
@@ -225,7 +251,12 @@ export class Persistence implements CommandSource {
         this.tracks.set(e.name, { seq: 0, snapSeq: 0 });
         if (this.memLog !== null) this.memLog.begin(e.name);
         else
-          this.pending.push({ t: "create", name: e.name, config: JSON.stringify(resolveConfig(e.config)), createdSeq: this.nextCreatedSeq++ });
+          this.pending.push({
+            t: "create",
+            name: e.name,
+            config: JSON.stringify(resolveConfig(e.config)),
+            createdSeq: this.nextCreatedSeq++,
+          });
         break;
       case "reset":
         this.tracks.set(e.name, { seq: 0, snapSeq: 0 });
@@ -304,9 +335,17 @@ export class Persistence implements CommandSource {
     if (this.registry === null || (!force && this.snapshotEvery <= 0)) return;
     for (const name of this.dirty) {
       const t = this.tracks.get(name);
-      if (t === undefined || t.seq === t.snapSeq || (!force && t.seq - t.snapSeq < this.snapshotEvery)) continue;
+      if (t === undefined || t.seq === t.snapSeq || (!force && t.seq - t.snapSeq < this.snapshotEvery))
+        continue;
       const sim = this.registry.get(name).instance;
-      this.pending.push({ t: "snapshot", name, seq: t.seq, commandCount: sim.commandCount, digest: stateDigest(sim), takenAtMs: this.now() });
+      this.pending.push({
+        t: "snapshot",
+        name,
+        seq: t.seq,
+        commandCount: sim.commandCount,
+        digest: stateDigest(sim),
+        takenAtMs: this.now(),
+      });
       t.snapSeq = t.seq;
       this.counters.snapshotCount++;
       this.dirty.delete(name);
@@ -325,7 +364,9 @@ export class Persistence implements CommandSource {
     if (this.memLog !== null) return this.memLog.commands(name);
     if (!this.tracks.has(name) || this.store === null) return undefined;
     this.flush();
-    return this.store.journal(name, 0, Number.MAX_SAFE_INTEGER).map(([, json]) => JSON.parse(json) as Command);
+    return this.store
+      .journal(name, 0, Number.MAX_SAFE_INTEGER)
+      .map(([, json]) => JSON.parse(json) as Command);
   }
 
   /** `GET /v1/instances/{name}/export` (see export.ts). */

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { Persistence } from "../../src/persistence/index.js";
+import { Registry } from "../../src/registry.js";
+
+// Without a data directory export reads an in-memory log; a long-running server must not let it
+// grow without bound (ARCHITECTURE.md habit 4): past the cap the log is dropped and export says so.
+describe("in-memory command log (MEMCG_SIM_DATA_DIR=none)", () => {
+  it("exports while under the cap, refuses with 429 LIMIT_EXCEEDED past it, and recovers after a reset", () => {
+    const registry = new Registry();
+    const p = new Persistence({ dataDir: null, memoryLogMaxCommands: 3 });
+    p.attach(registry);
+    registry.create("m");
+    for (let i = 0; i < 3; i++) registry.execute("m", { op: "advanceClock", ms: 1 });
+    expect(p.exportInstance(registry, "m").commands).toHaveLength(3);
+    registry.execute("m", { op: "advanceClock", ms: 1 });
+    expect(() => p.exportInstance(registry, "m")).toThrowError(
+      expect.objectContaining({ code: "LIMIT_EXCEEDED" }),
+    );
+    registry.reset("m");
+    registry.execute("m", { op: "advanceClock", ms: 5 });
+    expect(p.exportInstance(registry, "m").commands).toEqual([{ op: "advanceClock", ms: 5 }]);
+    p.close();
+  });
+});
