@@ -11,6 +11,10 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Persistence } from "../src/persistence/index.js";
 import { buildApp } from "../src/rest/app.js";
 import { Registry } from "../src/registry.js";
 import { allocFree } from "./engine.js";
@@ -34,14 +38,23 @@ async function startBare(): Promise<{ app: FastifyInstance; url: string }> {
 }
 
 /** The product: buildApp with its defaults (own metrics, in-memory transfer log), one v5.9 instance ready to allocate. */
-async function startService(): Promise<{
+async function startService(dataDir: string | null = null): Promise<{
   app: FastifyInstance;
   url: string;
   pid: number;
   registry: Registry;
 }> {
   const registry = new Registry();
-  const app = (await buildApp({ registry })) as unknown as FastifyInstance;
+  // as src/server.ts wires it: the journal attached first, every mutation flushed before its answer
+  const persistence = new Persistence({ dataDir });
+  persistence.attach(registry);
+  const app = (await buildApp({
+    registry,
+    transfer: persistence,
+    flush: () => persistence.flush(),
+    durable: () => persistence.durable(),
+  })) as unknown as FastifyInstance;
+  app.addHook("onClose", async () => persistence.close());
   const post = async (url: string, payload: unknown) => {
     const r = await app.inject({ method: "POST", url, payload: payload as object });
     if (r.statusCode >= 300) throw new Error(`POST ${url}: ${r.statusCode} ${r.body}`);
@@ -166,6 +179,38 @@ export async function singleAllocHttp(
   } finally {
     await svc.app.close();
     await bare.app.close();
+  }
+}
+
+/**
+ * Req/s of single-object `objects/alloc` with the SQLite journal (a temp data directory, every
+ * mutation committed before its answer) vs the same service with `MEMCG_SIM_DATA_DIR=none`,
+ * interleaved, 50 connections (issue "Reliability": within 20 %).
+ */
+export async function journalOverheadHttp(
+  seconds: number,
+  rounds: number,
+): Promise<{ journal: number; none: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "memcg-sim-bench-"));
+  const none = await startService(null);
+  const jour = await startService(dir);
+  try {
+    const body = (pid: number) => JSON.stringify({ cache: "dentry", pid, count: 1 });
+    const noneUrl = `${none.url}/v1/instances/${INSTANCE}/objects/alloc`;
+    const jourUrl = `${jour.url}/v1/instances/${INSTANCE}/objects/alloc`;
+    await autocannon(noneUrl, body(none.pid), 1, 50);
+    await autocannon(jourUrl, body(jour.pid), 1, 50);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      b.push(await autocannon(noneUrl, body(none.pid), seconds, 50));
+      a.push(await autocannon(jourUrl, body(jour.pid), seconds, 50));
+    }
+    return { journal: median(a), none: median(b) };
+  } finally {
+    await jour.app.close();
+    await none.app.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -16,7 +16,7 @@ import {
   userPages,
 } from "./engine.js";
 import { unaryAllocGrpc } from "./grpc.js";
-import { bulkAllocHttp, median, singleAllocHttp } from "./http.js";
+import { bulkAllocHttp, journalOverheadHttp, median, singleAllocHttp } from "./http.js";
 import { scrapeBench } from "./metrics.js";
 
 const argv = process.argv.slice(2);
@@ -198,6 +198,17 @@ if (want("http")) {
     baselineName: "bare fastify",
     target: "≥ 0.7× bare",
     met: single.app >= 0.7 * single.bare,
+  });
+  const jour = await journalOverheadHttp(quick ? 2 : 4, runs);
+  add({ name: "http: objects/alloc count 1, MEMCG_SIM_DATA_DIR=none", value: jour.none, unit: "req/s" });
+  add({
+    name: "http: same, SQLite journal (group commit)",
+    value: jour.journal,
+    unit: "req/s",
+    baseline: jour.none,
+    baselineName: "data dir none",
+    target: "≥ 0.8× none",
+    met: jour.journal >= 0.8 * jour.none,
   });
 }
 

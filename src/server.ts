@@ -55,14 +55,23 @@ export async function startServer(
   const readiness = { ready: false };
   const metrics = createMetrics({ registry });
   // every mutation is committed before its answer, on both transports (acknowledged ⇒ durable)
+  // the group commit: requests of one event-loop turn share one transaction, each answered once it
+  // is committed; export commits at once (it reads the journal)
   const flush = () => persistence.flush();
-  const common = { registry, metrics, flush, transfer: persistence, apiToken: config.apiToken };
+  const durable = () => persistence.durable();
+  const common = { registry, metrics, flush, durable, transfer: persistence, apiToken: config.apiToken };
   const app = await buildApp({ ...common, logger, readiness });
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;
   try {
     await app.listen({ host: config.host, port: config.httpPort });
     // ---- gRPC (src/grpc/server.ts, API.md §10): NOT_SERVING until everything is up ----
-    grpc = await startGrpcServer({ ...common, host: config.host, port: config.grpcPort, logger, serving: false });
+    grpc = await startGrpcServer({
+      ...common,
+      host: config.host,
+      port: config.grpcPort,
+      logger,
+      serving: false,
+    });
   } catch (err) {
     demo?.stop();
     await app.close();

@@ -40,8 +40,10 @@ export interface GrpcServerOptions {
   protoRoot?: string;
   /** Call durations go to `observeGrpc`; none = not observed. */
   metrics?: Metrics;
-  /** Makes accepted mutations durable before the answer (the persistence group commit). */
+  /** Commits queued journal writes now (export reads the journal; the default for `durable`). */
   flush?: () => void;
+  /** Resolves once every mutation applied so far is durable (group commit); awaited before a mutation's answer. */
+  durable?: () => Promise<void>;
   /** ExportInstance / ImportInstance; none = an in-memory command log attached now. */
   transfer?: Transfer;
   /** When set, every call except grpc.health.v1 needs metadata `authorization: Bearer <token>`. */
@@ -75,6 +77,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     "grpc.max_receive_message_length": registry.limits.maxGrpcMessageBytes,
   });
   const flush = opts.flush ?? (() => {});
+  const durable = opts.durable;
   const { metrics } = opts;
   let transfer = opts.transfer;
   let ownTransfer: Persistence | null = null;
@@ -89,19 +92,28 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     (method: string, fn: (req: ProtoObject) => unknown, mutates = false): Unary =>
     (call, callback) => {
       const t0 = performance.now();
+      const fail = (err: unknown) => {
+        const e = toGrpcError(err, logger, method);
+        metrics?.observeGrpc(method, e.code, (performance.now() - t0) / 1000);
+        callback(e);
+      };
+      const ok = (response: unknown) => {
+        metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
+        callback(null, response);
+      };
       let response: unknown;
       try {
         response = fn(requestOf(call.request));
         // acknowledged ⇒ durable: a failed commit answers INTERNAL, as REST answers 500
-        if (mutates) flush();
+        if (mutates && durable === undefined) flush();
       } catch (err) {
-        const e = toGrpcError(err, logger, method);
-        metrics?.observeGrpc(method, e.code, (performance.now() - t0) / 1000);
-        callback(e);
+        // a refusal that already reclaimed (a historic refusal) is journaled too: answer once durable
+        if (mutates && durable !== undefined) durable().then(() => fail(err), fail);
+        else fail(err);
         return;
       }
-      metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
-      callback(null, response);
+      if (mutates && durable !== undefined) durable().then(() => ok(response), fail);
+      else ok(response);
     };
   const mutation = (method: string, fn: (req: ProtoObject) => unknown) => unary(method, fn, true);
 
@@ -123,7 +135,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       registry.delete(str(r.name));
       return {};
     }),
-    ResetInstance: mutation("ResetInstance", (r) => ({ instance: registry.view(registry.reset(str(r.name))) })),
+    ResetInstance: mutation("ResetInstance", (r) => ({
+      instance: registry.view(registry.reset(str(r.name))),
+    })),
     ExportInstance: unary("ExportInstance", (r) => {
       flush();
       return { documentJson: JSON.stringify(transferOf.exportInstance(registry, str(r.name))) };
@@ -131,7 +145,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     ImportInstance: mutation("ImportInstance", (r) => {
       const doc = parseJsonText(str(r.documentJson), "document_json");
       const name = typeof r.name === "string" ? r.name : undefined;
-      const entry = transferOf.importInstance(registry, doc, { name, maxCommands: registry.limits.maxImportCommands });
+      const entry = transferOf.importInstance(registry, doc, {
+        name,
+        maxCommands: registry.limits.maxImportCommands,
+      });
       return { instance: registry.view(entry) };
     }),
 
@@ -153,8 +170,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     ListEvents: unary("ListEvents", (r) => {
       const max = registry.limits.maxEventPage;
       const limit = r.limit as number | undefined;
-      if (typeof limit === "number" && limit > max) limitExceeded("maxEventPage", max, `events page limit ${max}`);
-      const page = Q.listEvents(registry, str(r.instance), r.sinceSeq as number, limit ?? Math.min(Q.DEFAULT_EVENT_PAGE, max));
+      if (typeof limit === "number" && limit > max)
+        limitExceeded("maxEventPage", max, `events page limit ${max}`);
+      const page = Q.listEvents(
+        registry,
+        str(r.instance),
+        r.sinceSeq as number,
+        limit ?? Math.min(Q.DEFAULT_EVENT_PAGE, max),
+      );
       return { events: page.events.map(eventMessage), nextSeq: page.nextSeq };
     }),
 
@@ -172,7 +195,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       try {
         out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
       } finally {
-        flush();
+        if (durable === undefined) flush();
       }
       return {
         results: out.results.map((slot, i) => commandResultOf(ops[i], slot)),
@@ -294,8 +317,14 @@ function authGuard(
   return (impl) => {
     const out: grpc.UntypedServiceImplementation = {};
     for (const [name, fn] of Object.entries(impl)) {
-      const handler = fn as (call: { metadata: grpc.Metadata; emit(e: string, v: unknown): void }, cb?: (e: unknown) => void) => void;
-      out[name] = ((call: { metadata: grpc.Metadata; emit(e: string, v: unknown): void }, cb?: (e: unknown) => void) => {
+      const handler = fn as (
+        call: { metadata: grpc.Metadata; emit(e: string, v: unknown): void },
+        cb?: (e: unknown) => void,
+      ) => void;
+      out[name] = ((
+        call: { metadata: grpc.Metadata; emit(e: string, v: unknown): void },
+        cb?: (e: unknown) => void,
+      ) => {
         if (matches(call.metadata.get("authorization")[0])) return handler(call, cb);
         const err = toGrpcError(
           new EngineError("UNAUTHENTICATED", "this server requires metadata authorization: Bearer <token>"),

@@ -42,6 +42,8 @@ export interface BuildAppOptions {
   readiness?: Readiness;
   /** Called after every accepted mutation before the reply (the persistence group commit). */
   flush?: () => void;
+  /** Resolves when everything applied so far is durable (group commit); default: `flush()` now. */
+  durable?: () => Promise<void>;
   /** SSE heartbeat period (tests shorten it). */
   sseHeartbeatMs?: number;
   /** The OpenAPI document served at /openapi.yaml and /docs; default: the committed openapi.yaml. */
@@ -93,12 +95,19 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   );
 
   const flush = opts.flush ?? (() => {});
+  const durable = opts.durable ?? (async () => flush());
   const ctx: RouteContext = {
     registry,
     flush,
-    mutate(instance: string, command: Command) {
-      const result = registry.execute(instance, command);
-      flush();
+    durable,
+    async mutate(instance: string, command: Command) {
+      let result: unknown;
+      try {
+        result = registry.execute(instance, command);
+      } finally {
+        // a refusal that already reclaimed (a historic refusal) is journaled too: answer once durable
+        await durable();
+      }
       return result;
     },
   };

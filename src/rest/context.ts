@@ -16,8 +16,13 @@ export type ZodApp = FastifyInstance<
 /** What every route module is given (everything passed in, nothing global: tests build many apps). */
 export interface RouteContext {
   registry: Registry;
-  /** Runs one accepted mutation and makes it durable before the reply (persistence group commit). */
-  mutate(instance: string, command: Command): unknown;
-  /** Called after a mutation that did not go through `mutate` (create/delete/reset, batch). */
+  /** Runs one accepted mutation and resolves once it is durable (persistence group commit). */
+  mutate(instance: string, command: Command): Promise<unknown>;
+  /** Commits queued journal writes now (export reads the journal). */
   flush(): void;
+  /**
+   * Resolves once every mutation applied so far is durable: requests of one event-loop turn share
+   * one commit (acknowledged ⇒ durable). After create/delete/reset, batch and import.
+   */
+  durable(): Promise<void>;
 }

@@ -132,7 +132,9 @@ function operation(r: RouteDoc): Json {
   if (r.ok.html === true) content["text/html"] = { schema: { type: "string" } };
   if (Object.keys(content).length > 0) ok.content = content;
   // /v1 routes need the bearer token when the server has one (MEMCG_SIM_API_TOKEN): 401 without it
-  const errors = r.path.startsWith("/v1/") ? [...new Set([...r.errors, 401])].sort((a, b) => a - b) : r.errors;
+  const errors = r.path.startsWith("/v1/")
+    ? [...new Set([...r.errors, 401])].sort((a, b) => a - b)
+    : r.errors;
   op.responses = { [String(r.ok.status)]: ok, ...errorResponses(errors) };
   if (r.path.startsWith("/v1/")) op.security = [{ bearerAuth: [] }, {}];
   return op;

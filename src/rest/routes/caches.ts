@@ -11,7 +11,7 @@ export function cacheRoutes(app: ZodApp, ctx: RouteContext): void {
     "/v1/instances/:name/caches",
     { schema: { params: instanceParams, body: createCacheBody } },
     async (req, reply) =>
-      reply.code(201).send(ctx.mutate(req.params.name, { op: "createCache", ...req.body })),
+      reply.code(201).send(await ctx.mutate(req.params.name, { op: "createCache", ...req.body })),
   );
 
   app.post("/v1/instances/:name/caches/:cache/register", { schema: { params: cacheParams } }, async (req) =>
@@ -27,7 +27,7 @@ export function cacheRoutes(app: ZodApp, ctx: RouteContext): void {
   );
 
   app.delete("/v1/instances/:name/caches/:cache", { schema: { params: cacheParams } }, async (req, reply) => {
-    ctx.mutate(req.params.name, { op: "removeCache", name: req.params.cache });
+    await ctx.mutate(req.params.name, { op: "removeCache", name: req.params.cache });
     return reply.code(204).send();
   });
 }

@@ -27,7 +27,10 @@ export function cgroupfsRoutes(app: ZodApp, ctx: RouteContext): void {
     async (req, reply) => {
       const { cgroup, file } = fsTargetOf(req.params["*"]);
       // Through the command schema, so the value's length limit is the one batches and scenarios have.
-      ctx.mutate(req.params.name, parseCommand({ op: "writeFile", cgroup, file, value: req.body.trim() }));
+      await ctx.mutate(
+        req.params.name,
+        parseCommand({ op: "writeFile", cgroup, file, value: req.body.trim() }),
+      );
       return reply.code(204).send();
     },
   );

@@ -11,7 +11,7 @@ export function cgroupRoutes(app: ZodApp, ctx: RouteContext): void {
     "/v1/instances/:name/cgroups",
     { schema: { params: instanceParams, body: createCgroupBody } },
     async (req, reply) =>
-      reply.code(201).send(ctx.mutate(req.params.name, { op: "createCgroup", ...req.body })),
+      reply.code(201).send(await ctx.mutate(req.params.name, { op: "createCgroup", ...req.body })),
   );
 
   app.get("/v1/instances/:name/cgroups", { schema: { params: instanceParams } }, async (req) =>
@@ -30,7 +30,7 @@ export function cgroupRoutes(app: ZodApp, ctx: RouteContext): void {
   );
 
   app.delete("/v1/instances/:name/cgroups/*", { schema: { params: wildcardParams } }, async (req, reply) => {
-    ctx.mutate(req.params.name, { op: "removeCgroup", path: cgroupPathOf(req.params["*"]) });
+    await ctx.mutate(req.params.name, { op: "removeCgroup", path: cgroupPathOf(req.params["*"]) });
     return reply.code(204).send();
   });
 }

@@ -19,7 +19,12 @@ export function eventRoutes(app: ZodApp, ctx: RouteContext, hub: SseHub): void {
       const limit = req.query.limit;
       const max = ctx.registry.limits.maxEventPage;
       if (limit !== undefined && limit > max) limitExceeded("maxEventPage", max, `events page limit ${max}`);
-      return listEvents(ctx.registry, req.params.name, req.query.sinceSeq ?? 0, limit ?? Math.min(DEFAULT_EVENT_PAGE, max));
+      return listEvents(
+        ctx.registry,
+        req.params.name,
+        req.query.sinceSeq ?? 0,
+        limit ?? Math.min(DEFAULT_EVENT_PAGE, max),
+      );
     },
   );
 }

@@ -8,7 +8,7 @@ export function instanceRoutes(app: ZodApp, ctx: RouteContext): void {
 
   app.post("/v1/instances", { schema: { body: createInstanceBody } }, async (req, reply) => {
     const entry = registry.create(req.body.name, req.body.config);
-    ctx.flush();
+    await ctx.durable();
     return reply.code(201).send(registry.view(entry));
   });
 
@@ -20,13 +20,13 @@ export function instanceRoutes(app: ZodApp, ctx: RouteContext): void {
 
   app.delete("/v1/instances/:name", { schema: { params: instanceParams } }, async (req, reply) => {
     registry.delete(req.params.name);
-    ctx.flush();
+    await ctx.durable();
     return reply.code(204).send();
   });
 
   app.post("/v1/instances/:name/reset", { schema: { params: instanceParams } }, async (req) => {
     const entry = registry.reset(req.params.name);
-    ctx.flush();
+    await ctx.durable();
     return registry.view(entry);
   });
 }

@@ -47,7 +47,7 @@ export function simulationRoutes(app: ZodApp, ctx: RouteContext): void {
     try {
       return ctx.registry.executeBatch(req.params.name, commands, req.body.stopOnError ?? true);
     } finally {
-      ctx.flush();
+      await ctx.durable();
     }
   });
 }

@@ -10,7 +10,8 @@ export function taskRoutes(app: ZodApp, ctx: RouteContext): void {
   app.post(
     "/v1/instances/:name/tasks",
     { schema: { params: instanceParams, body: spawnTaskBody } },
-    async (req, reply) => reply.code(201).send(ctx.mutate(req.params.name, { op: "spawnTask", ...req.body })),
+    async (req, reply) =>
+      reply.code(201).send(await ctx.mutate(req.params.name, { op: "spawnTask", ...req.body })),
   );
 
   app.get("/v1/instances/:name/tasks", { schema: { params: instanceParams } }, async (req) =>
@@ -28,7 +29,7 @@ export function taskRoutes(app: ZodApp, ctx: RouteContext): void {
   );
 
   app.delete("/v1/instances/:name/tasks/:pid", { schema: { params: pidParams } }, async (req, reply) => {
-    ctx.mutate(req.params.name, { op: "exitTask", pid: req.params.pid });
+    await ctx.mutate(req.params.name, { op: "exitTask", pid: req.params.pid });
     return reply.code(204).send();
   });
 }

@@ -30,7 +30,7 @@ export function transferRoutes(app: ZodApp, ctx: RouteContext, transfer: Transfe
       name: req.query.name,
       maxCommands: registry.limits.maxImportCommands,
     });
-    ctx.flush();
+    await ctx.durable();
     return reply.code(201).send(registry.view(entry));
   });
 }
