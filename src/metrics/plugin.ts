@@ -16,9 +16,10 @@ export interface MetricsPluginOptions {
  */
 export async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
   const { metrics } = opts;
-  app.addHook("onResponse", async (req, reply) => {
+  app.addHook("onResponse", (req, reply, done) => {
     const route = req.routeOptions.url ?? "unmatched";
     metrics.observeRest(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   app.get("/metrics", async (_req, reply) => {
     const text = await metrics.scrape();

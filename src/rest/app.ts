@@ -82,8 +82,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
 
   registerAuth(app, authOf(opts.apiToken));
   registerBodyParsing(app);
-  app.addHook("onSend", async (req, reply) => {
+  // per-request hooks are callback-style: an async hook costs a promise and a microtask per request
+  app.addHook("onSend", (req, reply, payload, done) => {
     reply.header("x-request-id", req.id);
+    done(null, payload);
   });
   app.setErrorHandler((err, req, reply) => {
     const p = toProblem(err, req.log);

@@ -33,21 +33,23 @@ export function registerBodyParsing(app: FastifyInstance): void {
 
   // Wrong media type for the route: 415, checked before parsing so a text body sent as JSON is not
   // reported as bad JSON (fastify answers 415 itself for types it cannot parse at all).
-  app.addHook("onRequest", async (req) => {
+  app.addHook("onRequest", (req, _reply, done) => {
     const wantsText = (req.routeOptions.config as BodyConfig | undefined)?.textBody === true;
     const type = mediaType(req);
     if (wantsText) {
       if (type !== "text/plain")
-        throw new EngineError(
-          "UNSUPPORTED_MEDIA_TYPE",
-          `this route takes a text/plain body, not ${type ?? "none"}`,
+        return done(
+          new EngineError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            `this route takes a text/plain body, not ${type ?? "none"}`,
+          ),
         );
-      return;
+      return done();
     }
     if (type !== null && type !== "application/json" && hasBody(req))
-      throw new EngineError(
-        "UNSUPPORTED_MEDIA_TYPE",
-        `this route takes an application/json body, not ${type}`,
+      return done(
+        new EngineError("UNSUPPORTED_MEDIA_TYPE", `this route takes an application/json body, not ${type}`),
       );
+    done();
   });
 }
