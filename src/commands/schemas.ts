@@ -20,7 +20,7 @@ export const instanceConfigSchema = z
   .object({
     model: z.enum(MODELS),
     cgroupVersion: z.union([z.literal(1), z.literal(2)]),
-    memoryBytes: int,
+    memoryBytes: int.min(1),
     cpuCount: int,
     pageSizeBytes: int,
     kmemIndependentAccounting: z.boolean(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MODELS } from "../../engine/config.js";
 import { ERROR_CODES } from "../../engine/errors.js";
+import { instanceConfigSchema } from "../../commands/schemas.js";
 
 /**
  * Response shapes of API.md §3–§8, written once as zod so openapi.yaml is generated from them and
@@ -13,24 +13,8 @@ const count = int.min(0);
 const bytes = int.min(0);
 const limit = bytes.nullable();
 
-export const instanceConfigOut = z
-  .object({
-    model: z.enum(MODELS),
-    cgroupVersion: z.union([z.literal(1), z.literal(2)]),
-    memoryBytes: bytes,
-    cpuCount: int,
-    pageSizeBytes: int,
-    kmemIndependentAccounting: z.boolean(),
-    reclaimOnKmemFailure: z.boolean(),
-    chargeBatchPages: int,
-    maxReclaimRetries: int,
-    slubMaxOrder: int,
-    slubMinObjects: int,
-    minPartial: int.nullable(),
-    cacheCreationDelayMs: int,
-    seed: int,
-  })
-  .describe("Every field resolved (API.md §3).");
+/** The resolved config: the request schema with every field present. */
+export const instanceConfigOut = instanceConfigSchema.required().describe("Every field resolved (API.md §3).");
 
 export const instance = z.object({
   name: z.string(),
