@@ -1,5 +1,11 @@
 import type { ChargeCtx } from "../charge.js";
-import { type Cgroup, modStat, STAT_KERNEL_PAGES, STAT_SLAB_RECLAIMABLE_BYTES, STAT_SLAB_UNRECLAIMABLE_BYTES } from "../cgroup.js";
+import {
+  type Cgroup,
+  modStat,
+  STAT_KERNEL_PAGES,
+  STAT_SLAB_RECLAIMABLE_BYTES,
+  STAT_SLAB_UNRECLAIMABLE_BYTES,
+} from "../cgroup.js";
 import type { ModelName } from "../config.js";
 import type { Instance } from "../instance.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
@@ -52,7 +58,11 @@ export abstract class PageChargedModel implements AccountingModel {
       return false;
     }
     modStat(memcg, STAT_KERNEL_PAGES, pages);
-    modStat(memcg, inst.root.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES, pages * 4096);
+    modStat(
+      memcg,
+      inst.root.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES,
+      pages * 4096,
+    );
     return true;
   }
 
@@ -61,7 +71,11 @@ export abstract class PageChargedModel implements AccountingModel {
     if (memcg === null) return;
     this.unchargePages(memcg, pages);
     modStat(memcg, STAT_KERNEL_PAGES, -pages);
-    modStat(memcg, inst.root.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES, -pages * 4096);
+    modStat(
+      memcg,
+      inst.root.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES,
+      -pages * 4096,
+    );
     this.sim.maybeRelease(memcg);
   }
 
@@ -84,7 +98,11 @@ export abstract class PageChargedModel implements AccountingModel {
   onClock(kmem: SlabSystem): void {
     for (const cache of kmem.caches.values())
       for (const inst of cache.children.values())
-        if (inst.state === "pending" && this.sim.clockMs >= inst.readyAtMs && kmem.allocSerial > inst.requestedAtSerial)
+        if (
+          inst.state === "pending" &&
+          this.sim.clockMs >= inst.readyAtMs &&
+          kmem.allocSerial > inst.requestedAtSerial
+        )
           this.activate(inst);
   }
 
@@ -113,7 +131,8 @@ export abstract class PageChargedModel implements AccountingModel {
       return this.pick(cache.base, false);
     }
     if (inst.state === "pending") {
-      if (this.sim.clockMs >= inst.readyAtMs && kmem.allocSerial > inst.requestedAtSerial) this.activate(inst);
+      if (this.sim.clockMs >= inst.readyAtMs && kmem.allocSerial > inst.requestedAtSerial)
+        this.activate(inst);
       // the simulated clock does not move within a command: a copy not yet due stays pending
       else return this.pick(cache.base, this.sim.clockMs < inst.readyAtMs);
     }

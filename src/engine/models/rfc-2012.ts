@@ -55,7 +55,11 @@ export class Rfc2012Model extends PageChargedModel {
   private dup(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void {
     if (cache.children.has(cg.id)) return;
     kmem.newInstance(cache, cg, `${cache.name}-${cg.memcgIndex}`, "active");
-    this.sim.events.emit(this.sim.clockMs, "cache_created", { cache: cache.name, cgroup: cg.path, displayName: `${cache.name}-${cg.memcgIndex}` });
+    this.sim.events.emit(this.sim.clockMs, "cache_created", {
+      cache: cache.name,
+      cgroup: cg.path,
+      displayName: `${cache.name}-${cg.memcgIndex}`,
+    });
   }
 
   onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void {

@@ -1,10 +1,10 @@
-import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.js";
+import { CHARGE_OK, type ChargeCtx, tryChargeMemcg } from "../charge.js";
 import type { Cgroup } from "../cgroup.js";
 import { GFP_NOFAIL } from "../gfp.js";
-import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { Selection } from "./model.js";
-import { PageChargedModel } from "./page-charged.js";
+import { LazyCopyModel } from "./lazy-copy.js";
 
 /**
  * Model B — kmem accounting as merged in 3.8 (DOMAIN §6, §11): nothing is accounted in a cgroup
@@ -15,7 +15,7 @@ import { PageChargedModel } from "./page-charged.js";
  * OOM). `__GFP_NOFAIL` allocations are not accounted at all. Shrinkers are global only. A removed
  * cgroup's copies are shrunk and destroyed once they hold no page; until then they pin it.
  */
-export class V38Model extends PageChargedModel {
+export class V38Model extends LazyCopyModel {
   readonly name = "v3.8" as const;
   readonly modern = false;
   readonly memcgAwareShrinking = false;
@@ -38,22 +38,5 @@ export class V38Model extends PageChargedModel {
       return false;
     }
     return true;
-  }
-
-  protected unchargePages(memcg: Cgroup, pages: number): void {
-    uncharge(this.sim, memcg, pages);
-    memcg.kmem.uncharge(pages);
-  }
-
-  onCgroupCreated(): void {}
-
-  onCacheAccounted(): void {}
-
-  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
-    this.deactivateCopies(kmem, cg);
-  }
-
-  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
-    if (inst.slabCount === 0) kmem.destroyInstance(inst);
   }
 }

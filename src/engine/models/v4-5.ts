@@ -1,10 +1,10 @@
 import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.js";
 import type { Cgroup } from "../cgroup.js";
 import { GFP_ACCOUNT } from "../gfp.js";
-import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { Selection } from "./model.js";
-import { PageChargedModel } from "./page-charged.js";
+import { LazyCopyModel } from "./lazy-copy.js";
 
 /**
  * Model B′ — 4.5 to 5.2 (DOMAIN §11): accounting is opt-in per cache (SLAB_ACCOUNT, or the seed's
@@ -15,7 +15,7 @@ import { PageChargedModel } from "./page-charged.js";
  * copies are deactivated (no new objects, empty slabs freed at once) and pin the cgroup until empty;
  * its list_lru is spliced into the parent's.
  */
-export class V45Model extends PageChargedModel {
+export class V45Model extends LazyCopyModel {
   readonly name = "v4.5" as const;
   readonly modern = true;
   readonly memcgAwareShrinking = true;
@@ -39,21 +39,9 @@ export class V45Model extends PageChargedModel {
     return true;
   }
 
-  protected unchargePages(memcg: Cgroup, pages: number): void {
-    uncharge(this.sim, memcg, pages);
-    memcg.kmem.uncharge(pages);
-  }
-
-  onCgroupCreated(): void {}
-
-  onCacheAccounted(): void {}
-
-  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
-    this.deactivateCopies(kmem, cg);
+  override onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
+    super.onCgroupOffline(kmem, cg);
+    // 4.x memcg-aware list_lru: the removed cgroup's lists are spliced into the parent's
     if (cg.parent !== null) kmem.spliceLists(cg, cg.parent, false, true);
-  }
-
-  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
-    if (inst.slabCount === 0) kmem.destroyInstance(inst);
   }
 }

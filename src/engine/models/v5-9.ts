@@ -140,7 +140,11 @@ export class V59Model implements AccountingModel {
     if (memcg.isRoot) return true;
     if (tryChargeMemcg(this.sim, memcg, nrPages, ctx) !== CHARGE_OK) {
       this.sim.chargeFailures.kmem++;
-      this.sim.events.emit(this.sim.clockMs, "charge_failed", { cgroup: memcg.path, failedAt: ctx.out.failedAt?.path ?? memcg.path, reason: "kmem" });
+      this.sim.events.emit(this.sim.clockMs, "charge_failed", {
+        cgroup: memcg.path,
+        failedAt: ctx.out.failedAt?.path ?? memcg.path,
+        reason: "kmem",
+      });
       return false;
     }
     memcg.kmem.charge(nrPages);
@@ -160,7 +164,11 @@ export class V59Model implements AccountingModel {
 
   objectStat(_kmem: SlabSystem, cache: KmemCache, cg: Cgroup, deltaBytes: number): void {
     if (cg.isRoot) return;
-    modStat(cg, cache.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES, deltaBytes);
+    modStat(
+      cg,
+      cache.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES,
+      deltaBytes,
+    );
   }
 
   onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void {
@@ -177,7 +185,8 @@ export class V59Model implements AccountingModel {
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
     const parent = cg.parent!;
     for (const s of this.stocks) if (s.objcg >= 0 && kmem.objcgMemcg[s.objcg] === cg) this.drain(kmem, s);
-    for (let i = 1; i < kmem.objcgMemcg.length; i++) if (kmem.objcgMemcg[i] === cg) kmem.objcgMemcg[i] = parent;
+    for (let i = 1; i < kmem.objcgMemcg.length; i++)
+      if (kmem.objcgMemcg[i] === cg) kmem.objcgMemcg[i] = parent;
     const pages = cg.objcgPages;
     cg.objcgPages = 0;
     if (parent.isRoot) {

@@ -1,0 +1,29 @@
+import { uncharge } from "../charge.js";
+import type { Cgroup } from "../cgroup.js";
+import type { CacheInstance } from "../slab/cache.js";
+import type { SlabSystem } from "../slab/kmem.js";
+import { PageChargedModel } from "./page-charged.js";
+
+/**
+ * What 3.8 and 4.5–5.2 share (DOMAIN §6.4): per-cgroup copies created lazily (nothing to do when a
+ * cgroup or a cache appears), slab pages uncharged from `memory` and `kmem` together, and on rmdir
+ * the copies deactivated and destroyed once they hold no slab, pinning the cgroup until then.
+ */
+export abstract class LazyCopyModel extends PageChargedModel {
+  protected unchargePages(memcg: Cgroup, pages: number): void {
+    uncharge(this.sim, memcg, pages);
+    memcg.kmem.uncharge(pages);
+  }
+
+  onCgroupCreated(): void {}
+
+  onCacheAccounted(): void {}
+
+  onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
+    this.deactivateCopies(kmem, cg);
+  }
+
+  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
+    if (inst.slabCount === 0) kmem.destroyInstance(inst);
+  }
+}
