@@ -59,3 +59,20 @@ describe("POST /v1/compare (API.md §11)", () => {
     expectProblem(await call("POST", "/v1/compare", { scenario: SMALL, extra: 1 }), 400, "INVALID_ARGUMENT");
   });
 });
+
+describe("POST /v1/compare over a real connection", () => {
+  it("runs a scenario past the point where it yields to the event loop (5000 commands) to the end", async () => {
+    const { app } = await build();
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const commands = Array.from({ length: 12_000 }, () => ({ op: "advanceClock", ms: 1 }));
+    const r = await fetch(`http://127.0.0.1:${port}/v1/compare`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ scenario: { commands }, models: ["v5.9"] }),
+    });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { runs: { commandCount: number }[] };
+    expect(body.runs[0].commandCount).toBe(12_000);
+  });
+});

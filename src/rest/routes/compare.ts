@@ -10,10 +10,12 @@ export const MAX_COMPARE_COMMANDS = 1_000_000;
  * in-process instances, never on the registry's, and stops when the client goes away.
  */
 export function compareRoutes(app: ZodApp, ctx: RouteContext): void {
-  app.post("/v1/compare", async (req) => {
+  app.post("/v1/compare", async (req, reply) => {
     const abort = new AbortController();
-    req.raw.once("close", () => {
-      if (!req.raw.complete || req.raw.destroyed) abort.abort();
+    // the response closing before it was written means the client went away; the request's own
+    // 'close' fires as soon as its body has been read, so it cannot tell
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableEnded) abort.abort();
     });
     return handleCompareRequest(
       req.body,
