@@ -799,6 +799,8 @@ export class Instance {
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {
     let slots: ArrayLike<number>;
     let missing = 0;
+    let lastPid = -1;
+    let cpu = 0;
     if (cmd.objectIds !== undefined) {
       if (
         cmd.cache !== undefined ||
@@ -829,21 +831,21 @@ export class Instance {
       let lists: number[];
       let pid = -1;
       if (cmd.pid !== undefined) {
-        this.task(cmd.pid);
+        const t = this.task(cmd.pid);
         pid = cmd.pid;
+        lastPid = pid;
+        cpu = t.cpu;
         lists = this.slab.listsOfTask(cache, pid);
       } else {
         const s = cache.ownerLists.get(this.lookup(cmd.cgroup!, true).id);
         lists = s === undefined ? [] : [s];
       }
-      slots = this.slab.selectSlots(lists, pid, cmd.count, cmd.order ?? "newest", this.prng);
+      slots = this.slab.selectSlots(lists, pid, cmd.count, cmd.order ?? "newest", this.prng, true);
       missing = cmd.count - slots.length;
     }
     const keyBefore = this.totalKernelPages();
     let freedSlabs = 0;
     const objcgBefore = this.slab.liveObjects;
-    let lastPid = -1;
-    let cpu = 0;
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
       const p = this.slab.pidOf(s);

@@ -571,6 +571,10 @@ export class SlabSystem {
   private memoCache: KmemCache | null = null;
   private memoCtx = -1;
   private memoOwned = -1;
+  /** The list_lru of the memoised (cache, context), -2 = not looked up yet. */
+  private memoLru = -2;
+  /** Scratch for free-by-selection's picks (selectSlots with `scratch`), grown on demand. */
+  private pickScratch = new Int32Array(1024);
 
   /** Frees `slot` within a run of frees; call `endFreeRun` after the last. Returns slabs freed (0 or 1). */
   freeInRun(slot: number, cpu: number): number {
@@ -592,9 +596,14 @@ export class SlabSystem {
       this.memoCache = cache;
       this.memoCtx = ctxId;
       this.memoOwned = this.ownedListOf(cache, slot);
+      this.memoLru = -2;
     }
     this.owned.remove(slot, this.memoOwned);
-    if (this.lru.next[slot] !== -1) this.lru.remove(slot, this.lruListOf(cache, slot));
+    if (this.lru.next[slot] !== -1) {
+      // every object of one (cache, context) is on the same list_lru (lists move only at offline)
+      if (this.memoLru === -2) this.memoLru = this.lruListOf(cache, slot);
+      this.lru.remove(slot, this.memoLru);
+    }
     this.objCtx[slot] = -1;
     this.ctxLive[ctxId]--;
     this.objGen[slot] = (this.objGen[slot] + 1) & 0xffff;
@@ -710,15 +719,21 @@ export class SlabSystem {
     if (ctxs === undefined) return [];
     // the usual case: every live object of the task charges one cgroup
     let only = -1;
+    let onlyCtx = -1;
     let several = false;
     for (const c of ctxs) {
       if (this.ctxLive[c] === 0) continue;
       const id = this.objcgMemcg[this.ctxObjcg[c]].id;
-      if (only < 0) only = id;
-      else if (id !== only) several = true;
+      if (only < 0) {
+        only = id;
+        onlyCtx = c;
+      } else if (id !== only) several = true;
     }
     if (only < 0) return [];
     if (!several) {
+      // the cgroup's memo of its lists (valid while it is online) saves the Map lookup
+      const cg = this.objcgMemcg[this.ctxObjcg[onlyCtx]];
+      if (cg.listMemoCache === cache && cg.state === "online") return [cg.listMemoOwned];
       const s = cache.ownerLists.get(only);
       return s === undefined ? [] : [s];
     }
@@ -736,7 +751,14 @@ export class SlabSystem {
    * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object
    * per candidate: the pool is walked in place, and only `random` gathers it into a typed array.
    */
-  selectSlots(lists: number[], pid: number, count: number, order: string, prng: Prng | null): Int32Array {
+  selectSlots(
+    lists: number[],
+    pid: number,
+    count: number,
+    order: string,
+    prng: Prng | null,
+    scratch = false,
+  ): Int32Array {
     const next = this.owned.next;
     const prev = this.owned.prev;
     const octx = this.objCtx;
@@ -765,7 +787,15 @@ export class SlabSystem {
       }
       return pool.slice(0, k);
     }
-    const out = new Int32Array(Math.min(count, total));
+    // `scratch`: the caller consumes the picks before the next selection (a free command), so
+    // one reused buffer serves instead of a fresh ArrayBuffer per command
+    const want = Math.min(count, total);
+    let out: Int32Array;
+    if (!scratch) out = new Int32Array(want);
+    else {
+      if (this.pickScratch.length < want) this.pickScratch = new Int32Array(Math.max(want, 2 * this.pickScratch.length));
+      out = this.pickScratch.subarray(0, want);
+    }
     let k = 0;
     if (order === "oldest") {
       for (let li = 0; li < lists.length && k < out.length; li++) {
