@@ -38,7 +38,7 @@ async function startBare(): Promise<{ app: FastifyInstance; url: string }> {
 }
 
 /** The product: buildApp with its defaults (own metrics, in-memory transfer log), one v5.9 instance ready to allocate. */
-async function startService(dataDir: string | null = null): Promise<{
+export async function startService(dataDir: string | null = null): Promise<{
   app: FastifyInstance;
   url: string;
   pid: number;
@@ -121,7 +121,14 @@ export async function bulkAllocHttp(
   }
 }
 
-function autocannon(url: string, body: string, seconds: number, connections: number): Promise<number> {
+interface CannonResult {
+  requests: { average: number };
+  latency: { average: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+
+function cannon(url: string, body: string, seconds: number, connections: number): Promise<CannonResult> {
   const args = [
     AUTOCANNON,
     "-j",
@@ -144,23 +151,32 @@ function autocannon(url: string, body: string, seconds: number, connections: num
       { maxBuffer: 16 * 1024 * 1024, timeout: (seconds + 30) * 1000 },
       (err, stdout) => {
         if (err) return reject(err);
-        const j = JSON.parse(stdout) as { requests: { average: number }; non2xx: number; errors: number };
+        const j = JSON.parse(stdout) as CannonResult;
         if (j.non2xx > 0 || j.errors > 0)
           return reject(new Error(`${url}: ${j.non2xx} non-2xx, ${j.errors} errors`));
-        resolve(j.requests.average);
+        resolve(j);
       },
     );
   });
 }
 
+/** Requests/s of `seconds` of autocannon with `connections` connections. */
+export async function autocannon(url: string, body: string, seconds: number, connections: number): Promise<number> {
+  return (await cannon(url, body, seconds, connections)).requests.average;
+}
+
 /**
- * Req/s of single-object `objects/alloc` vs the bare route, `rounds` interleaved pairs of
- * `seconds` each with 50 connections (after a 1 s warm-up of each); medians.
+ * Single-object `objects/alloc` vs the bare route: `pairs` back-to-back pairs of `seconds` each
+ * (the order alternating, after a 1 s warm-up of each) with 50 connections. This shared VM drifts
+ * by up to 2x within a minute, so the ratio is the median of the per-pair ratios (each pair ran
+ * seconds apart), not the ratio of the medians. Also requests/s with one connection (a lone
+ * sequential client, the inverse of its round-trip latency; `latencyPairs` pairs of 2 s).
  */
 export async function singleAllocHttp(
   seconds: number,
-  rounds: number,
-): Promise<{ app: number; bare: number }> {
+  pairs: number,
+  latencyPairs = 3,
+): Promise<{ app: number; bare: number; ratio: number; app1: number; bare1: number; ratio1: number }> {
   const bare = await startBare();
   const svc = await startService();
   try {
@@ -171,11 +187,37 @@ export async function singleAllocHttp(
     await autocannon(appUrl, body, 1, 50);
     const a: number[] = [];
     const b: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      b.push(await autocannon(bareUrl, body, seconds, 50));
-      a.push(await autocannon(appUrl, body, seconds, 50));
+    const ratios: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      let x: number;
+      let y: number;
+      if (i % 2 === 0) {
+        y = await autocannon(bareUrl, body, seconds, 50);
+        x = await autocannon(appUrl, body, seconds, 50);
+      } else {
+        x = await autocannon(appUrl, body, seconds, 50);
+        y = await autocannon(bareUrl, body, seconds, 50);
+      }
+      a.push(x);
+      b.push(y);
+      ratios.push(x / y);
     }
-    return { app: median(a), bare: median(b) };
+    const a1: number[] = [];
+    const b1: number[] = [];
+    const r1: number[] = [];
+    for (let i = 0; i < latencyPairs; i++) {
+      b1.push(await autocannon(bareUrl, body, 2, 1));
+      a1.push(await autocannon(appUrl, body, 2, 1));
+      r1.push(a1[i] / b1[i]);
+    }
+    return {
+      app: median(a),
+      bare: median(b),
+      ratio: median(ratios),
+      app1: median(a1),
+      bare1: median(b1),
+      ratio1: median(r1),
+    };
   } finally {
     await svc.app.close();
     await bare.app.close();
@@ -185,12 +227,13 @@ export async function singleAllocHttp(
 /**
  * Req/s of single-object `objects/alloc` with the SQLite journal (a temp data directory, every
  * mutation committed before its answer) vs the same service with `MEMCG_SIM_DATA_DIR=none`,
- * interleaved, 50 connections (issue "Reliability": within 20 %).
+ * interleaved pairs (order alternating), 50 connections, median of the per-pair ratios (issue
+ * "Reliability": within 20 %).
  */
 export async function journalOverheadHttp(
   seconds: number,
   rounds: number,
-): Promise<{ journal: number; none: number }> {
+): Promise<{ journal: number; none: number; ratio: number }> {
   const dir = mkdtempSync(join(tmpdir(), "memcg-sim-bench-"));
   const none = await startService(null);
   const jour = await startService(dir);
@@ -202,11 +245,18 @@ export async function journalOverheadHttp(
     await autocannon(jourUrl, body(jour.pid), 1, 50);
     const a: number[] = [];
     const b: number[] = [];
+    const ratios: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      b.push(await autocannon(noneUrl, body(none.pid), seconds, 50));
-      a.push(await autocannon(jourUrl, body(jour.pid), seconds, 50));
+      if (i % 2 === 0) {
+        b.push(await autocannon(noneUrl, body(none.pid), seconds, 50));
+        a.push(await autocannon(jourUrl, body(jour.pid), seconds, 50));
+      } else {
+        a.push(await autocannon(jourUrl, body(jour.pid), seconds, 50));
+        b.push(await autocannon(noneUrl, body(none.pid), seconds, 50));
+      }
+      ratios.push(a[i] / b[i]);
     }
-    return { journal: median(a), none: median(b) };
+    return { journal: median(a), none: median(b), ratio: median(ratios) };
   } finally {
     await jour.app.close();
     await none.app.close();

@@ -95,6 +95,8 @@ export class Persistence implements CommandSource {
   private pending: JournalOp[] = [];
   private readonly dirty = new Set<string>();
   private scheduled = false;
+  /** dataDir `none`: resolves at the end of the current event-loop turn (see durable). */
+  private turnEnd: Promise<void> | null = null;
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private registry: Registry | null = null;
   private detach: (() => void) | null = null;
@@ -313,10 +315,25 @@ export class Persistence implements CommandSource {
   /**
    * Resolves once everything queued so far is committed: the end-of-turn group commit serves every
    * waiter of that turn with one transaction (an alternative to flush() for transports that can
-   * await; with many concurrent requests it turns N commits into one).
+   * await; with many concurrent requests it turns N commits into one). With dataDir `none` it
+   * resolves at the end of the turn, so both modes release answers at the same point.
    */
   durable(): Promise<void> {
-    if (this.store === null || this.pending.length === 0) return Promise.resolve();
+    if (this.store === null) {
+      // No disk, but the same release point as the journal's group commit: the answers of one
+      // event-loop turn leave together once it ends. Under concurrent load that batches the turn's
+      // socket writes (docs/BENCHMARKS.md: single-object allocs over HTTP with and without it);
+      // a lone request waits one turn, tens of microseconds.
+      if (this.turnEnd === null)
+        this.turnEnd = new Promise((resolve) =>
+          setImmediate(() => {
+            this.turnEnd = null;
+            resolve();
+          }),
+        );
+      return this.turnEnd;
+    }
+    if (this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 

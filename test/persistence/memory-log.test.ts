@@ -22,3 +22,25 @@ describe("in-memory command log (MEMCG_SIM_DATA_DIR=none)", () => {
     p.close();
   });
 });
+
+// Without a data directory answers leave at the same point as with one: the end of the event-loop
+// turn (the journal's group-commit point), so the answers of one turn are written together.
+describe("durable() with MEMCG_SIM_DATA_DIR=none", () => {
+  it("resolves at the end of the current turn, one promise shared by the turn's callers", async () => {
+    const p = new Persistence({ dataDir: null });
+    const order: string[] = [];
+    setImmediate(() => order.push("immediate queued before"));
+    const a = p.durable();
+    const b = p.durable();
+    expect(b).toBe(a);
+    void Promise.resolve().then(() => order.push("microtask"));
+    await a;
+    order.push("durable");
+    expect(order).toEqual(["microtask", "immediate queued before", "durable"]);
+    // the next turn gets a new promise
+    const c = p.durable();
+    expect(c).not.toBe(a);
+    await c;
+    p.close();
+  });
+});
