@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Histogram, Registry as PromRegistry } from "prom-client";
 import type { Registry } from "../registry.js";
-import { registerCadvisorFamilies, registerSimulationFamilies } from "./families.js";
+import { familiesOf, formatFamilies, registerCadvisorFamilies, registerSimulationFamilies } from "./families.js";
 import { ResetOffsets } from "./offsets.js";
 import { type Snapshot, takeSnapshot } from "./snapshot.js";
 
@@ -87,7 +87,11 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     return current;
   };
 
+  // promRegistry holds every metric (getSingleMetric, JSON); the scrape text of the engine families
+  // comes from formatFamilies, the rest (request histograms, process metrics) from prom-client
+  // itself through `others`, which holds the same metric objects.
   const promRegistry = new PromRegistry();
+  const others = new PromRegistry();
   registerSimulationFamilies(promRegistry, snap);
   const buckets = opts.durationBuckets ?? DEFAULT_BUCKETS;
   const rest = new Histogram({
@@ -95,24 +99,30 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: "REST request duration by route pattern, method and status code",
     labelNames: ["route", "method", "status_code"],
     buckets,
-    registers: [promRegistry],
+    registers: [promRegistry, others],
   });
   const grpc = new Histogram({
     name: "memcg_sim_grpc_request_duration_seconds",
     help: "gRPC call duration by method and status code",
     labelNames: ["method", "code"],
     buckets,
-    registers: [promRegistry],
+    registers: [promRegistry, others],
   });
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: promRegistry });
+  if (opts.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: others });
+    for (const m of others.getMetricsAsArray())
+      if (m !== (rest as unknown) && m !== (grpc as unknown))
+        promRegistry.registerMetric(m as unknown as Parameters<PromRegistry["registerMetric"]>[0]);
+  }
 
   const cadvisorRegistry = new PromRegistry();
   registerCadvisorFamilies(cadvisorRegistry, snap);
 
   return {
     promRegistry,
-    scrape: () => promRegistry.metrics(),
-    cadvisorText: () => cadvisorRegistry.metrics(),
+    // the same text prom-client's promRegistry.metrics() prints (test/metrics/format.test.ts)
+    scrape: async () => `${formatFamilies(familiesOf(promRegistry), snap())}\n\n${await others.metrics()}`,
+    cadvisorText: async () => `${formatFamilies(familiesOf(cadvisorRegistry), snap())}\n`,
     observeRest(route, method, status, seconds) {
       rest.observe({ route, method, status_code: String(status) }, seconds);
     },
@@ -123,6 +133,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     close() {
       offsets.close();
       promRegistry.clear();
+      others.clear();
       cadvisorRegistry.clear();
     },
   };
