@@ -79,9 +79,12 @@ export function setup(model: ModelName, cgroups: number, depth = 1): { sim: Inst
     }
     pids.push((sim.execute({ op: "spawnTask", cgroup: path }) as { pid: number }).pid);
   }
-  // v3.8/v4.5: the first allocation queues the per-cgroup copy; warm every cgroup once
+  // v3.8/v4.5: the first allocation queues the per-cgroup copy; warm every cgroup once. The
+  // warm-up objects are freed again: left live they would pin 2 objects per cgroup in the slabs
+  // (20,000 at 10,000 cgroups, 20 at 10), so the instances compared would not hold the same objects.
   for (const pid of pids)
     sim.execute({ op: "allocObjects", cache: "dentry", pid, count: 2, returnObjectIds: false });
+  for (const pid of pids) sim.execute({ op: "freeObjects", cache: "dentry", pid, count: 2, order: "oldest" });
   return { sim, pids };
 }
 
@@ -142,23 +145,21 @@ export function userPages(model: ModelName, pages: number): number {
 }
 
 /**
- * Cost per allocation and per free (ns) with `cgroups` cgroups (each `depth` levels deep, a task
- * in the deepest), `perCommand` objects per command round-robin until `total` objects are
- * allocated, then freed the same way (free by pid, oldest first). Passes run on memory the
- * instance already holds (no first-touch page faults, which would swamp what is measured); the
- * first pass warms the lists and the JIT; medians of the timed passes.
+ * One scaling setup: `cgroups` cgroups (each `depth` levels deep, a task in the deepest); a pass
+ * allocates `total` objects, `perCommand` per command round-robin over the cgroups, then frees them
+ * the same way (free by pid, oldest first), so every pass starts and ends with no live object.
+ * Returns ns per allocation and per free of the pass.
  */
-export function scaling(
+export function scalingSetup(
   model: ModelName,
   cgroups: number,
   depth: number,
   total: number,
-  perCommand = 100,
-  passes = 3,
-): { alloc: number; free: number } {
+  perCommand: number,
+): () => { alloc: number; free: number } {
   const { sim, pids } = setup(model, cgroups, depth);
   const commands = Math.max(1, Math.floor(total / perCommand));
-  const pass = () => {
+  return () => {
     const t0 = now();
     for (let i = 0; i < commands; i++)
       sim.execute({
@@ -181,8 +182,43 @@ export function scaling(
     const n = commands * perCommand;
     return { alloc: ((t1 - t0) * 1e6) / n, free: ((t2 - t1) * 1e6) / n };
   };
-  pass();
-  const xs = Array.from({ length: passes }, pass);
-  const med = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
-  return { alloc: med(xs.map((x) => x.alloc)), free: med(xs.map((x) => x.free)) };
+}
+
+export interface CurvePoint {
+  /** Median ns per allocation / per free over the rounds. */
+  alloc: number;
+  free: number;
+  /** Median over the rounds of (this point ÷ the first point of the same round). */
+  allocRatio: number;
+  freeRatio: number;
+}
+
+/**
+ * A cost curve over several setups (cgroup counts or depths), measured in interleaved rounds: all
+ * setups are built first, warmed with two passes each (the JIT, and memory the instance then holds:
+ * no first-touch page faults), then each round runs one pass of every setup back to back, the order
+ * reversed every other round. This VM's speed drifts by up to 2x within a minute, so each ratio is
+ * taken within a round (passes a few hundred milliseconds apart) and the median of the rounds'
+ * ratios is reported.
+ */
+export function costCurve(passes: (() => { alloc: number; free: number })[], rounds: number): CurvePoint[] {
+  for (const p of passes) {
+    p();
+    p();
+  }
+  const res = passes.map(() => ({ alloc: [] as number[], free: [] as number[], ar: [] as number[], fr: [] as number[] }));
+  for (let r = 0; r < rounds; r++) {
+    const order = passes.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    const got: { alloc: number; free: number }[] = [];
+    for (const i of order) got[i] = passes[i]();
+    got.forEach((g, i) => {
+      res[i].alloc.push(g.alloc);
+      res[i].free.push(g.free);
+      res[i].ar.push(g.alloc / got[0].alloc);
+      res[i].fr.push(g.free / got[0].free);
+    });
+  }
+  const med = (v: number[]) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return res.map((x) => ({ alloc: med(x.alloc), free: med(x.free), allocRatio: med(x.ar), freeRatio: med(x.fr) }));
 }
