@@ -145,7 +145,7 @@ if (want("engine")) {
     depths.map((d) => scalingSetup("v5.9", 10, d, total, 100)),
     rounds,
   );
-  depths.forEach((d, i) =>
+  depths.forEach((d, i) => {
     add({
       name: `depth v5.9: ${d} levels, 10 cgroups, alloc`,
       value: deep[i].alloc,
@@ -153,8 +153,8 @@ if (want("engine")) {
       ratio: deep[i].allocRatio,
       baselineName: "depth 1 (median of per-round ratios)",
       target: "O(depth)",
-    }),
-  );
+    });
+  });
 }
 
 if (want("rss")) {
