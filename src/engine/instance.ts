@@ -65,6 +65,9 @@ function pages(bytes: number): number {
   return Math.ceil(bytes / PAGE);
 }
 
+/** Pids below this are looked up in an array (the API's largest pid is 4,194,304, `pid_max`). */
+const TASK_INDEX_PIDS = 4_194_305;
+
 /**
  * One simulation: all its state and `execute(command)`, pure, synchronous and deterministic
  * (ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
@@ -77,6 +80,12 @@ export class Instance {
   readonly slab: SlabSystem;
   readonly root: Cgroup;
   readonly tasks = new Map<number, Task>();
+  /**
+   * The same tasks by pid in an array (pids below TASK_INDEX_PIDS): one memory access per lookup
+   * where the Map takes two (bucket and entry), which shows once tasks are many and cold in the CPU
+   * caches (issue "Performance", scaling with cgroups). `tasks` stays the source of order.
+   */
+  private readonly taskIndex: (Task | undefined)[] = [];
   readonly pageStocks: PageStock[];
   /** Cgroups whose `high_work` was queued by remote charges of the current command. */
   readonly pendingHighWork = new Set<Cgroup>();
@@ -439,12 +448,18 @@ export class Instance {
     }
     const t = new Task(pid, cg, cmd.cpu ?? pid % this.config.cpuCount, cmd.oomScoreAdj ?? 0);
     this.tasks.set(pid, t);
+    if (pid < TASK_INDEX_PIDS) this.taskIndex[pid] = t;
     cg.tasks.add(pid);
     return t;
   }
 
+  /** The live task `pid`, or undefined. */
+  taskAt(pid: number): Task | undefined {
+    return pid >= 0 && pid < TASK_INDEX_PIDS ? this.taskIndex[pid] : this.tasks.get(pid);
+  }
+
   task(pid: number): Task {
-    const t = this.tasks.get(pid);
+    const t = this.taskAt(pid);
     if (t === undefined) fail("TASK_NOT_FOUND", `task ${pid} not found`, { pid });
     return t;
   }
@@ -514,6 +529,7 @@ export class Instance {
     t.anonPages = 0;
     t.cgroup.tasks.delete(t.pid);
     this.tasks.delete(t.pid);
+    if (t.pid < TASK_INDEX_PIDS) this.taskIndex[t.pid] = undefined;
   }
 
   /** Uncharges `n` user (LRU) pages from `cg`, which may release it if dying. */
@@ -587,7 +603,7 @@ export class Instance {
         modStat(owner, STAT_FILE_PAGES, 1);
       }
     }
-    if (this.tasks.has(t.pid)) handleOverHigh(this, t, out);
+    if (this.taskAt(t.pid) === t) handleOverHigh(this, t, out);
     runPendingHighWork(this, out);
     return {
       allocatedBytes: done * PAGE,
@@ -775,7 +791,7 @@ export class Instance {
     const pid = task?.pid ?? 0;
     const done = this.slab.allocObjects(cache, cg, pid, reclaimable, ctx, count, wantIds ? ids : null);
     if (done < count) error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
-    if (task !== null && this.tasks.has(task.pid)) handleOverHigh(this, task, out);
+    if (task !== null && this.taskAt(task.pid) === task) handleOverHigh(this, task, out);
     runPendingHighWork(this, out);
     const r: C.AllocResult = {
       allocatedCount: done,
@@ -793,7 +809,7 @@ export class Instance {
 
   /** Kernel-memory pages charged to `cg` right now (for a result's chargedBytes). */
   private chargedPagesNow(cg: Cgroup): number {
-    return cg.statLocal[2 /* STAT_KERNEL_PAGES */];
+    return cg.stats[cg.statOff + 2 /* STAT_KERNEL_PAGES, local */];
   }
 
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {
@@ -851,7 +867,7 @@ export class Instance {
       const p = this.slab.pidOf(s);
       if (p !== lastPid) {
         lastPid = p;
-        cpu = this.tasks.get(p)?.cpu ?? 0;
+        cpu = this.taskAt(p)?.cpu ?? 0;
       }
       freedSlabs += this.slab.freeInRun(s, cpu);
     }

@@ -14,6 +14,8 @@ const SHRINK_BATCH = 128;
 const DEF_PRIORITY = 12;
 /** Object ids carry a generation above this many slots, so a reused slot never answers to an old id. */
 export const SLOT_SPAN = 2 ** 31;
+/** Pids below this index `ctxByPid` directly (the API's pids end at 4,194,304). */
+const PID_INDEX_LIMIT = 4_194_305;
 /** List key of the global (not memcg-aware) list_lru of a cache. */
 export const GLOBAL_LRU = 0;
 
@@ -54,8 +56,14 @@ export class SlabSystem {
   readonly ctxLive: number[] = [];
   /** objcg → pid → context id. */
   private readonly ctxIndex = new Map<number, Map<number, number>>();
-  /** pid → its context ids. */
-  private readonly ctxByPid = new Map<number, number[]>();
+  /** pid → its context ids (an array by pid: one memory access per free command, see Instance.taskIndex). */
+  private readonly ctxByPid: (number[] | undefined)[] = [];
+  /** The same for pids from PID_INDEX_LIMIT up (not reachable through the API). */
+  private readonly ctxByBigPid = new Map<number, number[]>();
+
+  private ctxsOfPid(pid: number): number[] | undefined {
+    return pid < PID_INDEX_LIMIT ? this.ctxByPid[pid] : this.ctxByBigPid.get(pid);
+  }
   /** Allocation order per (cache, charged cgroup). */
   readonly owned = new IntrusiveLists(0);
   /** list_lru membership (`lru.next[slot] !== -1` ⇔ the object is on a list_lru). */
@@ -146,9 +154,10 @@ export class SlabSystem {
       this.ctxPid.push(pid);
       this.ctxLive.push(0);
       m.set(pid, c);
-      const byPid = this.ctxByPid.get(pid);
-      if (byPid === undefined) this.ctxByPid.set(pid, [c]);
-      else byPid.push(c);
+      const byPid = this.ctxsOfPid(pid);
+      if (byPid !== undefined) byPid.push(c);
+      else if (pid < PID_INDEX_LIMIT) this.ctxByPid[pid] = [c];
+      else this.ctxByBigPid.set(pid, [c]);
     }
     return c;
   }
@@ -715,7 +724,7 @@ export class SlabSystem {
    * cache gives the same objects in the same order, at a cost growing with all its objects.)
    */
   listsOfTask(cache: KmemCache, pid: number): number[] {
-    const ctxs = this.ctxByPid.get(pid);
+    const ctxs = this.ctxsOfPid(pid);
     if (ctxs === undefined) return [];
     // the usual case: every live object of the task charges one cgroup
     let only = -1;
