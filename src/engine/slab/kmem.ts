@@ -473,12 +473,17 @@ export class SlabSystem {
 
   /** The owner list a live slot is on: its objcg's cgroup now (model C reparenting splices the lists along). */
   private ownedListOf(cache: KmemCache, slot: number): number {
-    return cache.ownerLists.get(this.objcgMemcg[this.objcgOf(slot)].id)!;
+    const cg = this.objcgMemcg[this.objcgOf(slot)];
+    // the cgroup's memo of its lists (valid while it is online) saves the Map lookup
+    if (cg.listMemoCache === cache && cg.state === "online") return cg.listMemoOwned;
+    return cache.ownerLists.get(cg.id)!;
   }
 
   /** The list_lru a live slot is on: its owner's key, followed through the splices of removed cgroups. */
   private lruListOf(cache: KmemCache, slot: number): number {
-    let key = this.lruKey(cache, this.objcgMemcg[this.objcgOf(slot)]);
+    const cg = this.objcgMemcg[this.objcgOf(slot)];
+    if (cg.listMemoCache === cache && cg.listMemoLru >= 0 && cg.state === "online") return cg.listMemoLru;
+    let key = this.lruKey(cache, cg);
     let s = cache.lruLists.get(key);
     while (s === undefined) {
       key = cache.lruFwd.get(key)!;
