@@ -1,8 +1,7 @@
 /**
  * /metrics scrape benchmark (issue "Performance"): one instance with 1,000 cgroups × 5 caches
- * (objects of every cache in every cgroup), `createMetrics(...).scrape()` timed (median of 11
- * after 3 warm-ups), then again after adding `extraObjects` live objects (the cost must not grow with
- * them). Baseline, same invocation: a bare prom-client registry with one gauge family of the same
+ * (objects of every cache in every cgroup), `createMetrics(...).scrape()` timed, against the same
+ * with `extraObjects` more live objects (the cost must not grow with them). Baseline, same invocation: a bare prom-client registry with one gauge family of the same
  * number of (cgroup, cache) series set in its collect().
  */
 import { Gauge, Registry as PromRegistry } from "prom-client";
@@ -12,26 +11,7 @@ import { median } from "./http.js";
 
 const CACHES = ["dentry", "inode_cache", "kmalloc-64", "kmalloc-256", "radix_tree_node"];
 
-/**
- * Median of 11 timed scrapes after 3 untimed ones (the first after a big allocation burst also
- * pays for the garbage collection that burst left behind, which is not the scrape's cost).
- */
-async function timeScrape(scrape: () => Promise<string>): Promise<number> {
-  for (let i = 0; i < 3; i++) await scrape();
-  const xs: number[] = [];
-  for (let i = 0; i < 11; i++) {
-    const t0 = performance.now();
-    const text = await scrape();
-    xs.push(performance.now() - t0);
-    if (text.length === 0) throw new Error("empty scrape");
-  }
-  return median(xs);
-}
-
-export async function scrapeBench(
-  cgroups: number,
-  extraObjects: number,
-): Promise<{ ms: number; msWithObjects: number; bareMs: number; series: number }> {
+function build(cgroups: number): { registry: Registry; pids: number[] } {
   const registry = new Registry({ ...new Registry().limits, maxCgroups: cgroups + 10 });
   registry.create("bench", { model: "v5.9", cpuCount: 4, memoryBytes: 64 * 1024 * 1024 * 1024 });
   const ex = (cmd: Parameters<Registry["execute"]>[1]) => registry.execute("bench", cmd);
@@ -49,18 +29,59 @@ export async function scrapeBench(
     pids.push(pid);
     for (const cache of CACHES) ex({ op: "allocObjects", cache, pid, count: 10, returnObjectIds: false });
   }
-  const metrics = createMetrics({ registry });
+  return { registry, pids };
+}
+
+/**
+ * Two identical registries, the second with `extraObjects` more live objects, each with its own
+ * metrics; after 3 untimed scrapes of each, 11 pairs of scrapes back to back (the order
+ * alternating). Medians of each side, and the median of the per-pair ratios (a scrape is now a few
+ * tens of ms, so one garbage collection of this big process can move a lone measurement by half).
+ */
+export async function scrapeBench(
+  cgroups: number,
+  extraObjects: number,
+): Promise<{ ms: number; msWithObjects: number; ratio: number; bareMs: number; series: number }> {
+  const a = build(cgroups);
+  const b = build(cgroups);
+  for (let left = extraObjects, i = 0; left > 0; left -= 100_000, i++)
+    b.registry.execute("bench", {
+      op: "allocObjects",
+      cache: CACHES[i % CACHES.length],
+      pid: b.pids[i % b.pids.length],
+      count: Math.min(left, 100_000),
+      returnObjectIds: false,
+    });
+  const ma = createMetrics({ registry: a.registry });
+  const mb = createMetrics({ registry: b.registry });
   try {
-    const ms = await timeScrape(() => metrics.scrape());
-    for (let left = extraObjects, i = 0; left > 0; left -= 100_000, i++)
-      ex({
-        op: "allocObjects",
-        cache: CACHES[i % CACHES.length],
-        pid: pids[i % pids.length],
-        count: Math.min(left, 100_000),
-        returnObjectIds: false,
-      });
-    const msWithObjects = await timeScrape(() => metrics.scrape());
+    const time = async (m: typeof ma) => {
+      const t0 = performance.now();
+      const text = await m.scrape();
+      if (text.length === 0) throw new Error("empty scrape");
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 3; i++) {
+      await time(ma);
+      await time(mb);
+    }
+    const xa: number[] = [];
+    const xb: number[] = [];
+    const ratios: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      let ta: number;
+      let tb: number;
+      if (i % 2 === 0) {
+        ta = await time(ma);
+        tb = await time(mb);
+      } else {
+        tb = await time(mb);
+        ta = await time(ma);
+      }
+      xa.push(ta);
+      xb.push(tb);
+      ratios.push(tb / ta);
+    }
 
     const bare = new PromRegistry();
     const series = cgroups * CACHES.length;
@@ -74,9 +95,15 @@ export async function scrapeBench(
           for (const cache of CACHES) this.set({ cgroup: `/c${i}`, cache }, i);
       },
     });
-    const bareMs = await timeScrape(() => bare.metrics());
-    return { ms, msWithObjects, bareMs, series };
+    const xs: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const t0 = performance.now();
+      await bare.metrics();
+      if (i >= 3) xs.push(performance.now() - t0);
+    }
+    return { ms: median(xa), msWithObjects: median(xb), ratio: median(ratios), bareMs: median(xs), series };
   } finally {
-    metrics.close();
+    ma.close();
+    mb.close();
   }
 }
