@@ -188,21 +188,28 @@ function counter(
   return family(reg, snap, "counter", name, help, labelNames, fill);
 }
 
-// Label sets per row, made at the row's first family of a scrape (rows are per-snapshot objects).
-const cgroupLabels = new WeakMap<CgroupRow, LabelSet>();
-const cadvisorLabels = new WeakMap<CgroupRow, LabelSet>();
+type EachRow = (s: Snapshot, fn: (sim: SimulationRow, row: CgroupRow, labels: LabelSet) => void) => void;
 
-function eachCgroup(s: Snapshot, fn: (sim: SimulationRow, row: CgroupRow, labels: LabelSet) => void): void {
-  for (const sim of s.simulations)
-    for (const row of sim.cgroups) {
-      let l = cgroupLabels.get(row);
-      if (l === undefined) {
-        l = labelSet({ simulation: sim.name, cgroup: row.label });
-        cgroupLabels.set(row, l);
+/**
+ * Visits every cgroup row with its label set `{simulation, <key>: row label}`, made at the row's
+ * first family of a scrape and shared by the others (rows are per-snapshot objects).
+ */
+function rowsLabelled(key: string): EachRow {
+  const sets = new WeakMap<CgroupRow, LabelSet>();
+  return (s, fn) => {
+    for (const sim of s.simulations)
+      for (const row of sim.cgroups) {
+        let l = sets.get(row);
+        if (l === undefined) {
+          l = labelSet({ simulation: sim.name, [key]: row.label });
+          sets.set(row, l);
+        }
+        fn(sim, row, l);
       }
-      fn(sim, row, l);
-    }
+  };
 }
+
+const eachCgroup = rowsLabelled("cgroup");
 
 const SC = ["simulation", "cgroup"];
 
@@ -474,17 +481,8 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
  */
 export function registerCadvisorFamilies(reg: PromRegistry, snap: () => Snapshot): void {
   const L = ["simulation", "id"];
-  const each = (s: Snapshot, fn: (sim: SimulationRow, r: CgroupRow, l: LabelSet) => void) => {
-    for (const sim of s.simulations)
-      for (const r of sim.cgroups) {
-        let l = cadvisorLabels.get(r);
-        if (l === undefined) {
-          l = labelSet({ simulation: sim.name, id: r.label });
-          cadvisorLabels.set(r, l);
-        }
-        fn(sim, r, l);
-      }
-  };
+  const each = rowsLabelled("id");
+
   gauge(
     reg,
     snap,
