@@ -10,10 +10,11 @@ describe("tasks by pid (array below pid_max, Map above)", () => {
     s.mkdir("/a", "/b");
     s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
     const pids = [7, 4_194_304, 4_194_305, 9_000_000];
-    pids.forEach((pid, i) => s.spawn(i % 2 === 0 ? "/a" : "/b", { pid }));
-    pids.forEach((pid, i) =>
-      expect(s.ex({ op: "allocObjects", cache: "dentry", pid, count: 10 * (i + 1), returnObjectIds: false }).allocatedCount).toBe(10 * (i + 1)),
-    );
+    for (const [i, pid] of pids.entries()) s.spawn(i % 2 === 0 ? "/a" : "/b", { pid });
+    for (const [i, pid] of pids.entries()) {
+      const r = s.ex({ op: "allocObjects", cache: "dentry", pid, count: 10 * (i + 1), returnObjectIds: false });
+      expect(r.allocatedCount).toBe(10 * (i + 1));
+    }
     // a second context for pid 9,000,000: the same task moved to /a allocates there too
     s.ex({ op: "moveTask", pid: 9_000_000, cgroup: "/a" });
     s.ex({ op: "allocObjects", cache: "dentry", pid: 9_000_000, count: 5, returnObjectIds: false });
