@@ -33,7 +33,7 @@ const rep = (f: () => number) => median(Array.from({ length: runs }, f));
 const fmt = (v: number) =>
   v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e4 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1);
 /** Bytes per object slot in the engine (bench/rss.ts measures the real RSS). */
-const SLOT_BYTES = 26;
+const SLOT_BYTES = 28;
 
 const figures: Figure[] = [];
 const add = (f: Figure) => {

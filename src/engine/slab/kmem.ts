@@ -14,6 +14,8 @@ const SHRINK_BATCH = 128;
 const DEF_PRIORITY = 12;
 /** Object ids carry a generation above this many slots, so a reused slot never answers to an old id. */
 export const SLOT_SPAN = 2 ** 31;
+/** Generations wrap at 2^22: 2^22 × SLOT_SPAN = 2^53, so every id is a safe integer. */
+const GEN_MASK = 2 ** 22 - 1;
 /** Pids below this index `ctxByPid` directly (the API's pids end at 4,194,304). */
 const PID_INDEX_LIMIT = 4_194_305;
 /** List key of the global (not memcg-aware) list_lru of a cache. */
@@ -27,7 +29,7 @@ export const GLOBAL_LRU = 0;
  */
 export class SlabSystem {
   // --- object slots -----------------------------------------------------------------------------
-  // Per slot: objNext 4 B + objGen 2 B + objCtx 4 B + owned links 8 B + lru links 8 B = 26 B
+  // Per slot: objNext 4 B + objGen 4 B + objCtx 4 B + owned links 8 B + lru links 8 B = 28 B
   // (ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B of RSS per live object).
   private slotCap = 0;
   private slotTop = 0;
@@ -41,9 +43,10 @@ export class SlabSystem {
   objNext = new Int32Array(0);
   /**
    * Generation of the slot, bumped at every free, so an old id never answers for a reused slot
-   * (16 bits: an id could alias only after its slot was reused 65,536 times).
+   * (22 bits, GEN_MASK: an id could alias only after its slot was reused 4,194,304 times; the id,
+   * generation × 2^31 + slot, stays a safe integer).
    */
-  objGen = new Uint16Array(0);
+  objGen = new Uint32Array(0);
   /**
    * The object's allocation context (-1 = not live): an index into `ctxObjcg` (the objcg charged,
    * index into objcgMemcg; 0 = root/uncharged) and `ctxPid` (the pid that allocated it, 0 for a
@@ -112,7 +115,7 @@ export class SlabSystem {
     };
     this.objNext = g32(this.objNext);
     this.objCtx = g32(this.objCtx);
-    const gen = new Uint16Array(cap);
+    const gen = new Uint32Array(cap);
     gen.set(this.objGen);
     this.objGen = gen;
     this.owned.grow(cap, this.objNext);
@@ -620,7 +623,7 @@ export class SlabSystem {
     }
     this.objCtx[slot] = -1;
     this.ctxLive[ctxId]--;
-    this.objGen[slot] = (this.objGen[slot] + 1) & 0xffff;
+    this.objGen[slot] = (this.objGen[slot] + 1) & GEN_MASK;
     this.liveObjects--;
     this.liveObjectBytes -= cache.geometry.sizeBytes;
     const wasFull = this.slabFree[s] < 0;
