@@ -7,7 +7,7 @@
  *    allocations are bound by it: every object needs ~30 B of never-touched typed-array memory).
  */
 import type { ModelName } from "../src/engine/config.js";
-import { Instance } from "../src/engine/instance.js";
+import { DEFAULT_LIMITS, Instance } from "../src/engine/instance.js";
 
 export interface Figure {
   name: string;
@@ -58,7 +58,7 @@ export function firstTouchBytesPerSec(bytes: number): number {
 export function setup(model: ModelName, cgroups: number, depth = 1): { sim: Instance; pids: number[] } {
   const sim = new Instance(
     { model, cpuCount: 4, memoryBytes: 64 * 1024 * 1024 * 1024 },
-    { ...defaultLimits(), maxCgroups: 1_000_000 },
+    { ...DEFAULT_LIMITS, maxCgroups: 1_000_000 },
   );
   sim.execute({
     op: "createCache",
@@ -88,16 +88,6 @@ export function setup(model: ModelName, cgroups: number, depth = 1): { sim: Inst
   return { sim, pids };
 }
 
-function defaultLimits() {
-  return {
-    maxCgroups: 20_000,
-    maxDepth: 32,
-    maxCaches: 1_000,
-    maxTasks: 100_000,
-    maxLiveObjects: 50_000_000,
-    maxCountPerCommand: 10_000_000,
-  };
-}
 
 export interface AllocFree {
   /** Steady state: the instance already holds (freed) memory for `count` objects. */

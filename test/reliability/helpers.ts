@@ -5,7 +5,7 @@ import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { afterEach } from "vitest";
 import { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER } from "../../src/grpc/errors.js";
-import { findProtoRoot, SIMULATOR_PROTO } from "../../src/grpc/proto.js";
+import { findProtoRoot, LOADER_OPTIONS, SIMULATOR_PROTO } from "../../src/grpc/proto.js";
 import { type GrpcServerHandle, startGrpcServer } from "../../src/grpc/server.js";
 import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { Persistence } from "../../src/persistence/index.js";
@@ -15,15 +15,7 @@ import type { ZodApp } from "../../src/rest/context.js";
 
 export type Obj = Record<string, unknown>;
 
-const clientPackage = protoLoader.loadSync(SIMULATOR_PROTO, {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  arrays: true,
-  oneofs: false,
-  includeDirs: [findProtoRoot()],
-});
+const clientPackage = protoLoader.loadSync(SIMULATOR_PROTO, { ...LOADER_OPTIONS, includeDirs: [findProtoRoot()] });
 export const methods = clientPackage["memcg_sim.v1.SimulatorService"] as grpc.ServiceDefinition;
 
 export interface RpcOutcome {
