@@ -1,4 +1,4 @@
-import { PageCounter, UNLIMITED } from "./page-counter.js";
+import { type CounterNode, PageCounter, PC_FIELDS, UNLIMITED } from "./page-counter.js";
 
 /** memory.events keys in the kernel's print order (DOMAIN §3.2). */
 export const EVENT_KEYS = ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"] as const;
@@ -29,29 +29,40 @@ export const STAT_COUNT = 7;
 export type CgroupState = "online" | "dying" | "released";
 
 /**
- * The statistics of cgroups live in shared chunks, 16 doubles (128 bytes) per cgroup: the local
- * values, then the hierarchical ones. `statLocal`/`statHier` are views of a cgroup's two halves;
- * the hot paths index the chunk directly, so a command that lands on a cgroup cold in the CPU
- * caches misses on its statistics' lines only, not also on two typed-array headers (issue
- * "Performance", scaling with cgroups). A chunk is freed by the garbage collector with its last
- * cgroup; slots are never reused.
+ * The hot numbers of cgroups live in shared chunks, one row of 32 doubles (256 bytes) per cgroup:
+ * the local statistics, the hierarchical ones, then the `memory` and `kmem` page counters
+ * (page-counter.ts, 8 doubles each). `statLocal`/`statHier` are views of the two statistic halves;
+ * the hot paths index the chunk directly and walk the cgroups themselves, so a command that lands
+ * on a cgroup cold in the CPU caches misses on its Cgroup object and one contiguous row, not also
+ * on two counter objects and typed-array headers (issue "Performance", scaling with cgroups). A
+ * chunk is freed by the garbage collector with its last cgroup; rows are never reused.
  */
-const STAT_STRIDE = 16;
-const STAT_CHUNK_CGROUPS = 64;
-if (2 * STAT_COUNT > STAT_STRIDE) throw new Error("STAT_STRIDE too small");
-let statChunk = new Float64Array(0);
-let statChunkUsed = STAT_CHUNK_CGROUPS;
+const ROW_STRIDE = 32;
+const ROW_CHUNK_CGROUPS = 64;
+/** Offset of the hierarchical statistics in a row. */
+export const ROW_STAT_HIER = STAT_COUNT;
+/** Offsets of the `memory` and `kmem` counters in a row (the `at` of page-counter.ts's functions). */
+export const ROW_MEMORY = 16;
+export const ROW_KMEM = 24;
+if (2 * STAT_COUNT > ROW_MEMORY || ROW_KMEM + PC_FIELDS > ROW_STRIDE) throw new Error("cgroup row layout overlaps");
+let rowChunk = new Float64Array(0);
+let rowChunkUsed = ROW_CHUNK_CGROUPS;
 
-function statSlot(): { chunk: Float64Array; off: number } {
-  if (statChunkUsed === STAT_CHUNK_CGROUPS) {
-    statChunk = new Float64Array(STAT_STRIDE * STAT_CHUNK_CGROUPS);
-    statChunkUsed = 0;
+function rowSlot(): { chunk: Float64Array; off: number } {
+  if (rowChunkUsed === ROW_CHUNK_CGROUPS) {
+    rowChunk = new Float64Array(ROW_STRIDE * ROW_CHUNK_CGROUPS);
+    rowChunkUsed = 0;
   }
-  return { chunk: statChunk, off: STAT_STRIDE * statChunkUsed++ };
+  return { chunk: rowChunk, off: ROW_STRIDE * rowChunkUsed++ };
 }
 
 /** One memory cgroup. State only; the rules live in the modules that act on it. */
-export class Cgroup {
+export class Cgroup implements CounterNode {
+  /** This cgroup's row (statistics and page counters) and its offset in it. */
+  readonly row: Float64Array;
+  readonly rowOff: number;
+  /** The level charged next by this cgroup's counters: the parent, or null (root; v1 `use_hierarchy=0` parent). */
+  readonly counterParent: Cgroup | null;
   readonly children = new Map<string, Cgroup>();
   /** Removed children still pinned by charges (DOMAIN §10), oldest first. */
   readonly dyingChildren: Cgroup[] = [];
@@ -82,9 +93,6 @@ export class Cgroup {
 
   readonly events = new Float64Array(6);
   readonly eventsLocal = new Float64Array(6);
-  /** This cgroup's statistics chunk and offset in it: local at `statOff`, hierarchical at `statOff + STAT_COUNT`. */
-  readonly stats: Float64Array;
-  readonly statOff: number;
   readonly statLocal: Float64Array;
   readonly statHier: Float64Array;
 
@@ -124,14 +132,15 @@ export class Cgroup {
     useHierarchy: boolean,
   ) {
     this.useHierarchy = useHierarchy;
-    const { chunk, off } = statSlot();
-    this.stats = chunk;
-    this.statOff = off;
+    const { chunk, off } = rowSlot();
+    this.row = chunk;
+    this.rowOff = off;
     this.statLocal = chunk.subarray(off, off + STAT_COUNT);
-    this.statHier = chunk.subarray(off + STAT_COUNT, off + 2 * STAT_COUNT);
+    this.statHier = chunk.subarray(off + ROW_STAT_HIER, off + ROW_STAT_HIER + STAT_COUNT);
     const hier = parent !== null && parent.useHierarchy;
-    this.memory = new PageCounter(hier ? parent.memory : null);
-    this.kmem = new PageCounter(hier ? parent.kmem : null);
+    this.counterParent = hier ? parent : null;
+    this.memory = new PageCounter(hier ? parent.memory : null, chunk, off + ROW_MEMORY);
+    this.kmem = new PageCounter(hier ? parent.kmem : null, chunk, off + ROW_KMEM);
   }
 
   get isRoot(): boolean {
@@ -152,8 +161,8 @@ export class Cgroup {
 
 /** Adds `delta` to a statistic locally and to the hierarchical value of this cgroup and every ancestor. */
 export function modStat(cg: Cgroup, stat: number, delta: number): void {
-  cg.stats[cg.statOff + stat] += delta;
-  for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.stats[c.statOff + STAT_COUNT + stat] += delta;
+  cg.row[cg.rowOff + stat] += delta;
+  for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.row[c.rowOff + ROW_STAT_HIER + stat] += delta;
 }
 
 /**

@@ -1,7 +1,8 @@
-import { type Cgroup, EV_HIGH, EV_MAX, raiseEvent } from "./cgroup.js";
+import { type Cgroup, EV_HIGH, EV_MAX, ROW_MEMORY, raiseEvent } from "./cgroup.js";
 import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
 import type { Instance } from "./instance.js";
 import { outOfMemory } from "./oom.js";
+import { chargeAt, marginAt, tryChargeAt, unchargeAt } from "./page-counter.js";
 import { tryToFreeMemcgPages } from "./reclaim.js";
 import type { Task } from "./tasks.js";
 
@@ -58,7 +59,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
 
   for (let guard = 0; guard < 100_000; guard++) {
     if (stockBatch > 1 && consumeStock(sim, memcg, nrPages, ctx.cpu)) return CHARGE_OK;
-    const failed = memcg.memory.tryCharge(batch);
+    const failed = tryChargeAt(memcg, ROW_MEMORY, batch);
     if (failed === null) {
       if (batch > nrPages) refillStock(sim, memcg, batch - nrPages, ctx.cpu);
       if (modern && sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, batch, ctx);
@@ -69,7 +70,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
       batch = nrPages;
       continue;
     }
-    memOverLimit = sim.cgroupOfCounter(failed, memcg);
+    memOverLimit = failed;
     ctx.out.failedAt = memOverLimit;
     if (!(gfp & GFP_DIRECT_RECLAIM)) break;
     if (!modern && gfp & GFP_NORETRY) break;
@@ -78,7 +79,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
       raisedMax = true;
     }
     const reclaimed = tryToFreeMemcgPages(sim, memOverLimit, nrPages, ctx.out);
-    if (memOverLimit.memory.margin() >= nrPages) continue;
+    if (marginAt(memOverLimit, ROW_MEMORY) >= nrPages) continue;
     if (modern && !drained) {
       drainAllStock(sim, memOverLimit);
       drained = true;
@@ -111,7 +112,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
       raiseEvent(memOverLimit, EV_MAX);
       sim.events.emit(sim.clockMs, "max", { cgroup: memOverLimit.path });
     }
-    memcg.memory.charge(nrPages);
+    chargeAt(memcg, ROW_MEMORY, nrPages);
     if (sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, nrPages, ctx);
     ctx.out.failedAt = null;
     return CHARGE_OK;
@@ -122,7 +123,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
 /** Uncharges `nrPages` from `memcg.memory` at every level (pages leave the cgroup). */
 export function uncharge(sim: Instance, memcg: Cgroup, nrPages: number): void {
   if (memcg.isRoot || nrPages === 0) return;
-  memcg.memory.uncharge(nrPages);
+  unchargeAt(memcg, ROW_MEMORY, nrPages);
 }
 
 // --- per-CPU charge stock (`memcg_stock`, one memcg per CPU as in 3.x–6.x) ---------------------
@@ -151,7 +152,7 @@ function drainStock(sim: Instance, cpu: number): void {
   const s = sim.pageStocks[cpu];
   if (s.memcg !== null && s.pages > 0) {
     s.memcg.stockPages -= s.pages;
-    s.memcg.memory.uncharge(s.pages);
+    unchargeAt(s.memcg, ROW_MEMORY, s.pages);
   }
   s.memcg = null;
   s.pages = 0;
@@ -169,7 +170,7 @@ export function drainAllStock(sim: Instance, root: Cgroup): void {
 
 function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
-    if (c.memory.usage > c.highPages) {
+    if (c.row[c.rowOff + ROW_MEMORY] > c.highPages) {
       if (ctx.task !== null) ctx.task.pagesOverHigh += batch;
       else {
         // No task to throttle (a remote charge on behalf of a cgroup, like a kthread or an
@@ -232,7 +233,7 @@ export function handleOverHigh(sim: Instance, task: Task, out: AllocOutcome): vo
 function reclaimHigh(sim: Instance, memcg: Cgroup, nrPages: number, out: AllocOutcome): number {
   let total = 0;
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
-    if (c.memory.usage <= c.highPages) continue;
+    if (c.row[c.rowOff + ROW_MEMORY] <= c.highPages) continue;
     raiseEvent(c, EV_HIGH);
     sim.events.emit(sim.clockMs, "high", { cgroup: c.path });
     total += tryToFreeMemcgPages(sim, c, nrPages, out);

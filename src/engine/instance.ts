@@ -10,11 +10,11 @@ import {
   tryChargeMemcg,
   uncharge,
 } from "./charge.js";
-import { Cgroup, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES, STAT_PGPGIN, STAT_PGPGOUT } from "./cgroup.js";
+import { Cgroup, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES, STAT_KERNEL_PAGES, STAT_PGPGIN, STAT_PGPGOUT } from "./cgroup.js";
 import { readCgroupFile, writeCgroupFile } from "./cgroupfs/files.js";
 import type * as C from "./commands.js";
 import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./config.js";
-import { assert, EngineError, fail } from "./errors.js";
+import { EngineError, fail } from "./errors.js";
 import { EventLog } from "./events.js";
 import { GFP_DIRECT_RECLAIM, parseGfp } from "./gfp.js";
 import type { AccountingModel } from "./models/model.js";
@@ -23,7 +23,6 @@ import { V38Model } from "./models/v3-8.js";
 import { V45Model } from "./models/v4-5.js";
 import { V59Model } from "./models/v5-9.js";
 import { outOfMemory } from "./oom.js";
-import type { PageCounter } from "./page-counter.js";
 import { Prng } from "./prng.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "./reclaim.js";
 import type { KmemCache } from "./slab/cache.js";
@@ -399,17 +398,6 @@ export class Instance {
     let c = cg;
     while (c.state !== "online") c = c.parent!;
     return c;
-  }
-
-  /** The cgroup owning the `memory` counter that failed, searched from `from` upwards. */
-  cgroupOfCounter(counter: PageCounter, from: Cgroup): Cgroup {
-    for (let c: Cgroup | null = from; c !== null; c = c.parent) if (c.memory === counter) return c;
-    assert(false, "failing counter not found among ancestors");
-  }
-
-  cgroupOfKmemCounter(counter: PageCounter, from: Cgroup): Cgroup {
-    for (let c: Cgroup | null = from; c !== null; c = c.parent) if (c.kmem === counter) return c;
-    assert(false, "failing kmem counter not found among ancestors");
   }
 
   isDescendant(c: Cgroup, root: Cgroup): boolean {
@@ -809,7 +797,7 @@ export class Instance {
 
   /** Kernel-memory pages charged to `cg` right now (for a result's chargedBytes). */
   private chargedPagesNow(cg: Cgroup): number {
-    return cg.stats[cg.statOff + 2 /* STAT_KERNEL_PAGES, local */];
+    return cg.row[cg.rowOff + STAT_KERNEL_PAGES];
   }
 
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {

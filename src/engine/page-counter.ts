@@ -3,86 +3,191 @@
  * byte/rounding differences handled at the cgroupfs edge, as the older `res_counter` (§2.1):
  * every charge in the simulator is a whole number of pages, so one implementation serves both.
  *
- * `parent` is null for the root and for v1 cgroups with `use_hierarchy=0` (§2.3).
+ * A counter's numbers are 8 doubles in a row of a Float64Array (PC_* offsets). A cgroup keeps its
+ * `memory` and `kmem` counters in its own row next to its statistics (Cgroup.row), so a charge to
+ * a cgroup cold in the CPU caches misses on one contiguous row and not on three objects (issue
+ * "Performance", scaling with cgroups). The hot paths charge a cgroup through the `*At` functions,
+ * which walk the cgroups themselves; `PageCounter` is the object view of one counter (cgroupfs,
+ * reclaim, invariants, tests) and runs the same functions.
+ *
+ * The parent is null for the root and for v1 cgroups with `use_hierarchy=0` (§2.3).
  */
 export const UNLIMITED = Number.POSITIVE_INFINITY;
 
-export class PageCounter {
-  usage = 0;
-  max = UNLIMITED;
-  watermark = 0;
-  failcnt = 0;
-  /** Monotonic totals for metrics: never reset by failcnt/max_usage writes (API.md §8). */
-  chargedTotal = 0;
-  unchargedTotal = 0;
-  failTotal = 0;
-  /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
-  forcedTotal = 0;
+export const PC_USAGE = 0;
+export const PC_MAX = 1;
+export const PC_WATERMARK = 2;
+export const PC_FAILCNT = 3;
+/** Monotonic totals for metrics: never reset by failcnt/max_usage writes (API.md §8). */
+export const PC_CHARGED_TOTAL = 4;
+export const PC_UNCHARGED_TOTAL = 5;
+export const PC_FAIL_TOTAL = 6;
+/** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
+export const PC_FORCED_TOTAL = 7;
+export const PC_FIELDS = 8;
+
+/**
+ * One level of a counter hierarchy: its counters live in `row` from `rowOff`; a counter at offset
+ * `at` of the level has its parent at the same offset of `counterParent`.
+ */
+export interface CounterNode {
+  readonly row: Float64Array;
+  readonly rowOff: number;
+  readonly counterParent: CounterNode | null;
+}
+
+/** Writes a fresh counter (no usage, no limit) at `off` of `row`. */
+export function initCounter(row: Float64Array, off: number): void {
+  row.fill(0, off, off + PC_FIELDS);
+  row[off + PC_MAX] = UNLIMITED;
+}
+
+/**
+ * As `page_counter_try_charge`: charges `n` pages at every level from `node` to the root. On the
+ * first level where usage would exceed max, undoes the levels below it and returns that level;
+ * only that level's failcnt increments. Returns null on success.
+ */
+export function tryChargeAt<N extends CounterNode>(node: N, at: number, n: number): N | null {
+  for (let c: CounterNode | null = node; c !== null; c = c.counterParent) {
+    const r = c.row;
+    const o = c.rowOff + at;
+    const next = r[o] + n;
+    if (next > r[o + PC_MAX]) {
+      r[o + PC_FAILCNT]++;
+      r[o + PC_FAIL_TOTAL]++;
+      // roll back the levels below the failing one; a rollback is not an uncharge
+      for (let u: CounterNode = node; u !== c; u = u.counterParent!) {
+        const uo = u.rowOff + at;
+        u.row[uo] -= n;
+        u.row[uo + PC_CHARGED_TOTAL] -= n;
+      }
+      return c as N;
+    }
+    r[o] = next;
+    r[o + PC_CHARGED_TOTAL] += n;
+    if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
+  }
+  return null;
+}
+
+/** As `page_counter_charge`: unconditional (forced) charge at every level; usage may exceed max. */
+export function chargeAt(node: CounterNode, at: number, n: number): void {
+  for (let c: CounterNode | null = node; c !== null; c = c.counterParent) {
+    const r = c.row;
+    const o = c.rowOff + at;
+    const next = r[o] + n;
+    r[o] = next;
+    r[o + PC_CHARGED_TOTAL] += n;
+    r[o + PC_FORCED_TOTAL] += n;
+    if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
+  }
+}
+
+/** As `page_counter_uncharge`: subtracts at every level, clamping at 0 like the kernel's warning path. */
+export function unchargeAt(node: CounterNode, at: number, n: number): void {
+  for (let c: CounterNode | null = node; c !== null; c = c.counterParent) cancel(c.row, c.rowOff + at, n);
+}
+
+/** Removes `n` pages from this level only (reparenting a dying cgroup's charges, DOMAIN §10). */
+export function cancelLocalAt(node: CounterNode, at: number, n: number): void {
+  cancel(node.row, node.rowOff + at, n);
+}
+
+function cancel(r: Float64Array, o: number, n: number): void {
+  const usage = r[o];
+  const next = usage - n;
+  r[o] = Math.max(next, 0);
+  r[o + PC_UNCHARGED_TOTAL] += next < 0 ? usage : n;
+}
+
+/** Pages that can still be charged at this level and every ancestor (`mem_cgroup_margin`). */
+export function marginAt(node: CounterNode, at: number): number {
+  let m = UNLIMITED;
+  for (let c: CounterNode | null = node; c !== null; c = c.counterParent) {
+    const o = c.rowOff + at;
+    const left = c.row[o + PC_MAX] - c.row[o];
+    if (left < m) m = left;
+  }
+  return m < 0 ? 0 : m;
+}
+
+/** The object view of one counter: its own row (a standalone counter) or a slice of a cgroup's. */
+export class PageCounter implements CounterNode {
+  readonly row: Float64Array;
+  readonly rowOff: number;
   /** A v2 `memory.max` write installed a max below the usage of the moment (DOMAIN §3.2). */
   maxSetBelowUsage = false;
 
-  constructor(public parent: PageCounter | null) {}
+  constructor(
+    readonly counterParent: PageCounter | null,
+    row: Float64Array = new Float64Array(PC_FIELDS),
+    rowOff = 0,
+  ) {
+    this.row = row;
+    this.rowOff = rowOff;
+    initCounter(row, rowOff);
+  }
 
-  /**
-   * As `page_counter_try_charge`: charges `n` pages at every level from this one to the root.
-   * On the first level where usage would exceed max, undoes the levels below it and returns that
-   * level; only that level's failcnt increments. Returns null on success.
-   */
+  get parent(): PageCounter | null {
+    return this.counterParent;
+  }
+
+  get usage(): number {
+    return this.row[this.rowOff + PC_USAGE];
+  }
+  set usage(v: number) {
+    this.row[this.rowOff + PC_USAGE] = v;
+  }
+  get max(): number {
+    return this.row[this.rowOff + PC_MAX];
+  }
+  set max(v: number) {
+    this.row[this.rowOff + PC_MAX] = v;
+  }
+  get watermark(): number {
+    return this.row[this.rowOff + PC_WATERMARK];
+  }
+  set watermark(v: number) {
+    this.row[this.rowOff + PC_WATERMARK] = v;
+  }
+  get failcnt(): number {
+    return this.row[this.rowOff + PC_FAILCNT];
+  }
+  set failcnt(v: number) {
+    this.row[this.rowOff + PC_FAILCNT] = v;
+  }
+  get chargedTotal(): number {
+    return this.row[this.rowOff + PC_CHARGED_TOTAL];
+  }
+  get unchargedTotal(): number {
+    return this.row[this.rowOff + PC_UNCHARGED_TOTAL];
+  }
+  get failTotal(): number {
+    return this.row[this.rowOff + PC_FAIL_TOTAL];
+  }
+  get forcedTotal(): number {
+    return this.row[this.rowOff + PC_FORCED_TOTAL];
+  }
+
+  /** `tryChargeAt` on this counter: the failing level, or null. */
   tryCharge(n: number): PageCounter | null {
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) {
-      const next = c.usage + n;
-      if (next > c.max) {
-        c.failcnt++;
-        c.failTotal++;
-        // roll back the levels below the failing one; a rollback is not an uncharge
-        for (let u: PageCounter | null = this; u !== c; u = u!.parent) {
-          u!.usage -= n;
-          u!.chargedTotal -= n;
-        }
-        return c;
-      }
-      c.usage = next;
-      c.chargedTotal += n;
-      if (next > c.watermark) c.watermark = next;
-    }
-    return null;
+    return tryChargeAt(this, 0, n);
   }
 
-  /** As `page_counter_charge`: unconditional (forced) charge at every level; usage may exceed max. */
   charge(n: number): void {
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) {
-      c.usage += n;
-      c.chargedTotal += n;
-      c.forcedTotal += n;
-      if (c.usage > c.watermark) c.watermark = c.usage;
-    }
+    chargeAt(this, 0, n);
   }
 
-  /** As `page_counter_uncharge`: subtracts at every level, clamping at 0 like the kernel's warning path. */
   uncharge(n: number): void {
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) c.cancel(n);
+    unchargeAt(this, 0, n);
   }
 
-  private cancel(n: number): void {
-    const next = this.usage - n;
-    const done = next < 0 ? this.usage : n;
-    this.usage = next < 0 ? 0 : next;
-    this.unchargedTotal += done;
-  }
-
-  /** Removes `n` pages from this level only (reparenting a dying cgroup's charges, DOMAIN §10). */
   cancelLocal(n: number): void {
-    this.cancel(n);
+    cancelLocalAt(this, 0, n);
   }
 
-  /** Pages that can still be charged at this level and every ancestor (`mem_cgroup_margin`). */
   margin(): number {
-    let m = UNLIMITED;
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) {
-      const left = c.max - c.usage;
-      if (left < m) m = left;
-    }
-    return m < 0 ? 0 : m;
+    return marginAt(this, 0);
   }
 
   /** As `page_counter_set_max`: refuses (false) when usage already exceeds the new max. */

@@ -1,5 +1,6 @@
 import { uncharge } from "../charge.js";
-import type { Cgroup } from "../cgroup.js";
+import { type Cgroup, ROW_KMEM } from "../cgroup.js";
+import { unchargeAt } from "../page-counter.js";
 import type { CacheInstance } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import { PageChargedModel } from "./page-charged.js";
@@ -12,7 +13,7 @@ import { PageChargedModel } from "./page-charged.js";
 export abstract class LazyCopyModel extends PageChargedModel {
   protected unchargePages(memcg: Cgroup, pages: number): void {
     uncharge(this.sim, memcg, pages);
-    memcg.kmem.uncharge(pages);
+    unchargeAt(memcg, ROW_KMEM, pages);
   }
 
   onCgroupCreated(): void {}

@@ -1,5 +1,6 @@
 import type { ChargeCtx } from "../charge.js";
-import type { Cgroup } from "../cgroup.js";
+import { type Cgroup, ROW_KMEM, ROW_MEMORY } from "../cgroup.js";
+import { tryChargeAt, unchargeAt } from "../page-counter.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import { tryToFreeMemcgPages } from "../reclaim.js";
@@ -29,19 +30,16 @@ export class Rfc2012Model extends PageChargedModel {
     return this.pick(inst !== undefined && inst.state === "active" ? inst : cache.base);
   }
 
-  private counter(memcg: Cgroup) {
-    return this.sim.config.kmemIndependentAccounting ? memcg.kmem : memcg.memory;
+  /** The counter slab pages charge: `kmem` with independent kmem accounting, else `memory`. */
+  private counterAt(): number {
+    return this.sim.config.kmemIndependentAccounting ? ROW_KMEM : ROW_MEMORY;
   }
 
   protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
-    const counter = this.counter(memcg);
     let retries = this.sim.config.maxReclaimRetries;
     for (;;) {
-      const failed = counter.tryCharge(pages);
-      if (failed === null) return true;
-      const at = this.sim.config.kmemIndependentAccounting
-        ? this.sim.cgroupOfKmemCounter(failed, memcg)
-        : this.sim.cgroupOfCounter(failed, memcg);
+      const at = tryChargeAt(memcg, this.counterAt(), pages);
+      if (at === null) return true;
       ctx.out.failedAt = at;
       if (!this.sim.config.reclaimOnKmemFailure || retries-- <= 0) return false;
       tryToFreeMemcgPages(this.sim, at, pages, ctx.out);
@@ -49,7 +47,7 @@ export class Rfc2012Model extends PageChargedModel {
   }
 
   protected unchargePages(memcg: Cgroup, pages: number): void {
-    this.counter(memcg).uncharge(pages);
+    unchargeAt(memcg, this.counterAt(), pages);
   }
 
   private dup(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void {

@@ -1,5 +1,6 @@
 import { CHARGE_OK, type ChargeCtx, tryChargeMemcg } from "../charge.js";
-import type { Cgroup } from "../cgroup.js";
+import { type Cgroup, ROW_KMEM } from "../cgroup.js";
+import { tryChargeAt, unchargeAt } from "../page-counter.js";
 import { GFP_NOFAIL } from "../gfp.js";
 import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
@@ -28,13 +29,13 @@ export class V38Model extends LazyCopyModel {
 
   protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
     // memcg_charge_kmem (DOMAIN §4.4): kmem first, no reclaim on its failure
-    const failed = memcg.kmem.tryCharge(pages);
+    const failed = tryChargeAt(memcg, ROW_KMEM, pages);
     if (failed !== null) {
-      ctx.out.failedAt = this.sim.cgroupOfKmemCounter(failed, memcg);
+      ctx.out.failedAt = failed;
       return false;
     }
     if (tryChargeMemcg(this.sim, memcg, pages, ctx) !== CHARGE_OK) {
-      memcg.kmem.uncharge(pages);
+      unchargeAt(memcg, ROW_KMEM, pages);
       return false;
     }
     return true;

@@ -1,5 +1,6 @@
 import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.js";
-import type { Cgroup } from "../cgroup.js";
+import { type Cgroup, ROW_KMEM } from "../cgroup.js";
+import { chargeAt, tryChargeAt } from "../page-counter.js";
 import { GFP_ACCOUNT } from "../gfp.js";
 import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
@@ -29,13 +30,13 @@ export class V45Model extends LazyCopyModel {
   protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
     if (tryChargeMemcg(this.sim, memcg, pages, ctx) !== CHARGE_OK) return false;
     if (this.sim.config.cgroupVersion === 1) {
-      const failed = memcg.kmem.tryCharge(pages);
+      const failed = tryChargeAt(memcg, ROW_KMEM, pages);
       if (failed !== null) {
         uncharge(this.sim, memcg, pages);
-        ctx.out.failedAt = this.sim.cgroupOfKmemCounter(failed, memcg);
+        ctx.out.failedAt = failed;
         return false;
       }
-    } else memcg.kmem.charge(pages);
+    } else chargeAt(memcg, ROW_KMEM, pages);
     return true;
   }
 

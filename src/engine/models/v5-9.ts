@@ -2,11 +2,13 @@ import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.j
 import {
   type Cgroup,
   modStat,
+  ROW_KMEM,
   STAT_KERNEL_PAGES,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
 import { GFP_ACCOUNT } from "../gfp.js";
+import { chargeAt, unchargeAt } from "../page-counter.js";
 import type { Instance } from "../instance.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
@@ -147,7 +149,7 @@ export class V59Model implements AccountingModel {
       });
       return false;
     }
-    memcg.kmem.charge(nrPages);
+    chargeAt(memcg, ROW_KMEM, nrPages);
     memcg.objcgPages += nrPages;
     modStat(memcg, STAT_KERNEL_PAGES, nrPages);
     return true;
@@ -156,7 +158,7 @@ export class V59Model implements AccountingModel {
   private unchargePages(memcg: Cgroup, nrPages: number): void {
     if (memcg.isRoot) return;
     uncharge(this.sim, memcg, nrPages);
-    memcg.kmem.uncharge(nrPages);
+    unchargeAt(memcg, ROW_KMEM, nrPages);
     memcg.objcgPages -= nrPages;
     modStat(memcg, STAT_KERNEL_PAGES, -nrPages);
     this.sim.maybeRelease(memcg);
