@@ -43,8 +43,10 @@ const ROW_CHUNK_CGROUPS = 64;
 export const ROW_STAT_HIER = STAT_COUNT;
 /** Offsets of the `memory` and `kmem` counters in a row (the `at` of page-counter.ts's functions). */
 export const ROW_MEMORY = 16;
+/** memory.high in pages (UNLIMITED = max): read with `memory` usage on every charge (a double field would be a boxed number). */
+export const ROW_HIGH = 14;
 export const ROW_KMEM = 24;
-if (2 * STAT_COUNT > ROW_MEMORY || ROW_KMEM + PC_FIELDS > ROW_STRIDE) throw new Error("cgroup row layout overlaps");
+if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE) throw new Error("cgroup row layout overlaps");
 let rowChunk = new Float64Array(0);
 let rowChunkUsed = ROW_CHUNK_CGROUPS;
 
@@ -71,10 +73,9 @@ export class Cgroup implements CounterNode {
 
   readonly memory: PageCounter;
   readonly kmem: PageCounter;
-  /** memory.min / memory.low / memory.high / soft limit, in pages (UNLIMITED = max). */
+  /** memory.min / memory.low / soft limit, in pages (UNLIMITED = max); memory.high is `highPages`. */
   minPages = 0;
   lowPages = 0;
-  highPages = UNLIMITED;
   softLimitPages = UNLIMITED;
   /** Effective protection computed during a reclaim walk (kernel `emin`/`elow`). */
   emin = 0;
@@ -141,6 +142,15 @@ export class Cgroup implements CounterNode {
     this.counterParent = hier ? parent : null;
     this.memory = new PageCounter(hier ? parent.memory : null, chunk, off + ROW_MEMORY);
     this.kmem = new PageCounter(hier ? parent.kmem : null, chunk, off + ROW_KMEM);
+    chunk[off + ROW_HIGH] = UNLIMITED;
+  }
+
+  /** memory.high in pages (UNLIMITED = max). */
+  get highPages(): number {
+    return this.row[this.rowOff + ROW_HIGH];
+  }
+  set highPages(pages: number) {
+    this.row[this.rowOff + ROW_HIGH] = pages;
   }
 
   get isRoot(): boolean {

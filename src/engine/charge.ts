@@ -1,4 +1,4 @@
-import { type Cgroup, EV_HIGH, EV_MAX, ROW_MEMORY, raiseEvent } from "./cgroup.js";
+import { type Cgroup, EV_HIGH, EV_MAX, ROW_HIGH, ROW_MEMORY, raiseEvent } from "./cgroup.js";
 import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
 import type { Instance } from "./instance.js";
 import { outOfMemory } from "./oom.js";
@@ -170,7 +170,9 @@ export function drainAllStock(sim: Instance, root: Cgroup): void {
 
 function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
-    if (c.row[c.rowOff + ROW_MEMORY] > c.highPages) {
+    const r = c.row;
+    const o = c.rowOff;
+    if (r[o + ROW_MEMORY] > r[o + ROW_HIGH]) {
       if (ctx.task !== null) ctx.task.pagesOverHigh += batch;
       else {
         // No task to throttle (a remote charge on behalf of a cgroup, like a kthread or an
