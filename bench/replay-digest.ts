@@ -1,8 +1,8 @@
 /**
  * Differential check between engine versions (used for every optimisation commit): runs 36
  * seeded, randomized 1,500-command scripts over the four models (cgroup v1 and v2) and writes
- * every result, dumpState (minus the slab-array fingerprints, which depend on layout) and each
- * cgroup's memory.stat to FILE. Run it on two versions and `cmp` the files.
+ * every result, dumpState (minus the slab-array fingerprints, which depend on layout), each
+ * cgroup's memory.stat and page counters (with the metrics totals) to FILE. Run it on two versions and `cmp` the files.
  * `npx tsx bench/replay-digest.ts FILE [--invariants]` (--invariants: checkInvariants after every
  * command, first violation per script printed).
  */
@@ -102,7 +102,8 @@ function script(seed: number, model: string): Command[] {
         cmds.push({
           op: "writeFile",
           cgroup: p,
-          file: model === "v3.8" ? "memory.kmem.limit_in_bytes" : "memory.max",
+          // memory.high: v2 only (a v1 instance answers with an error, recorded like any result)
+          file: model === "v3.8" ? "memory.kmem.limit_in_bytes" : next(3) === 0 ? "memory.high" : "memory.max",
           value: `${256 + next(1024)}K`,
         });
         break;
@@ -138,6 +139,8 @@ for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"])
         seed,
         cpuCount: 2,
         memoryBytes: 48 * 1024 * 1024,
+        // odd seeds: the per-CPU page-charge stock (memcg_stock) in play
+        chargeBatchPages: seed % 2 === 1 ? 32 : 1,
       });
       const results: unknown[] = [];
       let stop = !process.argv.includes("--invariants");
@@ -167,7 +170,20 @@ for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"])
           return null;
         }
       });
-      out[`${model}/${seed}/${cgv}`] = { results, d, views };
+      // page counters, the monotonic totals included (what /metrics reads)
+      const counters = sim.allCgroups().map((cg) =>
+        [cg.memory, cg.kmem].map((c) => [
+          c.usage,
+          c.max,
+          c.watermark,
+          c.failcnt,
+          c.chargedTotal,
+          c.unchargedTotal,
+          c.failTotal,
+          c.forcedTotal,
+        ]),
+      );
+      out[`${model}/${seed}/${cgv}`] = { results, d, views, counters };
     }
 writeFileSync(process.argv[2], JSON.stringify(out));
 console.log("ok", Object.keys(out).length);

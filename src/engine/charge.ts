@@ -62,7 +62,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
     const failed = tryChargeAt(memcg, ROW_MEMORY, batch);
     if (failed === null) {
       if (batch > nrPages) refillStock(sim, memcg, batch - nrPages, ctx.cpu);
-      if (modern && sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, batch, ctx);
+      if (modern && sim.highLimitSet && sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, batch, ctx);
       return CHARGE_OK;
     }
     if (batch > nrPages) {
@@ -113,7 +113,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
       sim.events.emit(sim.clockMs, "max", { cgroup: memOverLimit.path });
     }
     chargeAt(memcg, ROW_MEMORY, nrPages);
-    if (sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, nrPages, ctx);
+    if (sim.highLimitSet && sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, nrPages, ctx);
     ctx.out.failedAt = null;
     return CHARGE_OK;
   }

@@ -88,6 +88,12 @@ export class Instance {
   readonly pageStocks: PageStock[];
   /** Cgroups whose `high_work` was queued by remote charges of the current command. */
   readonly pendingHighWork = new Set<Cgroup>();
+  /**
+   * Some cgroup's memory.high was set below max at some point. Until then no charge can land above
+   * a memory.high, so the charge path skips its over-high walk (DOMAIN §4.1 step 16) — the same
+   * outcome without a walk to the root per charge. Never reset.
+   */
+  highLimitSet = false;
   readonly totalPages: number;
   clockMs = 0;
   commandCount = 0;

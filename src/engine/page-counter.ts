@@ -18,12 +18,15 @@ export const PC_USAGE = 0;
 export const PC_MAX = 1;
 export const PC_WATERMARK = 2;
 export const PC_FAILCNT = 3;
-/** Monotonic totals for metrics: never reset by failcnt/max_usage writes (API.md §8). */
-export const PC_CHARGED_TOTAL = 4;
-export const PC_UNCHARGED_TOTAL = 5;
-export const PC_FAIL_TOTAL = 6;
+/**
+ * Monotonic totals for metrics, never reset by failcnt/max_usage writes (API.md §8): pages
+ * uncharged, failed charges. Pages charged are not stored: every change of usage is a charge, an
+ * uncharge or a rollback of a charge, so charged = usage + uncharged at all times.
+ */
+export const PC_UNCHARGED_TOTAL = 4;
+export const PC_FAIL_TOTAL = 5;
 /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
-export const PC_FORCED_TOTAL = 7;
+export const PC_FORCED_TOTAL = 6;
 export const PC_FIELDS = 8;
 
 /**
@@ -56,15 +59,10 @@ export function tryChargeAt<N extends CounterNode>(node: N, at: number, n: numbe
       r[o + PC_FAILCNT]++;
       r[o + PC_FAIL_TOTAL]++;
       // roll back the levels below the failing one; a rollback is not an uncharge
-      for (let u: CounterNode = node; u !== c; u = u.counterParent!) {
-        const uo = u.rowOff + at;
-        u.row[uo] -= n;
-        u.row[uo + PC_CHARGED_TOTAL] -= n;
-      }
+      for (let u: CounterNode = node; u !== c; u = u.counterParent!) u.row[u.rowOff + at] -= n;
       return c as N;
     }
     r[o] = next;
-    r[o + PC_CHARGED_TOTAL] += n;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
   }
   return null;
@@ -77,7 +75,6 @@ export function chargeAt(node: CounterNode, at: number, n: number): void {
     const o = c.rowOff + at;
     const next = r[o] + n;
     r[o] = next;
-    r[o + PC_CHARGED_TOTAL] += n;
     r[o + PC_FORCED_TOTAL] += n;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
   }
@@ -157,7 +154,7 @@ export class PageCounter implements CounterNode {
     this.row[this.rowOff + PC_FAILCNT] = v;
   }
   get chargedTotal(): number {
-    return this.row[this.rowOff + PC_CHARGED_TOTAL];
+    return this.row[this.rowOff + PC_USAGE] + this.row[this.rowOff + PC_UNCHARGED_TOTAL];
   }
   get unchargedTotal(): number {
     return this.row[this.rowOff + PC_UNCHARGED_TOTAL];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PageCounter } from "../../src/engine/page-counter.js";
+import { Cgroup, modStat, ROW_KMEM, ROW_MEMORY, STAT_KERNEL_PAGES } from "../../src/engine/cgroup.js";
+import { chargeAt, PageCounter, tryChargeAt, UNLIMITED } from "../../src/engine/page-counter.js";
 
 function chain() {
   const root = new PageCounter(null);
@@ -89,5 +90,51 @@ describe("PageCounter", () => {
     b.tryCharge(1);
     expect(b.chargedTotal).toBe(1);
     expect(a.failTotal).toBe(1);
+  });
+
+  it("counts charged pages once per successful charge through rollbacks, forced charges and clamps", () => {
+    // charged is derived (usage + uncharged): every way usage moves must keep that exact
+    const { root, a, b } = chain();
+    a.max = 5;
+    b.tryCharge(4); // b, a, root +4
+    expect(b.tryCharge(2)).toBe(a); // rolled back at b: not charged anywhere
+    b.charge(3); // forced: 7 at b and a
+    b.uncharge(10); // clamped: b gives back 7, a 7
+    a.tryCharge(1); // at a itself: 0 + 1 ≤ 5
+    b.cancelLocal(1); // nothing left at b: clamps at 0
+    expect([b.chargedTotal, a.chargedTotal, root.chargedTotal]).toEqual([7, 8, 8]);
+    expect([b.unchargedTotal, a.unchargedTotal, root.unchargedTotal]).toEqual([7, 7, 7]);
+    expect([b.usage, a.usage, root.usage]).toEqual([0, 1, 1]);
+    expect([b.forcedTotal, a.forcedTotal, b.failTotal, a.failTotal]).toEqual([3, 3, 0, 1]);
+  });
+});
+
+// A cgroup's memory and kmem counters share its row with its statistics (cgroup.ts).
+describe("cgroup rows", () => {
+  it("keep memory, kmem, memory.high and the statistics apart, and walk the cgroups", () => {
+    const root = new Cgroup(1, "", null, true);
+    const c = new Cgroup(2, "c", root, true);
+    const d = new Cgroup(3, "d", c, true);
+    c.memory.max = 3;
+    d.highPages = 7;
+    expect(tryChargeAt(d, ROW_MEMORY, 2)).toBeNull();
+    chargeAt(d, ROW_KMEM, 5);
+    modStat(d, STAT_KERNEL_PAGES, 5);
+    expect(tryChargeAt(d, ROW_MEMORY, 2)).toBe(c); // the failing cgroup itself
+    expect([d.memory.usage, c.memory.usage, root.memory.usage]).toEqual([2, 2, 2]);
+    expect([d.kmem.usage, c.kmem.usage, root.kmem.usage]).toEqual([5, 5, 5]);
+    expect([d.statLocal[STAT_KERNEL_PAGES], c.statLocal[STAT_KERNEL_PAGES]]).toEqual([5, 0]);
+    expect([d.statHier[STAT_KERNEL_PAGES], c.statHier[STAT_KERNEL_PAGES]]).toEqual([5, 5]);
+    expect([d.highPages, c.highPages, d.memory.max, d.kmem.max]).toEqual([7, UNLIMITED, UNLIMITED, UNLIMITED]);
+    expect([c.memory.failcnt, d.memory.failcnt]).toEqual([1, 0]);
+  });
+
+  it("follow use_hierarchy=0: a child's counters stop at itself", () => {
+    const root = new Cgroup(1, "", null, false);
+    const c = new Cgroup(2, "c", root, false);
+    expect(c.counterParent).toBeNull();
+    expect(c.memory.parent).toBeNull();
+    chargeAt(c, ROW_MEMORY, 4);
+    expect([c.memory.usage, root.memory.usage]).toEqual([4, 0]);
   });
 });

@@ -10,6 +10,7 @@ import {
 import { fail } from "../errors.js";
 import type { Instance } from "../instance.js";
 import { outOfMemory } from "../oom.js";
+import { UNLIMITED } from "../page-counter.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "../reclaim.js";
 import { usagePages } from "../views.js";
 import { memparse, parseLimitPages, parseUint, v1LimitText, v2LimitText } from "./parse.js";
@@ -427,6 +428,7 @@ function v2SetMax(sim: Instance, cg: Cgroup, p: number): void {
 /** v2 `memory.high` write: install, then reclaim down to it (never OOM), 16 fruitless tries. */
 function v2SetHigh(sim: Instance, cg: Cgroup, p: number): void {
   cg.highPages = p;
+  if (p !== UNLIMITED) sim.highLimitSet = true;
   let drained = false;
   let retries = 16;
   for (let guard = 0; guard < 100_000; guard++) {
