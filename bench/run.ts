@@ -194,7 +194,7 @@ if (want("http")) {
     target: "≥ 5M/s",
     met: bulk.http >= 5e6,
   });
-  const single = await singleAllocHttp(quick ? 2 : 3, quick ? 3 : 7, quick ? 1 : 3);
+  const single = await singleAllocHttp(quick ? 1 : 3, quick ? 3 : 7, quick ? 1 : 3);
   add({ name: "http: bare fastify POST, 50 connections", value: single.bare, unit: "req/s" });
   add({
     name: "http: objects/alloc count 1, 50 connections",
@@ -215,7 +215,7 @@ if (want("http")) {
     baselineName: "bare fastify (median of per-pair ratios)",
     ratio: single.ratio1,
   });
-  const jour = await journalOverheadHttp(quick ? 2 : 3, quick ? 3 : 7);
+  const jour = await journalOverheadHttp(quick ? 1 : 3, quick ? 3 : 7);
   add({ name: "http: objects/alloc count 1, MEMCG_SIM_DATA_DIR=none", value: jour.none, unit: "req/s" });
   add({
     name: "http: same, SQLite journal (group commit)",
