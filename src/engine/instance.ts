@@ -838,19 +838,15 @@ export class Instance {
       this.checkCount(cmd.count);
       if ((cmd.pid === undefined) === (cmd.cgroup === undefined))
         fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required");
-      let lists: number[];
-      let pid = -1;
       if (cmd.pid !== undefined) {
         const t = this.task(cmd.pid);
-        pid = cmd.pid;
-        lastPid = pid;
+        lastPid = cmd.pid;
         cpu = t.cpu;
-        lists = this.slab.listsOfTask(cache, pid);
+        slots = this.slab.selectSlotsOfTask(cache, cmd.pid, cmd.count, cmd.order ?? "newest", this.prng);
       } else {
         const s = cache.ownerLists.get(this.lookup(cmd.cgroup!, true).id);
-        lists = s === undefined ? [] : [s];
+        slots = this.slab.selectSlots(s === undefined ? [] : [s], -1, cmd.count, cmd.order ?? "newest", this.prng, true);
       }
-      slots = this.slab.selectSlots(lists, pid, cmd.count, cmd.order ?? "newest", this.prng, true);
       missing = cmd.count - slots.length;
     }
     const keyBefore = this.totalKernelPages();

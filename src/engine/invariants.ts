@@ -13,6 +13,7 @@ import {
 import type { Instance } from "./instance.js";
 import type { PageCounter } from "./page-counter.js";
 import type { V59Model } from "./models/v5-9.js";
+import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
 
 const PAGE = 4096;
 const SLAB_PARTIAL = 2;
@@ -202,10 +203,20 @@ export function checkInvariants(sim: Instance): string[] {
   let onLru = 0;
   for (let slot = 0; slot < slab.slotCapacity; slot++) if (slab.isLive(slot) && slab.onLru(slot)) onLruFlag++;
   for (const cache of slab.caches.values()) {
+    // the per-context index (count, oldest, newest) as the owner lists say it must be
+    const seen = new Map<number, { n: number; first: number; last: number; list: number }>();
     for (const [cgId, s] of cache.ownerLists) {
       let n = 0;
       for (let x = slab.owned.next[s]; x !== s && n <= slab.liveObjects; x = slab.owned.next[x]) {
         n++;
+        const c = slab.objCtx[x];
+        const e = seen.get(c);
+        if (e === undefined) seen.set(c, { n: 1, first: x, last: x, list: s });
+        else {
+          if (e.list !== s) bad(`${cache.name}: allocation context ${c} has objects on two owner lists`);
+          e.n++;
+          e.last = x;
+        }
         if (!slab.isLive(x)) bad(`${cache.name} owner list of cgroup ${cgId} holds a free slot ${x}`);
         else if (slab.objcgMemcg[slab.objcgOf(x)].id !== cgId) bad(`${cache.name} slot ${x} on the owner list of cgroup ${cgId}, charged elsewhere`);
         else if (slab.instances[slab.slabInst[slab.objSlab[x]]]?.root !== cache) bad(`slot ${x} on a list of ${cache.name} but in another cache`);
@@ -213,6 +224,15 @@ export function checkInvariants(sim: Instance): string[] {
       if (n !== slab.owned.length(s)) bad(`${cache.name} owner list of cgroup ${cgId}: length ${slab.owned.length(s)} ≠ ${n} linked`);
       onOwned += n;
     }
+    const indexed = cache.ctxIndex.length / CTX_STRIDE;
+    for (let c = 0; c < indexed; c++) {
+      const e = seen.get(c) ?? { n: 0, first: -1, last: -1 };
+      const got = [CTX_COUNT, CTX_OLDEST, CTX_NEWEST].map((f) => cache.ctxIndex[CTX_STRIDE * c + f]);
+      if (got[0] !== e.n || got[1] !== e.first || got[2] !== e.last)
+        bad(`${cache.name}: allocation context ${c} indexed as ${got.join("/")}, lists say ${e.n}/${e.first}/${e.last}`);
+    }
+    for (const c of seen.keys())
+      if (c >= indexed) bad(`${cache.name}: allocation context ${c} has objects but no index entry`);
     for (const [key, s] of cache.lruLists) {
       let n = 0;
       for (let x = slab.lru.next[s]; x !== s && n <= slab.liveObjects; x = slab.lru.next[x]) {

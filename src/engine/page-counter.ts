@@ -105,7 +105,7 @@ export function marginAt(node: CounterNode, at: number): number {
     const left = c.row[o + PC_MAX] - c.row[o];
     if (left < m) m = left;
   }
-  return m < 0 ? 0 : m;
+  return Math.max(m, 0);
 }
 
 /** The object view of one counter: its own row (a standalone counter) or a slice of a cgroup's. */

@@ -54,6 +54,11 @@ export class CacheInstance {
   }
 }
 
+export const CTX_STRIDE = 3;
+export const CTX_COUNT = 0;
+export const CTX_OLDEST = 1;
+export const CTX_NEWEST = 2;
+
 /** A slab cache as created by `kmem_cache_create`, with its per-cgroup copies. */
 export class KmemCache {
   base!: CacheInstance;
@@ -70,6 +75,14 @@ export class KmemCache {
   /** Shrinker `nr_deferred` per list key. */
   readonly nrDeferred = new Map<number, number>();
   state: "active" | "destroyed" = "active";
+  /**
+   * Per allocation context (SlabSystem.objCtx), this cache's live objects of that context: how
+   * many, and the oldest and newest of them (slots; -1 = none), at `CTX_STRIDE × ctx` + CTX_COUNT /
+   * CTX_OLDEST / CTX_NEWEST. All of a context's objects of one cache sit on one owner list in
+   * allocation order, so a free by pid starts at its own objects instead of walking past other
+   * tasks' (issue "Performance": many tasks in one cgroup). Sized on demand (`SlabSystem.ctxIndexOf`).
+   */
+  ctxIndex = new Int32Array(0);
 
   constructor(
     readonly id: number,

@@ -3,7 +3,7 @@ import type { Cgroup } from "../cgroup.js";
 import { assert } from "../errors.js";
 import type { Instance } from "../instance.js";
 import type { ReclaimStats } from "../reclaim.js";
-import { CacheInstance, KmemCache } from "./cache.js";
+import { CacheInstance, CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, KmemCache } from "./cache.js";
 import type { Prng } from "../prng.js";
 import { IntrusiveLists } from "./lists.js";
 
@@ -163,6 +163,16 @@ export class SlabSystem {
       else this.ctxByBigPid.set(pid, [c]);
     }
     return c;
+  }
+
+  /** Makes `cache`'s per-context index (KmemCache.ctxIndex) cover context `ctx`. */
+  private ctxIndexOf(cache: KmemCache, ctx: number): void {
+    const have = cache.ctxIndex.length / CTX_STRIDE;
+    if (ctx < have) return;
+    const b = new Int32Array(CTX_STRIDE * Math.max(16, 2 * have, ctx + 1)).fill(-1);
+    for (let i = CTX_COUNT; i < b.length; i += CTX_STRIDE) b[i] = 0;
+    b.set(cache.ctxIndex);
+    cache.ctxIndex = b;
   }
 
   /** The live object is on a list_lru. */
@@ -372,6 +382,7 @@ export class SlabSystem {
             t.allocCtxId = ctxId;
           }
         }
+        this.ctxIndexOf(cache, ctxId);
         if (memoCg.listMemoCache !== cache || memoCg.state !== "online") {
           memoCg.listMemoCache = cache;
           memoCg.listMemoOwned = this.ownerList(cache, memoCg);
@@ -387,6 +398,10 @@ export class SlabSystem {
       this.objCtx[slot] = ctxId;
       this.ctxLive[ctxId]++;
       this.owned.pushBack(ownedS, slot);
+      const ci = cache.ctxIndex;
+      const cx = CTX_STRIDE * ctxId;
+      if (ci[cx + CTX_COUNT]++ === 0) ci[cx + CTX_OLDEST] = slot;
+      ci[cx + CTX_NEWEST] = slot;
       if (lruS >= 0) this.lru.pushBack(lruS, slot);
       else this.lru.next[slot] = -1;
       if (objcg > 0) model.objectStat(this, cache, memoCg, fullSize);
@@ -436,6 +451,8 @@ export class SlabSystem {
       }
       this.slabFree[s] = free;
       this.ctxLive[ctxId] += k;
+      ci[cx + CTX_COUNT] += k; // the run follows an object of the same context: never the first
+      ci[cx + CTX_NEWEST] = oTail;
       this.slabInuse[s] += k;
       inst.activeObjects += k;
       if (objcg > 0) {
@@ -615,6 +632,13 @@ export class SlabSystem {
       this.memoOwned = this.ownedListOf(cache, slot);
       this.memoLru = -2;
     }
+    // the per-context index (KmemCache.ctxIndex) as the slot leaves, before it is unlinked
+    const ci = cache.ctxIndex;
+    const cx = CTX_STRIDE * ctxId;
+    if (--ci[cx + CTX_COUNT] === 0) {
+      ci[cx + CTX_OLDEST] = -1;
+      ci[cx + CTX_NEWEST] = -1;
+    } else if (ci[cx + CTX_OLDEST] === slot || ci[cx + CTX_NEWEST] === slot) this.moveCtxEnds(ci, cx, ctxId, slot);
     this.owned.remove(slot, this.memoOwned);
     if (this.lru.next[slot] !== -1) {
       // every object of one (cache, context) is on the same list_lru (lists move only at offline)
@@ -650,6 +674,28 @@ export class SlabSystem {
       this.sim.model.afterDyingFree(this, inst);
     }
     return freed;
+  }
+
+  /**
+   * Keeps a context's oldest/newest (at `cx` of a cache's ctxIndex) exact as `slot`, one of them
+   * and still linked, leaves while the context keeps other objects: the next object of the same
+   * context towards the newest (oldest) end takes its place. Frees by age take the oldest or newest
+   * object each time, so the step is usually one link.
+   */
+  private moveCtxEnds(ci: Int32Array, cx: number, ctx: number, slot: number): void {
+    const octx = this.objCtx;
+    if (ci[cx + CTX_OLDEST] === slot) {
+      const next = this.owned.next;
+      let x = next[slot];
+      for (; octx[x] !== ctx; x = next[x]) assert(octx[x] >= 0, "context index: no newer object of the context");
+      ci[cx + CTX_OLDEST] = x;
+    }
+    if (ci[cx + CTX_NEWEST] === slot) {
+      const prev = this.owned.prev;
+      let x = prev[slot];
+      for (; octx[x] !== ctx; x = prev[x]) assert(octx[x] >= 0, "context index: no older object of the context");
+      ci[cx + CTX_NEWEST] = x;
+    }
   }
 
   /** Applies the pending uncharges of the current run of frees (and forgets memoised lists). */
@@ -727,6 +773,50 @@ export class SlabSystem {
   }
 
   /**
+   * Free by pid's selection (API.md §5): what `selectSlots(listsOfTask(cache, pid), pid, ...)`
+   * picks, the same slots in the same order with the same PRNG draws. When one allocation context
+   * of the task holds all its live objects of `cache` (a task that never moved, the usual case),
+   * the walk starts at that context's oldest (newest) object and ends with its last one, instead
+   * of walking the cgroup's list past every other task's objects. The caller must free every slot
+   * returned before anything else reads the index (see the end of the `oldest`/`newest` walk).
+   */
+  selectSlotsOfTask(cache: KmemCache, pid: number, count: number, order: string, prng: Prng | null): Int32Array {
+    const ctxs = this.ctxsOfPid(pid);
+    if (ctxs === undefined) return new Int32Array(0);
+    const ci = cache.ctxIndex;
+    let only = -1;
+    for (const c of ctxs) {
+      if (CTX_STRIDE * c >= ci.length || ci[CTX_STRIDE * c + CTX_COUNT] === 0) continue;
+      if (only >= 0) return this.selectSlots(this.listsOfTask(cache, pid), pid, count, order, prng, true);
+      only = c;
+    }
+    if (only < 0) return new Int32Array(0);
+    const cx = CTX_STRIDE * only;
+    const have = ci[cx + CTX_COUNT];
+    const octx = this.objCtx;
+    if (order === "random" || order === "every-other") {
+      const pool = new Int32Array(have);
+      const next = this.owned.next;
+      for (let x = ci[cx + CTX_OLDEST], n = 0; n < have; x = next[x]) if (octx[x] === only) pool[n++] = x;
+      return this.pickFromPool(pool, have, count, order, prng);
+    }
+    const want = Math.min(count, have);
+    if (this.pickScratch.length < want) this.pickScratch = new Int32Array(Math.max(want, 2 * this.pickScratch.length));
+    const out = this.pickScratch.subarray(0, want);
+    const link = order === "oldest" ? this.owned.next : this.owned.prev;
+    let x = ci[cx + (order === "oldest" ? CTX_OLDEST : CTX_NEWEST)];
+    for (let k = 0; k < want; x = link[x]) if (octx[x] === only) out[k++] = x;
+    // The caller frees every pick, the oldest (newest) first: the index's end moves now to the
+    // first object that stays (found by walking on from the picks; none when all go), so that the
+    // frees need not each walk from their slot to the next object of the context, through the
+    // same gaps again.
+    if (want < have) while (octx[x] !== only) x = link[x];
+    else x = -1;
+    ci[cx + (order === "oldest" ? CTX_OLDEST : CTX_NEWEST)] = x;
+    return out;
+  }
+
+  /**
    * The owner lists of `cache` that can hold objects `pid` allocated, in the cache's list order:
    * those of the cgroups its live allocation contexts charge now. (Scanning every list of the
    * cache gives the same objects in the same order, at a cost growing with all its objects.)
@@ -768,6 +858,25 @@ export class SlabSystem {
    * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object
    * per candidate: the pool is walked in place, and only `random` gathers it into a typed array.
    */
+  /** `every-other` or `random` (seeded Fisher-Yates) picks of up to `count` of `pool[0..n)`, in allocation order. */
+  private pickFromPool(pool: Int32Array, n: number, count: number, order: string, prng: Prng | null): Int32Array {
+    if (order === "every-other") {
+      const k = Math.min(count, (n + 1) >> 1);
+      const out = new Int32Array(k);
+      for (let i = 0; i < k; i++) out[i] = pool[2 * i];
+      return out;
+    }
+    const p = pool.subarray(0, n);
+    const k = Math.min(count, n);
+    for (let i = 0; i < k; i++) {
+      const j = i + prng!.below(n - i);
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p.slice(0, k);
+  }
+
   selectSlots(
     lists: number[],
     pid: number,
@@ -784,25 +893,11 @@ export class SlabSystem {
     for (const s of lists) total += this.owned.len[s];
     if (order === "random" || order === "every-other") {
       // gather the pool (filtered by pid) in order
-      let pool = new Int32Array(total);
+      const pool = new Int32Array(total);
       let n = 0;
       for (const s of lists)
         for (let x = next[s]; x !== s; x = next[x]) if (pid < 0 || cpid[octx[x]] === pid) pool[n++] = x;
-      if (order === "every-other") {
-        const k = Math.min(count, (n + 1) >> 1);
-        const out = new Int32Array(k);
-        for (let i = 0; i < k; i++) out[i] = pool[2 * i];
-        return out;
-      }
-      pool = pool.subarray(0, n);
-      const k = Math.min(count, n);
-      for (let i = 0; i < k; i++) {
-        const j = i + prng!.below(n - i);
-        const t = pool[i];
-        pool[i] = pool[j];
-        pool[j] = t;
-      }
-      return pool.slice(0, k);
+      return this.pickFromPool(pool, n, count, order, prng);
     }
     // `scratch`: the caller consumes the picks before the next selection (a free command), so
     // one reused buffer serves instead of a fresh ArrayBuffer per command
