@@ -88,7 +88,6 @@ export function setup(model: ModelName, cgroups: number, depth = 1): { sim: Inst
   return { sim, pids };
 }
 
-
 export interface AllocFree {
   /** Steady state: the instance already holds (freed) memory for `count` objects. */
   allocPerSec: number;
@@ -196,7 +195,12 @@ export function costCurve(passes: (() => { alloc: number; free: number })[], rou
     p();
     p();
   }
-  const res = passes.map(() => ({ alloc: [] as number[], free: [] as number[], ar: [] as number[], fr: [] as number[] }));
+  const res = passes.map(() => ({
+    alloc: [] as number[],
+    free: [] as number[],
+    ar: [] as number[],
+    fr: [] as number[],
+  }));
   for (let r = 0; r < rounds; r++) {
     const order = passes.map((_, i) => i);
     if (r % 2 === 1) order.reverse();
@@ -210,5 +214,44 @@ export function costCurve(passes: (() => { alloc: number; free: number })[], rou
     });
   }
   const med = (v: number[]) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
-  return res.map((x) => ({ alloc: med(x.alloc), free: med(x.free), allocRatio: med(x.ar), freeRatio: med(x.fr) }));
+  return res.map((x) => ({
+    alloc: med(x.alloc),
+    free: med(x.free),
+    allocRatio: med(x.ar),
+    freeRatio: med(x.fr),
+  }));
+}
+
+/**
+ * Free by pid with many tasks in few cgroups: `tasks` tasks spread over 10 cgroups; each pass every
+ * task allocates 100 dentries in one command, then every task frees its 100 oldest by pid — in
+ * task order, or last task first (each free then finds other tasks' older objects ahead of its own
+ * on the cgroup's list). Returns ns per freed object, median of the passes after one warm-up.
+ */
+export function manyTasksFree(tasks: number, reverse: boolean, passes: number): number {
+  const sim = new Instance(
+    { model: "v5.9", cpuCount: 4, memoryBytes: 64 * 1024 * 1024 * 1024 },
+    { ...DEFAULT_LIMITS, maxTasks: Math.max(DEFAULT_LIMITS.maxTasks, tasks) },
+  );
+  sim.execute({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
+  for (let c = 0; c < 10; c++) sim.execute({ op: "createCgroup", path: `/c${c}` });
+  const pids: number[] = [];
+  for (let i = 0; i < tasks; i++)
+    pids.push((sim.execute({ op: "spawnTask", cgroup: `/c${i % 10}` }) as { pid: number }).pid);
+  const order = reverse ? pids.slice().reverse() : pids;
+  const ns: number[] = [];
+  for (let p = 0; p <= passes; p++) {
+    for (const pid of pids)
+      sim.execute({ op: "allocObjects", cache: "dentry", pid, count: 100, returnObjectIds: false });
+    const t0 = now();
+    for (const pid of order)
+      sim.execute({ op: "freeObjects", cache: "dentry", pid, count: 100, order: "oldest" });
+    if (p > 0) ns.push(((now() - t0) * 1e6) / (100 * tasks));
+  }
+  return ns.sort((a, b) => a - b)[ns.length >> 1];
 }

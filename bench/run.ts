@@ -12,6 +12,7 @@ import {
   baselineFreeList,
   type Figure,
   costCurve,
+  manyTasksFree,
   firstTouchBytesPerSec,
   scalingSetup,
   userPages,
@@ -154,6 +155,22 @@ if (want("engine")) {
       baselineName: "depth 1 (median of per-round ratios)",
       target: "O(depth)",
     });
+  });
+  // free by pid among many tasks of one cgroup (no target; docs/BENCHMARKS.md "Known limits")
+  const nTasks = quick ? 2000 : 10_000;
+  const inOrder = manyTasksFree(nTasks, false, quick ? 2 : 5);
+  const reversed = manyTasksFree(nTasks, true, quick ? 2 : 5);
+  add({
+    name: `free by pid: ${nTasks} tasks in 10 cgroups, 100 oldest each, task order`,
+    value: inOrder,
+    unit: "ns/free",
+  });
+  add({
+    name: `free by pid: ${nTasks} tasks in 10 cgroups, 100 oldest each, last task first`,
+    value: reversed,
+    unit: "ns/free",
+    baseline: inOrder,
+    baselineName: "task order",
   });
 }
 
