@@ -28,6 +28,7 @@ function commandArb(version: 1 | 2): fc.Arbitrary<Command> {
     { weight: 6, arbitrary: fc.record({ cache, pid, count: fc.integer({ min: 1, max: 40 }), gfp }).map((r): Command => ({ op: "allocObjects", cache: r.cache, pid: r.pid, count: r.count, gfp: r.gfp, returnObjectIds: false })) },
     { weight: 2, arbitrary: fc.record({ cache, p: path, count: fc.integer({ min: 1, max: 20 }) }).map((r): Command => ({ op: "allocObjects", cache: r.cache, cgroup: r.p, count: r.count, returnObjectIds: false })) },
     { weight: 5, arbitrary: fc.record({ cache, p: fc.constantFrom("/", ...PATHS), count: fc.integer({ min: 1, max: 40 }), order: fc.constantFrom("newest", "oldest", "random", "every-other") as fc.Arbitrary<"newest"> }).map((r): Command => ({ op: "freeObjects", cache: r.cache, cgroup: r.p, count: r.count, order: r.order })) },
+    { weight: 4, arbitrary: fc.record({ cache, pid, count: fc.integer({ min: 1, max: 40 }), order: fc.constantFrom("newest", "oldest", "random", "every-other") as fc.Arbitrary<"newest"> }).map((r): Command => ({ op: "freeObjects", cache: r.cache, pid: r.pid, count: r.count, order: r.order })) },
     { weight: 4, arbitrary: fc.record({ pid, kind: fc.constantFrom("anon", "file") as fc.Arbitrary<"anon">, pages: fc.integer({ min: 1, max: 64 }), gfp }).map((r): Command => ({ op: "allocPages", pid: r.pid, kind: r.kind, bytes: r.pages * 4096, gfp: r.gfp })) },
     { weight: 2, arbitrary: fc.record({ pid, pages: fc.integer({ min: 1, max: 64 }) }).map((r): Command => ({ op: "freePages", pid: r.pid, kind: "anon", bytes: r.pages * 4096 })) },
     { weight: 1, arbitrary: fc.record({ p: path, pages: fc.integer({ min: 1, max: 64 }) }).map((r): Command => ({ op: "freePages", cgroup: r.p, kind: "file", bytes: r.pages * 4096 })) },
@@ -51,10 +52,25 @@ function fresh(model: ModelName, seed: number, version: 1 | 2 = model === "v5.9"
 function run(model: ModelName, version: 1 | 2, seed: number, cmds: Command[]): string | null {
   const sim = fresh(model, seed, version);
   for (let i = 0; i < cmds.length; i++) {
+    const c = cmds[i];
+    // free by pid by age: the picks must be what a walk of the task's cgroups' lists picks
+    // (SlabSystem.selectSlots over listsOfTask, the path without the per-context index)
+    let expected: number[] | null = null;
+    if (c.op === "freeObjects" && c.pid !== undefined && c.order !== "random" && sim.taskAt(c.pid) !== undefined) {
+      const cache = sim.slab.caches.get(c.cache!)!;
+      expected = Array.from(sim.slab.selectSlots(sim.slab.listsOfTask(cache, c.pid), c.pid, c.count!, c.order ?? "newest", null));
+    }
+    let result: unknown = null;
     try {
-      sim.execute(cmds[i]);
+      result = sim.execute(c);
     } catch (e) {
       if (!(e instanceof EngineError)) return `step ${i} ${JSON.stringify(cmds[i])} threw ${(e as Error).stack}`;
+    }
+    if (expected !== null && result !== null) {
+      if (expected.some((slot) => sim.slab.isLive(slot)))
+        return `step ${i} ${JSON.stringify(c)}: a slot the list walk picks is still live`;
+      const freed = (result as { freedCount: number }).freedCount;
+      if (freed !== expected.length) return `step ${i} ${JSON.stringify(c)}: freed ${freed}, the list walk picks ${expected.length}`;
     }
     const v = checkInvariants(sim);
     if (v.length > 0) return `step ${i} ${JSON.stringify(cmds[i])}: ${v.slice(0, 5).join("; ")}`;
