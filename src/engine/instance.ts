@@ -524,6 +524,7 @@ export class Instance {
     t.cgroup.tasks.delete(t.pid);
     this.tasks.delete(t.pid);
     if (t.pid < TASK_INDEX_PIDS) this.taskIndex[t.pid] = undefined;
+    this.slab.taskExited(t.pid);
   }
 
   /** Uncharges `n` user (LRU) pages from `cg`, which may release it if dying. */

@@ -248,6 +248,16 @@ export function checkInvariants(sim: Instance): string[] {
     if (slab.isLive(slot)) perCtx.set(slab.objCtx[slot], (perCtx.get(slab.objCtx[slot]) ?? 0) + 1);
   for (let c = 0; c < slab.ctxLive.length; c++)
     if (slab.ctxLive[c] !== (perCtx.get(c) ?? 0)) bad(`allocation context ${c}: ctxLive ${slab.ctxLive[c]} ≠ ${perCtx.get(c) ?? 0} live objects`);
+  // recycled contexts hold nothing; an exited task's contexts wait only while they hold objects;
+  // a live task's memo names a context in use for its (objcg, pid)
+  const recycled = new Set(slab.freeCtxIds);
+  for (const c of recycled)
+    if (slab.ctxLive[c] !== 0 || slab.exitedCtxs.has(c)) bad(`recycled allocation context ${c} still in use`);
+  for (const c of slab.exitedCtxs)
+    if (slab.ctxLive[c] === 0) bad(`allocation context ${c} of an exited task holds no object but was not recycled`);
+  for (const t of sim.tasks.values())
+    if (t.allocCtxId >= 0 && (recycled.has(t.allocCtxId) || slab.ctxObjcg[t.allocCtxId] !== t.allocCtxObjcg || slab.ctxPid[t.allocCtxId] !== t.pid))
+      bad(`task ${t.pid}: its allocation-context memo ${t.allocCtxId} names another context`);
   if (onOwned !== slab.liveObjects) bad(`objects on owner lists ${onOwned} ≠ liveObjects ${slab.liveObjects}`);
   if (onLru !== onLruFlag) bad(`objects on list_lrus ${onLru} ≠ objects flagged on one ${onLruFlag}`);
   if (sim.model.objectCharging) {

@@ -59,6 +59,10 @@ export class SlabSystem {
   readonly ctxLive: number[] = [];
   /** objcg → pid → context id. */
   private readonly ctxIndex = new Map<number, Map<number, number>>();
+  /** Recycled context ids, reused last-freed first. */
+  readonly freeCtxIds: number[] = [];
+  /** Contexts of exited tasks that still have live objects: recycled when the last is freed. */
+  readonly exitedCtxs = new Set<number>();
   /** pid → its context ids (an array by pid: one memory access per free command, see Instance.taskIndex). */
   private readonly ctxByPid: (number[] | undefined)[] = [];
   /** The same for pids from PID_INDEX_LIMIT up (not reachable through the API). */
@@ -143,7 +147,7 @@ export class SlabSystem {
     return this.ctxPid[this.objCtx[slot]];
   }
 
-  /** The context id of (objcg, pid), made on first use. */
+  /** The context id of (objcg, pid), made on first use (a recycled id when one is free). */
   allocCtx(objcg: number, pid: number): number {
     let m = this.ctxIndex.get(objcg);
     if (m === undefined) {
@@ -151,11 +155,22 @@ export class SlabSystem {
       this.ctxIndex.set(objcg, m);
     }
     let c = m.get(pid);
-    if (c === undefined) {
-      c = this.ctxObjcg.length;
-      this.ctxObjcg.push(objcg);
-      this.ctxPid.push(pid);
-      this.ctxLive.push(0);
+    if (c !== undefined) {
+      // a new task with the pid of an exited one whose objects are still live: it continues that
+      // context (free by pid selects by pid), which is no longer waiting to be recycled
+      if (this.exitedCtxs.size > 0) this.exitedCtxs.delete(c);
+    } else {
+      if (this.freeCtxIds.length > 0) {
+        c = this.freeCtxIds.pop()!;
+        this.ctxObjcg[c] = objcg;
+        this.ctxPid[c] = pid;
+        this.ctxLive[c] = 0;
+      } else {
+        c = this.ctxObjcg.length;
+        this.ctxObjcg.push(objcg);
+        this.ctxPid.push(pid);
+        this.ctxLive.push(0);
+      }
       m.set(pid, c);
       const byPid = this.ctxsOfPid(pid);
       if (byPid !== undefined) byPid.push(c);
@@ -163,6 +178,44 @@ export class SlabSystem {
       else this.ctxByBigPid.set(pid, [c]);
     }
     return c;
+  }
+
+  /**
+   * The task `pid` exited: its contexts without live objects are recycled now, the others when
+   * their last object is freed (`exitedCtxs`). Without this a month of task churn would keep one
+   * context per (cgroup, task) ever seen, with its Map entries and per-cache index rows. Context
+   * ids are internal (object ids are slot-based), so recycling changes no answer.
+   */
+  taskExited(pid: number): void {
+    const ctxs = this.ctxsOfPid(pid);
+    if (ctxs === undefined) return;
+    for (const c of ctxs.slice()) {
+      if (this.ctxLive[c] === 0) this.recycleCtx(c);
+      else this.exitedCtxs.add(c);
+    }
+  }
+
+  private recycleCtx(c: number): void {
+    const objcg = this.ctxObjcg[c];
+    const pid = this.ctxPid[c];
+    const m = this.ctxIndex.get(objcg)!;
+    m.delete(pid);
+    if (m.size === 0) this.ctxIndex.delete(objcg);
+    const byPid = this.ctxsOfPid(pid)!;
+    byPid.splice(byPid.indexOf(c), 1);
+    if (byPid.length === 0) {
+      if (pid < PID_INDEX_LIMIT) this.ctxByPid[pid] = undefined;
+      else this.ctxByBigPid.delete(pid);
+    }
+    this.exitedCtxs.delete(c);
+    this.ctxObjcg[c] = 0;
+    this.ctxPid[c] = 0;
+    this.freeCtxIds.push(c);
+  }
+
+  /** Contexts in use (not recycled): a memory gauge for tests. */
+  get ctxInUse(): number {
+    return this.ctxObjcg.length - this.freeCtxIds.length;
   }
 
   /** Makes `cache`'s per-context index (KmemCache.ctxIndex) cover context `ctx`. */
@@ -646,7 +699,10 @@ export class SlabSystem {
       this.lru.remove(slot, this.memoLru);
     }
     this.objCtx[slot] = -1;
-    this.ctxLive[ctxId]--;
+    if (--this.ctxLive[ctxId] === 0 && this.exitedCtxs.size > 0 && this.exitedCtxs.has(ctxId)) {
+      this.recycleCtx(ctxId);
+      this.memoCtx = -1;
+    }
     this.objGen[slot] = (this.objGen[slot] + 1) & GEN_MASK;
     this.liveObjects--;
     this.liveObjectBytes -= cache.geometry.sizeBytes;
