@@ -116,6 +116,8 @@ export class Cgroup implements CounterNode {
   objcgChargedBytes = 0;
   /** Model C: index of this cgroup's objcg, or -1. */
   objcgId = -1;
+  /** The objcgs that charge this cgroup now: its own and (model C) those reparented to it. Not kept for the root. */
+  readonly objcgsHere: number[] = [];
   /**
    * The slab allocator's memo of this cgroup's last-used object lists: the cache and its owner list
    * and list_lru sentinels (-1 = none yet) — saves the per-cache Map lookups on a command's first

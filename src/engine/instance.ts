@@ -10,7 +10,7 @@ import {
   tryChargeMemcg,
   uncharge,
 } from "./charge.js";
-import { Cgroup, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES, STAT_KERNEL_PAGES, STAT_PGPGIN, STAT_PGPGOUT } from "./cgroup.js";
+import { Cgroup, type CgroupState, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES, STAT_KERNEL_PAGES, STAT_PGPGIN, STAT_PGPGOUT } from "./cgroup.js";
 import { readCgroupFile, writeCgroupFile } from "./cgroupfs/files.js";
 import type * as C from "./commands.js";
 import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./config.js";
@@ -94,6 +94,8 @@ export class Instance {
    * outcome without a walk to the root per charge. Never reset.
    */
   highLimitSet = false;
+  /** The cgroup whose rmdir is being processed (see `offline`). */
+  private offlining: Cgroup | null = null;
   readonly totalPages: number;
   clockMs = 0;
   commandCount = 0;
@@ -350,10 +352,15 @@ export class Instance {
     this.dyingCount++;
     cg.minPages = 0;
     cg.lowPages = 0;
+    // the slab system forgets a released cgroup's lists only once its offline work (list splices,
+    // nr_deferred moved to the parent) is done, even when an uncharge releases it midway
+    this.offlining = cg;
     drainAllStock(this, cg);
     for (const t of this.tasks.values()) t.fileMapped.delete(cg);
     this.model.onCgroupOffline(this.slab, cg);
     if (this.model.reparentsLruChargesOnOffline) this.reparentLruCharges(cg, parent);
+    this.offlining = null;
+    if ((cg.state as CgroupState) === "released") this.slab.cgroupReleased(cg);
     this.events.emit(this.clockMs, "cgroup_removed", { cgroup: cg.path });
     this.maybeRelease(cg);
   }
@@ -395,6 +402,7 @@ export class Instance {
     this.idaFree(this.memcgIndexUsed, cg.memcgIndex);
     if (cg.kmemcgId >= 0) this.idaFree(this.kmemcgIdUsed, cg.kmemcgId);
     this.dyingCount--;
+    if (cg !== this.offlining) this.slab.cgroupReleased(cg);
     this.events.emit(this.clockMs, "cgroup_released", { cgroup: cg.path });
     this.maybeRelease(parent);
   }

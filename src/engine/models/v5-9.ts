@@ -187,8 +187,7 @@ export class V59Model implements AccountingModel {
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
     const parent = cg.parent!;
     for (const s of this.stocks) if (s.objcg >= 0 && kmem.objcgMemcg[s.objcg] === cg) this.drain(kmem, s);
-    for (let i = 1; i < kmem.objcgMemcg.length; i++)
-      if (kmem.objcgMemcg[i] === cg) kmem.objcgMemcg[i] = parent;
+    kmem.moveObjcgs(cg, parent);
     const pages = cg.objcgPages;
     cg.objcgPages = 0;
     if (parent.isRoot) {

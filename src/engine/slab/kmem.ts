@@ -367,7 +367,47 @@ export class SlabSystem {
   newObjcg(memcg: Cgroup): number {
     this.objcgMemcg.push(memcg);
     this.objcgChargedBytes.push(0);
-    return this.objcgMemcg.length - 1;
+    const id = this.objcgMemcg.length - 1;
+    if (!memcg.isRoot) memcg.objcgsHere.push(id);
+    return id;
+  }
+
+  /** Points the objcgs that charge `from` at `to` (reparenting, DOMAIN §7.4), O(those objcgs). */
+  moveObjcgs(from: Cgroup, to: Cgroup): void {
+    for (const i of from.objcgsHere) this.objcgMemcg[i] = to;
+    if (!to.isRoot) to.objcgsHere.push(...from.objcgsHere);
+    from.objcgsHere.length = 0;
+  }
+
+  /**
+   * A removed cgroup was released: nothing charges it any more (no live object, no copy). Its
+   * objcgs (models A/B/B′ keep a cgroup's own objcg on it until now) point at the root, and its
+   * emptied lists, list sentinels and per-cache entries go, so that a long churn of containers
+   * keeps no memory per cgroup it ever created beyond two array entries of its objcg id.
+   */
+  cgroupReleased(cg: Cgroup): void {
+    this.moveObjcgs(cg, this.sim.root);
+    for (const cache of this.caches.values()) {
+      const o = cache.ownerLists.get(cg.id);
+      if (o !== undefined && this.owned.length(o) === 0) {
+        cache.ownerLists.delete(cg.id);
+        this.releaseSentinel(o);
+      }
+      const l = cache.lruLists.get(cg.id);
+      if (l !== undefined && this.lru.length(l) === 0) {
+        cache.lruLists.delete(cg.id);
+        this.releaseSentinel(l);
+      }
+      cache.lruFwd.delete(cg.id);
+      cache.nrDeferred.delete(cg.id);
+    }
+  }
+
+  /** An emptied list's sentinel slot, reusable (a one-slot range: the next sentinel or one-object slab). */
+  private releaseSentinel(s: number): void {
+    const list = this.freeRanges.get(1);
+    if (list === undefined) this.freeRanges.set(1, [s]);
+    else list.push(s);
   }
 
   // ===== allocation =============================================================================
@@ -1053,6 +1093,7 @@ export class SlabSystem {
         if (src !== undefined) {
           this.owned.splice(this.ownerList(cache, parent), src);
           cache.ownerLists.delete(child.id);
+          this.releaseSentinel(src);
         }
       }
       if (lru && cache.shrinker !== null && this.lruKey(cache, child) !== GLOBAL_LRU) {
@@ -1060,6 +1101,7 @@ export class SlabSystem {
         if (src !== undefined) {
           this.lru.splice(this.lruList(cache, parent), src);
           cache.lruLists.delete(child.id);
+          this.releaseSentinel(src);
           cache.lruFwd.set(child.id, parent.id);
           const d = cache.nrDeferred.get(child.id) ?? 0;
           cache.nrDeferred.delete(child.id);
