@@ -27,6 +27,7 @@ export const PC_UNCHARGED_TOTAL = 4;
 export const PC_FAIL_TOTAL = 5;
 /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
 export const PC_FORCED_TOTAL = 6;
+/** Doubles per counter in a row (one spare). */
 export const PC_FIELDS = 8;
 
 /**
