@@ -188,7 +188,7 @@ export class Registry {
       if (isHistoricRefusal(command, err)) {
         // A historic refusal is part of the instance's history (journaled, exported, replayed), so
         // it counts as an applied command: export checks the log's length against commandCount.
-        // (The engine counts only commands that returned; see docs/RELIABILITY.md, known issues.)
+        // (The engine counts only commands that returned; restore counts a replayed refusal the same way.)
         e.instance.commandCount++;
         this.emit({ kind: "command", name, command, refused: (err as EngineError).code });
       }
