@@ -42,4 +42,18 @@ describe("container churn", () => {
       expect(checkInvariants(s.sim)).toEqual([]);
     });
   }
+
+  it("v5.9: a cgroup that inherited 200,000 objcgs from removed children hands them on at its own rmdir", () => {
+    // (as a long-lived parent of churned containers does; the ids move one by one, not as a
+    // spread of arguments, which overflows the stack)
+    const s = new Sim({ model: "v5.9", cpuCount: 1 });
+    s.mkdir("/a", "/a/pods");
+    const pods = s.sim.lookup("/a/pods");
+    for (let i = 0; i < 200_000; i++) s.sim.slab.newObjcg(pods);
+    s.rmdir("/a/pods");
+    const a = s.sim.lookup("/a");
+    expect(a.objcgsHere.length).toBe(200_002); // its own, /a/pods own and the 200,000
+    expect(pods.objcgsHere.length).toBe(0);
+    expect(s.sim.slab.objcgMemcg.filter((c) => c === pods)).toEqual([]);
+  });
 });

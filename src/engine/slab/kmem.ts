@@ -374,8 +374,11 @@ export class SlabSystem {
 
   /** Points the objcgs that charge `from` at `to` (reparenting, DOMAIN §7.4), O(those objcgs). */
   moveObjcgs(from: Cgroup, to: Cgroup): void {
-    for (const i of from.objcgsHere) this.objcgMemcg[i] = to;
-    if (!to.isRoot) to.objcgsHere.push(...from.objcgsHere);
+    const keep = !to.isRoot;
+    for (const i of from.objcgsHere) {
+      this.objcgMemcg[i] = to;
+      if (keep) to.objcgsHere.push(i); // one by one: a spread of 100k+ ids would overflow the stack
+    }
     from.objcgsHere.length = 0;
   }
 
