@@ -56,7 +56,11 @@ export const createCacheBody = z
     name: cacheName,
     objectSizeBytes: int.min(1).max(8192),
     alignBytes: int.min(1).max(4096).optional(),
-    flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean() }).partial().strict().optional(),
+    flags: z
+      .object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean(), typesafeByRcu: z.boolean() })
+      .partial()
+      .strict()
+      .optional(),
     shrinker: z.object({ memcgAware: z.boolean(), seeks: int.min(0).max(1000) }).partial().strict().nullable().optional(),
   })
   .strict();

@@ -22,7 +22,7 @@ export interface CreateCacheCmd {
   name: string;
   objectSizeBytes: number;
   alignBytes?: number;
-  flags?: { account?: boolean; reclaimAccount?: boolean; hwcacheAlign?: boolean };
+  flags?: { account?: boolean; reclaimAccount?: boolean; hwcacheAlign?: boolean; typesafeByRcu?: boolean };
   shrinker?: { memcgAware?: boolean; seeks?: number } | null;
 }
 export interface RegisterCacheCmd { op: "registerCache"; name: string }

@@ -705,6 +705,7 @@ export class Instance {
       account: cmd.flags?.account ?? false,
       reclaimAccount: cmd.flags?.reclaimAccount ?? false,
       hwcacheAlign: cmd.flags?.hwcacheAlign ?? false,
+      typesafeByRcu: cmd.flags?.typesafeByRcu ?? false,
     };
     let shrinker: KmemCache["shrinker"] = null;
     if (cmd.shrinker !== undefined && cmd.shrinker !== null) {
@@ -717,6 +718,7 @@ export class Instance {
       objectSizeBytes: cmd.objectSizeBytes,
       alignBytes: align,
       hwcacheAlign: flags.hwcacheAlign,
+      freePointerOutside: flags.typesafeByRcu,
       cpuCount: this.config.cpuCount,
       slubMaxOrder: this.config.slubMaxOrder,
       slubMinObjects: this.config.slubMinObjects,
@@ -930,6 +932,7 @@ export class Instance {
         issues: [{ path: "ms", message: "must be ≥ 0" }],
       });
     this.clockMs += ms;
+    this.slab.completeRcuFrees(this.clockMs);
     this.model.onClock(this.slab);
     return { clockMs: this.clockMs };
   }

@@ -156,12 +156,15 @@ export function checkInvariants(sim: Instance): string[] {
       if (active !== inst.activeObjects) bad(`${inst.displayName} activeObjects ${inst.activeObjects} ≠ ${active}`);
       if (partial !== inst.nrPartial) bad(`${inst.displayName} nrPartial ${inst.nrPartial} ≠ ${partial}`);
       if (partialFree !== inst.partialFreeObjects) bad(`${inst.displayName} partialFreeObjects ${inst.partialFreeObjects} ≠ ${partialFree}`);
-      slabPages += slabs * g.pagesPerSlab;
-      if (cache.flags.reclaimAccount) reclaimablePages += slabs * g.pagesPerSlab;
+      // pages of discarded SLAB_TYPESAFE_BY_RCU slabs count until their grace period ends
+      const pages = slabs * g.pagesPerSlab + inst.rcuPages;
+      if (inst.rcuPages < 0 || (inst.rcuPages > 0 && !cache.flags.typesafeByRcu)) bad(`${inst.displayName} rcuPages ${inst.rcuPages}`);
+      slabPages += pages;
+      if (cache.flags.reclaimAccount) reclaimablePages += pages;
       live += active;
       if (inst.memcg !== null && !sim.model.objectCharging) {
-        pagesByCg.set(inst.memcg, (pagesByCg.get(inst.memcg) ?? 0) + slabs * g.pagesPerSlab);
-        if (cache.flags.reclaimAccount) recBytesByCg.set(inst.memcg, (recBytesByCg.get(inst.memcg) ?? 0) + slabs * g.pagesPerSlab * PAGE);
+        pagesByCg.set(inst.memcg, (pagesByCg.get(inst.memcg) ?? 0) + pages);
+        if (cache.flags.reclaimAccount) recBytesByCg.set(inst.memcg, (recBytesByCg.get(inst.memcg) ?? 0) + pages * PAGE);
       }
     }
   }

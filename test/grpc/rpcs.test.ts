@@ -230,6 +230,20 @@ describe("caches", () => {
       ).cache,
     ) as Obj;
     expect(custom.shrinker).toEqual({ memcgAware: true, seeks: 4 });
+    // SLAB_TYPESAFE_BY_RCU: the free pointer after the object (DOMAIN §5.1)
+    const rcu = plain(
+      (
+        await t.rpc("CreateCache", {
+          instance: I,
+          name: "anon_vma",
+          objectSizeBytes: 192,
+          flags: { typesafeByRcu: true },
+        })
+      ).cache,
+    ) as Obj;
+    expect(rcu).toMatchObject({ sizeBytes: 200, objectsPerSlab: 20 });
+    expect(rcu.flags).toEqual({ account: false, reclaimAccount: false, hwcacheAlign: false, typesafeByRcu: true });
+    expect(await t.rpc("DeleteCache", { instance: I, name: "anon_vma" })).toEqual({});
   });
 
   it("registers, lists, gets and deletes caches", async () => {

@@ -5,6 +5,8 @@ export interface CacheFlags {
   account: boolean;
   reclaimAccount: boolean;
   hwcacheAlign: boolean;
+  /** SLAB_TYPESAFE_BY_RCU: the free pointer sits after the object; freed slab pages wait a grace period (DOMAIN §5.1, §5.3). */
+  typesafeByRcu: boolean;
 }
 
 export interface ShrinkerConfig {
@@ -27,6 +29,8 @@ export class CacheInstance {
   /** Free objects on the node partial list (SLUB's `count_partial(n, count_free)`, for slabinfo). */
   partialFreeObjects = 0;
   slabCount = 0;
+  /** SLAB_TYPESAFE_BY_RCU: pages of this copy's discarded slabs still waiting for their grace period. */
+  rcuPages = 0;
   activeObjects = 0;
   state: InstanceState;
   /** `min_partial` now in force (0 once deactivated). */

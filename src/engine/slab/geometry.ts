@@ -27,6 +27,8 @@ export interface GeometryInput {
   objectSizeBytes: number;
   alignBytes?: number;
   hwcacheAlign?: boolean;
+  /** The free pointer cannot overlay the object (SLAB_TYPESAFE_BY_RCU, a ctor, poisoning): 8 more bytes. */
+  freePointerOutside?: boolean;
   cpuCount: number;
   slubMaxOrder?: number;
   slubMinObjects?: number;
@@ -93,7 +95,8 @@ export function minPartialFor(size: number): number {
 /** Full geometry of a cache, as `/proc/slabinfo` would show it. */
 export function computeGeometry(g: GeometryInput): Geometry {
   const align = calculateAlignment(g.hwcacheAlign ?? false, g.alignBytes ?? 8, g.objectSizeBytes);
-  const size = Math.ceil(Math.ceil(g.objectSizeBytes / 8) * 8 / align) * align;
+  const inner = Math.ceil(g.objectSizeBytes / 8) * 8 + (g.freePointerOutside ? 8 : 0);
+  const size = Math.ceil(inner / align) * align;
   const order = calculateOrder(size, g.cpuCount, g.slubMaxOrder ?? 3, g.slubMinObjects ?? 0, g.slubMinOrder ?? 0);
   const objectsPerSlab = Math.min(orderObjects(order, size), MAX_OBJS_PER_PAGE);
   return {

@@ -20,6 +20,19 @@ const GEN_MASK = 2 ** 22 - 1;
 const PID_INDEX_LIMIT = 4_194_305;
 /** List key of the global (not memcg-aware) list_lru of a cache. */
 export const GLOBAL_LRU = 0;
+/**
+ * The RCU grace period after which a SLAB_TYPESAFE_BY_RCU slab's pages are freed (DOMAIN §5.3).
+ * A decision: grace periods take a few ms to tens of ms on real systems (HZ = 1000); 10 ms of
+ * simulated time, which moves only with `advanceClock`.
+ */
+export const RCU_GRACE_PERIOD_MS = 10;
+
+/** A slab free waiting for its grace period (`call_rcu(&slab->rcu_head, rcu_free_slab)`). */
+interface RcuFree {
+  dueMs: number;
+  inst: CacheInstance;
+  pages: number;
+}
 
 /**
  * All slabs and objects of one instance in typed arrays (ARCHITECTURE.md §3), with SLUB's
@@ -99,6 +112,8 @@ export class SlabSystem {
   /** Global slab pages by SLAB_RECLAIM_ACCOUNT (meminfo SReclaimable / SUnreclaim). */
   reclaimablePages = 0;
   unreclaimablePages = 0;
+  /** SLAB_TYPESAFE_BY_RCU slab frees in their grace period, in due order (the grace period is fixed). */
+  private rcuPending: RcuFree[] = [];
   liveObjects = 0;
   /** Bytes of live objects (slot size) — the numerator of slab utilization. */
   liveObjectBytes = 0;
@@ -342,6 +357,7 @@ export class SlabSystem {
   destroyInstance(inst: CacheInstance): void {
     assert(inst.activeObjects === 0, "destroying a cache copy with live objects");
     this.shrinkInstance(inst);
+    this.rcuBarrier(inst);
     assert(inst.slabCount === 0, "destroyed copy still holds slabs");
     inst.state = "destroyed";
     this.instances[inst.id] = null;
@@ -357,6 +373,7 @@ export class SlabSystem {
   removeCache(cache: KmemCache): void {
     for (const inst of [...cache.children.values()]) this.destroyInstance(inst);
     this.shrinkInstance(cache.base);
+    this.rcuBarrier(cache.base);
     cache.state = "destroyed";
     this.instances[cache.base.id] = null;
     this.caches.delete(cache.name);
@@ -849,10 +866,47 @@ export class SlabSystem {
     else list.push(base);
     this.freeSlabIds.push(s);
     inst.slabCount--;
-    if (inst.root.flags.reclaimAccount) this.reclaimablePages -= g.pagesPerSlab;
-    else this.unreclaimablePages -= g.pagesPerSlab;
-    this.sim.usedPages -= g.pagesPerSlab;
-    this.sim.model.unchargeSlab(this, inst, g.pagesPerSlab);
+    if (inst.root.flags.typesafeByRcu) {
+      // `free_slab` → `call_rcu(rcu_free_slab)`: the slab has left the cache (slabinfo counts it no
+      // more), its pages, slab statistics and (A/B/B′) charge go after the grace period
+      inst.rcuPages += g.pagesPerSlab;
+      this.rcuPending.push({ dueMs: this.sim.clockMs + RCU_GRACE_PERIOD_MS, inst, pages: g.pagesPerSlab });
+      return;
+    }
+    this.freeSlabPages(inst, g.pagesPerSlab);
+  }
+
+  /** `__free_slab`: the pages go back to the page allocator, the slab statistics and (A/B/B′) charges with them. */
+  private freeSlabPages(inst: CacheInstance, pages: number): void {
+    if (inst.root.flags.reclaimAccount) this.reclaimablePages -= pages;
+    else this.unreclaimablePages -= pages;
+    this.sim.usedPages -= pages;
+    this.sim.model.unchargeSlab(this, inst, pages);
+  }
+
+  /** RCU callbacks whose grace period ended by `nowMs` (the simulated clock moved), oldest first. */
+  completeRcuFrees(nowMs: number): void {
+    let i = 0;
+    const q = this.rcuPending;
+    for (; i < q.length && q[i].dueMs <= nowMs; i++) {
+      q[i].inst.rcuPages -= q[i].pages;
+      this.freeSlabPages(q[i].inst, q[i].pages);
+    }
+    if (i > 0) q.splice(0, i);
+  }
+
+  /** `rcu_barrier()` before a cache (copy) is destroyed: its pending slab frees complete now. */
+  private rcuBarrier(inst: CacheInstance): void {
+    if (inst.rcuPages === 0) return;
+    const rest: RcuFree[] = [];
+    for (const f of this.rcuPending) {
+      if (f.inst !== inst) rest.push(f);
+      else {
+        inst.rcuPages -= f.pages;
+        this.freeSlabPages(inst, f.pages);
+      }
+    }
+    this.rcuPending = rest;
   }
 
   /** Live objects of `cache` charged to `cg`, oldest first. */

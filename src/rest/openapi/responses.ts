@@ -88,7 +88,7 @@ export const cache = z.object({
   objectsPerSlab: count,
   pagesPerSlab: count,
   minPartial: count,
-  flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean() }).partial(),
+  flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean(), typesafeByRcu: z.boolean() }).partial(),
   shrinker: z.object({ memcgAware: z.boolean(), seeks: count }).partial().nullable(),
   accounted: z.boolean(),
   activeObjectCount: count,
