@@ -8,7 +8,7 @@ import { checkInvariants } from "../../src/engine/invariants.js";
 
 const PATHS = ["/a", "/a/b", "/a/b/c", "/d", "/d/e", "/f"];
 const PIDS = [100, 101, 102, 103, 104];
-const CACHES = ["dentry", "kmalloc-256", "xfs_buf"];
+const CACHES = ["dentry", "kmalloc-256", "xfs_buf", "anon_vma"];
 const GFPS = ["GFP_KERNEL", "GFP_KERNEL_ACCOUNT", "GFP_NOWAIT", "GFP_ATOMIC", "GFP_KERNEL|__GFP_NOFAIL", "GFP_KERNEL|__GFP_NORETRY"];
 const SIZES = ["16K", "64K", "256K", "1M", "4M"];
 
@@ -44,7 +44,9 @@ function fresh(model: ModelName, seed: number, version: 1 | 2 = model === "v5.9"
   sim.execute({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
   sim.execute({ op: "createCache", name: "kmalloc-256", objectSizeBytes: 256 });
   sim.execute({ op: "createCache", name: "xfs_buf", objectSizeBytes: 384, flags: { account: true, reclaimAccount: true }, shrinker: { memcgAware: false, seeks: 2 } });
-  if (model === "rfc-2012") sim.execute({ op: "registerCache", name: "xfs_buf" });
+  // SLAB_TYPESAFE_BY_RCU: freed slabs' pages wait for advanceClock (invariants count them in flight)
+  sim.execute({ op: "createCache", name: "anon_vma", objectSizeBytes: 600, flags: { account: true, typesafeByRcu: true } });
+  if (model === "rfc-2012") for (const name of ["xfs_buf", "anon_vma"]) sim.execute({ op: "registerCache", name });
   return sim;
 }
 
