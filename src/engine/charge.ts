@@ -121,7 +121,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
 }
 
 /** Uncharges `nrPages` from `memcg.memory` at every level (pages leave the cgroup). */
-export function uncharge(_sim: Instance, memcg: Cgroup, nrPages: number): void {
+export function uncharge(memcg: Cgroup, nrPages: number): void {
   if (memcg.isRoot || nrPages === 0) return;
   unchargeAt(memcg, ROW_MEMORY, nrPages);
 }

@@ -28,7 +28,7 @@ import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "./
 import type { KmemCache } from "./slab/cache.js";
 import { computeGeometry, MAX_OBJECT_SIZE_BYTES } from "./slab/geometry.js";
 import { SlabSystem } from "./slab/kmem.js";
-import { Task } from "./tasks.js";
+import { PID_INDEX_LIMIT, Task } from "./tasks.js";
 import * as V from "./views.js";
 
 const PAGE = 4096;
@@ -64,9 +64,6 @@ function pages(bytes: number): number {
   return Math.ceil(bytes / PAGE);
 }
 
-/** Pids below this are looked up in an array (the API's largest pid is 4,194,304, `pid_max`). */
-const TASK_INDEX_PIDS = 4_194_305;
-
 /**
  * One simulation: all its state and `execute(command)`, pure, synchronous and deterministic
  * (ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
@@ -80,7 +77,7 @@ export class Instance {
   readonly root: Cgroup;
   readonly tasks = new Map<number, Task>();
   /**
-   * The same tasks by pid in an array (pids below TASK_INDEX_PIDS): one memory access per lookup
+   * The same tasks by pid in an array (pids below PID_INDEX_LIMIT): one memory access per lookup
    * where the Map takes two (bucket and entry), which shows once tasks are many and cold in the CPU
    * caches (issue "Performance", scaling with cgroups). `tasks` stays the source of order.
    */
@@ -450,14 +447,14 @@ export class Instance {
     }
     const t = new Task(pid, cg, cmd.cpu ?? pid % this.config.cpuCount, cmd.oomScoreAdj ?? 0);
     this.tasks.set(pid, t);
-    if (pid < TASK_INDEX_PIDS) this.taskIndex[pid] = t;
+    if (pid < PID_INDEX_LIMIT) this.taskIndex[pid] = t;
     cg.tasks.add(pid);
     return t;
   }
 
   /** The live task `pid`, or undefined. */
   taskAt(pid: number): Task | undefined {
-    return pid >= 0 && pid < TASK_INDEX_PIDS ? this.taskIndex[pid] : this.tasks.get(pid);
+    return pid >= 0 && pid < PID_INDEX_LIMIT ? this.taskIndex[pid] : this.tasks.get(pid);
   }
 
   task(pid: number): Task {
@@ -495,7 +492,7 @@ export class Instance {
         });
     }
     if (n > 0) {
-      uncharge(this, src, n);
+      uncharge(src, n);
       if (anon > 0) {
         t.anon.delete(src);
         t.anon.set(dst, (t.anon.get(dst) ?? 0) + anon);
@@ -531,13 +528,13 @@ export class Instance {
     t.anonPages = 0;
     t.cgroup.tasks.delete(t.pid);
     this.tasks.delete(t.pid);
-    if (t.pid < TASK_INDEX_PIDS) this.taskIndex[t.pid] = undefined;
+    if (t.pid < PID_INDEX_LIMIT) this.taskIndex[t.pid] = undefined;
     this.slab.taskExited(t.pid);
   }
 
   /** Uncharges `n` user (LRU) pages from `cg`, which may release it if dying. */
   releaseUserPages(cg: Cgroup, n: number): void {
-    uncharge(this, cg, n);
+    uncharge(cg, n);
     modStat(cg, STAT_PGPGOUT, n);
     this.maybeRelease(cg);
   }

@@ -1,5 +1,11 @@
 import type { Cgroup } from "./cgroup.js";
 
+/**
+ * Pids below this are indexed by arrays (tasks, allocation contexts): the API's largest pid is
+ * 4,194,304 (`pid_max`); larger ones, not reachable through the API, fall back to Maps.
+ */
+export const PID_INDEX_LIMIT = 4_194_305;
+
 /** A simulated task (thread-group leader). */
 export class Task {
   /** Anon pages this task owns, by the cgroup they are charged to (charges stay on a move, DOMAIN §8). */

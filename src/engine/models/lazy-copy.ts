@@ -12,7 +12,7 @@ import { PageChargedModel } from "./page-charged.js";
  */
 export abstract class LazyCopyModel extends PageChargedModel {
   protected unchargePages(memcg: Cgroup, pages: number): void {
-    uncharge(this.sim, memcg, pages);
+    uncharge(memcg, pages);
     unchargeAt(memcg, ROW_KMEM, pages);
   }
 

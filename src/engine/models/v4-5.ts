@@ -32,7 +32,7 @@ export class V45Model extends LazyCopyModel {
     if (this.sim.config.cgroupVersion === 1) {
       const failed = tryChargeAt(memcg, ROW_KMEM, pages);
       if (failed !== null) {
-        uncharge(this.sim, memcg, pages);
+        uncharge(memcg, pages);
         ctx.out.failedAt = failed;
         return false;
       }

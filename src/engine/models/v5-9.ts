@@ -157,7 +157,7 @@ export class V59Model implements AccountingModel {
 
   private unchargePages(memcg: Cgroup, nrPages: number): void {
     if (memcg.isRoot) return;
-    uncharge(this.sim, memcg, nrPages);
+    uncharge(memcg, nrPages);
     unchargeAt(memcg, ROW_KMEM, nrPages);
     memcg.objcgPages -= nrPages;
     modStat(memcg, STAT_KERNEL_PAGES, -nrPages);

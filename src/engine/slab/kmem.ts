@@ -5,6 +5,7 @@ import type { Instance } from "../instance.js";
 import type { ReclaimStats } from "../reclaim.js";
 import { CacheInstance, CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, KmemCache } from "./cache.js";
 import type { Prng } from "../prng.js";
+import { PID_INDEX_LIMIT } from "../tasks.js";
 import { IntrusiveLists } from "./lists.js";
 
 const SLAB_CPU = 1;
@@ -16,8 +17,6 @@ const DEF_PRIORITY = 12;
 export const SLOT_SPAN = 2 ** 31;
 /** Generations wrap at 2^22: 2^22 × SLOT_SPAN = 2^53, so every id is a safe integer. */
 const GEN_MASK = 2 ** 22 - 1;
-/** Pids below this index `ctxByPid` directly (the API's pids end at 4,194,304). */
-const PID_INDEX_LIMIT = 4_194_305;
 /** List key of the global (not memcg-aware) list_lru of a cache. */
 export const GLOBAL_LRU = 0;
 /**
@@ -1004,13 +1003,6 @@ export class SlabSystem {
     return out;
   }
 
-  /**
-   * Free-by-selection (API.md §5): the pool is the objects on the owner lists `lists`, in that
-   * order, each oldest first, restricted to those allocated by `pid` (-1 = all). Returns up to
-   * `count` of them: the oldest, the newest (newest first), every other one from the oldest, or a
-   * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object
-   * per candidate: the pool is walked in place, and only `random` gathers it into a typed array.
-   */
   /** `every-other` or `random` (seeded Fisher-Yates) picks of up to `count` of `pool[0..n)`, in allocation order. */
   private pickFromPool(pool: Int32Array, n: number, count: number, order: string, prng: Prng | null): Int32Array {
     if (order === "every-other") {
@@ -1030,6 +1022,13 @@ export class SlabSystem {
     return p.slice(0, k);
   }
 
+  /**
+   * Free-by-selection (API.md §5): the pool is the objects on the owner lists `lists`, in that
+   * order, each oldest first, restricted to those allocated by `pid` (-1 = all). Returns up to
+   * `count` of them: the oldest, the newest (newest first), every other one from the oldest, or a
+   * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object
+   * per candidate: the pool is walked in place, and only `random` gathers it into a typed array.
+   */
   selectSlots(
     lists: number[],
     pid: number,
