@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { MODELS } from "../src/engine/config.js";
+import { MODEL_NAMES } from "../src/engine/config.js";
 import {
   allocFree,
   baselineFreeList,
@@ -56,7 +56,7 @@ if (want("engine")) {
   const touch = rep(() => firstTouchBytesPerSec(quick ? 64 << 20 : 256 << 20));
   const ceiling = touch / SLOT_BYTES;
   add({ name: `baseline: first-touch memory ÷ ${SLOT_BYTES} B/slot`, value: ceiling, unit: "obj/s" });
-  for (const model of MODELS) {
+  for (const model of MODEL_NAMES) {
     const rs = Array.from({ length: runs }, () => allocFree(model, N));
     const a = median(rs.map((r) => r.allocPerSec));
     const f = median(rs.map((r) => r.freePerSec));
@@ -88,7 +88,7 @@ if (want("engine")) {
       target: "first-touch bound",
     });
   }
-  for (const model of MODELS) {
+  for (const model of MODEL_NAMES) {
     const up = rep(() => userPages(model, quick ? 200_000 : 1_000_000));
     add({
       name: `engine ${model}: user page charges`,

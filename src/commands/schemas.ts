@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Command } from "../engine/commands.js";
-import { MODELS } from "../engine/config.js";
+import { MODEL_NAMES } from "../engine/config.js";
 import { EngineError } from "../engine/errors.js";
 
 /**
@@ -18,7 +18,7 @@ const gfp = z.string().min(1).max(200);
 
 export const instanceConfigSchema = z
   .object({
-    model: z.enum(MODELS),
+    model: z.enum(MODEL_NAMES),
     cgroupVersion: z.union([z.literal(1), z.literal(2)]),
     memoryBytes: int.min(1),
     cpuCount: int,

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { MODELS } from "../engine/config.js";
+import { MODEL_NAMES } from "../engine/config.js";
 import { EngineError } from "../engine/errors.js";
 import { loadScenarioFile } from "../scenarios/load.js";
 import { type CompareProgress, type CompareResult, compareScenario } from "./compare.js";
@@ -12,7 +12,7 @@ export const COMPARE_USAGE = `Usage: memcg-sim compare FILE [--models LIST] [--j
 Runs the scenario FILE (JSON or YAML: {description?, config, commands}) once per accounting
 model, each on a fresh in-process instance, and prints one row per model.
 
-  --models LIST      comma-separated models (default ${MODELS.join(",")})
+  --models LIST      comma-separated models (default ${MODEL_NAMES.join(",")})
   --json             print the result as JSON: {"models": [...], "runs": [...], "series": [...]}
   --report OUT.html  also write a self-contained HTML report with charts
   --max-samples N    time-series samples per model (default 400)
@@ -70,7 +70,7 @@ export async function runCompareCli(argv: string[], io: CliIo = { stdout: proces
     io.stderr.write("compare: --max-samples must be an integer in [1, 100000]\n");
     return 2;
   }
-  const models = (args.values.models ?? MODELS.join(","))
+  const models = (args.values.models ?? MODEL_NAMES.join(","))
     .split(",")
     .map((m) => m.trim())
     .filter((m) => m !== "");

@@ -1,4 +1,4 @@
-import { type InstanceConfig, MODELS, type ModelName } from "../engine/config.js";
+import { type InstanceConfig, MODEL_NAMES, type ModelName } from "../engine/config.js";
 import { EngineError } from "../engine/errors.js";
 import { DEFAULT_LIMITS, type EngineLimits, Instance } from "../engine/instance.js";
 import { DEFAULT_MAX_COMMANDS, expandScenario, measureExpansion } from "../scenarios/expand.js";
@@ -69,7 +69,7 @@ export function checkModels(models: readonly string[]): ModelName[] {
   const issues: { path: string; message: string }[] = [];
   if (models.length === 0) issues.push({ path: "models", message: "at least one model is needed" });
   models.forEach((m, i) => {
-    if (!(MODELS as readonly string[]).includes(m)) issues.push({ path: `models.${i}`, message: `unknown model "${m}"; expected one of ${MODELS.join(", ")}` });
+    if (!(MODEL_NAMES as readonly string[]).includes(m)) issues.push({ path: `models.${i}`, message: `unknown model "${m}"; expected one of ${MODEL_NAMES.join(", ")}` });
     else if (models.indexOf(m) !== i) issues.push({ path: `models.${i}`, message: `model "${m}" is listed twice` });
   });
   if (issues.length > 0) throw new EngineError("INVALID_ARGUMENT", `invalid models: ${issues.map((i) => i.message).join("; ")}`, { issues });
@@ -85,7 +85,7 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * scenario and models give the same result. Throws INVALID_ARGUMENT (bad models, a config no model
  * accepts) or LIMIT_EXCEEDED (too many commands) before running anything that fails that way.
  */
-export async function compareScenario(scenario: Scenario, models: readonly string[] = MODELS, options: CompareOptions = {}): Promise<CompareResult> {
+export async function compareScenario(scenario: Scenario, models: readonly string[] = MODEL_NAMES, options: CompareOptions = {}): Promise<CompareResult> {
   const names = checkModels(models);
   const maxSamples = Math.max(1, options.maxSamples ?? DEFAULT_MAX_SAMPLES);
   const maxCommands = options.maxCommands ?? DEFAULT_MAX_COMMANDS;

@@ -1,4 +1,4 @@
-import type { InstanceConfigInput, ModelName } from "../engine/config.js";
+import { eraOf, type InstanceConfigInput, type ModelName } from "../engine/config.js";
 
 /** The instance config one model runs a scenario with, and what was changed to get it. */
 export interface ModelConfig {
@@ -24,12 +24,12 @@ export interface ModelConfig {
 export function deriveModelConfig(scenarioConfig: InstanceConfigInput, model: ModelName): ModelConfig {
   const config: InstanceConfigInput = { ...scenarioConfig, model };
   const adjustments: string[] = [];
-  const preV2 = model === "rfc-2012" || model === "v3.8";
+  const preV2 = !eraOf(model).cgroupV2;
   if (preV2 && config.cgroupVersion === 2) {
     config.cgroupVersion = 1;
     adjustments.push(`cgroupVersion 2 → 1: ${model} predates the cgroup v2 memory controller`);
   }
-  if (model !== "rfc-2012") {
+  if (eraOf(model).kmemCounter !== "seed") {
     for (const key of ["kmemIndependentAccounting", "reclaimOnKmemFailure"] as const) {
       if (config[key] !== undefined) {
         if (config[key] === true) adjustments.push(`${key} dropped: a knob of the rfc-2012 patch only`);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MODELS } from "../engine/config.js";
+import { MODEL_NAMES } from "../engine/config.js";
 import { EngineError } from "../engine/errors.js";
 import type { EngineLimits } from "../engine/instance.js";
 import { issuesOf } from "../commands/schemas.js";
@@ -10,7 +10,7 @@ import { type CompareResult, compareScenario } from "./compare.js";
 export const compareRequestSchema = z
   .object({
     scenario: z.record(z.string(), z.unknown()),
-    models: z.array(z.enum(MODELS)).min(1).max(MODELS.length).optional(),
+    models: z.array(z.enum(MODEL_NAMES)).min(1).max(MODEL_NAMES.length).optional(),
     maxSamples: z.number().int().min(1).max(2000).optional(),
   })
   .strict();
@@ -54,7 +54,7 @@ export async function handleCompareRequest(
     }
     throw e;
   }
-  return compareScenario(scenario, req.data.models ?? MODELS, {
+  return compareScenario(scenario, req.data.models ?? MODEL_NAMES, {
     maxCommands: limits.maxCommands,
     limits: limits.engine,
     maxSamples: req.data.maxSamples,

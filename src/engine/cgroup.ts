@@ -77,6 +77,8 @@ export class Cgroup implements CounterNode {
   minPages = 0;
   lowPages = 0;
   softLimitPages = UNLIMITED;
+  /** v1 `memory.memsw.limit_in_bytes` in pages (eras with swap accounting; swap itself is not simulated). */
+  memswMaxPages = UNLIMITED;
   /** Effective protection computed during a reclaim walk (kernel `emin`/`elow`). */
   emin = 0;
   elow = 0;

@@ -1,8 +1,7 @@
 import { fail } from "./errors.js";
+import { DEFAULT_MODEL, eraOf, isModelName, MODEL_NAMES, type ModelName } from "./models/index.js";
 
-/** The four accounting models (DOMAIN §11: A, B, B′, C). */
-export const MODELS = ["rfc-2012", "v3.8", "v4.5", "v5.9"] as const;
-export type ModelName = (typeof MODELS)[number];
+export { eraOf, MODEL_NAMES, type ModelName } from "./models/index.js";
 
 /** Instance configuration as a client may send it (API.md §3); every key optional. */
 export interface InstanceConfigInput {
@@ -86,22 +85,31 @@ function bool(v: unknown, key: string): boolean {
  */
 export function resolveConfig(input: InstanceConfigInput | undefined): InstanceConfig {
   const c = (input ?? {}) as Record<string, unknown>;
-  if (typeof c !== "object" || c === null || Array.isArray(c)) fail("INVALID_ARGUMENT", "config must be an object");
+  if (typeof c !== "object" || c === null || Array.isArray(c))
+    fail("INVALID_ARGUMENT", "config must be an object");
   for (const k of Object.keys(c)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(k))
-      fail("INVALID_ARGUMENT", `unknown config key "${k}"`, { issues: [{ path: `config.${k}`, message: "unknown key" }] });
+      fail("INVALID_ARGUMENT", `unknown config key "${k}"`, {
+        issues: [{ path: `config.${k}`, message: "unknown key" }],
+      });
   }
-  const model = (c.model ?? "rfc-2012") as ModelName;
-  if (!MODELS.includes(model))
-    fail("INVALID_ARGUMENT", `config.model must be one of ${MODELS.join(", ")}`, {
-      issues: [{ path: "config.model", message: `expected one of ${MODELS.join(", ")}` }],
+  const model = c.model ?? DEFAULT_MODEL;
+  if (!isModelName(model))
+    fail("INVALID_ARGUMENT", `config.model must be one of ${MODEL_NAMES.join(", ")}`, {
+      issues: [{ path: "config.model", message: `expected one of ${MODEL_NAMES.join(", ")}` }],
     });
-  const modern = model === "v4.5" || model === "v5.9";
-  const cgroupVersion = int(c.cgroupVersion ?? (model === "v5.9" ? 2 : 1), "cgroupVersion", 1, 2) as 1 | 2;
-  if (cgroupVersion === 2 && (model === "rfc-2012" || model === "v3.8"))
-    fail("INVALID_ARGUMENT", `model ${model} predates the cgroup v2 memory controller (4.5); use cgroupVersion 1`, {
-      issues: [{ path: "config.cgroupVersion", message: "cgroup v2 needs model v4.5 or v5.9" }],
-    });
+  const era = eraOf(model);
+  const cgroupVersion = int(c.cgroupVersion ?? era.defaultCgroupVersion, "cgroupVersion", 1, 2) as 1 | 2;
+  if (cgroupVersion === 2 && !era.cgroupV2) {
+    const v2Models = MODEL_NAMES.filter((m) => eraOf(m).cgroupV2).join(", ");
+    fail(
+      "INVALID_ARGUMENT",
+      `model ${model} predates the cgroup v2 memory controller (4.5); use cgroupVersion 1`,
+      {
+        issues: [{ path: "config.cgroupVersion", message: `cgroup v2 needs one of ${v2Models}` }],
+      },
+    );
+  }
   const memoryBytes = int(c.memoryBytes ?? 8589934592, "memoryBytes", 16 * MiB, MAX_MEMORY_BYTES);
   if (memoryBytes % 4096 !== 0)
     fail("INVALID_ARGUMENT", "config.memoryBytes must be a multiple of the page size", {
@@ -109,7 +117,7 @@ export function resolveConfig(input: InstanceConfigInput | undefined): InstanceC
     });
   const pageSizeBytes = int(c.pageSizeBytes ?? 4096, "pageSizeBytes", 4096, 4096) as 4096;
   const onlyA = (k: string) => {
-    if (c[k] !== undefined && model !== "rfc-2012" && c[k] !== false)
+    if (c[k] !== undefined && era.kmemCounter !== "seed" && c[k] !== false)
       fail("INVALID_ARGUMENT", `config.${k} applies to model rfc-2012 only`, {
         issues: [{ path: `config.${k}`, message: "rfc-2012 only" }],
       });
@@ -124,11 +132,12 @@ export function resolveConfig(input: InstanceConfigInput | undefined): InstanceC
     pageSizeBytes,
     kmemIndependentAccounting: bool(c.kmemIndependentAccounting ?? false, "kmemIndependentAccounting"),
     reclaimOnKmemFailure: bool(c.reclaimOnKmemFailure ?? false, "reclaimOnKmemFailure"),
-    chargeBatchPages: int(c.chargeBatchPages ?? 1, "chargeBatchPages", 1, 64),
-    maxReclaimRetries: int(c.maxReclaimRetries ?? (modern ? 16 : 5), "maxReclaimRetries", 1, 64),
+    chargeBatchPages: int(c.chargeBatchPages ?? era.defaults.chargeBatchPages, "chargeBatchPages", 1, 64),
+    maxReclaimRetries: int(c.maxReclaimRetries ?? era.defaults.maxReclaimRetries, "maxReclaimRetries", 1, 64),
     slubMaxOrder: int(c.slubMaxOrder ?? 3, "slubMaxOrder", 0, 10),
     slubMinObjects: int(c.slubMinObjects ?? 0, "slubMinObjects", 0, 32767),
-    minPartial: c.minPartial === undefined || c.minPartial === null ? null : int(c.minPartial, "minPartial", 0, 100),
+    minPartial:
+      c.minPartial === undefined || c.minPartial === null ? null : int(c.minPartial, "minPartial", 0, 100),
     cacheCreationDelayMs: int(c.cacheCreationDelayMs ?? 0, "cacheCreationDelayMs", 0, 86_400_000),
     seed: int(c.seed ?? 1, "seed", 0, 4294967295),
   };

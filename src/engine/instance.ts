@@ -17,11 +17,9 @@ import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./
 import { EngineError, fail } from "./errors.js";
 import { EventLog } from "./events.js";
 import { GFP_DIRECT_RECLAIM, parseGfp } from "./gfp.js";
+import type { Era } from "./models/era.js";
+import { MODELS } from "./models/index.js";
 import type { AccountingModel } from "./models/model.js";
-import { Rfc2012Model } from "./models/rfc-2012.js";
-import { V38Model } from "./models/v3-8.js";
-import { V45Model } from "./models/v4-5.js";
-import { V59Model } from "./models/v5-9.js";
 import { outOfMemory } from "./oom.js";
 import { Prng } from "./prng.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "./reclaim.js";
@@ -71,6 +69,8 @@ function pages(bytes: number): number {
 export class Instance {
   readonly config: InstanceConfig;
   readonly model: AccountingModel;
+  /** What the model's kernel era shows and decides (file tables, formats, defaults). */
+  readonly era: Era;
   readonly events: EventLog;
   readonly prng: Prng;
   readonly slab: SlabSystem;
@@ -121,25 +121,13 @@ export class Instance {
     this.events = new EventLog();
     this.totalPages = this.config.memoryBytes / PAGE;
     this.pageStocks = Array.from({ length: this.config.cpuCount }, () => ({ memcg: null, pages: 0 }));
-    this.model = this.createModel();
+    this.era = MODELS[this.config.model].era;
+    this.model = MODELS[this.config.model].create(this);
     this.slab = new SlabSystem(this);
-    const rootHier = this.config.cgroupVersion === 2 || this.config.model === "v5.9";
+    const rootHier = this.config.cgroupVersion === 2 || this.era.hierarchyAlways;
     this.root = new Cgroup(this.nextCgroupId++, "", null, rootHier);
     this.root.objcgId = this.slab.newObjcg(this.root);
     this.cgroupsById.set(this.root.id, this.root);
-  }
-
-  private createModel(): AccountingModel {
-    switch (this.config.model) {
-      case "rfc-2012":
-        return new Rfc2012Model(this);
-      case "v3.8":
-        return new V38Model(this);
-      case "v4.5":
-        return new V45Model(this);
-      case "v5.9":
-        return new V59Model(this);
-    }
   }
 
   get modern(): boolean {

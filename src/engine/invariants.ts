@@ -31,9 +31,9 @@ const chargedWhenDying = new WeakMap<Cgroup, number>();
 export function checkInvariants(sim: Instance): string[] {
   const out: string[] = [];
   const bad = (msg: string) => out.push(msg);
-  const model = sim.config.model;
+  const kmemCounter = sim.era.kmemCounter;
   const all = sim.allCgroups();
-  const indep = model === "rfc-2012" && sim.config.kmemIndependentAccounting;
+  const indep = kmemCounter === "seed" && sim.config.kmemIndependentAccounting;
 
   // --- 1. counter levels ------------------------------------------------------------------------
   const counterOk = (cg: Cgroup, name: string, c: PageCounter) => {
@@ -62,12 +62,12 @@ export function checkInvariants(sim: Instance): string[] {
     }
     const kernelLocal = cg.statLocal[STAT_KERNEL_PAGES];
     const memLocal = cg.isRoot ? 0 : cg.lruPages + (indep ? 0 : kernelLocal) + cg.stockPages;
-    const kmemLocal = cg.isRoot || (model === "rfc-2012" && !indep) ? 0 : kernelLocal;
+    const kmemLocal = cg.isRoot || (kmemCounter === "seed" && !indep) ? 0 : kernelLocal;
     if (cg.memory.usage !== memLocal + memKids)
       bad(`${cg.path} memory.usage ${cg.memory.usage} ≠ local ${memLocal} + children ${memKids}`);
     if (cg.kmem.usage !== kmemLocal + kmemKids)
       bad(`${cg.path} kmem.usage ${cg.kmem.usage} ≠ local ${kmemLocal} + children ${kmemKids}`);
-    if ((model === "v3.8" || model === "v4.5") && cg.kmem.usage > cg.memory.usage && cg.kmem.parent === null === (cg.memory.parent === null))
+    if (kmemCounter === "subset" && cg.kmem.usage > cg.memory.usage && cg.kmem.parent === null === (cg.memory.parent === null))
       bad(`${cg.path} kmem.usage ${cg.kmem.usage} > memory.usage ${cg.memory.usage}`);
 
     // statistics: hierarchical = local + Σ children's hierarchical; event counters (pgpgin/pgpgout)

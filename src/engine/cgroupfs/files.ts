@@ -9,6 +9,7 @@ import {
 } from "../cgroup.js";
 import { fail } from "../errors.js";
 import type { Instance } from "../instance.js";
+import type { Era } from "../models/era.js";
 import { outOfMemory } from "../oom.js";
 import { UNLIMITED } from "../page-counter.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "../reclaim.js";
@@ -19,127 +20,347 @@ import { v2MemoryStat } from "./v2-stat.js";
 
 const PAGE = 4096;
 
-export const V1_FILES = [
-  "memory.usage_in_bytes",
-  "memory.max_usage_in_bytes",
-  "memory.limit_in_bytes",
-  "memory.soft_limit_in_bytes",
-  "memory.failcnt",
-  "memory.stat",
-  "memory.use_hierarchy",
-  "memory.force_empty",
-  "memory.move_charge_at_immigrate",
-  "memory.oom_control",
-  "memory.kmem.usage_in_bytes",
-  "memory.kmem.max_usage_in_bytes",
-  "memory.kmem.limit_in_bytes",
-  "memory.kmem.failcnt",
-  "memory.kmem.slabinfo",
-  "cgroup.procs",
-  "tasks",
-] as const;
-
-export const V2_FILES = [
-  "memory.current",
-  "memory.max",
-  "memory.high",
-  "memory.low",
-  "memory.min",
-  "memory.peak",
-  "memory.events",
-  "memory.events.local",
-  "memory.stat",
-  "memory.reclaim",
-  "memory.oom.group",
-  "cgroup.procs",
-  "cgroup.stat",
-  "cgroup.events",
-] as const;
-
-/** v2 files present on the root cgroup (DOMAIN §3.2: all memory files but stat/reclaim are absent there). */
-const V2_ROOT_FILES = new Set(["memory.stat", "memory.reclaim", "cgroup.procs", "cgroup.stat"]);
-
-/** Files of this instance's cgroup version that exist on `cg`; ENOENT otherwise. */
-function checkExists(sim: Instance, cg: Cgroup, file: string): void {
-  if (sim.config.cgroupVersion === 1) {
-    if (!(V1_FILES as readonly string[]).includes(file)) fail("ENOENT", `${file}: no such file in cgroup v1`, { file });
-    // the seed predates memory.kmem.slabinfo (3.8)
-    if (file === "memory.kmem.slabinfo" && sim.config.model === "rfc-2012") fail("ENOENT", `${file}: no such file before 3.8`, { file });
-  } else {
-    if (!(V2_FILES as readonly string[]).includes(file)) fail("ENOENT", `${file}: no such file in cgroup v2`, { file });
-    if (cg.isRoot && !V2_ROOT_FILES.has(file)) fail("ENOENT", `${file}: not present on the root cgroup`, { file });
-  }
+/**
+ * One cgroupfs file, as the kernel's `struct cftype` rows of `mem_cgroup_legacy_files[]` (v1) and
+ * `memory_files[]` (v2): its name, where it exists, how it reads, and how a write is validated.
+ * `write` validates the value against the current state and returns the write's effect (run it to
+ * apply; a dry run — one field of an all-or-nothing PATCH — drops it). A missing `read` is EINVAL
+ * on read (write-only files), a missing `write` EINVAL on write (read-only files).
+ */
+export interface Cftype {
+  readonly name: string;
+  /** CFTYPE_NOT_ON_ROOT: the root cgroup has no such file. */
+  readonly notOnRoot?: boolean;
+  readonly read?: (sim: Instance, cg: Cgroup) => string;
+  readonly write?: (sim: Instance, cg: Cgroup, value: string) => () => void;
 }
 
-const resEra = (sim: Instance) => sim.config.model === "rfc-2012" || sim.config.model === "v3.8";
+const none = () => {};
+
+const notRoot = (cg: Cgroup, file: string) => {
+  if (cg.isRoot) fail("EINVAL", `${file} cannot be written on the root cgroup`, { file });
+};
+
+const resCounter = (sim: Instance) => sim.era.counter === "res_counter";
+
+/** The v1 files of every era; `Era.v1Files` says which exist in which era. */
+const V1_TABLE: readonly Cftype[] = [
+  {
+    name: "memory.usage_in_bytes",
+    read: (_sim, cg) => `${usagePages(cg) * PAGE}\n`,
+  },
+  {
+    name: "memory.max_usage_in_bytes",
+    read: (_sim, cg) => `${cg.memory.watermark * PAGE}\n`,
+    write: (_sim, cg) => () => {
+      cg.memory.watermark = cg.memory.usage;
+    },
+  },
+  {
+    name: "memory.limit_in_bytes",
+    read: (sim, cg) => `${v1LimitText(cg.memory.max, resCounter(sim))}\n`,
+    write: (sim, cg, value) => {
+      notRoot(cg, "memory.limit_in_bytes");
+      const p = parseLimitPages(value, resCounter(sim), "-1");
+      return () => v1SetLimit(sim, cg, p);
+    },
+  },
+  {
+    name: "memory.soft_limit_in_bytes",
+    read: (sim, cg) => `${v1LimitText(cg.softLimitPages, resCounter(sim))}\n`,
+    write: (sim, cg, value) => {
+      const p = parseLimitPages(value, resCounter(sim), "-1");
+      return () => {
+        cg.softLimitPages = p;
+      };
+    },
+  },
+  {
+    name: "memory.failcnt",
+    read: (_sim, cg) => `${cg.memory.failcnt}\n`,
+    write: (_sim, cg) => () => {
+      cg.memory.failcnt = 0;
+    },
+  },
+  {
+    name: "memory.stat",
+    read: (sim, cg) => v1MemoryStat(sim, cg),
+  },
+  {
+    name: "memory.use_hierarchy",
+    read: (_sim, cg) => `${cg.useHierarchy ? 1 : 0}\n`,
+    write: (sim, cg, value) => {
+      const v = parseUint(value);
+      if (v > 1) fail("EINVAL", "use_hierarchy takes 0 or 1", { file: "memory.use_hierarchy" });
+      return setUseHierarchy(sim, cg, v === 1);
+    },
+  },
+  {
+    name: "memory.force_empty",
+    write: (sim, cg) => {
+      notRoot(cg, "memory.force_empty");
+      if (!sim.era.modern && (cg.tasks.size > 0 || cg.children.size > 0))
+        fail("EBUSY", "force_empty needs a cgroup without tasks or children", { file: "memory.force_empty" });
+      return () => forceEmpty(sim, cg);
+    },
+  },
+  {
+    name: "memory.move_charge_at_immigrate",
+    read: (_sim, cg) => `${cg.moveChargeAtImmigrate}\n`,
+    write: (_sim, cg, value) => {
+      const v = parseUint(value);
+      if (v >= 4)
+        fail("EINVAL", "move_charge_at_immigrate takes a bitmask below 4", {
+          file: "memory.move_charge_at_immigrate",
+        });
+      return () => {
+        cg.moveChargeAtImmigrate = v;
+      };
+    },
+  },
+  {
+    name: "memory.oom_control",
+    read: (sim, cg) =>
+      `oom_kill_disable ${cg.oomKillDisable ? 1 : 0}\nunder_oom 0\n${sim.era.oomControlOomKill ? `oom_kill ${cg.eventsLocal[4]}\n` : ""}`,
+    write: (_sim, cg, value) => {
+      const v = parseUint(value);
+      if (cg.isRoot || v > 1)
+        fail("EINVAL", "oom_control takes 0 or 1, not on the root", { file: "memory.oom_control" });
+      return () => {
+        cg.oomKillDisable = v === 1;
+      };
+    },
+  },
+  {
+    name: "memory.kmem.usage_in_bytes",
+    read: (_sim, cg) => `${cg.kmem.usage * PAGE}\n`,
+  },
+  {
+    name: "memory.kmem.max_usage_in_bytes",
+    read: (_sim, cg) => `${cg.kmem.watermark * PAGE}\n`,
+    write: (_sim, cg) => () => {
+      cg.kmem.watermark = cg.kmem.usage;
+    },
+  },
+  {
+    name: "memory.kmem.limit_in_bytes",
+    read: (sim, cg) => `${v1LimitText(cg.kmem.max, resCounter(sim))}\n`,
+    write: (sim, cg, value) => {
+      notRoot(cg, "memory.kmem.limit_in_bytes");
+      const p = parseLimitPages(value, resCounter(sim), "-1");
+      return v1SetKmemLimit(sim, cg, p);
+    },
+  },
+  {
+    name: "memory.kmem.failcnt",
+    read: (_sim, cg) => `${cg.kmem.failcnt}\n`,
+    write: (_sim, cg) => () => {
+      cg.kmem.failcnt = 0;
+    },
+  },
+  {
+    name: "memory.kmem.slabinfo",
+    read: (sim, cg) => kmemSlabinfo(sim, cg),
+  },
+  {
+    name: "cgroup.procs",
+    read: (_sim, cg) => procs(cg),
+    write: (sim, cg, value) => attachTask(sim, cg, value, "cgroup.procs"),
+  },
+  {
+    name: "tasks",
+    read: (_sim, cg) => procs(cg),
+    write: (sim, cg, value) => attachTask(sim, cg, value, "tasks"),
+  },
+];
+
+/** The v2 files of every era; `Era.v2Files` says which exist. */
+const V2_TABLE: readonly Cftype[] = [
+  {
+    name: "memory.current",
+    notOnRoot: true,
+    read: (_sim, cg) => `${cg.memory.usage * PAGE}\n`,
+  },
+  {
+    name: "memory.max",
+    notOnRoot: true,
+    read: (_sim, cg) => `${v2LimitText(cg.memory.max)}\n`,
+    write: (sim, cg, value) => {
+      const p = parseLimitPages(value, false, "max");
+      return () => v2SetMax(sim, cg, p);
+    },
+  },
+  {
+    name: "memory.high",
+    notOnRoot: true,
+    read: (_sim, cg) => `${v2LimitText(cg.highPages)}\n`,
+    write: (sim, cg, value) => {
+      const p = parseLimitPages(value, false, "max");
+      return () => v2SetHigh(sim, cg, p);
+    },
+  },
+  {
+    name: "memory.low",
+    notOnRoot: true,
+    read: (_sim, cg) => `${v2LimitText(cg.lowPages)}\n`,
+    write: (_sim, cg, value) => {
+      const p = parseLimitPages(value, false, "max");
+      return () => {
+        cg.lowPages = p;
+      };
+    },
+  },
+  {
+    name: "memory.min",
+    notOnRoot: true,
+    read: (_sim, cg) => `${v2LimitText(cg.minPages)}\n`,
+    write: (_sim, cg, value) => {
+      const p = parseLimitPages(value, false, "max");
+      return () => {
+        cg.minPages = p;
+      };
+    },
+  },
+  {
+    name: "memory.peak",
+    notOnRoot: true,
+    read: (_sim, cg) => `${cg.memory.watermark * PAGE}\n`,
+    write: (_sim, cg, value) => {
+      if (value === "") fail("EINVAL", "memory.peak needs a non-empty write", { file: "memory.peak" });
+      return () => {
+        cg.memory.watermark = cg.memory.usage;
+      };
+    },
+  },
+  {
+    name: "memory.events",
+    notOnRoot: true,
+    read: (sim, cg) => eventsText(sim, cg.events),
+  },
+  {
+    name: "memory.events.local",
+    notOnRoot: true,
+    read: (sim, cg) => eventsText(sim, cg.eventsLocal),
+  },
+  {
+    name: "memory.stat",
+    read: (sim, cg) => v2MemoryStat(sim, cg),
+  },
+  {
+    name: "memory.reclaim",
+    write: (sim, cg, value) => {
+      const m = /^(\S+)(?:\s+swappiness=(\d+|max))?$/.exec(value);
+      if (m === null) fail("EINVAL", `invalid memory.reclaim request "${value}"`, { file: "memory.reclaim" });
+      if (m[2] !== undefined && m[2] !== "max" && Number(m[2]) > 200)
+        fail("EINVAL", "swappiness must be 0..200 or max", { file: "memory.reclaim" });
+      const nr = Number(memparse(m[1]) / 4096n);
+      return () => {
+        const r = memoryReclaim(sim, cg, nr, newReclaimStats());
+        if (r.eagain)
+          fail("EAGAIN", `memory.reclaim reclaimed ${r.reclaimed * PAGE} of ${nr * PAGE} bytes`, {
+            file: "memory.reclaim",
+            reclaimedBytes: r.reclaimed * PAGE,
+          });
+      };
+    },
+  },
+  {
+    name: "memory.oom.group",
+    notOnRoot: true,
+    read: (_sim, cg) => `${cg.oomGroup ? 1 : 0}\n`,
+    write: (_sim, cg, value) => {
+      const v = parseUint(value);
+      if (v > 1) fail("EINVAL", "memory.oom.group takes 0 or 1", { file: "memory.oom.group" });
+      return () => {
+        cg.oomGroup = v === 1;
+      };
+    },
+  },
+  {
+    name: "cgroup.procs",
+    read: (_sim, cg) => procs(cg),
+    write: (sim, cg, value) => attachTask(sim, cg, value, "cgroup.procs"),
+  },
+  {
+    name: "cgroup.stat",
+    read: (sim, cg) => cgroupStat(sim, cg),
+  },
+  {
+    name: "cgroup.events",
+    notOnRoot: true,
+    read: (_sim, cg) => `populated ${subtree(cg).some((c) => c.tasks.size > 0) ? 1 : 0}\nfrozen 0\n`,
+  },
+];
+
+const byName = (table: readonly Cftype[]) => new Map(table.map((f) => [f.name, f]));
+const V1_BY_NAME = byName(V1_TABLE);
+const V2_BY_NAME = byName(V2_TABLE);
+
+/** Per era, its files by name (built once per era from its list and the tables). */
+const eraFiles = new Map<Era, { v1: Map<string, Cftype>; v2: Map<string, Cftype> }>();
+
+function filesOf(era: Era): { v1: Map<string, Cftype>; v2: Map<string, Cftype> } {
+  let f = eraFiles.get(era);
+  if (f === undefined) {
+    const pick = (names: readonly string[], table: Map<string, Cftype>) =>
+      new Map(names.map((n) => [n, table.get(n) ?? missing(n)]));
+    f = { v1: pick(era.v1Files, V1_BY_NAME), v2: pick(era.v2Files, V2_BY_NAME) };
+    eraFiles.set(era, f);
+  }
+  return f;
+}
+
+function missing(name: string): never {
+  throw new Error(`era lists ${name}, which no cftype table implements`);
+}
+
+/** The cgroupfs file names of this simulation's cgroup version on `cg`, in table order. */
+export function listCgroupFiles(sim: Instance, cg: Cgroup): string[] {
+  const f = filesOf(sim.era);
+  const table = sim.config.cgroupVersion === 1 ? f.v1 : f.v2;
+  return [...table.values()].filter((c) => !(cg.isRoot && c.notOnRoot)).map((c) => c.name);
+}
+
+/** The file `file` on `cg`, ENOENT where this era and cgroup version have none. */
+function lookup(sim: Instance, cg: Cgroup, file: string): Cftype {
+  const f = filesOf(sim.era);
+  if (sim.config.cgroupVersion === 1) {
+    const c = f.v1.get(file);
+    if (c === undefined) {
+      if (V1_BY_NAME.has(file)) fail("ENOENT", `${file}: no such file in ${sim.config.model}`, { file });
+      fail("ENOENT", `${file}: no such file in cgroup v1`, { file });
+    }
+    return c;
+  }
+  const c = f.v2.get(file);
+  if (c === undefined) fail("ENOENT", `${file}: no such file in cgroup v2`, { file });
+  if (cg.isRoot && c.notOnRoot) fail("ENOENT", `${file}: not present on the root cgroup`, { file });
+  return c;
+}
 
 // ===== reads ======================================================================================
 
 /** Reads a cgroupfs file byte-for-byte as the era's kernel prints it (API.md §7, DOMAIN §3). */
 export function readCgroupFile(sim: Instance, cg: Cgroup, file: string): string {
-  checkExists(sim, cg, file);
-  const res = resEra(sim);
-  switch (file) {
-    case "memory.usage_in_bytes":
-      return `${usagePages(cg) * PAGE}\n`;
-    case "memory.max_usage_in_bytes":
-      return `${cg.memory.watermark * PAGE}\n`;
-    case "memory.limit_in_bytes":
-      return `${v1LimitText(cg.memory.max, res)}\n`;
-    case "memory.soft_limit_in_bytes":
-      return `${v1LimitText(cg.softLimitPages, res)}\n`;
-    case "memory.failcnt":
-      return `${cg.memory.failcnt}\n`;
-    case "memory.use_hierarchy":
-      return `${cg.useHierarchy ? 1 : 0}\n`;
-    case "memory.move_charge_at_immigrate":
-      return `${cg.moveChargeAtImmigrate}\n`;
-    case "memory.oom_control":
-      return `oom_kill_disable ${cg.oomKillDisable ? 1 : 0}\nunder_oom 0\n${sim.modern ? `oom_kill ${cg.eventsLocal[4]}\n` : ""}`;
-    case "memory.kmem.usage_in_bytes":
-      return `${cg.kmem.usage * PAGE}\n`;
-    case "memory.kmem.max_usage_in_bytes":
-      return `${cg.kmem.watermark * PAGE}\n`;
-    case "memory.kmem.limit_in_bytes":
-      return `${v1LimitText(cg.kmem.max, res)}\n`;
-    case "memory.kmem.failcnt":
-      return `${cg.kmem.failcnt}\n`;
-    case "memory.kmem.slabinfo":
-      return kmemSlabinfo(sim, cg);
-    case "memory.stat":
-      return sim.config.cgroupVersion === 1 ? v1MemoryStat(sim, cg) : v2MemoryStat(sim, cg);
-    case "cgroup.procs":
-    case "tasks":
-      return [...cg.tasks].sort((a, b) => a - b).map((p) => `${p}\n`).join("");
-    case "memory.force_empty":
-    case "memory.reclaim":
-      return fail("EINVAL", `${file} is write-only`, { file });
-    case "memory.current":
-      return `${cg.memory.usage * PAGE}\n`;
-    case "memory.max":
-      return `${v2LimitText(cg.memory.max)}\n`;
-    case "memory.high":
-      return `${v2LimitText(cg.highPages)}\n`;
-    case "memory.low":
-      return `${v2LimitText(cg.lowPages)}\n`;
-    case "memory.min":
-      return `${v2LimitText(cg.minPages)}\n`;
-    case "memory.peak":
-      return `${cg.memory.watermark * PAGE}\n`;
-    case "memory.events":
-      return EVENT_KEYS.map((k, i) => `${k} ${cg.events[i]}\n`).join("");
-    case "memory.events.local":
-      return EVENT_KEYS.map((k, i) => `${k} ${cg.eventsLocal[i]}\n`).join("");
-    case "memory.oom.group":
-      return `${cg.oomGroup ? 1 : 0}\n`;
-    case "cgroup.stat":
-      return cgroupStat(sim, cg);
-    case "cgroup.events": {
-      const populated = subtree(cg).some((c) => c.tasks.size > 0) ? 1 : 0;
-      return `populated ${populated}\nfrozen 0\n`;
-    }
+  const c = lookup(sim, cg, file);
+  if (c.read === undefined) return fail("EINVAL", `${file} is write-only`, { file });
+  return c.read(sim, cg);
+}
+
+function procs(cg: Cgroup): string {
+  return [...cg.tasks]
+    .sort((a, b) => a - b)
+    .map((p) => `${p}\n`)
+    .join("");
+}
+
+function eventsText(sim: Instance, counts: Float64Array | number[]): string {
+  let out = "";
+  for (const k of sim.era.v2EventKeys) {
+    const i = (EVENT_KEYS as readonly string[]).indexOf(k);
+    out += `${k} ${i < 0 ? 0 : counts[i]}\n`;
   }
-  return fail("ENOENT", `${file}: no such file`, { file });
+  return out;
 }
 
 function cgroupStat(sim: Instance, cg: Cgroup): string {
@@ -150,7 +371,7 @@ function cgroupStat(sim: Instance, cg: Cgroup): string {
     if (c.state === "online") live++;
     else dying++;
   }
-  if (sim.config.model !== "v5.9") return `nr_descendants ${live}\nnr_dying_descendants ${dying}\n`;
+  if (!sim.era.cgroupStatPerSubsys) return `nr_descendants ${live}\nnr_dying_descendants ${dying}\n`;
   // 6.11+: per-controller live/dying css counts follow (memory is the only controller simulated);
   // nr_subsys_memory counts this cgroup's own css too
   const self = cg.state === "online" ? 1 : 0;
@@ -158,8 +379,10 @@ function cgroupStat(sim: Instance, cg: Cgroup): string {
 }
 
 function kmemSlabinfo(sim: Instance, cg: Cgroup): string {
-  if (sim.config.model === "v5.9") return ""; // 5.9: deprecated, prints nothing
-  if (sim.config.model === "v3.8" && !cg.kmemActive) fail("EIO", "kmem accounting is not active in this cgroup", { file: "memory.kmem.slabinfo" });
+  const rule = sim.era.kmemSlabinfo;
+  if (rule === "empty") return ""; // 5.9: deprecated, prints nothing
+  if (rule === "active-only" && !cg.kmemActive)
+    fail("EIO", "kmem accounting is not active in this cgroup", { file: "memory.kmem.slabinfo" });
   let out = SLABINFO_HEADER;
   const caches = [...sim.slab.caches.values()].reverse();
   for (const cache of caches) {
@@ -173,39 +396,46 @@ function kmemSlabinfo(sim: Instance, cg: Cgroup): string {
   return out;
 }
 
+/** One v1 `memory.stat` value of a statistics row (local or hierarchical), in the file's unit. */
+function v1StatValue(sim: Instance, key: string, a: Float64Array): number {
+  switch (key) {
+    case "cache":
+    case "inactive_file":
+      return a[STAT_FILE_PAGES] * PAGE;
+    case "rss":
+      return a[STAT_ANON_PAGES] * PAGE;
+    case "inactive_anon":
+      return sim.era.anonStartsInactive ? a[STAT_ANON_PAGES] * PAGE : 0;
+    case "active_anon":
+      return sim.era.anonStartsInactive ? 0 : a[STAT_ANON_PAGES] * PAGE;
+    case "pgpgin":
+      return a[STAT_PGPGIN];
+    case "pgpgout":
+      return a[STAT_PGPGOUT];
+    default:
+      return 0;
+  }
+}
+
 /** v1 `memory.stat` (DOMAIN §3.1): the era's keys, hierarchical_memory_limit, then total_* sums. */
 function v1MemoryStat(sim: Instance, cg: Cgroup): string {
-  const model = sim.config.model;
-  const anonFirstInactive = model === "v5.9";
-  const rows = (a: Float64Array): [string, number][] => {
-    const anon = a[STAT_ANON_PAGES] * PAGE;
-    const file = a[STAT_FILE_PAGES] * PAGE;
-    const stats: [string, number][] = [["cache", file], ["rss", anon]];
-    if (model === "v4.5" || model === "v5.9") stats.push(["rss_huge", 0]);
-    if (model === "v5.9") stats.push(["shmem", 0]);
-    stats.push(["mapped_file", 0]);
-    if (model === "v4.5" || model === "v5.9") stats.push(["dirty", 0], ["writeback", 0]);
-    if (model === "v5.9") stats.push(["workingset_refault_anon", 0], ["workingset_refault_file", 0]);
-    stats.push(["pgpgin", a[STAT_PGPGIN]], ["pgpgout", a[STAT_PGPGOUT]], ["pgfault", 0], ["pgmajfault", 0]);
-    stats.push(
-      ["inactive_anon", anonFirstInactive ? anon : 0],
-      ["active_anon", anonFirstInactive ? 0 : anon],
-      ["inactive_file", file],
-      ["active_file", 0],
-      ["unevictable", 0],
-    );
-    return stats;
-  };
+  const keys = sim.era.v1StatKeys;
   let limit = Number.POSITIVE_INFINITY;
+  let memswLimit = Number.POSITIVE_INFINITY;
   for (let c: Cgroup | null = cg; c !== null; c = c.parent) {
-    if (!c.isRoot) limit = Math.min(limit, c.memory.max);
+    if (!c.isRoot) {
+      limit = Math.min(limit, c.memory.max);
+      memswLimit = Math.min(memswLimit, c.memswMaxPages);
+    }
     if (!c.useHierarchy && c !== cg) break;
     if (c.memory.parent === null) break;
   }
   let out = "";
-  for (const [k, v] of rows(cg.statLocal)) out += `${k} ${v}\n`;
-  out += `hierarchical_memory_limit ${v1LimitText(limit, resEra(sim))}\n`;
-  for (const [k, v] of rows(cg.statHier)) out += `total_${k} ${v}\n`;
+  for (const k of keys) out += `${k} ${v1StatValue(sim, k, cg.statLocal)}\n`;
+  out += `hierarchical_memory_limit ${v1LimitText(limit, resCounter(sim))}\n`;
+  if (sim.era.v1StatMemswLimit)
+    out += `hierarchical_memsw_limit ${v1LimitText(memswLimit, resCounter(sim))}\n`;
+  for (const k of keys) out += `total_${k} ${v1StatValue(sim, k, cg.statHier)}\n`;
   return out;
 }
 
@@ -217,116 +447,19 @@ function v1MemoryStat(sim: Instance, cg: Cgroup): string {
  * multi-field PATCH is all-or-nothing.
  */
 export function writeCgroupFile(sim: Instance, cg: Cgroup, file: string, raw: string, dryRun: boolean): void {
-  checkExists(sim, cg, file);
-  const value = raw.trim();
-  const res = resEra(sim);
-  const notRoot = () => {
-    if (cg.isRoot) fail("EINVAL", `${file} cannot be written on the root cgroup`, { file });
+  const c = lookup(sim, cg, file);
+  if (c.write === undefined) fail("EINVAL", `${file} is read-only`, { file });
+  const effect = c.write(sim, cg, raw.trim());
+  if (!dryRun) effect();
+}
+
+function attachTask(sim: Instance, cg: Cgroup, value: string, file: string): () => void {
+  const pid = parseUint(value);
+  if (!sim.tasks.has(pid)) fail("EINVAL", `no task ${pid}`, { file });
+  if (cg.state !== "online") fail("ENOENT", "cgroup is being removed", { file });
+  return () => {
+    sim.moveTask(pid, cg.path);
   };
-  switch (file) {
-    case "memory.limit_in_bytes": {
-      notRoot();
-      const p = parseLimitPages(value, res, "-1");
-      if (!dryRun) v1SetLimit(sim, cg, p);
-      return;
-    }
-    case "memory.soft_limit_in_bytes": {
-      const p = parseLimitPages(value, res, "-1");
-      if (!dryRun) cg.softLimitPages = p;
-      return;
-    }
-    case "memory.kmem.limit_in_bytes": {
-      notRoot();
-      const p = parseLimitPages(value, res, "-1");
-      v1SetKmemLimit(sim, cg, p, dryRun);
-      return;
-    }
-    case "memory.max_usage_in_bytes":
-      if (!dryRun) cg.memory.watermark = cg.memory.usage;
-      return;
-    case "memory.kmem.max_usage_in_bytes":
-      if (!dryRun) cg.kmem.watermark = cg.kmem.usage;
-      return;
-    case "memory.failcnt":
-      if (!dryRun) cg.memory.failcnt = 0;
-      return;
-    case "memory.kmem.failcnt":
-      if (!dryRun) cg.kmem.failcnt = 0;
-      return;
-    case "memory.use_hierarchy": {
-      const v = parseUint(value);
-      if (v > 1) fail("EINVAL", "use_hierarchy takes 0 or 1", { file });
-      setUseHierarchy(sim, cg, v === 1, dryRun);
-      return;
-    }
-    case "memory.move_charge_at_immigrate": {
-      const v = parseUint(value);
-      if (v >= 4) fail("EINVAL", "move_charge_at_immigrate takes a bitmask below 4", { file });
-      if (!dryRun) cg.moveChargeAtImmigrate = v;
-      return;
-    }
-    case "memory.oom_control": {
-      const v = parseUint(value);
-      if (cg.isRoot || v > 1) fail("EINVAL", "oom_control takes 0 or 1, not on the root", { file });
-      if (!dryRun) cg.oomKillDisable = v === 1;
-      return;
-    }
-    case "memory.force_empty":
-      notRoot();
-      if (!sim.modern && (cg.tasks.size > 0 || cg.children.size > 0)) fail("EBUSY", "force_empty needs a cgroup without tasks or children", { file });
-      if (!dryRun) forceEmpty(sim, cg);
-      return;
-    case "cgroup.procs":
-    case "tasks": {
-      const pid = parseUint(value);
-      if (!sim.tasks.has(pid)) fail("EINVAL", `no task ${pid}`, { file });
-      if (cg.state !== "online") fail("ENOENT", "cgroup is being removed", { file });
-      if (!dryRun) sim.moveTask(pid, cg.path);
-      return;
-    }
-    case "memory.max": {
-      const p = parseLimitPages(value, false, "max");
-      if (!dryRun) v2SetMax(sim, cg, p);
-      return;
-    }
-    case "memory.high": {
-      const p = parseLimitPages(value, false, "max");
-      if (!dryRun) v2SetHigh(sim, cg, p);
-      return;
-    }
-    case "memory.low": {
-      const p = parseLimitPages(value, false, "max");
-      if (!dryRun) cg.lowPages = p;
-      return;
-    }
-    case "memory.min": {
-      const p = parseLimitPages(value, false, "max");
-      if (!dryRun) cg.minPages = p;
-      return;
-    }
-    case "memory.peak":
-      if (value === "") fail("EINVAL", "memory.peak needs a non-empty write", { file });
-      if (!dryRun) cg.memory.watermark = cg.memory.usage;
-      return;
-    case "memory.oom.group": {
-      const v = parseUint(value);
-      if (v > 1) fail("EINVAL", "memory.oom.group takes 0 or 1", { file });
-      if (!dryRun) cg.oomGroup = v === 1;
-      return;
-    }
-    case "memory.reclaim": {
-      const m = /^(\S+)(?:\s+swappiness=(\d+|max))?$/.exec(value);
-      if (m === null) fail("EINVAL", `invalid memory.reclaim request "${value}"`, { file });
-      if (m[2] !== undefined && m[2] !== "max" && Number(m[2]) > 200) fail("EINVAL", "swappiness must be 0..200 or max", { file });
-      const nr = Number(memparse(m[1]) / 4096n);
-      if (!dryRun) {
-        const r = memoryReclaim(sim, cg, nr, newReclaimStats());
-        if (r.eagain) fail("EAGAIN", `memory.reclaim reclaimed ${r.reclaimed * PAGE} of ${nr * PAGE} bytes`, { file, reclaimedBytes: r.reclaimed * PAGE });
-      }
-      return;
-    }
-  }
-  fail("EINVAL", `${file} is read-only`, { file });
 }
 
 /**
@@ -338,7 +471,7 @@ function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
   if (cg.memory.setMax(p)) return;
   drainAllStock(sim, cg);
   if (cg.memory.setMax(p)) return;
-  if (resEra(sim)) {
+  if (resCounter(sim)) {
     let retries = 5 * subtree(cg).length;
     let old = cg.memory.usage;
     while (retries > 0) {
@@ -348,11 +481,15 @@ function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
       if (cur >= old) retries--;
       else old = cur;
     }
-    fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, { file: "memory.limit_in_bytes" });
+    fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, {
+      file: "memory.limit_in_bytes",
+    });
   }
   for (;;) {
     if (tryToFreeMemcgPages(sim, cg, 1, null) === 0)
-      fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, { file: "memory.limit_in_bytes" });
+      fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, {
+        file: "memory.limit_in_bytes",
+      });
     if (cg.memory.setMax(p)) return;
   }
 }
@@ -363,36 +500,51 @@ function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
  * children) and children of an active cgroup are born active; 4.x sets the limit (EBUSY below
  * usage, no reclaim); 5.16+ (our v5.9) accepts the value without enforcing it.
  */
-function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number, dryRun: boolean): void {
-  const model = sim.config.model;
-  if (model === "v5.9") {
-    if (!dryRun) cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
-    return;
-  }
+function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number): () => void {
+  const rule = sim.era.kmemLimit;
+  if (rule === "unenforced")
+    return () => {
+      cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
+    };
   // DOMAIN §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
   // code as remembered (memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`), so
   // `echo -1` on an inactive cgroup is accepted and changes nothing.
-  if (model === "v3.8" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
+  if (rule === "activate" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
     if (cg.tasks.size > 0 || (cg.useHierarchy && cg.children.size > 0))
-      fail("EBUSY", "kmem accounting can only be activated in a cgroup without tasks or children", { file: "memory.kmem.limit_in_bytes" });
-    if (dryRun) return;
-    sim.activateKmem(cg);
+      fail("EBUSY", "kmem accounting can only be activated in a cgroup without tasks or children", {
+        file: "memory.kmem.limit_in_bytes",
+      });
+    // activation charges nothing, so the limit check below sees the same usage after it
+    if (cg.kmem.usage > p)
+      fail("EBUSY", "kmem usage is above the new limit", { file: "memory.kmem.limit_in_bytes" });
+    return () => {
+      sim.activateKmem(cg);
+      cg.kmem.setMax(p);
+    };
   }
-  if (cg.kmem.usage > p) fail("EBUSY", "kmem usage is above the new limit", { file: "memory.kmem.limit_in_bytes" });
-  if (!dryRun) cg.kmem.setMax(p);
+  if (cg.kmem.usage > p)
+    fail("EBUSY", "kmem usage is above the new limit", { file: "memory.kmem.limit_in_bytes" });
+  return () => {
+    cg.kmem.setMax(p);
+  };
 }
 
 /** 2.3: `use_hierarchy` may change only while the parent does not have it and there are no children. */
-function setUseHierarchy(sim: Instance, cg: Cgroup, on: boolean, dryRun: boolean): void {
-  if (sim.config.model === "v5.9") {
+function setUseHierarchy(sim: Instance, cg: Cgroup, on: boolean): () => void {
+  if (sim.era.hierarchyAlways) {
     // 5.11+: the non-hierarchical mode is gone; writing 1 is accepted, 0 refused
-    if (!on) fail("EINVAL", "non-hierarchical mode is not supported (5.11+)", { file: "memory.use_hierarchy" });
-    return;
+    if (!on)
+      fail("EINVAL", "non-hierarchical mode is not supported (5.11+)", { file: "memory.use_hierarchy" });
+    return none;
   }
-  if (cg.useHierarchy === on) return;
-  if (cg.parent !== null && cg.parent.useHierarchy) fail("EINVAL", "the parent has use_hierarchy set", { file: "memory.use_hierarchy" });
-  if (cg.children.size > 0 || cg.dyingChildren.length > 0) fail("EBUSY", "use_hierarchy cannot change with children", { file: "memory.use_hierarchy" });
-  if (!dryRun) cg.useHierarchy = on;
+  if (cg.useHierarchy === on) return none;
+  if (cg.parent !== null && cg.parent.useHierarchy)
+    fail("EINVAL", "the parent has use_hierarchy set", { file: "memory.use_hierarchy" });
+  if (cg.children.size > 0 || cg.dyingChildren.length > 0)
+    fail("EBUSY", "use_hierarchy cannot change with children", { file: "memory.use_hierarchy" });
+  return () => {
+    cg.useHierarchy = on;
+  };
 }
 
 /** `memory.force_empty` (DOMAIN §9.3): reclaim until empty or 5 fruitless rounds; 3.x then moves LRU charges up. */

@@ -45,7 +45,8 @@ export function parseLimitPages(text: string, resCounter: boolean, maxText: stri
 
 /** A limit in pages as a v1 file prints it. */
 export function v1LimitText(pages: number, resCounter: boolean): string {
-  if (pages === Number.POSITIVE_INFINITY) return resCounter ? RES_COUNTER_MAX_TEXT : PAGE_COUNTER_MAX_BYTES_TEXT;
+  if (pages === Number.POSITIVE_INFINITY)
+    return resCounter ? RES_COUNTER_MAX_TEXT : PAGE_COUNTER_MAX_BYTES_TEXT;
   return String(BigInt(pages) * 4096n);
 }
 

@@ -9,11 +9,13 @@ import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
  */
 export function procSlabinfo(sim: Instance): string {
   let out = SLABINFO_HEADER;
-  for (const cache of [...sim.slab.caches.values()].reverse()) out += slabinfoLine(cache.name, [cache.base, ...cache.children.values()]);
+  for (const cache of [...sim.slab.caches.values()].reverse())
+    out += slabinfoLine(cache.name, [cache.base, ...cache.children.values()]);
   return out;
 }
 
-const kb = (label: string, pages: number) => `${`${label}:`.padEnd(16, " ")}${String(pages * 4).padStart(8, " ")} kB\n`;
+const kb = (label: string, pages: number) =>
+  `${`${label}:`.padEnd(16, " ")}${String(pages * 4).padStart(8, " ")} kB\n`;
 
 /** `/proc/meminfo` (`show_val_kb`: label padded to 16, value in kB right-aligned to 8), the lines the simulator knows. */
 export function procMeminfo(sim: Instance): string {

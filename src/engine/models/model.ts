@@ -1,6 +1,5 @@
 import type { ChargeCtx } from "../charge.js";
 import type { Cgroup } from "../cgroup.js";
-import type { ModelName } from "../config.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 
@@ -22,7 +21,7 @@ export interface Selection {
  * (ARCHITECTURE.md §1).
  */
 export interface AccountingModel {
-  readonly name: ModelName;
+  readonly name: string;
   /** 4.5+ charge path (DOMAIN §4.1) rather than 3.x (§4.3). */
   readonly modern: boolean;
   /** Per-object byte charging through the obj stock (C) instead of per slab page. */

@@ -6,7 +6,6 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { ModelName } from "../config.js";
 import type { Instance } from "../instance.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
@@ -18,7 +17,7 @@ import type { AccountingModel, Selection } from "./model.js";
  * (DOMAIN §11 "Charge unit: slab page").
  */
 export abstract class PageChargedModel implements AccountingModel {
-  abstract readonly name: ModelName;
+  abstract readonly name: string;
   abstract readonly modern: boolean;
   readonly objectCharging = false;
   abstract readonly memcgAwareShrinking: boolean;

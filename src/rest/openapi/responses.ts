@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MODEL_NAMES } from "../../engine/config.js";
 import { ERROR_CODES } from "../../engine/errors.js";
 import { instanceConfigSchema } from "../../commands/schemas.js";
 
@@ -218,7 +219,7 @@ export const compareResult = z.object({
   description: z.string().optional(),
   models: z.array(
     z.object({
-      model: z.enum(["rfc-2012", "v3.8", "v4.5", "v5.9"]),
+      model: z.enum(MODEL_NAMES),
       slabBytes: bytes,
       slabPageCount: count,
       slabUtilization: z.number().min(0).max(1),

@@ -1,0 +1,190 @@
+/**
+ * What one kernel era shows and decides, as data (the role of a kernel version's
+ * `mm/memcontrol*.c` file tables and constants). Every model file exports one `Era`; the
+ * `MODELS` table in `models/index.ts` is the only list of models, and everything outside
+ * `src/engine/models/` asks the era instead of comparing model names (lint:
+ * scripts/check-model-branches.mjs). Data only: no imports but types.
+ */
+
+/** How the era's counters parse and print limits (docs/DOMAIN.md §2.1, §2.2). */
+export type CounterKind = "res_counter" | "page_counter";
+
+/**
+ * v1 `memory.kmem.limit_in_bytes` write, by era:
+ * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed, 4.x: memcg_update_kmem_limit);
+ * - `activate`: 3.8 — the first finite write activates kmem accounting (EBUSY with tasks/children), then as `limit`;
+ * - `unenforced`: 5.16–6.0 — stored and printed, never enforced (mem_cgroup_write: RES_LIMIT of _KMEM);
+ * - `ignored`: 6.1+ — accepted and discarded, reads the maximum (memcg1_write: "kmem.limit_in_bytes is deprecated").
+ */
+export type KmemLimitRule = "limit" | "activate" | "unenforced" | "ignored";
+
+/** v1 `memory.kmem.slabinfo`: absent (the seed), EIO until kmem is active (3.8), the copies (4.x), empty (5.9+). */
+export type KmemSlabinfoRule = "absent" | "active-only" | "copies" | "empty";
+
+export interface Era {
+  /** The model's name as clients send it. */
+  readonly name: string;
+  /** One line for tables and `--help`. */
+  readonly title: string;
+  /** The kernel source the model follows (tag), for docs. */
+  readonly kernelSource: string;
+  /** 4.5+ charge path (docs/DOMAIN.md §4.1) rather than 3.x (§4.3). */
+  readonly modern: boolean;
+  readonly counter: CounterKind;
+  /** The cgroup v2 memory controller exists (4.5+). */
+  readonly cgroupV2: boolean;
+  readonly defaultCgroupVersion: 1 | 2;
+  /** use_hierarchy is always 1 and writing 0 is EINVAL (5.11+ mem_cgroup_hierarchy_write). */
+  readonly hierarchyAlways: boolean;
+  readonly kmemLimit: KmemLimitRule;
+  /**
+   * What the v1 `kmem` counter holds: `seed` — the RFC's own counter, charged only with
+   * `kmemIndependentAccounting` (the seed's knobs exist only here); `subset` — kmem pages charged
+   * to both counters, so kmem ≤ memory (3.8–5.2); `mirror` — kernel pages mirrored from the
+   * memory charge (5.9+ obj_cgroup charging, memcg_account_kmem).
+   */
+  readonly kmemCounter: "seed" | "subset" | "mirror";
+  readonly kmemSlabinfo: KmemSlabinfoRule;
+  /** v1 `memory.oom_control` prints `oom_kill N` (4.13+). */
+  readonly oomControlOomKill: boolean;
+  /** `cgroup.stat` prints nr_subsys_<controller> / nr_dying_subsys_<controller> (6.11+). */
+  readonly cgroupStatPerSubsys: boolean;
+  /** New anon pages start on the inactive list (5.9+ lru_cache_add_inactive_or_unevictable). */
+  readonly anonStartsInactive: boolean;
+  /**
+   * `move_charge_at_immigrate` accepts only 0 (6.x after charge moving was deprecated; writes of
+   * a non-zero value are EINVAL from 6.8, memcg1: mem_cgroup_move_charge_write).
+   */
+  readonly moveChargeRemoved: boolean;
+  /** Defaults of the instance config fields the era decides. */
+  readonly defaults: {
+    readonly maxReclaimRetries: number;
+    readonly chargeBatchPages: number;
+  };
+  /** v1 files of a non-root cgroup, in the kernel's table order (mem_cgroup_legacy_files[] + cgroup core). */
+  readonly v1Files: readonly string[];
+  /** v2 files of a non-root cgroup (memory_files[] + cgroup core). */
+  readonly v2Files: readonly string[];
+  /** v1 `memory.stat` local keys in the kernel's order (memcg1_stat_format). */
+  readonly v1StatKeys: readonly string[];
+  /** After the local keys: `hierarchical_memory_limit` and (swap accounting on) `hierarchical_memsw_limit`. */
+  readonly v1StatMemswLimit: boolean;
+  /** v2 `memory.stat` keys in the kernel's order (memory_stat_format). */
+  readonly v2StatKeys: readonly string[];
+  /** v2 `memory.events` keys in the kernel's order. */
+  readonly v2EventKeys: readonly string[];
+}
+
+/** The LRU lists, in the order every era prints them. */
+export const LRU_KEYS = [
+  "inactive_anon",
+  "active_anon",
+  "inactive_file",
+  "active_file",
+  "unevictable",
+] as const;
+
+/** The cgroup v2 files the simulator serves before 6.x additions (memory_files[] of 4.5–5.x, cgroup core). */
+export const V2_FILES_BASE = [
+  "memory.current",
+  "memory.max",
+  "memory.high",
+  "memory.low",
+  "memory.min",
+  "memory.peak",
+  "memory.events",
+  "memory.events.local",
+  "memory.stat",
+  "memory.reclaim",
+  "memory.oom.group",
+  "cgroup.procs",
+  "cgroup.stat",
+  "cgroup.events",
+] as const;
+
+/** v1 files of the seed through 5.x as the simulator serves them. */
+export const V1_FILES_BASE = [
+  "memory.usage_in_bytes",
+  "memory.max_usage_in_bytes",
+  "memory.limit_in_bytes",
+  "memory.soft_limit_in_bytes",
+  "memory.failcnt",
+  "memory.stat",
+  "memory.use_hierarchy",
+  "memory.force_empty",
+  "memory.move_charge_at_immigrate",
+  "memory.oom_control",
+  "memory.kmem.usage_in_bytes",
+  "memory.kmem.max_usage_in_bytes",
+  "memory.kmem.limit_in_bytes",
+  "memory.kmem.failcnt",
+  "memory.kmem.slabinfo",
+  "cgroup.procs",
+  "tasks",
+] as const;
+
+/** The v2 `memory.stat` keys of 6.18 (`memory_stats[]`, memcg_stat_format, `memcg_vm_event_stat[]`). */
+export const V2_STAT_KEYS_6X = [
+  "anon",
+  "file",
+  "kernel",
+  "kernel_stack",
+  "pagetables",
+  "sec_pagetables",
+  "percpu",
+  "sock",
+  "vmalloc",
+  "shmem",
+  "zswap",
+  "zswapped",
+  "file_mapped",
+  "file_dirty",
+  "file_writeback",
+  "swapcached",
+  "anon_thp",
+  "file_thp",
+  "shmem_thp",
+  ...LRU_KEYS,
+  "slab_reclaimable",
+  "slab_unreclaimable",
+  "slab",
+  "workingset_refault_anon",
+  "workingset_refault_file",
+  "workingset_activate_anon",
+  "workingset_activate_file",
+  "workingset_restore_anon",
+  "workingset_restore_file",
+  "workingset_nodereclaim",
+  "pgdemote_kswapd",
+  "pgdemote_direct",
+  "pgdemote_khugepaged",
+  "pgdemote_proactive",
+  "pgscan",
+  "pgsteal",
+  "pswpin",
+  "pswpout",
+  "pgscan_kswapd",
+  "pgscan_direct",
+  "pgscan_khugepaged",
+  "pgscan_proactive",
+  "pgsteal_kswapd",
+  "pgsteal_direct",
+  "pgsteal_khugepaged",
+  "pgsteal_proactive",
+  "pgfault",
+  "pgmajfault",
+  "pgrefill",
+  "pgactivate",
+  "pgdeactivate",
+  "pglazyfree",
+  "pglazyfreed",
+  "swpin_zero",
+  "swpout_zero",
+  "zswpin",
+  "zswpout",
+  "zswpwb",
+  "thp_fault_alloc",
+  "thp_collapse_alloc",
+  "thp_swpout",
+  "thp_swpout_fallback",
+] as const;
