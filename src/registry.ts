@@ -72,7 +72,11 @@ export function isHistoricRefusal(command: Command, err: unknown): boolean {
  * Applies a journaled or imported command during a replay: a historic refusal (see
  * `isHistoricRefusal`) is expected to be refused again; anything else must succeed.
  */
-export function replayCommand(apply: (c: Command) => unknown, command: Command, onRefused?: () => void): void {
+export function replayCommand(
+  apply: (c: Command) => unknown,
+  command: Command,
+  onRefused?: () => void,
+): void {
   try {
     apply(command);
   } catch (err) {
@@ -110,7 +114,11 @@ export class Registry {
    */
   acquireWatcher(): () => void {
     if (this.watchers >= this.limits.maxWatchers)
-      limitExceeded("maxWatchers", this.limits.maxWatchers, `watcher limit ${this.limits.maxWatchers} reached`);
+      limitExceeded(
+        "maxWatchers",
+        this.limits.maxWatchers,
+        `watcher limit ${this.limits.maxWatchers} reached`,
+      );
     this.watchers++;
     let released = false;
     return () => {
@@ -144,10 +152,15 @@ export class Registry {
 
   create(name: string, config?: InstanceConfigInput, opts: { silent?: boolean } = {}): Entry {
     if (typeof name !== "string" || !NAME.test(name))
-      fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, { issues: [{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }] });
+      fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, {
+        issues: [{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }],
+      });
     if (this.entries.has(name)) fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
     if (this.entries.size >= this.limits.maxInstances)
-      fail("LIMIT_EXCEEDED", `instance limit ${this.limits.maxInstances} reached`, { limit: "maxInstances", value: this.limits.maxInstances });
+      fail("LIMIT_EXCEEDED", `instance limit ${this.limits.maxInstances} reached`, {
+        limit: "maxInstances",
+        value: this.limits.maxInstances,
+      });
     this.checkPages(config);
     const entry: Entry = { name, configInput: config, instance: new Instance(config, this.limits) };
     this.entries.set(name, entry);
@@ -206,11 +219,20 @@ export class Registry {
     name: string,
     commands: Command[] | (() => Command)[],
     stopOnError = true,
-  ): { results: ({ ok: true; result: unknown } | { ok: false; error: { code: string; detail: string } })[]; executedCount: number } {
+  ): {
+    results: ({ ok: true; result: unknown } | { ok: false; error: { code: string; detail: string } })[];
+    executedCount: number;
+  } {
     this.get(name);
     if (commands.length > this.limits.maxBatchCommands)
-      fail("LIMIT_EXCEEDED", `batch limit ${this.limits.maxBatchCommands} commands`, { limit: "maxBatchCommands", value: this.limits.maxBatchCommands });
-    const results: ({ ok: true; result: unknown } | { ok: false; error: { code: string; detail: string } })[] = [];
+      fail("LIMIT_EXCEEDED", `batch limit ${this.limits.maxBatchCommands} commands`, {
+        limit: "maxBatchCommands",
+        value: this.limits.maxBatchCommands,
+      });
+    const results: (
+      | { ok: true; result: unknown }
+      | { ok: false; error: { code: string; detail: string } }
+    )[] = [];
     let executed = 0;
     for (const c of commands) {
       try {

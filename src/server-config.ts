@@ -105,7 +105,10 @@ export const LIMIT_HELP: Record<keyof ServerLimits, string> = {
 
 /** `maxLiveObjects` → `MEMCG_SIM_MAX_LIVE_OBJECTS` / `--max-live-objects`. */
 const LIMIT_SETTINGS = (Object.keys(LIMIT_HELP) as (keyof ServerLimits)[]).map((limit) => {
-  const words = limit.replace(/([A-Z])/g, " $1").toLowerCase().split(" ");
+  const words = limit
+    .replace(/([A-Z])/g, " $1")
+    .toLowerCase()
+    .split(" ");
   return {
     limit,
     env: `MEMCG_SIM_${words.join("_").toUpperCase()}`,

@@ -57,15 +57,30 @@ export const createCacheBody = z
     objectSizeBytes: int.min(1).max(8192),
     alignBytes: int.min(1).max(4096).optional(),
     flags: z
-      .object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean(), typesafeByRcu: z.boolean() })
+      .object({
+        account: z.boolean(),
+        reclaimAccount: z.boolean(),
+        hwcacheAlign: z.boolean(),
+        typesafeByRcu: z.boolean(),
+      })
       .partial()
       .strict()
       .optional(),
-    shrinker: z.object({ memcgAware: z.boolean(), seeks: int.min(0).max(1000) }).partial().strict().nullable().optional(),
+    shrinker: z
+      .object({ memcgAware: z.boolean(), seeks: int.min(0).max(1000) })
+      .partial()
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 export const spawnTaskBody = z
-  .object({ cgroup: cgroupPath, pid: pid.optional(), cpu: int.min(0).max(255).optional(), oomScoreAdj: int.min(-1000).max(1000).optional() })
+  .object({
+    cgroup: cgroupPath,
+    pid: pid.optional(),
+    cpu: int.min(0).max(255).optional(),
+    oomScoreAdj: int.min(-1000).max(1000).optional(),
+  })
   .strict();
 export const moveTaskBody = z.object({ cgroup: cgroupPath }).strict();
 export const allocObjectsBody = z
@@ -89,24 +104,46 @@ export const freeObjectsBody = z
     order: z.enum(["newest", "oldest", "random", "every-other"]).optional(),
   })
   .strict();
-export const allocPagesBody = z.object({ pid, kind: z.enum(["anon", "file"]), bytes, gfp: gfp.optional() }).strict();
+export const allocPagesBody = z
+  .object({ pid, kind: z.enum(["anon", "file"]), bytes, gfp: gfp.optional() })
+  .strict();
 export const freePagesBody = z
   .object({ pid: pid.optional(), cgroup: cgroupPath.optional(), kind: z.enum(["anon", "file"]), bytes })
   .strict();
 export const reclaimBody = z.object({ cgroup: cgroupPath, bytes, gfp: gfp.optional() }).strict();
-export const writeFileBody = z.object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) }).strict();
+export const writeFileBody = z
+  .object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) })
+  .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 
 export const commandSchema = z.discriminatedUnion("op", [
   createCgroupBody.extend({ op: z.literal("createCgroup") }).strict(),
-  updateCgroupBody.extend({ path: cgroupPath }).extend({ op: z.literal("updateCgroup") }).strict(),
-  z.object({ path: cgroupPath }).extend({ op: z.literal("removeCgroup") }).strict(),
+  updateCgroupBody
+    .extend({ path: cgroupPath })
+    .extend({ op: z.literal("updateCgroup") })
+    .strict(),
+  z
+    .object({ path: cgroupPath })
+    .extend({ op: z.literal("removeCgroup") })
+    .strict(),
   createCacheBody.extend({ op: z.literal("createCache") }).strict(),
-  z.object({ name: cacheName }).extend({ op: z.literal("registerCache") }).strict(),
-  z.object({ name: cacheName }).extend({ op: z.literal("removeCache") }).strict(),
+  z
+    .object({ name: cacheName })
+    .extend({ op: z.literal("registerCache") })
+    .strict(),
+  z
+    .object({ name: cacheName })
+    .extend({ op: z.literal("removeCache") })
+    .strict(),
   spawnTaskBody.extend({ op: z.literal("spawnTask") }).strict(),
-  moveTaskBody.extend({ pid }).extend({ op: z.literal("moveTask") }).strict(),
-  z.object({ pid }).extend({ op: z.literal("exitTask") }).strict(),
+  moveTaskBody
+    .extend({ pid })
+    .extend({ op: z.literal("moveTask") })
+    .strict(),
+  z
+    .object({ pid })
+    .extend({ op: z.literal("exitTask") })
+    .strict(),
   allocObjectsBody.extend({ op: z.literal("allocObjects") }).strict(),
   freeObjectsBody.extend({ op: z.literal("freeObjects") }).strict(),
   allocPagesBody.extend({ op: z.literal("allocPages") }).strict(),
@@ -120,7 +157,9 @@ export const commandSchema = z.discriminatedUnion("op", [
 const _check: (c: z.infer<typeof commandSchema>) => Command = (c) => c;
 void _check;
 
-export const batchBody = z.object({ commands: z.array(z.unknown()).max(100_000), stopOnError: z.boolean().optional() }).strict();
+export const batchBody = z
+  .object({ commands: z.array(z.unknown()).max(100_000), stopOnError: z.boolean().optional() })
+  .strict();
 
 /** zod issues as the problem+json `details.issues` of API.md §2. */
 export function issuesOf(err: z.ZodError, prefix = ""): { path: string; message: string }[] {
@@ -128,11 +167,20 @@ export function issuesOf(err: z.ZodError, prefix = ""): { path: string; message:
 }
 
 /** Parses with `schema` or throws INVALID_ARGUMENT carrying the issues. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix = ""): z.infer<S> {
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  prefix = "",
+): z.infer<S> {
   const r = schema.safeParse(input);
   if (!r.success) {
     const issues = issuesOf(r.error, prefix);
-    throw new EngineError("INVALID_ARGUMENT", `invalid ${what}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues });
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `invalid ${what}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`,
+      { issues },
+    );
   }
   return r.data;
 }

@@ -49,7 +49,10 @@ function progressBar(io: CliIo): { update: (p: CompareProgress) => void; done: (
  * `memcg-sim compare FILE --models rfc-2012,v3.8,v4.5,v5.9 [--json] [--report out.html]`
  * (API.md §11). `argv` are the arguments after `compare`. Resolves to the exit status.
  */
-export async function runCompareCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runCompareCli(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -65,7 +68,8 @@ export async function runCompareCli(argv: string[], io: CliIo = { stdout: proces
     io.stderr.write(`compare: expected exactly one scenario FILE\n\n${COMPARE_USAGE}`);
     return 2;
   }
-  const maxSamples = args.values["max-samples"] === undefined ? undefined : Number(args.values["max-samples"]);
+  const maxSamples =
+    args.values["max-samples"] === undefined ? undefined : Number(args.values["max-samples"]);
   if (maxSamples !== undefined && (!Number.isInteger(maxSamples) || maxSamples < 1 || maxSamples > 100_000)) {
     io.stderr.write("compare: --max-samples must be an integer in [1, 100000]\n");
     return 2;
@@ -81,7 +85,8 @@ export async function runCompareCli(argv: string[], io: CliIo = { stdout: proces
     const scenario = await loadScenarioFile(file);
     result = await compareScenario(scenario, models, { maxSamples, onProgress: bar?.update });
     bar?.done();
-    if (args.values.report !== undefined) await writeFile(args.values.report, renderReport(result, { title: file }));
+    if (args.values.report !== undefined)
+      await writeFile(args.values.report, renderReport(result, { title: file }));
   } catch (e) {
     bar?.done();
     if (e instanceof EngineError) {
@@ -96,7 +101,8 @@ export async function runCompareCli(argv: string[], io: CliIo = { stdout: proces
     throw e;
   }
   io.stdout.write(args.values.json ? `${JSON.stringify(result)}\n` : formatCompareTable(result));
-  if (args.values.report !== undefined && !args.values.json) io.stdout.write(`report written to ${args.values.report}\n`);
+  if (args.values.report !== undefined && !args.values.json)
+    io.stdout.write(`report written to ${args.values.report}\n`);
   return 0;
 }
 

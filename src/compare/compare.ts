@@ -69,10 +69,18 @@ export function checkModels(models: readonly string[]): ModelName[] {
   const issues: { path: string; message: string }[] = [];
   if (models.length === 0) issues.push({ path: "models", message: "at least one model is needed" });
   models.forEach((m, i) => {
-    if (!(MODEL_NAMES as readonly string[]).includes(m)) issues.push({ path: `models.${i}`, message: `unknown model "${m}"; expected one of ${MODEL_NAMES.join(", ")}` });
-    else if (models.indexOf(m) !== i) issues.push({ path: `models.${i}`, message: `model "${m}" is listed twice` });
+    if (!(MODEL_NAMES as readonly string[]).includes(m))
+      issues.push({
+        path: `models.${i}`,
+        message: `unknown model "${m}"; expected one of ${MODEL_NAMES.join(", ")}`,
+      });
+    else if (models.indexOf(m) !== i)
+      issues.push({ path: `models.${i}`, message: `model "${m}" is listed twice` });
   });
-  if (issues.length > 0) throw new EngineError("INVALID_ARGUMENT", `invalid models: ${issues.map((i) => i.message).join("; ")}`, { issues });
+  if (issues.length > 0)
+    throw new EngineError("INVALID_ARGUMENT", `invalid models: ${issues.map((i) => i.message).join("; ")}`, {
+      issues,
+    });
   return models as ModelName[];
 }
 
@@ -85,7 +93,11 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * scenario and models give the same result. Throws INVALID_ARGUMENT (bad models, a config no model
  * accepts) or LIMIT_EXCEEDED (too many commands) before running anything that fails that way.
  */
-export async function compareScenario(scenario: Scenario, models: readonly string[] = MODEL_NAMES, options: CompareOptions = {}): Promise<CompareResult> {
+export async function compareScenario(
+  scenario: Scenario,
+  models: readonly string[] = MODEL_NAMES,
+  options: CompareOptions = {},
+): Promise<CompareResult> {
   const names = checkModels(models);
   const maxSamples = Math.max(1, options.maxSamples ?? DEFAULT_MAX_SAMPLES);
   const maxCommands = options.maxCommands ?? DEFAULT_MAX_COMMANDS;
@@ -101,10 +113,20 @@ export async function compareScenario(scenario: Scenario, models: readonly strin
   if (scenario.description !== undefined) result.description = scenario.description;
   for (let m = 0; m < setups.length; m++) {
     const { model, derived, instance, size } = setups[m];
-    const recorder = new SeriesRecorder(model, samplingIntervalMs(size.clockMs, maxSamples), Math.max(1, Math.ceil(size.commandCount / maxSamples)));
+    const recorder = new SeriesRecorder(
+      model,
+      samplingIntervalMs(size.clockMs, maxSamples),
+      Math.max(1, Math.ceil(size.commandCount / maxSamples)),
+    );
     const outcome: RunOutcome = { commandCount: 0, errorCount: 0, errors: [] };
     const progress = (commandsDone: number) =>
-      options.onProgress?.({ model, modelIndex: m, modelCount: setups.length, commandsDone, commandCount: size.commandCount });
+      options.onProgress?.({
+        model,
+        modelIndex: m,
+        modelCount: setups.length,
+        commandsDone,
+        commandCount: size.commandCount,
+      });
     recorder.sample(instance, 0);
     progress(0);
     for (const cmd of expandScenario(scenario, instance.config, maxCommands)) {

@@ -35,7 +35,17 @@ export function textTable(rows: string[][]): string {
 export function formatCompareTable(r: CompareResult): string {
   const out: string[] = [];
   if (r.description !== undefined) out.push(r.description.trim(), "");
-  const header = ["model", "slab", "slab pages", "utilization", "kmem charged", "memory charged", "dying cgroups", "charge failures", "OOM kills"];
+  const header = [
+    "model",
+    "slab",
+    "slab pages",
+    "utilization",
+    "kmem charged",
+    "memory charged",
+    "dying cgroups",
+    "charge failures",
+    "OOM kills",
+  ];
   const rows = r.models.map((m) => [
     m.model,
     formatBytes(m.slabBytes),
@@ -49,17 +59,23 @@ export function formatCompareTable(r: CompareResult): string {
   ]);
   out.push(textTable([header, ...rows]));
   for (const run of r.runs) {
-    if (run.configAdjustments.length > 0) out.push(`${run.model}: config ${run.configAdjustments.join("; ")}`);
+    if (run.configAdjustments.length > 0)
+      out.push(`${run.model}: config ${run.configAdjustments.join("; ")}`);
     if (run.commandErrorCount > 0) {
       const first = run.commandErrors[0];
-      out.push(`${run.model}: ${run.commandErrorCount} of ${run.commandCount} commands refused (first: #${first.index} ${first.op}: ${first.code} ${first.detail})`);
+      out.push(
+        `${run.model}: ${run.commandErrorCount} of ${run.commandCount} commands refused (first: #${first.index} ${first.op}: ${first.code} ${first.detail})`,
+      );
     }
   }
   const clock = r.runs[0]?.clockMs ?? 0;
   if (clock >= 2 * DAY_MS) {
     const perModel = r.series.map((s) => valuesByDay(s, s.dyingCgroupCount));
     const days = Math.max(...perModel.map((v) => v.length));
-    const dayRows = r.series.map((s, i) => [s.model, ...Array.from({ length: days }, (_, d) => String(perModel[i][d] ?? ""))]);
+    const dayRows = r.series.map((s, i) => [
+      s.model,
+      ...Array.from({ length: days }, (_, d) => String(perModel[i][d] ?? "")),
+    ]);
     out.push("", "dying cgroups at the end of each simulated day:");
     out.push(textTable([["model", ...Array.from({ length: days }, (_, d) => `day ${d}`)], ...dayRows]));
   }

@@ -37,6 +37,7 @@ export function deriveModelConfig(scenarioConfig: InstanceConfigInput, model: Mo
       }
     }
   }
-  if (scenarioConfig.model !== undefined && scenarioConfig.model !== model) adjustments.unshift(`model ${scenarioConfig.model} → ${model}`);
+  if (scenarioConfig.model !== undefined && scenarioConfig.model !== model)
+    adjustments.unshift(`model ${scenarioConfig.model} → ${model}`);
   return { config, adjustments };
 }

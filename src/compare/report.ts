@@ -3,7 +3,13 @@ import { formatBytes, formatPercent } from "./format.js";
 import type { ModelSeries } from "./series.js";
 import { type Axis, barChart, escapeHtml, type LineSeries, lineChart } from "./svg.js";
 
-const MODEL_COLORS: Record<string, string> = { "rfc-2012": "#7b3294", "v3.8": "#d95f02", "v4.5": "#1b9e77", "v5.9": "#2c7bb6" };
+const MODEL_COLORS: Record<string, string> = {
+  "rfc-2012": "#7b3294",
+  "v3.8": "#d95f02",
+  "v4.5": "#1b9e77",
+  "v5.9": "#2c7bb6",
+  "v6.18": "#e7298a",
+};
 const MiB = 1024 * 1024;
 
 /** The four figures of the report, in order; each is one `<figure data-figure="…">` with one SVG chart. */
@@ -12,7 +18,11 @@ export const REPORT_FIGURES = ["slab", "kmem", "dying", "failures"] as const;
 /** The x axis: simulated time in a unit that suits its span, or the command index when the clock never moved. */
 function xAxis(series: ModelSeries[]): { axis: Axis; x: (s: ModelSeries, k: number) => number } {
   const maxMs = Math.max(0, ...series.map((s) => s.clockMs[s.clockMs.length - 1] ?? 0));
-  if (maxMs === 0) return { axis: { label: "commands executed", format: (v) => String(Math.round(v)) }, x: (s, k) => s.commandIndex[k] };
+  if (maxMs === 0)
+    return {
+      axis: { label: "commands executed", format: (v) => String(Math.round(v)) },
+      x: (s, k) => s.commandIndex[k],
+    };
   const units: [number, string][] = [
     [86_400_000, "days"],
     [3_600_000, "hours"],
@@ -21,14 +31,22 @@ function xAxis(series: ModelSeries[]): { axis: Axis; x: (s: ModelSeries, k: numb
     [1, "ms"],
   ];
   const [div, name] = units.find(([d]) => maxMs / d >= 2) ?? [1, "ms"];
-  return { axis: { label: `simulated time (${name})`, format: (v) => String(Math.round(v * 100) / 100) }, x: (s, k) => s.clockMs[k] / div };
+  return {
+    axis: { label: `simulated time (${name})`, format: (v) => String(Math.round(v * 100) / 100) },
+    x: (s, k) => s.clockMs[k] / div,
+  };
 }
 
 function color(model: string): string {
   return MODEL_COLORS[model] ?? "#555";
 }
 
-function points(s: ModelSeries, col: number[], x: (s: ModelSeries, k: number) => number, scale = 1): [number, number][] {
+function points(
+  s: ModelSeries,
+  col: number[],
+  x: (s: ModelSeries, k: number) => number,
+  scale = 1,
+): [number, number][] {
   return col.map((v, k) => [x(s, k), v * scale]);
 }
 
@@ -48,7 +66,13 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
 
   const slabSeries: LineSeries[] = r.series.flatMap((s) => [
     { name: `${s.model} slab`, color: color(s.model), points: points(s, s.slabPageCount, x, 4096 / MiB) },
-    { name: `${s.model} utilization`, color: color(s.model), dashed: true, right: true, points: points(s, s.slabUtilization, x, 100) },
+    {
+      name: `${s.model} utilization`,
+      color: color(s.model),
+      dashed: true,
+      right: true,
+      points: points(s, s.slabUtilization, x, 100),
+    },
   ]);
   const slab = lineChart({
     x: axis,
@@ -62,21 +86,38 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
   const kmem = barChart({
     categories: cgroups.length > 0 ? cgroups : ["(none)"],
     y: { label: "kernel memory charged at the end (MiB)", format: (v) => String(Math.round(v * 10) / 10) },
-    series: r.series.map((s) => ({ name: s.model, color: color(s.model), values: cgroups.map((c) => last(s.kmemChargedBytesByCgroup[c]) / MiB) })),
+    series: r.series.map((s) => ({
+      name: s.model,
+      color: color(s.model),
+      values: cgroups.map((c) => last(s.kmemChargedBytesByCgroup[c]) / MiB),
+    })),
   });
 
   const dying = lineChart({
     x: axis,
     y: { label: "dying cgroups", format: (v) => String(Math.round(v)) },
-    series: r.series.map((s) => ({ name: s.model, color: color(s.model), points: points(s, s.dyingCgroupCount, x) })),
+    series: r.series.map((s) => ({
+      name: s.model,
+      color: color(s.model),
+      points: points(s, s.dyingCgroupCount, x),
+    })),
   });
 
   const failures = lineChart({
     x: axis,
     y: { label: "count (cumulative)", format: (v) => String(Math.round(v)) },
     series: r.series.flatMap((s) => [
-      { name: `${s.model} charge failures`, color: color(s.model), points: points(s, s.chargeFailureCount, x) },
-      { name: `${s.model} OOM kills`, color: color(s.model), dashed: true, points: points(s, s.oomKillCount, x) },
+      {
+        name: `${s.model} charge failures`,
+        color: color(s.model),
+        points: points(s, s.chargeFailureCount, x),
+      },
+      {
+        name: `${s.model} OOM kills`,
+        color: color(s.model),
+        dashed: true,
+        points: points(s, s.oomKillCount, x),
+      },
     ]),
   });
 
@@ -90,7 +131,9 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
     .flatMap((run) => [
       ...run.configAdjustments.map((a) => `${run.model}: config ${a}`),
       ...(run.commandErrorCount > 0
-        ? [`${run.model}: ${run.commandErrorCount} of ${run.commandCount} commands refused (first: ${run.commandErrors[0].op} ${run.commandErrors[0].code}: ${run.commandErrors[0].detail})`]
+        ? [
+            `${run.model}: ${run.commandErrorCount} of ${run.commandCount} commands refused (first: ${run.commandErrors[0].op} ${run.commandErrors[0].code}: ${run.commandErrors[0].detail})`,
+          ]
         : []),
     ])
     .map((n) => `<li>${escapeHtml(n)}</li>`)

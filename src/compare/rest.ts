@@ -42,14 +42,21 @@ export async function handleCompareRequest(
   const req = compareRequestSchema.safeParse(body);
   if (!req.success) {
     const issues = issuesOf(req.error);
-    throw new EngineError("INVALID_ARGUMENT", `invalid compare request: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues });
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `invalid compare request: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`,
+      { issues },
+    );
   }
   let scenario: ReturnType<typeof parseScenario>;
   try {
     scenario = parseScenario(req.data.scenario);
   } catch (e) {
     if (e instanceof EngineError && Array.isArray(e.details?.issues)) {
-      const issues = (e.details.issues as { path: string; message: string }[]).map((i) => ({ path: `scenario.${i.path}`, message: i.message }));
+      const issues = (e.details.issues as { path: string; message: string }[]).map((i) => ({
+        path: `scenario.${i.path}`,
+        message: i.message,
+      }));
       throw new EngineError(e.code, e.message, { ...e.details, issues });
     }
     throw e;

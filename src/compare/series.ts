@@ -32,8 +32,33 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 /** Sampling periods that divide a day (from a second up), so day and hour boundaries are sampled. */
 const NICE_MS = [
-  1, 2, 5, 10, 20, 50, 100, 200, 500, SECOND, 2 * SECOND, 5 * SECOND, 10 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 2 * MINUTE,
-  5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY,
+  1,
+  2,
+  5,
+  10,
+  20,
+  50,
+  100,
+  200,
+  500,
+  SECOND,
+  2 * SECOND,
+  5 * SECOND,
+  10 * SECOND,
+  15 * SECOND,
+  30 * SECOND,
+  MINUTE,
+  2 * MINUTE,
+  5 * MINUTE,
+  10 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  3 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  DAY,
 ];
 
 /** The sampling period for `totalMs` of simulated time and at most `maxSamples` samples: a "nice" period ≥ totalMs / maxSamples. */
@@ -109,7 +134,8 @@ export class SeriesRecorder {
     s.chargeFailureCount.push(sim.chargeFailures.memory + sim.chargeFailures.kmem);
     s.oomKillCount.push(sim.oomKillCount);
     const now = new Map<string, number>();
-    for (const c of topLevelCgroups(sim)) now.set(c.path, (now.get(c.path) ?? 0) + c.statHier[STAT_KERNEL_PAGES] * PAGE);
+    for (const c of topLevelCgroups(sim))
+      now.set(c.path, (now.get(c.path) ?? 0) + c.statHier[STAT_KERNEL_PAGES] * PAGE);
     for (const [path, v] of now) {
       let col = this.kmem.get(path);
       if (col === undefined) {
@@ -132,7 +158,8 @@ export class SeriesRecorder {
       const kept = new Set(ranked.slice(0, MAX_SERIES_CGROUPS - 1).map((e) => e[0]));
       keep = entries.filter((e) => kept.has(e[0]));
       const other = new Array<number>(this.series.clockMs.length).fill(0);
-      for (const [path, v] of entries) if (!kept.has(path)) for (let i = 0; i < v.length; i++) other[i] += v[i];
+      for (const [path, v] of entries)
+        if (!kept.has(path)) for (let i = 0; i < v.length; i++) other[i] += v[i];
       out[OTHER_CGROUPS] = other;
     }
     for (const [path, v] of keep) out[path] = v;

@@ -61,7 +61,11 @@ export function lineChart(opts: { x: Axis; y: Axis; y2?: Axis; series: LineSerie
   const xs = opts.series.flatMap((s) => s.points.map((p) => p[0]));
   const xMax = Math.max(opts.x.max ?? 0, ...xs, 1e-9);
   const yMaxOf = (right: boolean, axis?: Axis) =>
-    axis?.max ?? Math.max(0, ...opts.series.filter((s) => Boolean(s.right) === right).flatMap((s) => s.points.map((p) => p[1])));
+    axis?.max ??
+    Math.max(
+      0,
+      ...opts.series.filter((s) => Boolean(s.right) === right).flatMap((s) => s.points.map((p) => p[1])),
+    );
   const yT = ticks(yMaxOf(false, opts.y));
   const y2T = opts.y2 ? ticks(yMaxOf(true, opts.y2)) : [];
   const yTop = yT[yT.length - 1] || 1;
@@ -77,13 +81,19 @@ export function lineChart(opts: { x: Axis; y: Axis; y2?: Axis; series: LineSerie
     );
   if (opts.y2)
     for (const v of y2T)
-      parts.push(`<text x="${M.left + pw + 6}" y="${py(v, true) + 4}" font-size="11">${escapeHtml(opts.y2.format(v))}</text>`);
+      parts.push(
+        `<text x="${M.left + pw + 6}" y="${py(v, true) + 4}" font-size="11">${escapeHtml(opts.y2.format(v))}</text>`,
+      );
   for (const v of xT)
     parts.push(
       `<line x1="${px(v)}" y1="${M.top + ph}" x2="${px(v)}" y2="${M.top + ph + 4}" stroke="#888"/><text x="${px(v)}" y="${M.top + ph + 16}" font-size="11" text-anchor="middle">${escapeHtml(opts.x.format(v))}</text>`,
     );
-  parts.push(`<text x="${M.left + pw / 2}" y="${M.top + ph + 32}" font-size="12" text-anchor="middle">${escapeHtml(opts.x.label)}</text>`);
-  parts.push(`<text x="14" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">${escapeHtml(opts.y.label)}</text>`);
+  parts.push(
+    `<text x="${M.left + pw / 2}" y="${M.top + ph + 32}" font-size="12" text-anchor="middle">${escapeHtml(opts.x.label)}</text>`,
+  );
+  parts.push(
+    `<text x="14" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">${escapeHtml(opts.y.label)}</text>`,
+  );
   if (opts.y2)
     parts.push(
       `<text x="${W - 14}" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(90 ${W - 14} ${M.top + ph / 2})">${escapeHtml(opts.y2.label)}</text>`,
@@ -100,7 +110,11 @@ export function lineChart(opts: { x: Axis; y: Axis; y2?: Axis; series: LineSerie
 }
 
 /** A grouped bar chart: one group per category, one bar per series. */
-export function barChart(opts: { categories: string[]; y: Axis; series: { name: string; color: string; values: number[] }[] }): string {
+export function barChart(opts: {
+  categories: string[];
+  y: Axis;
+  series: { name: string; color: string; values: number[] }[];
+}): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const yT = ticks(Math.max(0, ...opts.series.flatMap((s) => s.values)));
@@ -108,7 +122,9 @@ export function barChart(opts: { categories: string[]; y: Axis; series: { name: 
   const py = (y: number) => r1(M.top + ph - (y / yTop) * ph);
   const groupW = pw / Math.max(1, opts.categories.length);
   const barW = (groupW * 0.8) / Math.max(1, opts.series.length);
-  const parts: string[] = [`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="#fff" stroke="#bbb"/>`];
+  const parts: string[] = [
+    `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="#fff" stroke="#bbb"/>`,
+  ];
   for (const v of yT)
     parts.push(
       `<line x1="${M.left}" y1="${py(v)}" x2="${M.left + pw}" y2="${py(v)}" stroke="#eee"/><text x="${M.left - 6}" y="${py(v) + 4}" font-size="11" text-anchor="end">${escapeHtml(opts.y.format(v))}</text>`,
@@ -122,9 +138,13 @@ export function barChart(opts: { categories: string[]; y: Axis; series: { name: 
         `<rect x="${x}" y="${py(v)}" width="${r1(Math.max(1, barW - 2))}" height="${r1(M.top + ph - py(v))}" fill="${s.color}"><title>${escapeHtml(`${s.name} ${cat}: ${opts.y.format(v)}`)}</title></rect>`,
       );
     });
-    parts.push(`<text x="${r1(M.left + c * groupW + groupW / 2)}" y="${M.top + ph + 16}" font-size="11" text-anchor="middle">${escapeHtml(cat)}</text>`);
+    parts.push(
+      `<text x="${r1(M.left + c * groupW + groupW / 2)}" y="${M.top + ph + 16}" font-size="11" text-anchor="middle">${escapeHtml(cat)}</text>`,
+    );
   });
-  parts.push(`<text x="14" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">${escapeHtml(opts.y.label)}</text>`);
+  parts.push(
+    `<text x="14" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">${escapeHtml(opts.y.label)}</text>`,
+  );
   parts.push(legend(opts.series.map((s) => ({ name: s.name, color: s.color, box: true }))));
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" role="img">${parts.join("")}</svg>`;
 }

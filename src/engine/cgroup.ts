@@ -46,7 +46,8 @@ export const ROW_MEMORY = 16;
 /** memory.high in pages (UNLIMITED = max): read with `memory` usage on every charge (a double field would be a boxed number). */
 export const ROW_HIGH = 14;
 export const ROW_KMEM = 24;
-if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE) throw new Error("cgroup row layout overlaps");
+if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE)
+  throw new Error("cgroup row layout overlaps");
 let rowChunk = new Float64Array(0);
 let rowChunkUsed = ROW_CHUNK_CGROUPS;
 
@@ -77,8 +78,23 @@ export class Cgroup implements CounterNode {
   minPages = 0;
   lowPages = 0;
   softLimitPages = UNLIMITED;
-  /** v1 `memory.memsw.limit_in_bytes` in pages (eras with swap accounting; swap itself is not simulated). */
+  /**
+   * v1 `memory.memsw.*` (eras with swap accounting): no swap is simulated, so the memsw counter's
+   * usage is the memory counter's; it keeps its own limit, failcnt and watermark (the memory
+   * counter's PC_MEMSW_WATERMARK slot).
+   */
   memswMaxPages = UNLIMITED;
+  memswFailcnt = 0;
+  /** v1 `memory.kmem.tcp.*` (memcg1 tcpmem counter): socket memory is not simulated, so its usage stays 0. */
+  tcpMaxPages = UNLIMITED;
+  tcpUsagePages = 0;
+  tcpWatermarkPages = 0;
+  tcpFailcnt = 0;
+  /** v1 `memory.swappiness`, inherited from the parent at creation (mem_cgroup_css_alloc); the root's is vm_swappiness. */
+  swappiness = 60;
+  /** cgroup v1 core flags, inherited from the parent at creation (cgroup_create). */
+  cloneChildren = false;
+  notifyOnRelease = false;
   /** Effective protection computed during a reclaim walk (kernel `emin`/`elow`). */
   emin = 0;
   elow = 0;
@@ -137,6 +153,11 @@ export class Cgroup implements CounterNode {
     useHierarchy: boolean,
   ) {
     this.useHierarchy = useHierarchy;
+    if (parent !== null) {
+      this.swappiness = parent.swappiness;
+      this.cloneChildren = parent.cloneChildren;
+      this.notifyOnRelease = parent.notifyOnRelease;
+    }
     const { chunk, off } = rowSlot();
     this.row = chunk;
     this.rowOff = off;

@@ -59,7 +59,10 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
 
   for (let guard = 0; guard < 100_000; guard++) {
     if (stockBatch > 1 && consumeStock(sim, memcg, nrPages, ctx.cpu)) return CHARGE_OK;
-    const failed = tryChargeAt(memcg, ROW_MEMORY, batch);
+    // with a v1 memsw limit set, try_charge_memcg charges memsw first: a level over its memsw
+    // limit fails the charge there (memsw failcnt) before the memory counter is tried
+    const failed =
+      (sim.memswLimitSet ? memswOverLimit(memcg, batch) : null) ?? tryChargeAt(memcg, ROW_MEMORY, batch);
     if (failed === null) {
       if (batch > nrPages) refillStock(sim, memcg, batch - nrPages, ctx.cpu);
       if (modern && sim.highLimitSet && sim.config.cgroupVersion === 2) noteOverHigh(sim, memcg, batch, ctx);
@@ -120,17 +123,47 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
   return CHARGE_ENOMEM;
 }
 
+/**
+ * The memsw half of `page_counter_try_charge(&memcg->memsw, …)`: memsw usage is memory usage (no
+ * swap is simulated), so the first level whose memsw limit `n` more pages would pass fails.
+ */
+function memswOverLimit(memcg: Cgroup, n: number): Cgroup | null {
+  for (let c: Cgroup | null = memcg; c !== null; c = c.counterParent) {
+    if (c.memory.usage + n > c.memswMaxPages) {
+      c.memswFailcnt++;
+      return c;
+    }
+  }
+  return null;
+}
+
 /** Uncharges `nrPages` from `memcg.memory` at every level (pages leave the cgroup). */
 export function uncharge(memcg: Cgroup, nrPages: number): void {
   if (memcg.isRoot || nrPages === 0) return;
   unchargeAt(memcg, ROW_MEMORY, nrPages);
 }
 
-// --- per-CPU charge stock (`memcg_stock`, one memcg per CPU as in 3.x–6.x) ---------------------
+// --- per-CPU charge stock (`memcg_stock`) ------------------------------------------------------
+// `sim.pageStocks` holds `Era.nrMemcgStock` slots per CPU, CPU-major: one cached memcg per CPU up
+// to 6.15, NR_MEMCG_STOCK = 7 from 6.16 (mm/memcontrol.c "memcg: multi-memcg percpu charge cache").
 
 function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): boolean {
-  const s = sim.pageStocks[cpu];
-  if (s.memcg === memcg && s.pages >= nrPages) {
+  const n = sim.nrMemcgStock;
+  if (n === 1) {
+    const s = sim.pageStocks[cpu];
+    if (s.memcg === memcg && s.pages >= nrPages) {
+      s.pages -= nrPages;
+      memcg.stockPages -= nrPages;
+      return true;
+    }
+    return false;
+  }
+  // 6.16+ consume_stock: the slot caching memcg, if it holds enough
+  if (nrPages > sim.config.chargeBatchPages) return false;
+  for (let i = cpu * n, end = i + n; i < end; i++) {
+    const s = sim.pageStocks[i];
+    if (s.memcg !== memcg) continue;
+    if (s.pages < nrPages) return false;
     s.pages -= nrPages;
     memcg.stockPages -= nrPages;
     return true;
@@ -138,18 +171,55 @@ function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number
   return false;
 }
 
-function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): void {
-  const s = sim.pageStocks[cpu];
-  if (s.memcg !== memcg) {
-    drainStock(sim, cpu);
-    s.memcg = memcg;
+/**
+ * `refill_stock`: pre-charged pages go to this CPU's stock. Up to 6.15 one memcg per CPU (a
+ * different one drains it first). 6.16+: the slot caching memcg takes them (drained once it holds
+ * more than MEMCG_CHARGE_BATCH), else the first empty slot, else a random slot is drained and
+ * reused (`get_random_u32_below(NR_MEMCG_STOCK)`: the simulation's seeded PRNG); more than a batch
+ * at once is uncharged instead.
+ */
+export function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): void {
+  const n = sim.nrMemcgStock;
+  if (n === 1) {
+    const s = sim.pageStocks[cpu];
+    if (s.memcg !== memcg) {
+      drainStock(sim, cpu);
+      s.memcg = memcg;
+    }
+    s.pages += nrPages;
+    memcg.stockPages += nrPages;
+    return;
   }
-  s.pages += nrPages;
+  const batch = sim.config.chargeBatchPages;
+  if (nrPages > batch) {
+    uncharge(memcg, nrPages);
+    return;
+  }
+  const base = cpu * n;
+  let empty = -1;
+  for (let i = base; i < base + n; i++) {
+    const s = sim.pageStocks[i];
+    if (s.memcg === null && empty === -1) empty = i;
+    if (s.memcg === memcg) {
+      s.pages += nrPages;
+      memcg.stockPages += nrPages;
+      if (s.pages > batch) drainSlot(sim, i);
+      return;
+    }
+  }
+  if (empty === -1) {
+    empty = base + sim.prng.below(n);
+    drainSlot(sim, empty);
+  }
+  const s = sim.pageStocks[empty];
+  s.memcg = memcg;
+  s.pages = nrPages;
   memcg.stockPages += nrPages;
 }
 
-function drainStock(sim: Instance, cpu: number): void {
-  const s = sim.pageStocks[cpu];
+/** `drain_stock` of one slot: its pages are uncharged, the slot forgets its memcg. */
+function drainSlot(sim: Instance, i: number): void {
+  const s = sim.pageStocks[i];
   if (s.memcg !== null && s.pages > 0) {
     s.memcg.stockPages -= s.pages;
     unchargeAt(s.memcg, ROW_MEMORY, s.pages);
@@ -158,11 +228,27 @@ function drainStock(sim: Instance, cpu: number): void {
   s.pages = 0;
 }
 
-/** As `drain_all_stock(root)`: returns the pre-charged pages of every CPU caching a memcg in root's subtree. */
+/** Drains every slot of one CPU's stock (`drain_local_memcg_stock`). */
+function drainStock(sim: Instance, cpu: number): void {
+  const n = sim.nrMemcgStock;
+  for (let i = cpu * n; i < cpu * n + n; i++) drainSlot(sim, i);
+}
+
+/**
+ * As `drain_all_stock(root)`: every CPU whose stock caches a memcg in root's subtree is drained
+ * (all its slots: 6.16+ drain_local_memcg_stock empties the whole per-CPU cache).
+ */
 export function drainAllStock(sim: Instance, root: Cgroup): void {
-  for (let cpu = 0; cpu < sim.pageStocks.length; cpu++) {
-    const m = sim.pageStocks[cpu].memcg;
-    if (m !== null && sim.isDescendant(m, root)) drainStock(sim, cpu);
+  const n = sim.nrMemcgStock;
+  for (let cpu = 0; cpu < sim.config.cpuCount; cpu++) {
+    for (let i = cpu * n; i < cpu * n + n; i++) {
+      const m = sim.pageStocks[i].memcg;
+      // 6.16+ is_memcg_drain_needed looks only at slots holding pages
+      if (m !== null && (n === 1 || sim.pageStocks[i].pages > 0) && sim.isDescendant(m, root)) {
+        drainStock(sim, cpu);
+        break;
+      }
+    }
   }
 }
 

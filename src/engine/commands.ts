@@ -2,7 +2,10 @@
  * The command language (API.md §6) as the engine receives it, already shape-validated by the
  * zod schemas of `src/commands/`. Sizes are bytes, null means unlimited.
  */
-export interface CreateCgroupCmd { op: "createCgroup"; path: string }
+export interface CreateCgroupCmd {
+  op: "createCgroup";
+  path: string;
+}
 export interface UpdateCgroupCmd {
   op: "updateCgroup";
   path: string;
@@ -16,7 +19,10 @@ export interface UpdateCgroupCmd {
   oomKillDisable?: boolean;
   moveChargeAtImmigrate?: number;
 }
-export interface RemoveCgroupCmd { op: "removeCgroup"; path: string }
+export interface RemoveCgroupCmd {
+  op: "removeCgroup";
+  path: string;
+}
 export interface CreateCacheCmd {
   op: "createCache";
   name: string;
@@ -25,11 +31,30 @@ export interface CreateCacheCmd {
   flags?: { account?: boolean; reclaimAccount?: boolean; hwcacheAlign?: boolean; typesafeByRcu?: boolean };
   shrinker?: { memcgAware?: boolean; seeks?: number } | null;
 }
-export interface RegisterCacheCmd { op: "registerCache"; name: string }
-export interface RemoveCacheCmd { op: "removeCache"; name: string }
-export interface SpawnTaskCmd { op: "spawnTask"; cgroup: string; pid?: number; cpu?: number; oomScoreAdj?: number }
-export interface MoveTaskCmd { op: "moveTask"; pid: number; cgroup: string }
-export interface ExitTaskCmd { op: "exitTask"; pid: number }
+export interface RegisterCacheCmd {
+  op: "registerCache";
+  name: string;
+}
+export interface RemoveCacheCmd {
+  op: "removeCache";
+  name: string;
+}
+export interface SpawnTaskCmd {
+  op: "spawnTask";
+  cgroup: string;
+  pid?: number;
+  cpu?: number;
+  oomScoreAdj?: number;
+}
+export interface MoveTaskCmd {
+  op: "moveTask";
+  pid: number;
+  cgroup: string;
+}
+export interface ExitTaskCmd {
+  op: "exitTask";
+  pid: number;
+}
 export interface AllocObjectsCmd {
   op: "allocObjects";
   cache: string;
@@ -49,11 +74,36 @@ export interface FreeObjectsCmd {
   count?: number;
   order?: "newest" | "oldest" | "random" | "every-other";
 }
-export interface AllocPagesCmd { op: "allocPages"; pid: number; kind: "anon" | "file"; bytes: number; gfp?: string }
-export interface FreePagesCmd { op: "freePages"; pid?: number; cgroup?: string; kind: "anon" | "file"; bytes: number }
-export interface ReclaimCmd { op: "reclaim"; cgroup: string; bytes: number; gfp?: string }
-export interface WriteFileCmd { op: "writeFile"; cgroup: string; file: string; value: string }
-export interface AdvanceClockCmd { op: "advanceClock"; ms: number }
+export interface AllocPagesCmd {
+  op: "allocPages";
+  pid: number;
+  kind: "anon" | "file";
+  bytes: number;
+  gfp?: string;
+}
+export interface FreePagesCmd {
+  op: "freePages";
+  pid?: number;
+  cgroup?: string;
+  kind: "anon" | "file";
+  bytes: number;
+}
+export interface ReclaimCmd {
+  op: "reclaim";
+  cgroup: string;
+  bytes: number;
+  gfp?: string;
+}
+export interface WriteFileCmd {
+  op: "writeFile";
+  cgroup: string;
+  file: string;
+  value: string;
+}
+export interface AdvanceClockCmd {
+  op: "advanceClock";
+  ms: number;
+}
 
 export type Command =
   | CreateCgroupCmd

@@ -45,7 +45,14 @@ export function dumpState(sim: Instance) {
       memory: counter(cg.memory),
       kmem: counter(cg.kmem),
       protection: [cg.minPages, cg.lowPages, cg.highPages === Number.POSITIVE_INFINITY ? null : cg.highPages],
-      flags: [cg.useHierarchy, cg.oomGroup, cg.oomKillDisable, cg.moveChargeAtImmigrate, cg.kmemActive, cg.kmemcgId],
+      flags: [
+        cg.useHierarchy,
+        cg.oomGroup,
+        cg.oomKillDisable,
+        cg.moveChargeAtImmigrate,
+        cg.kmemActive,
+        cg.kmemcgId,
+      ],
       statLocal: [...cg.statLocal],
       statHier: [...cg.statHier],
       events: [...cg.events],
@@ -56,7 +63,13 @@ export function dumpState(sim: Instance) {
     })),
     tasks: [...sim.tasks.values()]
       .sort((a, b) => a.pid - b.pid)
-      .map((t) => ({ pid: t.pid, cgroup: t.cgroup.path, cpu: t.cpu, adj: t.oomScoreAdj, anon: [...t.anon].map(([c, k]) => [c.id, k]) })),
+      .map((t) => ({
+        pid: t.pid,
+        cgroup: t.cgroup.path,
+        cpu: t.cpu,
+        adj: t.oomScoreAdj,
+        anon: [...t.anon].map(([c, k]) => [c.id, k]),
+      })),
     caches: [...slab.caches.values()].map((c) => ({
       name: c.name,
       accounted: c.accounted,

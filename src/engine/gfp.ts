@@ -42,6 +42,10 @@ export function parseGfp(text: string | undefined): number {
     if (!p.startsWith("__")) bases++;
     mask |= v;
   }
-  if (bases !== 1) fail("INVALID_ARGUMENT", `gfp "${text}" must name exactly one of GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_NOWAIT, GFP_ATOMIC`);
+  if (bases !== 1)
+    fail(
+      "INVALID_ARGUMENT",
+      `gfp "${text}" must name exactly one of GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_NOWAIT, GFP_ATOMIC`,
+    );
   return mask;
 }

@@ -10,7 +10,16 @@ import {
   tryChargeMemcg,
   uncharge,
 } from "./charge.js";
-import { Cgroup, type CgroupState, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES, STAT_KERNEL_PAGES, STAT_PGPGIN, STAT_PGPGOUT } from "./cgroup.js";
+import {
+  Cgroup,
+  type CgroupState,
+  modStat,
+  STAT_ANON_PAGES,
+  STAT_FILE_PAGES,
+  STAT_KERNEL_PAGES,
+  STAT_PGPGIN,
+  STAT_PGPGOUT,
+} from "./cgroup.js";
 import { readCgroupFile, writeCgroupFile } from "./cgroupfs/files.js";
 import type * as C from "./commands.js";
 import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./config.js";
@@ -82,7 +91,9 @@ export class Instance {
    * caches (issue "Performance", scaling with cgroups). `tasks` stays the source of order.
    */
   private readonly taskIndex: (Task | undefined)[] = [];
+  /** The per-CPU page stocks, `nrMemcgStock` slots per CPU, CPU-major (charge.ts). */
   readonly pageStocks: PageStock[];
+  readonly nrMemcgStock: number;
   /** Cgroups whose `high_work` was queued by remote charges of the current command. */
   readonly pendingHighWork = new Set<Cgroup>();
   /**
@@ -91,6 +102,8 @@ export class Instance {
    * outcome without a walk to the root per charge. Never reset.
    */
   highLimitSet = false;
+  /** Some cgroup's v1 memsw limit was set below max: until then the charge path skips the memsw check. */
+  memswLimitSet = false;
   /** The cgroup whose rmdir is being processed (see `offline`). */
   private offlining: Cgroup | null = null;
   readonly totalPages: number;
@@ -120,8 +133,12 @@ export class Instance {
     this.prng = new Prng(this.config.seed);
     this.events = new EventLog();
     this.totalPages = this.config.memoryBytes / PAGE;
-    this.pageStocks = Array.from({ length: this.config.cpuCount }, () => ({ memcg: null, pages: 0 }));
     this.era = MODELS[this.config.model].era;
+    this.nrMemcgStock = this.era.nrMemcgStock;
+    this.pageStocks = Array.from({ length: this.config.cpuCount * this.nrMemcgStock }, () => ({
+      memcg: null,
+      pages: 0,
+    }));
     this.model = MODELS[this.config.model].create(this);
     this.slab = new SlabSystem(this);
     const rootHier = this.config.cgroupVersion === 2 || this.era.hierarchyAlways;
@@ -841,7 +858,14 @@ export class Instance {
         slots = this.slab.selectSlotsOfTask(cache, cmd.pid, cmd.count, cmd.order ?? "newest", this.prng);
       } else {
         const s = cache.ownerLists.get(this.lookup(cmd.cgroup!, true).id);
-        slots = this.slab.selectSlots(s === undefined ? [] : [s], -1, cmd.count, cmd.order ?? "newest", this.prng, true);
+        slots = this.slab.selectSlots(
+          s === undefined ? [] : [s],
+          -1,
+          cmd.count,
+          cmd.order ?? "newest",
+          this.prng,
+          true,
+        );
       }
       missing = cmd.count - slots.length;
     }

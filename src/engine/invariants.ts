@@ -41,7 +41,8 @@ export function checkInvariants(sim: Instance): string[] {
     if (c.watermark < c.usage) bad(`${cg.path} ${name}.watermark ${c.watermark} < usage ${c.usage}`);
     if (c.usage > c.max && c.forcedTotal === 0 && !c.maxSetBelowUsage)
       bad(`${cg.path} ${name}.usage ${c.usage} > max ${c.max} without a forced charge`);
-    if (!Number.isInteger(c.usage) || c.failcnt < 0) bad(`${cg.path} ${name} non-integer usage or negative failcnt`);
+    if (!Number.isInteger(c.usage) || c.failcnt < 0)
+      bad(`${cg.path} ${name} non-integer usage or negative failcnt`);
   };
 
   let dying = 0;
@@ -67,7 +68,11 @@ export function checkInvariants(sim: Instance): string[] {
       bad(`${cg.path} memory.usage ${cg.memory.usage} ≠ local ${memLocal} + children ${memKids}`);
     if (cg.kmem.usage !== kmemLocal + kmemKids)
       bad(`${cg.path} kmem.usage ${cg.kmem.usage} ≠ local ${kmemLocal} + children ${kmemKids}`);
-    if (kmemCounter === "subset" && cg.kmem.usage > cg.memory.usage && cg.kmem.parent === null === (cg.memory.parent === null))
+    if (
+      kmemCounter === "subset" &&
+      cg.kmem.usage > cg.memory.usage &&
+      (cg.kmem.parent === null) === (cg.memory.parent === null)
+    )
       bad(`${cg.path} kmem.usage ${cg.kmem.usage} > memory.usage ${cg.memory.usage}`);
 
     // statistics: hierarchical = local + Σ children's hierarchical; event counters (pgpgin/pgpgout)
@@ -76,7 +81,8 @@ export function checkInvariants(sim: Instance): string[] {
       let sum = cg.statLocal[i];
       for (const k of kids) sum += k.statHier[i];
       const isEvent = i === STAT_PGPGIN || i === STAT_PGPGOUT;
-      if (isEvent ? cg.statHier[i] < sum : cg.statHier[i] !== sum) bad(`${cg.path} stat[${i}] hierarchical ${cg.statHier[i]} ≠ ${sum}`);
+      if (isEvent ? cg.statHier[i] < sum : cg.statHier[i] !== sum)
+        bad(`${cg.path} stat[${i}] hierarchical ${cg.statHier[i]} ≠ ${sum}`);
       if (cg.statLocal[i] < 0) bad(`${cg.path} stat[${i}] local ${cg.statLocal[i]} < 0`);
     }
     // events: hierarchical counts include the local ones and every remaining child's
@@ -84,7 +90,8 @@ export function checkInvariants(sim: Instance): string[] {
       for (let i = 0; i < EVENT_KEYS.length; i++) {
         let sum = cg.eventsLocal[i];
         for (const k of kids) sum += k.events[i];
-        if (cg.events[i] < sum) bad(`${cg.path} events.${EVENT_KEYS[i]} ${cg.events[i]} < local + children ${sum}`);
+        if (cg.events[i] < sum)
+          bad(`${cg.path} events.${EVENT_KEYS[i]} ${cg.events[i]} < local + children ${sum}`);
       }
 
     // dying bookkeeping: a dying cgroup is pinned by something; copies counted
@@ -96,10 +103,18 @@ export function checkInvariants(sim: Instance): string[] {
         if (inst.memcg !== cg) bad(`${cg.path} copy ${inst.displayName} charges another cgroup`);
       }
     }
-    if (copies !== cg.liveCacheCount) bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
-    if (cg.state === "dying" && cg.lruPages === 0 && cg.liveCacheCount === 0 && cg.stockPages === 0 && cg.dyingChildren.length === 0)
+    if (copies !== cg.liveCacheCount)
+      bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
+    if (
+      cg.state === "dying" &&
+      cg.lruPages === 0 &&
+      cg.liveCacheCount === 0 &&
+      cg.stockPages === 0 &&
+      cg.dyingChildren.length === 0
+    )
       bad(`${cg.path} dying but pinned by nothing`);
-    if (cg.state === "online" && cg.parent !== null && cg.parent.children.get(cg.name) !== cg) bad(`${cg.path} online but not its parent's child`);
+    if (cg.state === "online" && cg.parent !== null && cg.parent.children.get(cg.name) !== cg)
+      bad(`${cg.path} online but not its parent's child`);
 
     // --- 6. no charge lands on a removed cgroup -------------------------------------------------
     if (cg.state === "dying") {
@@ -143,7 +158,10 @@ export function checkInvariants(sim: Instance): string[] {
       for (const s of slab.slabsOf(inst)) {
         slabs++;
         const free = slab.freeCountOfSlab(s);
-        if (free + slab.slabInuse[s] !== g.objectsPerSlab) bad(`${inst.displayName} slab ${s} inuse ${slab.slabInuse[s]} + free ${free} ≠ ${g.objectsPerSlab}`);
+        if (free + slab.slabInuse[s] !== g.objectsPerSlab)
+          bad(
+            `${inst.displayName} slab ${s} inuse ${slab.slabInuse[s]} + free ${free} ≠ ${g.objectsPerSlab}`,
+          );
         if (slab.slabInuse[s] === 0 && slab.slabState[s] !== SLAB_PARTIAL && slab.slabState[s] !== SLAB_CPU)
           bad(`${inst.displayName} slab ${s} is empty off the lists (should have been freed)`);
         active += slab.slabInuse[s];
@@ -153,24 +171,31 @@ export function checkInvariants(sim: Instance): string[] {
         }
       }
       if (slabs !== inst.slabCount) bad(`${inst.displayName} slabCount ${inst.slabCount} ≠ ${slabs}`);
-      if (active !== inst.activeObjects) bad(`${inst.displayName} activeObjects ${inst.activeObjects} ≠ ${active}`);
+      if (active !== inst.activeObjects)
+        bad(`${inst.displayName} activeObjects ${inst.activeObjects} ≠ ${active}`);
       if (partial !== inst.nrPartial) bad(`${inst.displayName} nrPartial ${inst.nrPartial} ≠ ${partial}`);
-      if (partialFree !== inst.partialFreeObjects) bad(`${inst.displayName} partialFreeObjects ${inst.partialFreeObjects} ≠ ${partialFree}`);
+      if (partialFree !== inst.partialFreeObjects)
+        bad(`${inst.displayName} partialFreeObjects ${inst.partialFreeObjects} ≠ ${partialFree}`);
       // pages of discarded SLAB_TYPESAFE_BY_RCU slabs count until their grace period ends
       const pages = slabs * g.pagesPerSlab + inst.rcuPages;
-      if (inst.rcuPages < 0 || (inst.rcuPages > 0 && !cache.flags.typesafeByRcu)) bad(`${inst.displayName} rcuPages ${inst.rcuPages}`);
+      if (inst.rcuPages < 0 || (inst.rcuPages > 0 && !cache.flags.typesafeByRcu))
+        bad(`${inst.displayName} rcuPages ${inst.rcuPages}`);
       slabPages += pages;
       if (cache.flags.reclaimAccount) reclaimablePages += pages;
       live += active;
       if (inst.memcg !== null && !sim.model.objectCharging) {
         pagesByCg.set(inst.memcg, (pagesByCg.get(inst.memcg) ?? 0) + pages);
-        if (cache.flags.reclaimAccount) recBytesByCg.set(inst.memcg, (recBytesByCg.get(inst.memcg) ?? 0) + pages * PAGE);
+        if (cache.flags.reclaimAccount)
+          recBytesByCg.set(inst.memcg, (recBytesByCg.get(inst.memcg) ?? 0) + pages * PAGE);
       }
     }
   }
   if (slabPages !== slab.reclaimablePages + slab.unreclaimablePages)
-    bad(`slab pages ${slabPages} ≠ reclaimable ${slab.reclaimablePages} + unreclaimable ${slab.unreclaimablePages}`);
-  if (reclaimablePages !== slab.reclaimablePages) bad(`reclaimable slab pages ${slab.reclaimablePages} ≠ ${reclaimablePages}`);
+    bad(
+      `slab pages ${slabPages} ≠ reclaimable ${slab.reclaimablePages} + unreclaimable ${slab.unreclaimablePages}`,
+    );
+  if (reclaimablePages !== slab.reclaimablePages)
+    bad(`reclaimable slab pages ${slab.reclaimablePages} ≠ ${reclaimablePages}`);
   if (live !== slab.liveObjects) bad(`liveObjects ${slab.liveObjects} ≠ Σ active ${live}`);
 
   // --- 3. page-charged models: kmem = Σ copies' slab pages ----------------------------------------
@@ -178,9 +203,11 @@ export function checkInvariants(sim: Instance): string[] {
     for (const cg of all) {
       if (cg.isRoot) continue;
       const p = pagesByCg.get(cg) ?? 0;
-      if (cg.statLocal[STAT_KERNEL_PAGES] !== p) bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
+      if (cg.statLocal[STAT_KERNEL_PAGES] !== p)
+        bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
       const rb = recBytesByCg.get(cg) ?? 0;
-      if (cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES] !== rb) bad(`${cg.path} slab_reclaimable ${cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES]} ≠ ${rb}`);
+      if (cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES] !== rb)
+        bad(`${cg.path} slab_reclaimable ${cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES]} ≠ ${rb}`);
     }
 
   // --- 4. model C: charged pages = live objects' bytes + stocks + parked leftovers -----------------
@@ -221,10 +248,13 @@ export function checkInvariants(sim: Instance): string[] {
           e.last = x;
         }
         if (!slab.isLive(x)) bad(`${cache.name} owner list of cgroup ${cgId} holds a free slot ${x}`);
-        else if (slab.objcgMemcg[slab.objcgOf(x)].id !== cgId) bad(`${cache.name} slot ${x} on the owner list of cgroup ${cgId}, charged elsewhere`);
-        else if (slab.instances[slab.slabInst[slab.objSlab[x]]]?.root !== cache) bad(`slot ${x} on a list of ${cache.name} but in another cache`);
+        else if (slab.objcgMemcg[slab.objcgOf(x)].id !== cgId)
+          bad(`${cache.name} slot ${x} on the owner list of cgroup ${cgId}, charged elsewhere`);
+        else if (slab.instances[slab.slabInst[slab.objSlab[x]]]?.root !== cache)
+          bad(`slot ${x} on a list of ${cache.name} but in another cache`);
       }
-      if (n !== slab.owned.length(s)) bad(`${cache.name} owner list of cgroup ${cgId}: length ${slab.owned.length(s)} ≠ ${n} linked`);
+      if (n !== slab.owned.length(s))
+        bad(`${cache.name} owner list of cgroup ${cgId}: length ${slab.owned.length(s)} ≠ ${n} linked`);
       onOwned += n;
     }
     const indexed = cache.ctxIndex.length / CTX_STRIDE;
@@ -232,7 +262,9 @@ export function checkInvariants(sim: Instance): string[] {
       const e = seen.get(c) ?? { n: 0, first: -1, last: -1 };
       const got = [CTX_COUNT, CTX_OLDEST, CTX_NEWEST].map((f) => cache.ctxIndex[CTX_STRIDE * c + f]);
       if (got[0] !== e.n || got[1] !== e.first || got[2] !== e.last)
-        bad(`${cache.name}: allocation context ${c} indexed as ${got.join("/")}, lists say ${e.n}/${e.first}/${e.last}`);
+        bad(
+          `${cache.name}: allocation context ${c} indexed as ${got.join("/")}, lists say ${e.n}/${e.first}/${e.last}`,
+        );
     }
     for (const c of seen.keys())
       if (c >= indexed) bad(`${cache.name}: allocation context ${c} has objects but no index entry`);
@@ -242,7 +274,8 @@ export function checkInvariants(sim: Instance): string[] {
         n++;
         if (!slab.isLive(x)) bad(`${cache.name} list_lru ${key} holds a free slot ${x}`);
       }
-      if (n !== slab.lru.length(s)) bad(`${cache.name} list_lru ${key}: length ${slab.lru.length(s)} ≠ ${n} linked`);
+      if (n !== slab.lru.length(s))
+        bad(`${cache.name} list_lru ${key}: length ${slab.lru.length(s)} ≠ ${n} linked`);
       onLru += n;
     }
   }
@@ -250,18 +283,26 @@ export function checkInvariants(sim: Instance): string[] {
   for (let slot = 0; slot < slab.slotCapacity; slot++)
     if (slab.isLive(slot)) perCtx.set(slab.objCtx[slot], (perCtx.get(slab.objCtx[slot]) ?? 0) + 1);
   for (let c = 0; c < slab.ctxLive.length; c++)
-    if (slab.ctxLive[c] !== (perCtx.get(c) ?? 0)) bad(`allocation context ${c}: ctxLive ${slab.ctxLive[c]} ≠ ${perCtx.get(c) ?? 0} live objects`);
+    if (slab.ctxLive[c] !== (perCtx.get(c) ?? 0))
+      bad(`allocation context ${c}: ctxLive ${slab.ctxLive[c]} ≠ ${perCtx.get(c) ?? 0} live objects`);
   // recycled contexts hold nothing; an exited task's contexts wait only while they hold objects;
   // a live task's memo names a context in use for its (objcg, pid)
   const recycled = new Set(slab.freeCtxIds);
   for (const c of recycled)
     if (slab.ctxLive[c] !== 0 || slab.exitedCtxs.has(c)) bad(`recycled allocation context ${c} still in use`);
   for (const c of slab.exitedCtxs)
-    if (slab.ctxLive[c] === 0) bad(`allocation context ${c} of an exited task holds no object but was not recycled`);
+    if (slab.ctxLive[c] === 0)
+      bad(`allocation context ${c} of an exited task holds no object but was not recycled`);
   for (const t of sim.tasks.values())
-    if (t.allocCtxId >= 0 && (recycled.has(t.allocCtxId) || slab.ctxObjcg[t.allocCtxId] !== t.allocCtxObjcg || slab.ctxPid[t.allocCtxId] !== t.pid))
+    if (
+      t.allocCtxId >= 0 &&
+      (recycled.has(t.allocCtxId) ||
+        slab.ctxObjcg[t.allocCtxId] !== t.allocCtxObjcg ||
+        slab.ctxPid[t.allocCtxId] !== t.pid)
+    )
       bad(`task ${t.pid}: its allocation-context memo ${t.allocCtxId} names another context`);
-  if (onOwned !== slab.liveObjects) bad(`objects on owner lists ${onOwned} ≠ liveObjects ${slab.liveObjects}`);
+  if (onOwned !== slab.liveObjects)
+    bad(`objects on owner lists ${onOwned} ≠ liveObjects ${slab.liveObjects}`);
   if (onLru !== onLruFlag) bad(`objects on list_lrus ${onLru} ≠ objects flagged on one ${onLruFlag}`);
   if (sim.model.objectCharging) {
     const m = sim.model as V59Model;
@@ -275,16 +316,19 @@ export function checkInvariants(sim: Instance): string[] {
     let stocked = 0;
     for (const s of m.stocks) if (s.objcg >= 0 && !slab.objcgMemcg[s.objcg].isRoot) stocked += s.bytes;
     let parked = 0;
-    for (let i = 1; i < slab.objcgChargedBytes.length; i++) if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
+    for (let i = 1; i < slab.objcgChargedBytes.length; i++)
+      if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
     if (kernelBytes !== liveCharged + stocked + parked)
       bad(`kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked}`);
-    if (slabBytes !== liveCharged) bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
+    if (slabBytes !== liveCharged)
+      bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
   }
 
   // --- physical memory -----------------------------------------------------------------------------
   let userPages = 0;
   for (const cg of all) userPages += cg.lruPages;
-  if (sim.usedPages !== userPages + slabPages) bad(`usedPages ${sim.usedPages} ≠ user ${userPages} + slab ${slabPages}`);
+  if (sim.usedPages !== userPages + slabPages)
+    bad(`usedPages ${sim.usedPages} ≠ user ${userPages} + slab ${slabPages}`);
   if (sim.usedPages > sim.totalPages) bad(`usedPages ${sim.usedPages} > total ${sim.totalPages}`);
   let stockPages = 0;
   for (const s of sim.pageStocks) if (s.memcg !== null) stockPages += s.pages;

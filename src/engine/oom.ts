@@ -11,7 +11,9 @@ import type { Task } from "./tasks.js";
  */
 export function selectVictim(sim: Instance, domain: Cgroup): Task | null {
   const totalPages =
-    domain.isRoot || domain.memory.max === Number.POSITIVE_INFINITY ? sim.totalPages : Math.max(domain.memory.max, 1);
+    domain.isRoot || domain.memory.max === Number.POSITIVE_INFINITY
+      ? sim.totalPages
+      : Math.max(domain.memory.max, 1);
   const unit = Math.floor(totalPages / 1000);
   let best: Task | null = null;
   let bestPoints = Number.NEGATIVE_INFINITY;

@@ -27,7 +27,12 @@ export const PC_UNCHARGED_TOTAL = 4;
 export const PC_FAIL_TOTAL = 5;
 /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
 export const PC_FORCED_TOTAL = 6;
-/** Doubles per counter in a row (one spare). */
+/**
+ * A second watermark of the same usage: the v1 memsw counter's (swap accounting eras; no swap is
+ * simulated, so memsw usage is memory usage) — reset on its own by `memory.memsw.max_usage_in_bytes`.
+ */
+export const PC_MEMSW_WATERMARK = 7;
+/** Doubles per counter in a row. */
 export const PC_FIELDS = 8;
 
 /**
@@ -65,6 +70,7 @@ export function tryChargeAt<N extends CounterNode>(node: N, at: number, n: numbe
     }
     r[o] = next;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
+    if (next > r[o + PC_MEMSW_WATERMARK]) r[o + PC_MEMSW_WATERMARK] = next;
   }
   return null;
 }
@@ -78,6 +84,7 @@ export function chargeAt(node: CounterNode, at: number, n: number): void {
     r[o] = next;
     r[o + PC_FORCED_TOTAL] += n;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
+    if (next > r[o + PC_MEMSW_WATERMARK]) r[o + PC_MEMSW_WATERMARK] = next;
   }
 }
 
@@ -147,6 +154,12 @@ export class PageCounter implements CounterNode {
   }
   set watermark(v: number) {
     this.row[this.rowOff + PC_WATERMARK] = v;
+  }
+  get memswWatermark(): number {
+    return this.row[this.rowOff + PC_MEMSW_WATERMARK];
+  }
+  set memswWatermark(v: number) {
+    this.row[this.rowOff + PC_MEMSW_WATERMARK] = v;
   }
   get failcnt(): number {
     return this.row[this.rowOff + PC_FAILCNT];

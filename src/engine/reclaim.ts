@@ -40,7 +40,12 @@ export function subtree(root: Cgroup): Cgroup[] {
  * protection, each gets its proportional share of it. The reclaim root's own protection is
  * ignored and its direct children use their settings as they are.
  */
-function effectiveProtection(usage: number, setting: number, parentEffective: number, siblingsProtected: number): number {
+function effectiveProtection(
+  usage: number,
+  setting: number,
+  parentEffective: number,
+  siblingsProtected: number,
+): number {
   const prot = Math.min(usage, setting);
   if (siblingsProtected > parentEffective) return Math.floor((prot * parentEffective) / siblingsProtected);
   return prot;
@@ -117,7 +122,8 @@ export function tryToFreeMemcgPages(
     lowReclaim = true;
   }
   if (out !== null) out.reclaimedPages += reclaimed;
-  if (reclaimed > 0) sim.events.emit(sim.clockMs, "reclaim", { cgroup: target.path, reclaimedBytes: reclaimed * 4096 });
+  if (reclaimed > 0)
+    sim.events.emit(sim.clockMs, "reclaim", { cgroup: target.path, reclaimedBytes: reclaimed * 4096 });
   return reclaimed;
 }
 
@@ -178,7 +184,12 @@ export function reclaimFilePages(sim: Instance, memcg: Cgroup, n: number): void 
  * left (at least 32), 16 zero-progress attempts allowed; returns reclaimed pages and whether the
  * goal was short (EAGAIN).
  */
-export function memoryReclaim(sim: Instance, memcg: Cgroup, nrPages: number, stats: ReclaimStats): { reclaimed: number; eagain: boolean } {
+export function memoryReclaim(
+  sim: Instance,
+  memcg: Cgroup,
+  nrPages: number,
+  stats: ReclaimStats,
+): { reclaimed: number; eagain: boolean } {
   let retries = 16;
   let done = 0;
   while (done < nrPages) {

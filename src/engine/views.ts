@@ -21,7 +21,14 @@ const PAGE = 4096;
 const bytesOrNull = (pages: number) => (pages === Number.POSITIVE_INFINITY ? null : pages * PAGE);
 
 function events(a: Float64Array) {
-  return { low: a[EV_LOW], high: a[EV_HIGH], max: a[EV_MAX], oom: a[EV_OOM], oomKill: a[EV_OOM_KILL], oomGroupKill: a[EV_OOM_GROUP_KILL] };
+  return {
+    low: a[EV_LOW],
+    high: a[EV_HIGH],
+    max: a[EV_MAX],
+    oom: a[EV_OOM],
+    oomKill: a[EV_OOM_KILL],
+    oomGroupKill: a[EV_OOM_GROUP_KILL],
+  };
 }
 
 /**
@@ -36,14 +43,36 @@ export function usagePages(cg: Cgroup): number {
 
 /** The Cgroup JSON of API.md §4. */
 export function cgroupView(sim: Instance, cg: Cgroup) {
-  const caches: { name: string; displayName: string; activeObjectCount: number; objectCount: number; slabCount: number; state: string }[] = [];
+  const caches: {
+    name: string;
+    displayName: string;
+    activeObjectCount: number;
+    objectCount: number;
+    slabCount: number;
+    state: string;
+  }[] = [];
   for (const cache of sim.slab.caches.values()) {
     const inst = cache.children.get(cg.id);
     if (inst !== undefined)
-      caches.push({ name: cache.name, displayName: inst.displayName, activeObjectCount: inst.activeObjects, objectCount: inst.objectCount, slabCount: inst.slabCount, state: inst.state });
+      caches.push({
+        name: cache.name,
+        displayName: inst.displayName,
+        activeObjectCount: inst.activeObjects,
+        objectCount: inst.objectCount,
+        slabCount: inst.slabCount,
+        state: inst.state,
+      });
     else if (sim.model.objectCharging && !cg.isRoot) {
       const n = sim.slab.ownedCount(cache, cg);
-      if (n > 0) caches.push({ name: cache.name, displayName: cache.name, activeObjectCount: n, objectCount: n, slabCount: 0, state: "shared" });
+      if (n > 0)
+        caches.push({
+          name: cache.name,
+          displayName: cache.name,
+          activeObjectCount: n,
+          objectCount: n,
+          slabCount: 0,
+          state: "shared",
+        });
     }
   }
   let descendants = 0;
@@ -122,7 +151,14 @@ export function cacheView(_sim: Instance, cache: KmemCache) {
 }
 
 export function taskView(t: Task) {
-  return { pid: t.pid, cgroup: t.cgroup.path, cpu: t.cpu, oomScoreAdj: t.oomScoreAdj, anonBytes: t.anonPages * PAGE, state: "running" as const };
+  return {
+    pid: t.pid,
+    cgroup: t.cgroup.path,
+    cpu: t.cpu,
+    oomScoreAdj: t.oomScoreAdj,
+    anonBytes: t.anonPages * PAGE,
+    state: "running" as const,
+  };
 }
 
 /** Instance JSON of API.md §3, without the name the registry adds. */

@@ -99,8 +99,7 @@ function family(
 // values also '"'; NaN is "Nan", infinities "+Inf"/"-Inf", other numbers JavaScript's own text.
 const escapeString = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 const NEEDS_ESCAPE = /[\\\n"]/;
-const escapeLabelValue = (v: string) =>
-  NEEDS_ESCAPE.test(v) ? escapeString(v).replace(/"/g, '\\"') : v;
+const escapeLabelValue = (v: string) => (NEEDS_ESCAPE.test(v) ? escapeString(v).replace(/"/g, '\\"') : v);
 const ZEROS = ["", "0", "00", "000", "0000", "00000", "000000", "0000000", "00000000"];
 
 /**
@@ -338,8 +337,7 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
     (s, emit) =>
       eachCgroup(s, (_, r, l) => {
         if (r.cg.isRoot) return;
-        for (let i = 0; i < EVENT_KEYS.length; i++)
-          emit(l, r.counters[C_EVENTS + i], "event", EVENT_KEYS[i]);
+        for (let i = 0; i < EVENT_KEYS.length; i++) emit(l, r.counters[C_EVENTS + i], "event", EVENT_KEYS[i]);
       }),
   );
   gauge(

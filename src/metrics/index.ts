@@ -1,6 +1,11 @@
 import { collectDefaultMetrics, Histogram, Registry as PromRegistry } from "prom-client";
 import type { Registry } from "../registry.js";
-import { familiesOf, formatFamilies, registerCadvisorFamilies, registerSimulationFamilies } from "./families.js";
+import {
+  familiesOf,
+  formatFamilies,
+  registerCadvisorFamilies,
+  registerSimulationFamilies,
+} from "./families.js";
 import { ResetOffsets } from "./offsets.js";
 import { type Snapshot, takeSnapshot } from "./snapshot.js";
 

@@ -19,7 +19,9 @@ export const DEFAULT_MAX_IMPORT_COMMANDS = 1_000_000;
 export const exportDocSchema = z
   .object({
     format: z.literal(EXPORT_FORMAT, { error: `format must be "${EXPORT_FORMAT}"` }),
-    version: z.literal(EXPORT_VERSION, { error: `unsupported export version; this server reads version ${EXPORT_VERSION}` }),
+    version: z.literal(EXPORT_VERSION, {
+      error: `unsupported export version; this server reads version ${EXPORT_VERSION}`,
+    }),
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
     config: instanceConfigSchema,
     commands: z.array(commandSchema),
@@ -48,7 +50,13 @@ export function exportInstance(registry: Registry, source: CommandSource, name: 
     throw new Error(
       `command log of instance ${name} holds ${commands?.length ?? "no"} commands, the instance applied ${entry.instance.commandCount}`,
     );
-  return { format: EXPORT_FORMAT, version: EXPORT_VERSION, name, config: { ...entry.instance.config }, commands };
+  return {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    name,
+    config: { ...entry.instance.config },
+    commands,
+  };
 }
 
 export interface ImportOptions {
@@ -72,11 +80,15 @@ export function importInstance(registry: Registry, doc: unknown, opts: ImportOpt
   if (typeof doc === "object" && doc !== null && Array.isArray((doc as { commands?: unknown }).commands)) {
     const n = (doc as { commands: unknown[] }).commands.length;
     if (n > maxCommands)
-      fail("LIMIT_EXCEEDED", `import limit ${maxCommands} commands (document holds ${n})`, { limit: "maxImportCommands", value: maxCommands });
+      fail("LIMIT_EXCEEDED", `import limit ${maxCommands} commands (document holds ${n})`, {
+        limit: "maxImportCommands",
+        value: maxCommands,
+      });
   }
   const parsed = parseOrThrow(exportDocSchema, doc, "export document");
   const name = opts.name ?? parsed.name;
-  if (registry.list().some((e) => e.name === name)) fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
+  if (registry.list().some((e) => e.name === name))
+    fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
   const entry = registry.create(name, parsed.config as InstanceConfigInput);
   const commands = parsed.commands as Command[];
   let i = 0;

@@ -80,7 +80,10 @@ export class JournalStore {
     Database.Statement
   >;
 
-  constructor(dir: string, opts: { synchronous?: Synchronous; keepSnapshots?: number; busyTimeoutMs?: number } = {}) {
+  constructor(
+    dir: string,
+    opts: { synchronous?: Synchronous; keepSnapshots?: number; busyTimeoutMs?: number } = {},
+  ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, DB_FILE);
     // a second server on this directory waits this long for our exclusive lock, then fails
@@ -90,11 +93,15 @@ export class JournalStore {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
       this.db.exec(SCHEMA);
-      const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+      const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as
+        | string
+        | undefined;
       if (v !== undefined && Number(v) !== SCHEMA_VERSION)
         throw new Error(`${this.file}: schema version ${v}, this server reads version ${SCHEMA_VERSION}`);
       // a write takes the exclusive lock now, so a second server fails here rather than later
-      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      this.db
+        .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
+        .run(String(SCHEMA_VERSION));
     } catch (err) {
       this.db.close();
       throw err;
@@ -115,8 +122,12 @@ export class JournalStore {
            (SELECT seq FROM snapshots WHERE instance = @name ORDER BY seq DESC LIMIT ${Math.max(1, keep)})`,
       ),
       instances: p("SELECT name, config, created_seq AS createdSeq FROM instances ORDER BY created_seq"),
-      journal: p("SELECT seq, command FROM journal WHERE instance = ? AND seq > ? ORDER BY seq LIMIT ?").raw(),
-      snapshots: p("SELECT seq, command_count AS commandCount, digest FROM snapshots WHERE instance = ? ORDER BY seq"),
+      journal: p(
+        "SELECT seq, command FROM journal WHERE instance = ? AND seq > ? ORDER BY seq LIMIT ?",
+      ).raw(),
+      snapshots: p(
+        "SELECT seq, command_count AS commandCount, digest FROM snapshots WHERE instance = ? ORDER BY seq",
+      ),
       journalCount: p("SELECT count(*) FROM journal WHERE instance = ?").pluck(),
       maxCreatedSeq: p("SELECT coalesce(max(created_seq), 0) FROM instances").pluck(),
     };

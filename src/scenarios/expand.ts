@@ -34,14 +34,27 @@ function expandStep(step: GeneratorStep, ctx: ExpansionContext, seedValue: numbe
  *
  * Lazy: commands are produced as they are consumed. Throws LIMIT_EXCEEDED past `maxCommands`.
  */
-export function* expandScenario(scenario: Scenario, config: InstanceConfig, maxCommands = DEFAULT_MAX_COMMANDS): Generator<Command> {
+export function* expandScenario(
+  scenario: Scenario,
+  config: InstanceConfig,
+  maxCommands = DEFAULT_MAX_COMMANDS,
+): Generator<Command> {
   const reserved = new Set<number>();
-  for (const s of scenario.commands) if (!isGeneratorStep(s) && s.op === "spawnTask" && s.pid !== undefined) reserved.add(s.pid);
-  const ctx: ExpansionContext = { config, pids: new PidAllocator(reserved), createdCgroups: new Set(), setUpCgroups: new Set() };
+  for (const s of scenario.commands)
+    if (!isGeneratorStep(s) && s.op === "spawnTask" && s.pid !== undefined) reserved.add(s.pid);
+  const ctx: ExpansionContext = {
+    config,
+    pids: new PidAllocator(reserved),
+    createdCgroups: new Set(),
+    setUpCgroups: new Set(),
+  };
   let count = 0;
   const emit = (c: Command): Command => {
     if (++count > maxCommands)
-      throw new EngineError("LIMIT_EXCEEDED", `the scenario expands to more than ${maxCommands} commands`, { limit: "maxCommands", value: maxCommands });
+      throw new EngineError("LIMIT_EXCEEDED", `the scenario expands to more than ${maxCommands} commands`, {
+        limit: "maxCommands",
+        value: maxCommands,
+      });
     return c;
   };
   for (let i = 0; i < scenario.commands.length; i++) {
@@ -62,12 +75,20 @@ export function* expandScenario(scenario: Scenario, config: InstanceConfig, maxC
 }
 
 /** `expandScenario` into an array. */
-export function expandScenarioToArray(scenario: Scenario, config: InstanceConfig, maxCommands = DEFAULT_MAX_COMMANDS): Command[] {
+export function expandScenarioToArray(
+  scenario: Scenario,
+  config: InstanceConfig,
+  maxCommands = DEFAULT_MAX_COMMANDS,
+): Command[] {
   return [...expandScenario(scenario, config, maxCommands)];
 }
 
 /** Command count and simulated time of the expansion, without keeping the commands. */
-export function measureExpansion(scenario: Scenario, config: InstanceConfig, maxCommands = DEFAULT_MAX_COMMANDS): { commandCount: number; clockMs: number } {
+export function measureExpansion(
+  scenario: Scenario,
+  config: InstanceConfig,
+  maxCommands = DEFAULT_MAX_COMMANDS,
+): { commandCount: number; clockMs: number } {
   let commandCount = 0;
   let clockMs = 0;
   for (const c of expandScenario(scenario, config, maxCommands)) {

@@ -1,4 +1,11 @@
 export { DEFAULT_MAX_COMMANDS, expandScenario, expandScenarioToArray, measureExpansion } from "./expand.js";
 export { loadScenarioFile, parseScenarioText } from "./load.js";
 export { type CommandError, type RunOutcome, runCommands, executeRecorded } from "./run.js";
-export { GENERATORS, type GeneratorStep, isGeneratorStep, parseScenario, type Scenario, type ScenarioStep } from "./schema.js";
+export {
+  GENERATORS,
+  type GeneratorStep,
+  isGeneratorStep,
+  parseScenario,
+  type Scenario,
+  type ScenarioStep,
+} from "./schema.js";

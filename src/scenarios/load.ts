@@ -17,9 +17,13 @@ export function parseScenarioText(text: string, format?: "json" | "yaml"): Scena
   try {
     doc = json ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
-    throw new EngineError("INVALID_ARGUMENT", `scenario is not valid ${json ? "JSON" : "YAML"}: ${(e as Error).message}`, {
-      issues: [{ path: "", message: (e as Error).message }],
-    });
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      `scenario is not valid ${json ? "JSON" : "YAML"}: ${(e as Error).message}`,
+      {
+        issues: [{ path: "", message: (e as Error).message }],
+      },
+    );
   }
   return parseScenario(doc);
 }
@@ -28,6 +32,10 @@ export function parseScenarioText(text: string, format?: "json" | "yaml"): Scena
 export async function loadScenarioFile(path: string): Promise<Scenario> {
   const text = await readFile(path, "utf8");
   if (Buffer.byteLength(text) > MAX_SCENARIO_FILE_BYTES)
-    throw new EngineError("LIMIT_EXCEEDED", `scenario file ${path} is larger than ${MAX_SCENARIO_FILE_BYTES} bytes`, { limit: "scenarioFileBytes" });
+    throw new EngineError(
+      "LIMIT_EXCEEDED",
+      `scenario file ${path} is larger than ${MAX_SCENARIO_FILE_BYTES} bytes`,
+      { limit: "scenarioFileBytes" },
+    );
   return parseScenarioText(text, extname(path).toLowerCase() === ".json" ? "json" : undefined);
 }

@@ -30,7 +30,11 @@ export interface RunHooks {
  * version lacks) is recorded and skipped; simulated failures (ENOMEM, OOM kills) are results, not
  * errors. Any other exception is a bug and propagates.
  */
-export function runCommands(instance: Instance, commands: Iterable<Command>, hooks: RunHooks = {}): RunOutcome {
+export function runCommands(
+  instance: Instance,
+  commands: Iterable<Command>,
+  hooks: RunHooks = {},
+): RunOutcome {
   const keep = hooks.keepErrors ?? 20;
   const out: RunOutcome = { commandCount: 0, errorCount: 0, errors: [] };
   for (const cmd of commands) {
@@ -41,14 +45,20 @@ export function runCommands(instance: Instance, commands: Iterable<Command>, hoo
 }
 
 /** Executes one command of a run, recording a refusal in `out`; returns the command's index. */
-export function executeRecorded(instance: Instance, cmd: Command, out: RunOutcome, keepErrors: number): number {
+export function executeRecorded(
+  instance: Instance,
+  cmd: Command,
+  out: RunOutcome,
+  keepErrors: number,
+): number {
   const index = out.commandCount++;
   try {
     instance.execute(cmd);
   } catch (e) {
     if (!(e instanceof EngineError)) throw e;
     out.errorCount++;
-    if (out.errors.length < keepErrors) out.errors.push({ index, op: cmd.op, code: e.code, detail: e.message });
+    if (out.errors.length < keepErrors)
+      out.errors.push({ index, op: cmd.op, code: e.code, detail: e.message });
   }
   return index;
 }

@@ -9,7 +9,12 @@ import { dentryStormSchema } from "./generators/dentry-storm.js";
 import { fileServerSchema } from "./generators/file-server.js";
 
 /** Generator names, each expanded into the command language by `expandScenario`. */
-export const GENERATORS = ["containerChurn", "containerFleet", "dentryStormUnderHigh", "fileServerReclaimableSlab"] as const;
+export const GENERATORS = [
+  "containerChurn",
+  "containerFleet",
+  "dentryStormUnderHigh",
+  "fileServerReclaimableSlab",
+] as const;
 
 const generatorSchemas = {
   containerChurn: containerChurnSchema,
@@ -47,7 +52,11 @@ const fileSchema = z
 function invalid(raw: { path: string; message: string }[]): never {
   // an issue on the whole step (e.g. an unknown key) reads `commands.3`, not `commands.3.`
   const issues = raw.map((i) => ({ path: i.path.replace(/\.$/, ""), message: i.message }));
-  throw new EngineError("INVALID_ARGUMENT", `invalid scenario: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues });
+  throw new EngineError(
+    "INVALID_ARGUMENT",
+    `invalid scenario: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`,
+    { issues },
+  );
 }
 
 export function isGeneratorStep(step: ScenarioStep): step is GeneratorStep {
@@ -71,9 +80,13 @@ export function parseScenario(input: unknown): Scenario {
     const prefix = `commands.${i}.`;
     if (raw !== null && typeof raw === "object" && !Array.isArray(raw) && "generate" in raw) {
       const name = (raw as { generate: unknown }).generate;
-      const schema = typeof name === "string" ? generatorSchemas[name as keyof typeof generatorSchemas] : undefined;
+      const schema =
+        typeof name === "string" ? generatorSchemas[name as keyof typeof generatorSchemas] : undefined;
       if (schema === undefined) {
-        issues.push({ path: `${prefix}generate`, message: `unknown generator ${JSON.stringify(name)}; expected one of ${GENERATORS.join(", ")}` });
+        issues.push({
+          path: `${prefix}generate`,
+          message: `unknown generator ${JSON.stringify(name)}; expected one of ${GENERATORS.join(", ")}`,
+        });
         return;
       }
       const r = schema.safeParse(raw);
@@ -84,7 +97,10 @@ export function parseScenario(input: unknown): Scenario {
     try {
       commands.push(parseCommand(raw, prefix));
     } catch (e) {
-      const d = e instanceof EngineError ? (e.details?.issues as { path: string; message: string }[] | undefined) : undefined;
+      const d =
+        e instanceof EngineError
+          ? (e.details?.issues as { path: string; message: string }[] | undefined)
+          : undefined;
       if (d === undefined) throw e;
       issues.push(...d);
     }

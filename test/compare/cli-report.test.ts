@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { MODEL_NAMES } from "../../src/engine/config.js";
 import { describe, expect, it } from "vitest";
 import { runCompareCli } from "../../src/compare/cli.js";
 import { compareScenario } from "../../src/compare/compare.js";
@@ -26,7 +27,9 @@ describe("compare CLI", () => {
     const t = io();
     expect(await runCompareCli([SMALL, "--models", "v4.5,v5.9", "--json"], t.io)).toBe(0);
     const json = JSON.parse(t.out());
-    expect(json.models.map((m: { model: string; slabPageCount: number }) => [m.model, m.slabPageCount])).toEqual([
+    expect(
+      json.models.map((m: { model: string; slabPageCount: number }) => [m.model, m.slabPageCount]),
+    ).toEqual([
       ["v4.5", 6],
       ["v5.9", 4],
     ]);
@@ -91,7 +94,7 @@ describe("renderReport", () => {
     expect(html).toContain("memcg-sim compare: tiny &lt;churn&gt;");
     // one line per model in the dying chart, the kmem bars grouped by top-level cgroup
     const dying = figures[2][2];
-    expect(dying.match(/<path /g)).toHaveLength(4);
+    expect(dying.match(/<path /g)).toHaveLength(MODEL_NAMES.length);
     expect(figures[1][2]).toContain("/containers");
     expect(figures[1][2]).toContain("/shared");
   });
@@ -107,15 +110,24 @@ describe("handleCompareRequest (POST /v1/compare)", () => {
   });
 
   it("rejects unknown keys and invalid scenarios with INVALID_ARGUMENT and issue paths", async () => {
-    await expect(handleCompareRequest({ scenario: { commands: [] }, extra: 1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(handleCompareRequest({ scenario: { commands: [] }, models: ["v6"] })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(handleCompareRequest({ scenario: { commands: [] }, extra: 1 })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(handleCompareRequest({ scenario: { commands: [] }, models: ["v6"] })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
     await expect(
       handleCompareRequest({ scenario: { commands: [{ generate: "containerChurn", containers: 0 }] } }),
-    ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", details: { issues: [{ path: "scenario.commands.0.containers" }] } });
+    ).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      details: { issues: [{ path: "scenario.commands.0.containers" }] },
+    });
   });
 
   it("refuses a scenario that expands past the server's command limit", async () => {
     const scenario = { commands: [{ generate: "containerChurn", containers: 1000 }] };
-    await expect(handleCompareRequest({ scenario }, { maxCommands: 500 })).rejects.toMatchObject({ code: "LIMIT_EXCEEDED" });
+    await expect(handleCompareRequest({ scenario }, { maxCommands: 500 })).rejects.toMatchObject({
+      code: "LIMIT_EXCEEDED",
+    });
   });
 });

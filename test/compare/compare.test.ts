@@ -50,10 +50,50 @@ const SMALL = "examples/small-two-cgroups.json";
  *   Charged: /a 1 page = 4096 B.
  */
 const EXPECTED = [
-  { model: "rfc-2012", slabBytes: 16384, slabPageCount: 4, slabUtilization: 0.3046875, kmemChargedBytes: 12288, memoryChargedBytes: 12288, dyingCgroupCount: 1, chargeFailureCount: 0, oomKillCount: 0 },
-  { model: "v3.8", slabBytes: 28672, slabPageCount: 7, slabUtilization: 4992 / 28672, kmemChargedBytes: 16384, memoryChargedBytes: 16384, dyingCgroupCount: 1, chargeFailureCount: 0, oomKillCount: 0 },
-  { model: "v4.5", slabBytes: 24576, slabPageCount: 6, slabUtilization: 0.203125, kmemChargedBytes: 12288, memoryChargedBytes: 12288, dyingCgroupCount: 1, chargeFailureCount: 0, oomKillCount: 0 },
-  { model: "v5.9", slabBytes: 16384, slabPageCount: 4, slabUtilization: 0.3046875, kmemChargedBytes: 4096, memoryChargedBytes: 4096, dyingCgroupCount: 0, chargeFailureCount: 0, oomKillCount: 0 },
+  {
+    model: "rfc-2012",
+    slabBytes: 16384,
+    slabPageCount: 4,
+    slabUtilization: 0.3046875,
+    kmemChargedBytes: 12288,
+    memoryChargedBytes: 12288,
+    dyingCgroupCount: 1,
+    chargeFailureCount: 0,
+    oomKillCount: 0,
+  },
+  {
+    model: "v3.8",
+    slabBytes: 28672,
+    slabPageCount: 7,
+    slabUtilization: 4992 / 28672,
+    kmemChargedBytes: 16384,
+    memoryChargedBytes: 16384,
+    dyingCgroupCount: 1,
+    chargeFailureCount: 0,
+    oomKillCount: 0,
+  },
+  {
+    model: "v4.5",
+    slabBytes: 24576,
+    slabPageCount: 6,
+    slabUtilization: 0.203125,
+    kmemChargedBytes: 12288,
+    memoryChargedBytes: 12288,
+    dyingCgroupCount: 1,
+    chargeFailureCount: 0,
+    oomKillCount: 0,
+  },
+  {
+    model: "v5.9",
+    slabBytes: 16384,
+    slabPageCount: 4,
+    slabUtilization: 0.3046875,
+    kmemChargedBytes: 4096,
+    memoryChargedBytes: 4096,
+    dyingCgroupCount: 0,
+    chargeFailureCount: 0,
+    oomKillCount: 0,
+  },
 ];
 
 describe("compareScenario", () => {
@@ -61,9 +101,9 @@ describe("compareScenario", () => {
     const scenario = await loadScenarioFile(SMALL);
     const r = await compareScenario(scenario, ["rfc-2012", "v3.8", "v4.5", "v5.9"]);
     expect(r.models).toEqual(EXPECTED);
-    expect(r.runs.map((x) => [x.commandCount, x.commandErrorCount, x.liveObjectCount, x.liveObjectBytes])).toEqual(
-      Array(4).fill([16, 0, 28, 4992]),
-    );
+    expect(
+      r.runs.map((x) => [x.commandCount, x.commandErrorCount, x.liveObjectCount, x.liveObjectBytes]),
+    ).toEqual(Array(4).fill([16, 0, 28, 4992]));
   });
 
   it("answers exactly the fields of API.md §11 in each model row, in the order the models were asked", async () => {
@@ -105,7 +145,14 @@ describe("compareScenario", () => {
       const n = s.clockMs.length;
       expect(s.clockMs[0]).toBe(0);
       expect(n).toBeLessThanOrEqual(12);
-      for (const col of [s.commandIndex, s.slabPageCount, s.slabUtilization, s.dyingCgroupCount, s.chargeFailureCount, s.oomKillCount])
+      for (const col of [
+        s.commandIndex,
+        s.slabPageCount,
+        s.slabUtilization,
+        s.dyingCgroupCount,
+        s.chargeFailureCount,
+        s.oomKillCount,
+      ])
         expect(col).toHaveLength(n);
       expect(s.slabPageCount[n - 1]).toBe(row.slabPageCount);
       expect(s.dyingCgroupCount[n - 1]).toBe(row.dyingCgroupCount);
@@ -118,14 +165,21 @@ describe("compareScenario", () => {
   it("reports progress per model up to the command count", async () => {
     const scenario = await loadScenarioFile(SMALL);
     const seen: string[] = [];
-    await compareScenario(scenario, ["v3.8", "v5.9"], { onProgress: (p) => seen.push(`${p.model}:${p.modelIndex}/${p.modelCount}:${p.commandsDone}/${p.commandCount}`) });
+    await compareScenario(scenario, ["v3.8", "v5.9"], {
+      onProgress: (p) =>
+        seen.push(`${p.model}:${p.modelIndex}/${p.modelCount}:${p.commandsDone}/${p.commandCount}`),
+    });
     expect(seen).toEqual(["v3.8:0/2:0/16", "v3.8:0/2:16/16", "v5.9:1/2:0/16", "v5.9:1/2:16/16"]);
   });
 
   it("refuses unknown or repeated models before running anything", async () => {
     const scenario = await loadScenarioFile(SMALL);
-    await expect(compareScenario(scenario, ["v4.5", "v9.9"])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(compareScenario(scenario, ["v4.5", "v4.5"])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(compareScenario(scenario, ["v4.5", "v9.9"])).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(compareScenario(scenario, ["v4.5", "v4.5"])).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
     await expect(compareScenario(scenario, [])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 
@@ -133,7 +187,14 @@ describe("compareScenario", () => {
     const scenario = await loadScenarioFile("test/scenarios/fixtures/tiny-churn.yaml");
     scenario.config = { ...scenario.config, cgroupVersion: 2, kmemIndependentAccounting: true };
     const r = await compareScenario(scenario, ["rfc-2012", "v3.8", "v4.5", "v5.9"]);
-    expect(r.runs.map((x) => [x.model, x.config.cgroupVersion, x.config.kmemIndependentAccounting, x.commandErrorCount])).toEqual([
+    expect(
+      r.runs.map((x) => [
+        x.model,
+        x.config.cgroupVersion,
+        x.config.kmemIndependentAccounting,
+        x.commandErrorCount,
+      ]),
+    ).toEqual([
       ["rfc-2012", 1, true, 0],
       ["v3.8", 1, false, 0],
       ["v4.5", 2, false, 0],

@@ -11,7 +11,12 @@ describe("container churn", () => {
   for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"] as ModelName[]) {
     it(`${model}: 2,000 created and removed cgroups leave no lists, map entries or cgroups behind`, () => {
       const s = new Sim({ model, cpuCount: 2 });
-      s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+      s.ex({
+        op: "createCache",
+        name: "dentry",
+        objectSizeBytes: 192,
+        flags: { account: true, reclaimAccount: true },
+      });
       if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
       s.mkdir("/pods");
       let slotsAfterWarmup = 0;

@@ -27,7 +27,8 @@ function known(model: "v5.9" | "v4.5" | "v3.8") {
 const HEADER =
   "slabinfo - version: 2.1\n" +
   "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
-const DENTRY_2 = "dentry                42     42    192   21    1 : tunables    0    0    0 : slabdata      2      2      0\n";
+const DENTRY_2 =
+  "dentry                42     42    192   21    1 : tunables    0    0    0 : slabdata      2      2      0\n";
 
 describe("cgroup v2 files (v5.9, 6.x formats)", () => {
   const s = known("v5.9");
@@ -119,15 +120,21 @@ describe("cgroup v2 files (v5.9, 6.x formats)", () => {
   });
 
   it("prints cgroup.stat as 6.x cgroup_stat_show: nr_descendants, nr_subsys_*, nr_dying_descendants, nr_dying_subsys_*", () => {
-    expect(s.read("/a", "cgroup.stat")).toBe("nr_descendants 1\nnr_subsys_memory 2\nnr_dying_descendants 0\nnr_dying_subsys_memory 0\n");
+    expect(s.read("/a", "cgroup.stat")).toBe(
+      "nr_descendants 1\nnr_subsys_memory 2\nnr_dying_descendants 0\nnr_dying_subsys_memory 0\n",
+    );
     const t = known("v5.9");
     t.mkdir("/a/d");
     const p = t.spawn("/a/d");
     t.pages(p, "file", 4096);
     t.ex({ op: "moveTask", pid: p, cgroup: "/a" });
     t.rmdir("/a/d");
-    expect(t.read("/a", "cgroup.stat")).toBe("nr_descendants 1\nnr_subsys_memory 2\nnr_dying_descendants 1\nnr_dying_subsys_memory 1\n");
-    expect(t.read("/", "cgroup.stat")).toBe("nr_descendants 2\nnr_subsys_memory 3\nnr_dying_descendants 1\nnr_dying_subsys_memory 1\n");
+    expect(t.read("/a", "cgroup.stat")).toBe(
+      "nr_descendants 1\nnr_subsys_memory 2\nnr_dying_descendants 1\nnr_dying_subsys_memory 1\n",
+    );
+    expect(t.read("/", "cgroup.stat")).toBe(
+      "nr_descendants 2\nnr_subsys_memory 3\nnr_dying_descendants 1\nnr_dying_subsys_memory 1\n",
+    );
   });
 
   it("prints cgroup.procs sorted, cgroup.events and write-only files refuse reads", () => {
@@ -150,7 +157,23 @@ describe("cgroup v1 files", () => {
     // the first dentry went to the root cache while the copy was being created: 21 in one charged slab
     expect(s.read("/a", "memory.usage_in_bytes")).toBe("65536\n");
     expect(s.read("/a", "memory.kmem.usage_in_bytes")).toBe("4096\n");
-    const keys = ["cache 20480", "rss 40960", "rss_huge 0", "mapped_file 0", "dirty 0", "writeback 0", "pgpgin 15", "pgpgout 0", "pgfault 0", "pgmajfault 0", "inactive_anon 0", "active_anon 40960", "inactive_file 20480", "active_file 0", "unevictable 0"];
+    const keys = [
+      "cache 20480",
+      "rss 40960",
+      "rss_huge 0",
+      "mapped_file 0",
+      "dirty 0",
+      "writeback 0",
+      "pgpgin 15",
+      "pgpgout 0",
+      "pgfault 0",
+      "pgmajfault 0",
+      "inactive_anon 0",
+      "active_anon 40960",
+      "inactive_file 20480",
+      "active_file 0",
+      "unevictable 0",
+    ];
     expect(s.read("/a", "memory.stat")).toBe(
       `${keys.join("\n")}\nhierarchical_memory_limit 9223372036854771712\n${keys.map((k) => `total_${k}`).join("\n")}\n`,
     );
@@ -164,7 +187,20 @@ describe("cgroup v1 files", () => {
     const s = known("v3.8");
     expect(s.read("/a", "memory.usage_in_bytes")).toBe("69632\n");
     expect(s.read("/a", "memory.kmem.usage_in_bytes")).toBe("8192\n");
-    const keys = ["cache 20480", "rss 40960", "mapped_file 0", "pgpgin 15", "pgpgout 0", "pgfault 0", "pgmajfault 0", "inactive_anon 0", "active_anon 40960", "inactive_file 20480", "active_file 0", "unevictable 0"];
+    const keys = [
+      "cache 20480",
+      "rss 40960",
+      "mapped_file 0",
+      "pgpgin 15",
+      "pgpgout 0",
+      "pgfault 0",
+      "pgmajfault 0",
+      "inactive_anon 0",
+      "active_anon 40960",
+      "inactive_file 20480",
+      "active_file 0",
+      "unevictable 0",
+    ];
     expect(s.read("/a", "memory.stat")).toBe(
       `${keys.join("\n")}\nhierarchical_memory_limit 9223372036854775807\n${keys.map((k) => `total_${k}`).join("\n")}\n`,
     );
@@ -179,7 +215,8 @@ describe("cgroup v1 files", () => {
   });
 
   it("computes the root's usage_in_bytes from cache + rss, without kernel memory", () => {
-    for (const model of ["v4.5", "v3.8"] as const) expect(known(model).read("/", "memory.usage_in_bytes")).toBe("61440\n");
+    for (const model of ["v4.5", "v3.8"] as const)
+      expect(known(model).read("/", "memory.usage_in_bytes")).toBe("61440\n");
   });
 
   it("prints hierarchical_memory_limit as the smallest limit up the hierarchy", () => {

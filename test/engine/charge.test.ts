@@ -38,7 +38,14 @@ describe.each(["v5.9", "v4.5"] as const)("gfp matrix at a full memory.max (%s)",
     const r = s.pages(small, "anon", PAGE);
     expect(r).toMatchObject({ allocatedBytes: PAGE, error: null, oomKilledPids: [hog], reclaimedBytes: 0 });
     expect(ev(s, "/a")).toEqual({ low: 0, high: 0, max: 18, oom: 1, oom_kill: 1, oom_group_kill: 0 });
-    expect(ev(s, "/a", "memory.events.local")).toEqual({ low: 0, high: 0, max: 18, oom: 1, oom_kill: 0, oom_group_kill: 0 });
+    expect(ev(s, "/a", "memory.events.local")).toEqual({
+      low: 0,
+      high: 0,
+      max: 18,
+      oom: 1,
+      oom_kill: 0,
+      oom_group_kill: 0,
+    });
     // oom_kill is raised on the victim's cgroup (and its ancestors); max/oom on mem_over_limit only
     expect(ev(s, "/a/b")).toEqual({ low: 0, high: 0, max: 0, oom: 0, oom_kill: 1, oom_group_kill: 0 });
     expect(ev(s, "/a/b", "memory.events.local").oom_kill).toBe(1);
@@ -48,7 +55,13 @@ describe.each(["v5.9", "v4.5"] as const)("gfp matrix at a full memory.max (%s)",
   it("GFP_NOWAIT: ENOMEM at once, no event, failedAt names the limited ancestor", () => {
     const { s, small } = fullCgroup(model);
     const r = s.pages(small, "anon", PAGE, "GFP_NOWAIT");
-    expect(r).toMatchObject({ allocatedBytes: 0, failedBytes: PAGE, error: "ENOMEM", failedAt: "/a", oomKilledPids: [] });
+    expect(r).toMatchObject({
+      allocatedBytes: 0,
+      failedBytes: PAGE,
+      error: "ENOMEM",
+      failedAt: "/a",
+      oomKilledPids: [],
+    });
     expect(ev(s, "/a").max).toBe(0);
     expect(s.num("/a", "memory.current")).toBe(MiB);
   });
@@ -56,7 +69,12 @@ describe.each(["v5.9", "v4.5"] as const)("gfp matrix at a full memory.max (%s)",
   it("GFP_ATOMIC: forced over the limit (__GFP_HIGH) with exactly one max event", () => {
     const { s, small } = fullCgroup(model);
     const r = s.pages(small, "anon", 2 * PAGE, "GFP_ATOMIC");
-    expect(r).toMatchObject({ allocatedBytes: 2 * PAGE, error: null, failedAt: null, chargedBytes: 2 * PAGE });
+    expect(r).toMatchObject({
+      allocatedBytes: 2 * PAGE,
+      error: null,
+      failedAt: null,
+      chargedBytes: 2 * PAGE,
+    });
     expect(ev(s, "/a")).toMatchObject({ max: 2, oom: 0, oom_kill: 0 });
     expect(s.num("/a", "memory.current")).toBe(MiB + 2 * PAGE);
     expect(s.num("/a", "memory.peak")).toBe(MiB + 2 * PAGE);
@@ -117,12 +135,15 @@ describe("3.x charge path for user pages (rfc-2012, v3.8; DOMAIN §4.3)", () => 
     return { s, hog, small };
   }
 
-  it.each(["rfc-2012", "v3.8"] as const)("%s: GFP_ATOMIC fails (no __GFP_WAIT, no __GFP_HIGH forcing)", (model) => {
-    const { s, small } = full(model);
-    expect(s.pages(small, "anon", PAGE, "GFP_ATOMIC")).toMatchObject({ error: "ENOMEM", failedAt: "/a" });
-    expect(s.read("/a", "memory.failcnt")).toBe("1\n");
-    expect(s.read("/a", "memory.usage_in_bytes")).toBe(`${MiB}\n`);
-  });
+  it.each(["rfc-2012", "v3.8"] as const)(
+    "%s: GFP_ATOMIC fails (no __GFP_WAIT, no __GFP_HIGH forcing)",
+    (model) => {
+      const { s, small } = full(model);
+      expect(s.pages(small, "anon", PAGE, "GFP_ATOMIC")).toMatchObject({ error: "ENOMEM", failedAt: "/a" });
+      expect(s.read("/a", "memory.failcnt")).toBe("1\n");
+      expect(s.read("/a", "memory.usage_in_bytes")).toBe(`${MiB}\n`);
+    },
+  );
 
   it.each(["rfc-2012", "v3.8"] as const)("%s: __GFP_NOFAIL bypasses to the root, uncharged", (model) => {
     const { s, small } = full(model);

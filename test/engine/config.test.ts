@@ -45,7 +45,9 @@ describe("resolveConfig", () => {
     } catch (e) {
       expect(e).toBeInstanceOf(EngineError);
       expect((e as EngineError).code).toBe("INVALID_ARGUMENT");
-      expect((e as EngineError).details).toEqual({ issues: [{ path: "config.modle", message: "unknown key" }] });
+      expect((e as EngineError).details).toEqual({
+        issues: [{ path: "config.modle", message: "unknown key" }],
+      });
     }
   });
 

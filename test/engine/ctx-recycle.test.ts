@@ -9,7 +9,12 @@ describe("allocation contexts under task churn", () => {
   it("stay bounded by the tasks alive or holding objects, not by every task ever seen", () => {
     const s = new Sim({ model: "v5.9", cpuCount: 2 });
     s.mkdir("/a", "/b");
-    s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+    s.ex({
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    });
     for (let i = 0; i < 3000; i++) {
       const pid = s.spawn(i % 2 === 0 ? "/a" : "/b");
       s.ex({ op: "allocObjects", cache: "dentry", pid, count: 10 });

@@ -7,7 +7,12 @@ import { Instance } from "../../src/engine/instance.js";
 
 const script = (seed: number): Command[] => {
   const cmds: Command[] = [
-    { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } },
+    {
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    },
     { op: "createCgroup", path: "/a" },
     { op: "createCgroup", path: "/a/b" },
   ];
@@ -27,7 +32,13 @@ const script = (seed: number): Command[] => {
         cmds.push({ op: "allocObjects", cache: "dentry", pid, count: 1 + next(30) });
         break;
       case 2:
-        cmds.push({ op: "freeObjects", cache: "dentry", cgroup: next(2) ? "/a" : "/a/b", count: 1 + next(20), order: "random" });
+        cmds.push({
+          op: "freeObjects",
+          cache: "dentry",
+          cgroup: next(2) ? "/a" : "/a/b",
+          count: 1 + next(20),
+          order: "random",
+        });
         break;
       case 3:
         cmds.push({ op: "allocPages", pid, kind: next(2) ? "anon" : "file", bytes: 4096 * (1 + next(40)) });
@@ -60,17 +71,28 @@ function replay(config: ConstructorParameters<typeof Instance>[0], log: Command[
 }
 
 describe("determinism (API.md §3)", () => {
-  it.each(["rfc-2012", "v3.8", "v4.5", "v5.9"] as const)("replays a recorded command log of %s into an identical state dump and identical answers", (model) => {
-    const config = { model, cgroupVersion: model === "v4.5" ? (2 as const) : undefined, seed: 7, cpuCount: 2, memoryBytes: 32 * 1024 * 1024 };
-    const log = script(42);
-    const first = replay(config, log);
-    const second = replay(config, JSON.parse(JSON.stringify(log)));
-    expect(JSON.stringify(second.dump)).toBe(JSON.stringify(first.dump));
-    expect(second.results).toEqual(first.results);
-    // a command that failed with a request error changed nothing and is not counted
-    const applied = first.results.filter((r) => !(typeof r === "object" && r !== null && "code" in r)).length;
-    expect(first.dump.commandCount).toBe(applied);
-  });
+  it.each(["rfc-2012", "v3.8", "v4.5", "v5.9"] as const)(
+    "replays a recorded command log of %s into an identical state dump and identical answers",
+    (model) => {
+      const config = {
+        model,
+        cgroupVersion: model === "v4.5" ? (2 as const) : undefined,
+        seed: 7,
+        cpuCount: 2,
+        memoryBytes: 32 * 1024 * 1024,
+      };
+      const log = script(42);
+      const first = replay(config, log);
+      const second = replay(config, JSON.parse(JSON.stringify(log)));
+      expect(JSON.stringify(second.dump)).toBe(JSON.stringify(first.dump));
+      expect(second.results).toEqual(first.results);
+      // a command that failed with a request error changed nothing and is not counted
+      const applied = first.results.filter(
+        (r) => !(typeof r === "object" && r !== null && "code" in r),
+      ).length;
+      expect(first.dump.commandCount).toBe(applied);
+    },
+  );
 
   it("gives a different random free order for a different config seed", () => {
     const log = script(42);
@@ -83,7 +105,9 @@ describe("determinism (API.md §3)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => {
         const log = script(seed);
-        expect(JSON.stringify(replay({ model: "v5.9", seed }, log).dump)).toBe(JSON.stringify(replay({ model: "v5.9", seed }, log).dump));
+        expect(JSON.stringify(replay({ model: "v5.9", seed }, log).dump)).toBe(
+          JSON.stringify(replay({ model: "v5.9", seed }, log).dump),
+        );
       }),
       { seed: 0xd37e, numRuns: 5 },
     );

@@ -10,7 +10,12 @@ describe("free by pid among other tasks' objects", () => {
   function setup(model: "v5.9" | "rfc-2012" = "v5.9") {
     const s = new Sim({ model, cpuCount: 1 });
     s.mkdir("/a", "/b");
-    s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+    s.ex({
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    });
     const p1 = s.spawn("/a");
     const p2 = s.spawn("/a");
     const ids = { p1: [] as number[], p2: [] as number[] };
@@ -86,7 +91,18 @@ describe("free by pid among other tasks' objects", () => {
     // oldest: /a's list comes first (the cache's lists in creation order)
     expect(freeByPid(p1, 9, "oldest")).toMatchObject({ freedCount: 9, missingCount: 0 });
     ok();
-    expect(live([...ids.p1, ...inB])).toEqual([false, false, false, false, false, false, false, false, false, true]);
+    expect(live([...ids.p1, ...inB])).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
     ok();
   });
 
@@ -95,7 +111,12 @@ describe("free by pid among other tasks' objects", () => {
     // walk past every earlier task's objects. The result must be the same objects either way.
     const s = new Sim({ model: "v5.9", cpuCount: 2 });
     s.mkdir("/a");
-    s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+    s.ex({
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    });
     const pids = Array.from({ length: 300 }, () => s.spawn("/a"));
     const first = new Map<number, number[]>();
     for (let round = 0; round < 2; round++)
@@ -104,11 +125,16 @@ describe("free by pid among other tasks' objects", () => {
         if (round === 0) first.set(pid, got);
       }
     for (const pid of pids.slice().reverse())
-      expect(s.ex({ op: "freeObjects", cache: "dentry", pid, count: 10, order: "oldest" }).freedCount).toBe(10);
+      expect(s.ex({ op: "freeObjects", cache: "dentry", pid, count: 10, order: "oldest" }).freedCount).toBe(
+        10,
+      );
     expect(checkInvariants(s.sim)).toEqual([]);
     // exactly the first round's objects went
     for (const pid of pids.filter((_, i) => i % 37 === 0))
-      expect(s.ex({ op: "freeObjects", objectIds: first.get(pid)! })).toMatchObject({ freedCount: 0, missingCount: 10 });
+      expect(s.ex({ op: "freeObjects", objectIds: first.get(pid)! })).toMatchObject({
+        freedCount: 0,
+        missingCount: 10,
+      });
     expect(s.sim.slab.liveObjects).toBe(3000);
   });
 });

@@ -34,7 +34,11 @@ export class Sim {
   num(cgroup: string, file: string): number {
     return Number(this.read(cgroup, file).trim());
   }
-  cache(name: string, objectSizeBytes: number, extra: Partial<Extract<Command, { op: "createCache" }>> = {}): void {
+  cache(
+    name: string,
+    objectSizeBytes: number,
+    extra: Partial<Extract<Command, { op: "createCache" }>> = {},
+  ): void {
     this.ex({ op: "createCache", name, objectSizeBytes, ...extra });
   }
   dentry(extra: Partial<Extract<Command, { op: "createCache" }>> = {}): void {

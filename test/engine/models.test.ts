@@ -20,11 +20,17 @@ describe("S1 — v3.8, kmem-active cgroup (DOMAIN §12)", () => {
     for (let i = 1; i <= 21; i++) ids.push(...s.alloc("dentry", { pid }, 1).objectIds);
     expect([s.num("/A", "memory.kmem.usage_in_bytes"), s.num("/A", "memory.usage_in_bytes")]).toEqual([P, P]);
     ids.push(...s.alloc("dentry", { pid }, 1).objectIds);
-    expect([s.num("/A", "memory.kmem.usage_in_bytes"), s.num("/A", "memory.usage_in_bytes")]).toEqual([2 * P, 2 * P]);
+    expect([s.num("/A", "memory.kmem.usage_in_bytes"), s.num("/A", "memory.usage_in_bytes")]).toEqual([
+      2 * P,
+      2 * P,
+    ]);
     const r = s.ex({ op: "freeObjects", objectIds: ids });
     expect(r).toMatchObject({ freedCount: 22, freedSlabCount: 0, unchargedBytes: 0 });
     // both slabs are empty but retained (nr_partial < min_partial 5; one is the CPU slab)
-    expect([s.num("/A", "memory.kmem.usage_in_bytes"), s.num("/A", "memory.usage_in_bytes")]).toEqual([2 * P, 2 * P]);
+    expect([s.num("/A", "memory.kmem.usage_in_bytes"), s.num("/A", "memory.usage_in_bytes")]).toEqual([
+      2 * P,
+      2 * P,
+    ]);
     // offline runs kmem_cache_shrink: the empty copy is destroyed and the cgroup released
     s.ex({ op: "exitTask", pid });
     s.rmdir("/A");
@@ -73,14 +79,17 @@ describe("S3 — one dentry in each of 100 cgroups", () => {
     return s;
   }
 
-  it.each(["rfc-2012", "v3.8"] as const)("%s: 100 per-cgroup slab pages, each cgroup charged 4096 B", (model) => {
-    const s = run(model);
-    for (let i = 0; i < 100; i += 33) expect(s.num(`/c${i}`, "memory.usage_in_bytes")).toBe(P);
-    const t = s.sim.slab.caches.get("dentry")!.totals();
-    // v3.8 also keeps the root cache's slab that served the warm-up allocations
-    expect(t.slabs - s.sim.slab.caches.get("dentry")!.base.slabCount).toBe(100);
-    expect(t.activeObjects).toBe(100);
-  });
+  it.each(["rfc-2012", "v3.8"] as const)(
+    "%s: 100 per-cgroup slab pages, each cgroup charged 4096 B",
+    (model) => {
+      const s = run(model);
+      for (let i = 0; i < 100; i += 33) expect(s.num(`/c${i}`, "memory.usage_in_bytes")).toBe(P);
+      const t = s.sim.slab.caches.get("dentry")!.totals();
+      // v3.8 also keeps the root cache's slab that served the warm-up allocations
+      expect(t.slabs - s.sim.slab.caches.get("dentry")!.base.slabCount).toBe(100);
+      expect(t.activeObjects).toBe(100);
+    },
+  );
 
   it("v5.9: each cgroup still charged 4096 B, but only 5 shared slab pages exist", () => {
     const s = run("v5.9");
@@ -91,21 +100,24 @@ describe("S3 — one dentry in each of 100 cgroups", () => {
 });
 
 describe("S4 — fragmentation: 2100 dentries, free every other", () => {
-  it.each(["rfc-2012", "v3.8"] as const)("%s: 1050 live, 0 pages freed, charge unchanged at 100 pages", (model) => {
-    const s = new Sim({ model, cpuCount: 1 });
-    s.mkdir("/a");
-    s.dentry();
-    if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
-    if (model === "v3.8") {
-      s.write("/a", "memory.kmem.limit_in_bytes", "1G");
-      s.ex({ op: "freeObjects", objectIds: s.alloc("dentry", { cgroup: "/a" }, 1).objectIds });
-    }
-    s.alloc("dentry", { cgroup: "/a" }, 2100);
-    expect(s.num("/a", "memory.usage_in_bytes")).toBe(100 * P);
-    const r = s.ex({ op: "freeObjects", cache: "dentry", cgroup: "/a", count: 1050, order: "every-other" });
-    expect(r).toEqual({ freedCount: 1050, missingCount: 0, unchargedBytes: 0, freedSlabCount: 0 });
-    expect(s.num("/a", "memory.usage_in_bytes")).toBe(100 * P);
-  });
+  it.each(["rfc-2012", "v3.8"] as const)(
+    "%s: 1050 live, 0 pages freed, charge unchanged at 100 pages",
+    (model) => {
+      const s = new Sim({ model, cpuCount: 1 });
+      s.mkdir("/a");
+      s.dentry();
+      if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
+      if (model === "v3.8") {
+        s.write("/a", "memory.kmem.limit_in_bytes", "1G");
+        s.ex({ op: "freeObjects", objectIds: s.alloc("dentry", { cgroup: "/a" }, 1).objectIds });
+      }
+      s.alloc("dentry", { cgroup: "/a" }, 2100);
+      expect(s.num("/a", "memory.usage_in_bytes")).toBe(100 * P);
+      const r = s.ex({ op: "freeObjects", cache: "dentry", cgroup: "/a", count: 1050, order: "every-other" });
+      expect(r).toEqual({ freedCount: 1050, missingCount: 0, unchargedBytes: 0, freedSlabCount: 0 });
+      expect(s.num("/a", "memory.usage_in_bytes")).toBe(100 * P);
+    },
+  );
 
   it("v5.9: the charge drops by 1050 × 200 B rounded through the stock (51 pages)", () => {
     const s = new Sim({ model: "v5.9", cpuCount: 1 });
@@ -162,9 +174,22 @@ describe("seed model (rfc-2012)", () => {
     s.mkdir("/a", "/b");
     expect(s.ex({ op: "createCgroup", path: "/c" }).caches).toEqual([]);
     const view = s.ex({ op: "registerCache", name: "dentry" });
-    expect(view.children.map((c: { displayName: string }) => c.displayName)).toEqual(["dentry-1", "dentry-2", "dentry-3"]);
+    expect(view.children.map((c: { displayName: string }) => c.displayName)).toEqual([
+      "dentry-1",
+      "dentry-2",
+      "dentry-3",
+    ]);
     const d = s.ex({ op: "createCgroup", path: "/d" });
-    expect(d.caches).toEqual([{ name: "dentry", displayName: "dentry-4", activeObjectCount: 0, objectCount: 0, slabCount: 0, state: "active" }]);
+    expect(d.caches).toEqual([
+      {
+        name: "dentry",
+        displayName: "dentry-4",
+        activeObjectCount: 0,
+        objectCount: 0,
+        slabCount: 0,
+        state: "active",
+      },
+    ]);
     // no page is charged by the duplication itself (chargeOnDup dropped in review)
     expect(s.num("/d", "memory.usage_in_bytes")).toBe(0);
   });
@@ -175,7 +200,9 @@ describe("seed model (rfc-2012)", () => {
       s.mkdir("/a");
       s.dentry();
       s.alloc("dentry", { cgroup: "/a" }, 1);
-      expect([s.num("/a", "memory.usage_in_bytes"), s.num("/a", "memory.kmem.usage_in_bytes")]).toEqual(indep ? [0, P] : [P, 0]);
+      expect([s.num("/a", "memory.usage_in_bytes"), s.num("/a", "memory.kmem.usage_in_bytes")]).toEqual(
+        indep ? [0, P] : [P, 0],
+      );
     }
   });
 
@@ -304,7 +331,9 @@ describe("v4.5 model", () => {
     expect(s.num("/a", "memory.usage_in_bytes")).toBe(0);
     s.alloc("kmalloc-64", { cgroup: "/a" }, 2, "GFP_KERNEL_ACCOUNT");
     expect(s.num("/a", "memory.usage_in_bytes")).toBe(P);
-    expect(s.sim.slab.caches.get("kmalloc-64")!.children.get(s.cg("/a").id)!.displayName).toBe(`kmalloc-64(${s.cg("/a").id}:a)`);
+    expect(s.sim.slab.caches.get("kmalloc-64")!.children.get(s.cg("/a").id)!.displayName).toBe(
+      `kmalloc-64(${s.cg("/a").id}:a)`,
+    );
   });
 
   it("deactivates copies on rmdir: empty slabs freed at once, objects pin the cgroup until freed", () => {

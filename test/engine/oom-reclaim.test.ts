@@ -55,7 +55,12 @@ describe("OOM killer (DOMAIN §3.2, §4.1 step 13)", () => {
     s.write("/a", "memory.max", "2M");
     // the tie between 31 and 32 goes to 32; then 31 goes too; 30 stays though still above max
     expect([...s.sim.tasks.keys()]).toEqual([30]);
-    expect(s.sim.events.since(0).filter((e) => e.type === "oom_kill").map((e) => e.pid)).toEqual([32, 31]);
+    expect(
+      s.sim.events
+        .since(0)
+        .filter((e) => e.type === "oom_kill")
+        .map((e) => e.pid),
+    ).toEqual([32, 31]);
     expect(s.num("/a", "memory.current")).toBe(2 * MiB);
   });
 
@@ -96,7 +101,15 @@ describe("reclaim", () => {
       expect((e as EngineError).code).toBe("EAGAIN");
     }
     const r = s.ex({ op: "reclaim", cgroup: "/a", bytes: 512 * 1024 });
-    expect(r).toEqual({ reclaimedBytes: 0, fileReclaimedBytes: 0, slabReclaimedBytes: 0, scannedObjectCount: 0, freedObjectCount: 0, freedSlabCount: 0, error: "EAGAIN" });
+    expect(r).toEqual({
+      reclaimedBytes: 0,
+      fileReclaimedBytes: 0,
+      slabReclaimedBytes: 0,
+      scannedObjectCount: 0,
+      freedObjectCount: 0,
+      freedSlabCount: 0,
+      error: "EAGAIN",
+    });
     expect(s.num("/a", "memory.current")).toBe(MiB);
   });
 

@@ -125,7 +125,12 @@ describe("cgroup rows", () => {
     expect([d.kmem.usage, c.kmem.usage, root.kmem.usage]).toEqual([5, 5, 5]);
     expect([d.statLocal[STAT_KERNEL_PAGES], c.statLocal[STAT_KERNEL_PAGES]]).toEqual([5, 0]);
     expect([d.statHier[STAT_KERNEL_PAGES], c.statHier[STAT_KERNEL_PAGES]]).toEqual([5, 5]);
-    expect([d.highPages, c.highPages, d.memory.max, d.kmem.max]).toEqual([7, UNLIMITED, UNLIMITED, UNLIMITED]);
+    expect([d.highPages, c.highPages, d.memory.max, d.kmem.max]).toEqual([
+      7,
+      UNLIMITED,
+      UNLIMITED,
+      UNLIMITED,
+    ]);
     expect([c.memory.failcnt, d.memory.failcnt]).toEqual([1, 0]);
   });
 

@@ -27,7 +27,15 @@ function layout(attr: "memory.min" | "memory.low") {
 }
 
 const cur = (s: Sim, p: string) => s.num(p, "memory.current");
-const key = (s: Sim, p: string, k: string) => Number(/^(\S+) (\d+)$/m.exec(s.read(p, "memory.events").split("\n").find((l) => l.startsWith(`${k} `))!)![2]);
+const key = (s: Sim, p: string, k: string) =>
+  Number(
+    /^(\S+) (\d+)$/m.exec(
+      s
+        .read(p, "memory.events")
+        .split("\n")
+        .find((l) => l.startsWith(`${k} `))!,
+    )![2],
+  );
 
 describe.each(["memory.min", "memory.low"] as const)("kselftest protection layout with %s", (attr) => {
   it("lands B, C, D and F inside the selftest windows after 148M of anon pressure", () => {

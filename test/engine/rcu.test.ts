@@ -15,7 +15,9 @@ import { Sim } from "./helpers.js";
 const meminfo = (s: Sim, key: string): number =>
   Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(procMeminfo(s.sim))![1]);
 const slabs = (s: Sim, name: string): number => {
-  const line = procSlabinfo(s.sim).split("\n").find((l) => l.startsWith(`${name} `))!;
+  const line = procSlabinfo(s.sim)
+    .split("\n")
+    .find((l) => l.startsWith(`${name} `))!;
   return Number(line.split(":")[2].trim().split(/\s+/)[2]); // slabdata <active_slabs> <num_slabs> ...
 };
 
@@ -40,9 +42,19 @@ function twins(model: ModelName) {
 describe("SLAB_TYPESAFE_BY_RCU caches", () => {
   it("place the free pointer after the object: 192 B objects take 200 B slots, 20 per 4 KiB slab", () => {
     const { rcu } = twins("v5.9");
-    const c = rcu.s.ex({ op: "createCache", name: "x", objectSizeBytes: 192, flags: { typesafeByRcu: true } });
+    const c = rcu.s.ex({
+      op: "createCache",
+      name: "x",
+      objectSizeBytes: 192,
+      flags: { typesafeByRcu: true },
+    });
     expect(c).toMatchObject({ sizeBytes: 200, objectsPerSlab: 20, order: 0 });
-    expect(c.flags).toEqual({ account: false, reclaimAccount: false, hwcacheAlign: false, typesafeByRcu: true });
+    expect(c.flags).toEqual({
+      account: false,
+      reclaimAccount: false,
+      hwcacheAlign: false,
+      typesafeByRcu: true,
+    });
   });
 
   for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"] as ModelName[]) {
@@ -63,7 +75,14 @@ describe("SLAB_TYPESAFE_BY_RCU caches", () => {
       expect(meminfo(rcu.s, "Slab")).toBe(meminfo(plain.s, "Slab") + inFlight * 4);
       expect(meminfo(rcu.s, "MemFree")).toBe(meminfo(plain.s, "MemFree") - inFlight * 4);
       // the counter slab pages charge: rfc-2012's `memory` (kmem on its own counter is an option)
-      const file = { "rfc-2012": "memory.usage_in_bytes", "v3.8": "memory.kmem.usage_in_bytes", "v4.5": "memory.kmem.usage_in_bytes", "v5.9": "memory.current" }[model];
+      const file = (
+        {
+          "rfc-2012": "memory.usage_in_bytes",
+          "v3.8": "memory.kmem.usage_in_bytes",
+          "v4.5": "memory.kmem.usage_in_bytes",
+          "v5.9": "memory.current",
+        } as Record<string, string>
+      )[model];
       const charged = (t: typeof rcu) => t.s.num("/a", file);
       // page-charged models keep the pages charged until the callback; model C charged objects,
       // and those were uncharged at each free

@@ -14,7 +14,11 @@ describe("rfc-2012 with kmemIndependentAccounting", () => {
     sim.execute({ op: "registerCache", name: "dentry" });
     sim.execute({ op: "spawnTask", cgroup: "/w/a", pid: 10, cpu: 0 });
     // 192 B objects, 21 per order-0 slab (DOMAIN §5.2, 4 CPUs): two slabs fit under 8 KiB, the 43rd object needs a third
-    const r = sim.execute({ op: "allocObjects", cache: "dentry", pid: 10, count: 50 }) as { allocatedCount: number; error: string; failedAt: string };
+    const r = sim.execute({ op: "allocObjects", cache: "dentry", pid: 10, count: 50 }) as {
+      allocatedCount: number;
+      error: string;
+      failedAt: string;
+    };
     expect(r.allocatedCount).toBe(42);
     expect(r.error).toBe("ENOMEM");
     expect(r.failedAt).toBe("/w");

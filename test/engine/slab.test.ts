@@ -30,7 +30,8 @@ describe("SLUB slabs", () => {
     expect(inst.slabCount).toBe(8);
     // free slab by slab, oldest first: slabs 0..6 are full (off-list), slab 7 is the CPU slab
     let freedSlabs = 0;
-    for (let k = 0; k < 7; k++) freedSlabs += s.ex({ op: "freeObjects", objectIds: ids.slice(21 * k, 21 * (k + 1)) }).freedSlabCount;
+    for (let k = 0; k < 7; k++)
+      freedSlabs += s.ex({ op: "freeObjects", objectIds: ids.slice(21 * k, 21 * (k + 1)) }).freedSlabCount;
     // __slab_free: `!new.inuse && n->nr_partial >= s->min_partial` — the emptied slab is already on
     // the partial list and counts itself, so the 1st–4th stay (nr_partial 1..4 < 5) and the 5th–7th go
     expect(freedSlabs).toBe(3);
@@ -66,7 +67,10 @@ describe("SLUB slabs", () => {
   it("answers missing for freed, reclaimed or unknown object ids", () => {
     const { s, ids } = filled("v5.9", 3);
     s.ex({ op: "freeObjects", objectIds: [ids[0]] });
-    expect(s.ex({ op: "freeObjects", objectIds: [ids[0], ids[1], 123456789, ids[1]] })).toMatchObject({ freedCount: 1, missingCount: 3 });
+    expect(s.ex({ op: "freeObjects", objectIds: [ids[0], ids[1], 123456789, ids[1]] })).toMatchObject({
+      freedCount: 1,
+      missingCount: 3,
+    });
   });
 
   it("refuses to remove a cache that still has objects (CACHE_BUSY)", () => {
@@ -85,7 +89,14 @@ describe("do_shrink_slab (DOMAIN §9.1)", () => {
     s.dentry({ shrinker: { memcgAware: false, seeks: 2 } });
     s.alloc("dentry", { cgroup: "/" }, 10000);
     const cache = s.sim.slab.caches.get("dentry")!;
-    const stats = { filePages: 0, slabPages: 0, scannedObjects: 0, freedObjects: 0, freedSlabs: 0, lowSkipped: false };
+    const stats = {
+      filePages: 0,
+      slabPages: 0,
+      scannedObjects: 0,
+      freedObjects: 0,
+      freedSlabs: 0,
+      lowSkipped: false,
+    };
     s.sim.slab.shrinkSlab(s.sim.root, 12, true, stats);
     expect(stats.scannedObjects).toBe(0);
     expect(cache.nrDeferred.get(0)).toBe(4);
@@ -101,7 +112,14 @@ describe("do_shrink_slab (DOMAIN §9.1)", () => {
     const s = new Sim({ model: "v5.9" });
     s.dentry({ shrinker: { memcgAware: false, seeks: 2 } });
     s.alloc("dentry", { cgroup: "/" }, 4095);
-    const stats = { filePages: 0, slabPages: 0, scannedObjects: 0, freedObjects: 0, freedSlabs: 0, lowSkipped: false };
+    const stats = {
+      filePages: 0,
+      slabPages: 0,
+      scannedObjects: 0,
+      freedObjects: 0,
+      freedSlabs: 0,
+      lowSkipped: false,
+    };
     s.sim.slab.shrinkSlab(s.sim.root, 12, true, stats);
     expect(s.sim.slab.caches.get("dentry")!.nrDeferred.get(0)).toBe(0);
   });
@@ -109,7 +127,10 @@ describe("do_shrink_slab (DOMAIN §9.1)", () => {
   it("leaves non-memcg-aware shrinkers alone in memcg reclaim and runs them in global reclaim", () => {
     const s = new Sim({ model: "v5.9" });
     s.mkdir("/a");
-    s.cache("xfs_buf", 384, { flags: { account: true, reclaimAccount: true }, shrinker: { memcgAware: false, seeks: 2 } });
+    s.cache("xfs_buf", 384, {
+      flags: { account: true, reclaimAccount: true },
+      shrinker: { memcgAware: false, seeks: 2 },
+    });
     s.dentry();
     s.alloc("xfs_buf", { cgroup: "/a" }, 500);
     s.alloc("dentry", { cgroup: "/a" }, 500);

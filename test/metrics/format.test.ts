@@ -1,6 +1,12 @@
 import { Registry as PromRegistry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { type Family, formatFamilies, labelSet, labelsObject, valueText } from "../../src/metrics/families.js";
+import {
+  type Family,
+  formatFamilies,
+  labelSet,
+  labelsObject,
+  valueText,
+} from "../../src/metrics/families.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import type { Snapshot } from "../../src/metrics/snapshot.js";
 import { newSim } from "./helpers.js";
@@ -69,10 +75,26 @@ describe("formatFamilies", () => {
   });
 
   it("prints large integers with the same digits as JavaScript's own number text", () => {
-    const edges = [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 1e9, 1e9 - 1, 3e9, 3e9 + 7, 1e15, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e21, 1.5e10, 4096.5];
+    const edges = [
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 31 + 1,
+      1e9,
+      1e9 - 1,
+      3e9,
+      3e9 + 7,
+      1e15,
+      2 ** 53 - 1,
+      2 ** 53,
+      2 ** 53 + 2,
+      1e21,
+      1.5e10,
+      4096.5,
+    ];
     for (const v of edges) expect(valueText(v)).toBe(`${v}`);
     // just below a multiple of 1e9, where v / 1e9 can round up to the multiple
-    for (let k = 3; k < 9007199; k += 7919) for (const d of [-1, 0, 1]) expect(valueText(k * 1e9 + d)).toBe(`${k * 1e9 + d}`);
+    for (let k = 3; k < 9007199; k += 7919)
+      for (const d of [-1, 0, 1]) expect(valueText(k * 1e9 + d)).toBe(`${k * 1e9 + d}`);
     for (let k = 9007100; k <= 9007199; k++) expect(valueText(k * 1e9 - 1)).toBe(`${k * 1e9 - 1}`);
     let x = 12345;
     for (let i = 0; i < 20000; i++) {
@@ -85,7 +107,12 @@ describe("formatFamilies", () => {
 
   it("a whole /metrics and /metrics/cadvisor equal prom-client's own text of the same registry", async () => {
     const { registry, ex } = newSim("fmt", { model: "v5.9" });
-    ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+    ex({
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    });
     for (const p of ["/a", "/a/b", "/c"]) ex({ op: "createCgroup", path: p });
     const { pid } = ex({ op: "spawnTask", cgroup: "/a/b" }) as { pid: number };
     ex({ op: "allocObjects", cache: "dentry", pid, count: 500, returnObjectIds: false });

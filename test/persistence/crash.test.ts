@@ -22,7 +22,11 @@ afterEach(() => {
 });
 
 /** Runs the writer on `dataDir` and SIGKILLs it once `killAfterAcks` commands were acknowledged (or after `maxMs`). */
-function runAndKill(dataDir: string, killAfterAcks: number, maxMs = 30_000): Promise<{ lines: string[]; signal: NodeJS.Signals | null; stderr: string }> {
+function runAndKill(
+  dataDir: string,
+  killAfterAcks: number,
+  maxMs = 30_000,
+): Promise<{ lines: string[]; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", WRITER, dataDir, String(COUNT), String(SEED)], {
       cwd: root,
@@ -78,41 +82,44 @@ function acceptedPrefix(n: number): { accepted: Command[]; lastIndex: number } {
 }
 
 describe("a SIGKILL in the middle of a burst", () => {
-  it.each([300, 4000])("loses no acknowledged command (killed after %i acknowledgements)", async (killAfter) => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const run = await runAndKill(t.dir, killAfter);
-    expect(run.stderr).toBe("");
-    expect(run.signal).toBe("SIGKILL");
-    expect(run.lines).not.toContain("done");
-    const acks = run.lines.filter((l) => l.startsWith("ack ")).map((l) => l.split(" ").map(Number));
-    expect(acks.length).toBeGreaterThanOrEqual(killAfter);
-    const lastAckIndex = Math.max(...acks.map((a) => a[1]));
-    const lastAckCount = Math.max(...acks.map((a) => a[2]));
+  it.each([300, 4000])(
+    "loses no acknowledged command (killed after %i acknowledgements)",
+    async (killAfter) => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const run = await runAndKill(t.dir, killAfter);
+      expect(run.stderr).toBe("");
+      expect(run.signal).toBe("SIGKILL");
+      expect(run.lines).not.toContain("done");
+      const acks = run.lines.filter((l) => l.startsWith("ack ")).map((l) => l.split(" ").map(Number));
+      expect(acks.length).toBeGreaterThanOrEqual(killAfter);
+      const lastAckIndex = Math.max(...acks.map((a) => a[1]));
+      const lastAckCount = Math.max(...acks.map((a) => a[2]));
 
-    // restart on the same directory
-    const b = server(t.dir);
-    expect(b.report.failed).toEqual([]);
-    expect(b.report.snapshotMismatches).toEqual([]);
-    const journaled = b.registry.get("crash").instance.commandCount;
-    expect(journaled).toBeGreaterThanOrEqual(lastAckCount); // every acknowledged command is there
+      // restart on the same directory
+      const b = server(t.dir);
+      expect(b.report.failed).toEqual([]);
+      expect(b.report.snapshotMismatches).toEqual([]);
+      const journaled = b.registry.get("crash").instance.commandCount;
+      expect(journaled).toBeGreaterThanOrEqual(lastAckCount); // every acknowledged command is there
 
-    // and the state is exactly the journaled prefix of the writer's accepted commands
-    const { accepted, lastIndex } = acceptedPrefix(journaled);
-    expect(lastIndex).toBeGreaterThanOrEqual(lastAckIndex);
-    expect(b.persistence.commands("crash")).toEqual(accepted);
-    const fresh = new Registry();
-    fresh.create("crash", { model: "v5.9" });
-    for (const c of accepted) fresh.execute("crash", c);
-    const restored = observe(b.registry, "crash");
-    expect(restored).toEqual(observe(fresh, "crash"));
-    expect(restored.digest).toBe(stateDigest(fresh.get("crash").instance));
-    b.persistence.close();
+      // and the state is exactly the journaled prefix of the writer's accepted commands
+      const { accepted, lastIndex } = acceptedPrefix(journaled);
+      expect(lastIndex).toBeGreaterThanOrEqual(lastAckIndex);
+      expect(b.persistence.commands("crash")).toEqual(accepted);
+      const fresh = new Registry();
+      fresh.create("crash", { model: "v5.9" });
+      for (const c of accepted) fresh.execute("crash", c);
+      const restored = observe(b.registry, "crash");
+      expect(restored).toEqual(observe(fresh, "crash"));
+      expect(restored.digest).toBe(stateDigest(fresh.get("crash").instance));
+      b.persistence.close();
 
-    // a clean restart gives the identical state again
-    const c = server(t.dir);
-    expect(c.report.commandCount).toBe(journaled);
-    expect(observe(c.registry, "crash")).toEqual(restored);
-    c.persistence.close();
-  });
+      // a clean restart gives the identical state again
+      const c = server(t.dir);
+      expect(c.report.commandCount).toBe(journaled);
+      expect(observe(c.registry, "crash")).toEqual(restored);
+      c.persistence.close();
+    },
+  );
 });

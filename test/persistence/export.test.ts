@@ -58,7 +58,9 @@ describe.each([
     expect(registry.executeBatch("copy", more, false)).toEqual(registry.executeBatch("src", more, false));
     expect(unnamed(observe(registry, "copy"))).toEqual(unnamed(observe(registry, "src")));
     // an import is journaled like any instance: its export is the same log
-    expect(persistence.exportInstance(registry, "copy").commands).toEqual(persistence.exportInstance(registry, "src").commands);
+    expect(persistence.exportInstance(registry, "copy").commands).toEqual(
+      persistence.exportInstance(registry, "src").commands,
+    );
   });
 
   it("imports into another server under the document's own name", () => {
@@ -77,7 +79,9 @@ describe.each([
     registry.execute("r", { op: "createCgroup", path: "/before" });
     registry.reset("r");
     registry.execute("r", { op: "createCgroup", path: "/after" });
-    expect(exportInstance(registry, persistence, "r").commands).toEqual([{ op: "createCgroup", path: "/after" }]);
+    expect(exportInstance(registry, persistence, "r").commands).toEqual([
+      { op: "createCgroup", path: "/after" },
+    ]);
   });
 
   it("refuses a taken name, a wrong version, unknown keys and invalid commands, leaving nothing behind", () => {
@@ -92,19 +96,43 @@ describe.each([
     expect(v2.message).toMatch(/unsupported export version/);
     const extra = thrown(() => importInstance(registry, { ...doc, extra: 1 }, { name: "y" }));
     expect(extra.code).toBe("INVALID_ARGUMENT");
-    const badCmd = thrown(() => importInstance(registry, { ...doc, commands: [{ op: "createCgroup", path: "/a" }, { op: "fly" }] }, { name: "y" }));
+    const badCmd = thrown(() =>
+      importInstance(
+        registry,
+        { ...doc, commands: [{ op: "createCgroup", path: "/a" }, { op: "fly" }] },
+        { name: "y" },
+      ),
+    );
     expect(badCmd.details?.issues).toEqual([expect.objectContaining({ path: "commands.1.op" })]);
-    const badConfig = thrown(() => importInstance(registry, { ...doc, config: { model: "v9" } }, { name: "y" }));
+    const badConfig = thrown(() =>
+      importInstance(registry, { ...doc, config: { model: "v9" } }, { name: "y" }),
+    );
     expect(badConfig.code).toBe("INVALID_ARGUMENT");
     expect(thrown(() => importInstance(registry, doc, { name: "Bad Name" })).code).toBe("INVALID_ARGUMENT");
-    expect(thrown(() => importInstance(registry, doc, { name: "y", maxCommands: 0 })).code).toBe("LIMIT_EXCEEDED");
+    expect(thrown(() => importInstance(registry, doc, { name: "y", maxCommands: 0 })).code).toBe(
+      "LIMIT_EXCEEDED",
+    );
 
     // a command the engine refuses: the document does not describe a reachable state
     const refused = thrown(() =>
-      importInstance(registry, { ...doc, commands: [{ op: "createCgroup", path: "/a" }, { op: "removeCgroup", path: "/missing" }] }, { name: "y" }),
+      importInstance(
+        registry,
+        {
+          ...doc,
+          commands: [
+            { op: "createCgroup", path: "/a" },
+            { op: "removeCgroup", path: "/missing" },
+          ],
+        },
+        { name: "y" },
+      ),
     );
     expect(refused.code).toBe("INVALID_ARGUMENT");
-    expect(refused.details).toMatchObject({ index: 1, code: "CGROUP_NOT_FOUND", issues: [{ path: "commands.1" }] });
+    expect(refused.details).toMatchObject({
+      index: 1,
+      code: "CGROUP_NOT_FOUND",
+      issues: [{ path: "commands.1" }],
+    });
     expect(registry.list().map((e) => e.name)).toEqual(["x"]);
     expect(persistence.commands("y")).toBeUndefined();
   });
@@ -122,7 +150,9 @@ describe("an imported instance after a restart", () => {
     const a = server(t.dir);
     a.registry.create("orig", { model: "v4.5", cgroupVersion: 2 });
     a.registry.executeBatch("orig", [...setupCommands(2), ...randomCommands(300, 4, 2)], false);
-    a.persistence.importInstance(a.registry, a.persistence.exportInstance(a.registry, "orig"), { name: "imported" });
+    a.persistence.importInstance(a.registry, a.persistence.exportInstance(a.registry, "orig"), {
+      name: "imported",
+    });
     a.persistence.flush();
     const before = observe(a.registry, "imported");
     a.persistence.close();

@@ -11,7 +11,10 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 }
 
 /** A Registry with a Persistence started on `dataDir` (restore + attach), as src/main.ts does. */
-export function server(dataDir: string | null, opts: Partial<PersistenceOptions> = {}): { registry: Registry; persistence: Persistence; report: RestoreReport } {
+export function server(
+  dataDir: string | null,
+  opts: Partial<PersistenceOptions> = {},
+): { registry: Registry; persistence: Persistence; report: RestoreReport } {
   const registry = new Registry();
   const persistence = new Persistence({ dataDir, ...opts });
   const report = persistence.start(registry);

@@ -26,33 +26,38 @@ const CONFIGS: [string, InstanceConfigInput, 1 | 2][] = [
 ];
 
 describe("journal and restore", () => {
-  it.each(CONFIGS)("restores a %s instance to an identical state, which then answers identically", (_m, config, v) => {
-    const d = dir();
-    const a = server(d, { snapshotEveryCommands: 200 });
-    a.registry.create("sim", config);
-    a.registry.executeBatch("sim", setupCommands(v));
-    const batch = a.registry.executeBatch("sim", randomCommands(1500, 42, v), false);
-    a.persistence.flush();
-    const before = observe(a.registry, "sim");
-    const applied = a.registry.get("sim").instance.commandCount;
-    expect(applied).toBe(10 + batch.executedCount);
-    expect(batch.executedCount).toBeLessThan(1500); // some commands were refused: they must not be journaled
-    a.persistence.close();
+  it.each(CONFIGS)(
+    "restores a %s instance to an identical state, which then answers identically",
+    (_m, config, v) => {
+      const d = dir();
+      const a = server(d, { snapshotEveryCommands: 200 });
+      a.registry.create("sim", config);
+      a.registry.executeBatch("sim", setupCommands(v));
+      const batch = a.registry.executeBatch("sim", randomCommands(1500, 42, v), false);
+      a.persistence.flush();
+      const before = observe(a.registry, "sim");
+      const applied = a.registry.get("sim").instance.commandCount;
+      expect(applied).toBe(10 + batch.executedCount);
+      expect(batch.executedCount).toBeLessThan(1500); // some commands were refused: they must not be journaled
+      a.persistence.close();
 
-    const b = server(d, { snapshotEveryCommands: 200 });
-    expect(b.report.instanceCount).toBe(1);
-    expect(b.report.commandCount).toBe(applied);
-    expect(b.report.failed).toEqual([]);
-    expect(b.report.snapshotMismatches).toEqual([]);
-    expect(b.report.snapshotsVerified).toBeGreaterThan(0);
-    expect(observe(b.registry, "sim")).toEqual(before);
+      const b = server(d, { snapshotEveryCommands: 200 });
+      expect(b.report.instanceCount).toBe(1);
+      expect(b.report.commandCount).toBe(applied);
+      expect(b.report.failed).toEqual([]);
+      expect(b.report.snapshotMismatches).toEqual([]);
+      expect(b.report.snapshotsVerified).toBeGreaterThan(0);
+      expect(observe(b.registry, "sim")).toEqual(before);
 
-    // the restored instance continues exactly as the original (PRNG, pids, clocks, ids)
-    const more = randomCommands(300, 43, v);
-    expect(b.registry.executeBatch("sim", more, false)).toEqual(a.registry.executeBatch("sim", more, false));
-    expect(observe(b.registry, "sim")).toEqual(observe(a.registry, "sim"));
-    b.persistence.close();
-  });
+      // the restored instance continues exactly as the original (PRNG, pids, clocks, ids)
+      const more = randomCommands(300, 43, v);
+      expect(b.registry.executeBatch("sim", more, false)).toEqual(
+        a.registry.executeBatch("sim", more, false),
+      );
+      expect(observe(b.registry, "sim")).toEqual(observe(a.registry, "sim"));
+      b.persistence.close();
+    },
+  );
 
   it("journals only accepted commands, in the command language", () => {
     const d = dir();
@@ -82,12 +87,17 @@ describe("journal and restore", () => {
     a.registry.execute("g", { op: "createCache", name: "c", objectSizeBytes: 64 });
     await new Promise((r) => setImmediate(r));
     const commits = a.persistence.stats().commitCount;
-    for (let i = 0; i < 1000; i++) a.registry.execute("g", { op: "allocObjects", cache: "c", cgroup: "/", count: 1 });
+    for (let i = 0; i < 1000; i++)
+      a.registry.execute("g", { op: "allocObjects", cache: "c", cgroup: "/", count: 1 });
     expect(a.persistence.stats().pendingOpCount).toBe(1000);
     const durable = a.persistence.durable();
     await new Promise((r) => setImmediate(r));
     await durable;
-    expect(a.persistence.stats()).toMatchObject({ pendingOpCount: 0, commitCount: commits + 1, journaledCommandCount: 1001 });
+    expect(a.persistence.stats()).toMatchObject({
+      pendingOpCount: 0,
+      commitCount: commits + 1,
+      journaledCommandCount: 1001,
+    });
     a.persistence.close();
   });
 
@@ -98,7 +108,10 @@ describe("journal and restore", () => {
     a.registry.executeBatch("r", [...setupCommands(2), ...randomCommands(200, 1, 2)], false);
     a.persistence.flush();
     a.registry.reset("r");
-    const after: Command[] = [{ op: "createCgroup", path: "/z" }, { op: "advanceClock", ms: 10 }];
+    const after: Command[] = [
+      { op: "createCgroup", path: "/z" },
+      { op: "advanceClock", ms: 10 },
+    ];
     for (const c of after) a.registry.execute("r", c);
     a.persistence.flush();
     const before = observe(a.registry, "r");
@@ -132,7 +145,10 @@ describe("journal and restore", () => {
 
     const raw = new Database(`${d}/${DB_FILE}`, { readonly: true });
     expect(raw.prepare("SELECT count(*) AS n FROM journal WHERE instance = 'gone'").get()).toEqual({ n: 0 });
-    expect(raw.prepare("SELECT name FROM instances ORDER BY created_seq").pluck().all()).toEqual(["kept", "again"]);
+    expect(raw.prepare("SELECT name FROM instances ORDER BY created_seq").pluck().all()).toEqual([
+      "kept",
+      "again",
+    ]);
     raw.close();
 
     const b = server(d);
@@ -154,7 +170,10 @@ describe("journal and restore", () => {
     }
     a.persistence.close(); // close takes a final snapshot
     const raw = new Database(`${d}/${DB_FILE}`);
-    const seqs = raw.prepare("SELECT seq FROM snapshots WHERE instance = 's' ORDER BY seq").pluck().all() as number[];
+    const seqs = raw
+      .prepare("SELECT seq FROM snapshots WHERE instance = 's' ORDER BY seq")
+      .pluck()
+      .all() as number[];
     expect(seqs.length).toBe(2); // pruned to keepSnapshots
     expect(seqs[1]).toBe(a.registry.get("s").instance.commandCount);
     raw.prepare("UPDATE snapshots SET digest = 'tampered' WHERE seq = ?").run(seqs[0]);
@@ -174,11 +193,15 @@ describe("journal and restore", () => {
     a.registry.execute("good", { op: "createCgroup", path: "/a" });
     a.persistence.close();
     const raw = new Database(`${d}/${DB_FILE}`);
-    raw.prepare("INSERT INTO journal (instance, seq, command) VALUES ('bad', 2, ?)").run('{"op":"removeCgroup","path":"/nope"}');
+    raw
+      .prepare("INSERT INTO journal (instance, seq, command) VALUES ('bad', 2, ?)")
+      .run('{"op":"removeCgroup","path":"/nope"}');
     raw.close();
     const b = server(d);
     expect(b.report.instanceCount).toBe(1);
-    expect(b.report.failed).toEqual([{ name: "bad", seq: 2, error: expect.stringMatching(/cgroup \/nope not found/) }]);
+    expect(b.report.failed).toEqual([
+      { name: "bad", seq: 2, error: expect.stringMatching(/cgroup \/nope not found/) },
+    ]);
     expect(b.registry.list().map((e) => e.name)).toEqual(["good"]);
     b.persistence.close();
     // the rows of the instance that failed are kept for inspection
@@ -198,7 +221,9 @@ describe("journal and restore", () => {
     registry.create("demo", { model: "v5.9" });
     const p = new Persistence({ dataDir: d });
     const report = p.start(registry);
-    expect(report.failed).toEqual([{ name: "demo", seq: null, error: "an instance of that name already exists" }]);
+    expect(report.failed).toEqual([
+      { name: "demo", seq: null, error: "an instance of that name already exists" },
+    ]);
     expect(registry.get("demo").instance.config.model).toBe("v5.9");
     registry.execute("demo", { op: "createCgroup", path: "/live" });
     expect(p.stats().untrackedCommandCount).toBe(1);
@@ -217,12 +242,24 @@ describe("journal and restore", () => {
     a.registry.create("v1", { model: "v4.5" });
     a.registry.executeBatch("v1", [
       { op: "createCgroup", path: "/a" },
-      { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } },
+      {
+        op: "createCache",
+        name: "dentry",
+        objectSizeBytes: 192,
+        flags: { account: true, reclaimAccount: true },
+      },
       { op: "allocObjects", cache: "dentry", cgroup: "/a", count: 50_000, reclaimable: true },
       { op: "spawnTask", cgroup: "/a", pid: 300 },
       { op: "allocPages", pid: 300, kind: "anon", bytes: 32 * 1024 * 1024 },
     ]);
-    expect(() => a.registry.execute("v1", { op: "writeFile", cgroup: "/a", file: "memory.limit_in_bytes", value: "16M" })).toThrow(/EBUSY|cannot be reclaimed/);
+    expect(() =>
+      a.registry.execute("v1", {
+        op: "writeFile",
+        cgroup: "/a",
+        file: "memory.limit_in_bytes",
+        value: "16M",
+      }),
+    ).toThrow(/EBUSY|cannot be reclaimed/);
     a.persistence.flush();
     const before = observe(a.registry, "v1");
     a.persistence.close();
@@ -230,7 +267,12 @@ describe("journal and restore", () => {
     expect(observe(b.registry, "v1")).toEqual(before);
     // the refusal is history after the restart too: export lists it and the counts agree
     const doc = b.persistence.exportInstance(b.registry, "v1");
-    expect(doc.commands.at(-1)).toEqual({ op: "writeFile", cgroup: "/a", file: "memory.limit_in_bytes", value: "16M" });
+    expect(doc.commands.at(-1)).toEqual({
+      op: "writeFile",
+      cgroup: "/a",
+      file: "memory.limit_in_bytes",
+      value: "16M",
+    });
     expect(doc.commands.length).toBe(b.registry.get("v1").instance.commandCount);
     b.persistence.close();
   });

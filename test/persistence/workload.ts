@@ -22,7 +22,12 @@ export function setupCommands(cgroupVersion: 1 | 2): Command[] {
     { op: "createCgroup", path: "/a" },
     { op: "createCgroup", path: "/a/b" },
     { op: "createCgroup", path: "/c" },
-    { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } },
+    {
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    },
     { op: "createCache", name: "kmalloc-256", objectSizeBytes: 256, flags: { account: true } },
     { op: "spawnTask", cgroup: "/a/b", pid: 200 },
     { op: "spawnTask", cgroup: "/c", pid: 201 },
@@ -51,15 +56,23 @@ export function randomCommands(n: number, seed: number, cgroupVersion: 1 | 2): C
     const cg = cgroups[r(cgroups.length)];
     const pid = pids[r(pids.length)];
     const cache = caches[r(caches.length)];
-    if (k < 30) out.push(r(2) === 0 ? { op: "allocObjects", cache, pid, count: 1 + r(300) } : { op: "allocObjects", cache, cgroup: cg, count: 1 + r(100) });
-    else if (k < 50) out.push({ op: "freeObjects", cache, cgroup: cg, count: 1 + r(200), order: orders[r(4)] });
-    else if (k < 60) out.push({ op: "allocPages", pid, kind: r(2) === 0 ? "anon" : "file", bytes: 4096 * (1 + r(2000)) });
+    if (k < 30)
+      out.push(
+        r(2) === 0
+          ? { op: "allocObjects", cache, pid, count: 1 + r(300) }
+          : { op: "allocObjects", cache, cgroup: cg, count: 1 + r(100) },
+      );
+    else if (k < 50)
+      out.push({ op: "freeObjects", cache, cgroup: cg, count: 1 + r(200), order: orders[r(4)] });
+    else if (k < 60)
+      out.push({ op: "allocPages", pid, kind: r(2) === 0 ? "anon" : "file", bytes: 4096 * (1 + r(2000)) });
     else if (k < 66) out.push({ op: "freePages", pid, kind: "anon", bytes: 4096 * (1 + r(1000)) });
     else if (k < 70) out.push({ op: "freePages", cgroup: cg, kind: "file", bytes: 4096 * (1 + r(1000)) });
     else if (k < 75) out.push({ op: "reclaim", cgroup: cg, bytes: 4096 * (1 + r(500)) });
     else if (k < 80) out.push({ op: "advanceClock", ms: 1 + r(5000) });
     else if (k < 82) out.push({ op: "moveTask", pid, cgroup: cgroups[r(cgroups.length)] });
-    else if (k < 84) out.push({ op: "spawnTask", cgroup: cg, pid }); // refused (TASK_EXISTS) while the task lives
+    else if (k < 84)
+      out.push({ op: "spawnTask", cgroup: cg, pid }); // refused (TASK_EXISTS) while the task lives
     else if (k < 88) out.push({ op: "createCgroup", path: `/x${r(6)}` });
     else if (k < 91) out.push({ op: "removeCgroup", path: `/x${r(6)}` });
     else if (k < 94) out.push({ op: "allocObjects", cache, cgroup: `/x${r(6)}`, count: 1 + r(50) });
@@ -68,15 +81,32 @@ export function randomCommands(n: number, seed: number, cgroupVersion: 1 | 2): C
         cgroupVersion === 1
           ? // not memory.limit_in_bytes: a v1 limit write refused with EBUSY has already reclaimed (as the
             // kernel does), a side effect the registry does not announce, so the journal cannot hold it
-            { op: "writeFile", cgroup: cg, file: "memory.soft_limit_in_bytes", value: String((16 + r(64)) * MiB) }
-          : { op: "writeFile", cgroup: cg, file: "memory.max", value: r(4) === 0 ? "max" : String((16 + r(64)) * MiB) },
+            {
+              op: "writeFile",
+              cgroup: cg,
+              file: "memory.soft_limit_in_bytes",
+              value: String((16 + r(64)) * MiB),
+            }
+          : {
+              op: "writeFile",
+              cgroup: cg,
+              file: "memory.max",
+              value: r(4) === 0 ? "max" : String((16 + r(64)) * MiB),
+            },
       );
     else out.push({ op: "exitTask", pid: 9999 }); // refused: TASK_NOT_FOUND
   }
   return out.map((c) => parseCommand(c));
 }
 
-const V1_FILES = ["memory.stat", "memory.usage_in_bytes", "memory.kmem.usage_in_bytes", "memory.failcnt", "memory.kmem.slabinfo", "memory.oom_control"];
+const V1_FILES = [
+  "memory.stat",
+  "memory.usage_in_bytes",
+  "memory.kmem.usage_in_bytes",
+  "memory.failcnt",
+  "memory.kmem.slabinfo",
+  "memory.oom_control",
+];
 const V2_FILES = ["memory.stat", "memory.current", "memory.events", "memory.peak"];
 
 /** Everything the comparisons look at: the Instance view, cgroupfs files of every cgroup, /proc, events, the digest. */

@@ -47,7 +47,10 @@ function arb(schema: Schema, depth = 0): fc.Arbitrary<Json> {
     case "integer": {
       const min = Math.max(s.minimum ?? -1e6, -1e9);
       const max = Math.min(s.maximum ?? 1e6, 1e9);
-      return fc.oneof(fc.integer({ min: Math.ceil(min), max: Math.floor(Math.max(min, Math.min(max, min + 5000))) }), fc.integer({ min: Math.ceil(min), max: Math.floor(max) }));
+      return fc.oneof(
+        fc.integer({ min: Math.ceil(min), max: Math.floor(Math.max(min, Math.min(max, min + 5000))) }),
+        fc.integer({ min: Math.ceil(min), max: Math.floor(max) }),
+      );
     }
     case "number":
       return fc.double({ noNaN: true, noDefaultInfinity: true });
@@ -55,7 +58,19 @@ function arb(schema: Schema, depth = 0): fc.Arbitrary<Json> {
       return fc.boolean();
     case "string":
       return fc.oneof(
-        fc.constantFrom("/", "/a", "/a/b", "/v2", "dentry", "kmalloc-64", "fz1", "GFP_KERNEL", "GFP_NOWAIT|__GFP_NOFAIL", "anon", "file"),
+        fc.constantFrom(
+          "/",
+          "/a",
+          "/a/b",
+          "/v2",
+          "dentry",
+          "kmalloc-64",
+          "fz1",
+          "GFP_KERNEL",
+          "GFP_NOWAIT|__GFP_NOFAIL",
+          "anon",
+          "file",
+        ),
         fc.string({ maxLength: 20 }),
       );
     default:
@@ -63,7 +78,24 @@ function arb(schema: Schema, depth = 0): fc.Arbitrary<Json> {
   }
 }
 
-const HUGE: Json[] = [1e308, -1e308, -0, 2 ** 64, -(2 ** 64), 2 ** 53, 2 ** 53 + 2, 0.5, -1, Number.MAX_SAFE_INTEGER, "1e308", "NaN", true, null, [], {}];
+const HUGE: Json[] = [
+  1e308,
+  -1e308,
+  -0,
+  2 ** 64,
+  -(2 ** 64),
+  2 ** 53,
+  2 ** 53 + 2,
+  0.5,
+  -1,
+  Number.MAX_SAFE_INTEGER,
+  "1e308",
+  "NaN",
+  true,
+  null,
+  [],
+  {},
+];
 const PROTO_KEYS = ["__proto__", "constructor", "prototype"];
 
 /** Replaces a random node of `v` with a hostile value (wrong type, huge number, prototype key). */
@@ -80,8 +112,24 @@ function mutate(v: Json, r: () => number): Json {
   }
   const choice = r();
   if (choice < 0.45) return pick(HUGE);
-  if (choice < 0.6) return pick(["", "x".repeat(70_000), "\u0000", "a\u0000b", "\ud800", "../../etc/passwd", "%00", " /a ", "max", "-1"]);
-  if (choice < 0.75) return Object.fromEntries([[pick(PROTO_KEYS), { polluted: 1 }], ["extra", 1]]);
+  if (choice < 0.6)
+    return pick([
+      "",
+      "x".repeat(70_000),
+      "\u0000",
+      "a\u0000b",
+      "\ud800",
+      "../../etc/passwd",
+      "%00",
+      " /a ",
+      "max",
+      "-1",
+    ]);
+  if (choice < 0.75)
+    return Object.fromEntries([
+      [pick(PROTO_KEYS), { polluted: 1 }],
+      ["extra", 1],
+    ]);
   if (choice < 0.85) return Array.from({ length: 50 }, () => pick(HUGE));
   return typeof v === "string" ? 12 : "12";
 }
@@ -107,22 +155,97 @@ const OPS: Op[] = Object.entries(doc.paths).flatMap(([path, ops]) =>
 
 // API.md §7: every cgroupfs file, both versions
 const FS_FILES = [
-  "memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes", "memory.soft_limit_in_bytes",
-  "memory.failcnt", "memory.stat", "memory.use_hierarchy", "memory.force_empty", "memory.move_charge_at_immigrate",
-  "memory.oom_control", "memory.kmem.usage_in_bytes", "memory.kmem.max_usage_in_bytes", "memory.kmem.limit_in_bytes",
-  "memory.kmem.failcnt", "memory.kmem.slabinfo", "cgroup.procs", "tasks",
-  "memory.current", "memory.max", "memory.high", "memory.low", "memory.min", "memory.peak", "memory.events",
-  "memory.events.local", "memory.reclaim", "memory.oom.group", "cgroup.stat", "cgroup.events",
+  "memory.usage_in_bytes",
+  "memory.max_usage_in_bytes",
+  "memory.limit_in_bytes",
+  "memory.soft_limit_in_bytes",
+  "memory.failcnt",
+  "memory.stat",
+  "memory.use_hierarchy",
+  "memory.force_empty",
+  "memory.move_charge_at_immigrate",
+  "memory.oom_control",
+  "memory.kmem.usage_in_bytes",
+  "memory.kmem.max_usage_in_bytes",
+  "memory.kmem.limit_in_bytes",
+  "memory.kmem.failcnt",
+  "memory.kmem.slabinfo",
+  "cgroup.procs",
+  "tasks",
+  "memory.current",
+  "memory.max",
+  "memory.high",
+  "memory.low",
+  "memory.min",
+  "memory.peak",
+  "memory.events",
+  "memory.events.local",
+  "memory.reclaim",
+  "memory.oom.group",
+  "cgroup.stat",
+  "cgroup.events",
 ];
 const FS_VALUES = fc.oneof(
-  fc.constantFrom("max", "0", "-1", "1", "4096", "1M", "1G", "9223372036854771712", "9223372036854775808", "18446744073709551616",
-    "1e308", "NaN", "", " ", "\n", "\u0000", "100\u0000", "1 2", "100 101", "1k", "+5", "0x10", "abc", "max\n", "1".repeat(5000)),
+  fc.constantFrom(
+    "max",
+    "0",
+    "-1",
+    "1",
+    "4096",
+    "1M",
+    "1G",
+    "9223372036854771712",
+    "9223372036854775808",
+    "18446744073709551616",
+    "1e308",
+    "NaN",
+    "",
+    " ",
+    "\n",
+    "\u0000",
+    "100\u0000",
+    "1 2",
+    "100 101",
+    "1k",
+    "+5",
+    "0x10",
+    "abc",
+    "max\n",
+    "1".repeat(5000),
+  ),
   fc.string({ maxLength: 40 }),
   fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map(String),
 );
 
-const NAMES = ["fz1", "fz2", "fz3", "nope", "", "A", "a".repeat(70), "%00", "%ff%fe", "..", "fz1%2F..", "__proto__", "constructor"];
-const PATHS = ["a", "a/b", "v2", "", "a/../b", "memory.max", "%00", "%ff", "a//b", "x".repeat(300), "cgroup.procs", "a/b/c/d/e/f/g/h"];
+const NAMES = [
+  "fz1",
+  "fz2",
+  "fz3",
+  "nope",
+  "",
+  "A",
+  "a".repeat(70),
+  "%00",
+  "%ff%fe",
+  "..",
+  "fz1%2F..",
+  "__proto__",
+  "constructor",
+];
+const PATHS = [
+  "a",
+  "a/b",
+  "v2",
+  "",
+  "a/../b",
+  "memory.max",
+  "%00",
+  "%ff",
+  "a//b",
+  "x".repeat(300),
+  "cgroup.procs",
+  "a/b/c/d/e/f/g/h",
+];
 
 interface Req {
   opts: InjectOptions;
@@ -149,27 +272,49 @@ const requestArb: fc.Arbitrary<Req> = fc
         state = (state * 1103515245 + 12345) & 0x7fffffff;
         return state / 0x80000000;
       };
-      const url = fill(op.path, r) + (op.path.endsWith("/events") && r() < 0.5 ? `?sinceSeq=${r() < 0.5 ? 0 : "1e308"}&limit=${Math.floor(r() * 20000) - 5}` : "");
+      const url =
+        fill(op.path, r) +
+        (op.path.endsWith("/events") && r() < 0.5
+          ? `?sinceSeq=${r() < 0.5 ? 0 : "1e308"}&limit=${Math.floor(r() * 20000) - 5}`
+          : "");
       const label = `${op.method} ${op.path} #${kind}`;
       if (op.text) {
         const value = fc.sample(FS_VALUES, { numRuns: 1, seed: salt })[0];
         const file = FS_FILES[salt % FS_FILES.length];
-        const target = r() < 0.5 ? `/v1/instances/${r() < 0.5 ? "fz1" : "fz2"}/fs/${r() < 0.5 ? "" : "a/"}${file}` : url;
+        const target =
+          r() < 0.5 ? `/v1/instances/${r() < 0.5 ? "fz1" : "fz2"}/fs/${r() < 0.5 ? "" : "a/"}${file}` : url;
         const payload = kind < 10 ? Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28]) : value;
-        return { opts: { method: "PUT", url: target, payload, headers: { "content-type": kind < 95 ? "text/plain" : "application/json" } }, label };
+        return {
+          opts: {
+            method: "PUT",
+            url: target,
+            payload,
+            headers: { "content-type": kind < 95 ? "text/plain" : "application/json" },
+          },
+          label,
+        };
       }
       let payload: string | Buffer | undefined;
       if (kind < 55) payload = b === undefined ? undefined : JSON.stringify(b);
       else if (kind < 80) payload = JSON.stringify(mutate(b ?? {}, r));
       else if (kind < 83) payload = deepJson(10_000);
       else if (kind < 85) payload = deepArray(10_000);
-      else if (kind < 88) payload = `{"__proto__":{"polluted":1},${JSON.stringify(b ?? {}).slice(1)}`.replace(",}", "}");
+      else if (kind < 88)
+        payload = `{"__proto__":{"polluted":1},${JSON.stringify(b ?? {}).slice(1)}`.replace(",}", "}");
       else if (kind < 90) payload = `{"constructor":{"prototype":{"polluted":1}}}`;
-      else if (kind < 93) payload = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xc0, 0x80]), Buffer.from('"}')]);
+      else if (kind < 93)
+        payload = Buffer.concat([
+          Buffer.from('{"name":"'),
+          Buffer.from([0xff, 0xfe, 0xc0, 0x80]),
+          Buffer.from('"}'),
+        ]);
       else if (kind < 95) payload = JSON.stringify(b ?? {}).replace(/"$/, '\\u0000"') + "\u0000";
       else if (kind < 97) payload = JSON.stringify({ ...(b as object), pad: "y".repeat(100_000) });
       else payload = "not json at all {";
-      const headers: Record<string, string> = payload === undefined ? {} : { "content-type": kind === 99 ? "application/x-www-form-urlencoded" : "application/json" };
+      const headers: Record<string, string> =
+        payload === undefined
+          ? {}
+          : { "content-type": kind === 99 ? "application/x-www-form-urlencoded" : "application/json" };
       return { opts: { method: op.method as InjectOptions["method"], url, payload, headers }, label };
     });
   });
@@ -177,14 +322,32 @@ const requestArb: fc.Arbitrary<Req> = fc
 describe("REST fuzz from openapi.yaml", () => {
   it(`answers ≥ ${RUNS} hostile requests without a 5xx, keeps every instance's invariants and prototypes clean (seed ${SEED})`, async () => {
     const s = await startBoth({
-      limits: { maxInstances: 12, maxCountPerCommand: 2000, maxLiveObjects: 50_000, maxPagesPerInstance: 64 * 256, maxCgroups: 200, maxTasks: 200, maxCaches: 50, maxBodyBytes: 256 * 1024 },
+      limits: {
+        maxInstances: 12,
+        maxCountPerCommand: 2000,
+        maxLiveObjects: 50_000,
+        maxPagesPerInstance: 64 * 256,
+        maxCgroups: 200,
+        maxTasks: 200,
+        maxCaches: 50,
+        maxBodyBytes: 256 * 1024,
+      },
     });
     const setup = async () => {
-      for (const [name, model] of [["fz1", "rfc-2012"], ["fz2", "v5.9"], ["fz3", "v3.8"]]) {
+      for (const [name, model] of [
+        ["fz1", "rfc-2012"],
+        ["fz2", "v5.9"],
+        ["fz3", "v3.8"],
+      ]) {
         if (s.registry.list().some((e) => e.name === name)) continue;
         await s.call("POST", "/v1/instances", { name, config: { model, memoryBytes: 32 * 1024 * 1024 } });
-        for (const p of ["/a", "/a/b", "/v2"]) await s.call("POST", `/v1/instances/${name}/cgroups`, { path: p });
-        await s.call("POST", `/v1/instances/${name}/caches`, { name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+        for (const p of ["/a", "/a/b", "/v2"])
+          await s.call("POST", `/v1/instances/${name}/cgroups`, { path: p });
+        await s.call("POST", `/v1/instances/${name}/caches`, {
+          name: "dentry",
+          objectSizeBytes: 192,
+          flags: { account: true, reclaimAccount: true },
+        });
         await s.call("POST", `/v1/instances/${name}/caches`, { name: "kmalloc-64", objectSizeBytes: 64 });
         await s.call("POST", `/v1/instances/${name}/tasks`, { cgroup: "/a/b", pid: 100 });
         await s.call("POST", `/v1/instances/${name}/tasks`, { cgroup: "/a", pid: 101 });
@@ -198,7 +361,8 @@ describe("REST fuzz from openapi.yaml", () => {
     const check = (where: string) => {
       for (const e of s.registry.list()) {
         const broken = checkInvariants(e.instance);
-        if (broken.length > 0) failures.push(`${where}: invariants of ${e.name}: ${broken.slice(0, 3).join("; ")}`);
+        if (broken.length > 0)
+          failures.push(`${where}: invariants of ${e.name}: ${broken.slice(0, 3).join("; ")}`);
       }
     };
     try {
@@ -207,7 +371,10 @@ describe("REST fuzz from openapi.yaml", () => {
           n++;
           const r = await s.app.inject(req.opts);
           statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
-          if (r.statusCode >= 500) failures.push(`${req.label}: ${r.statusCode} ${r.body.slice(0, 300)} for ${String(req.opts.url)} ${String(req.opts.payload).slice(0, 200)}`);
+          if (r.statusCode >= 500)
+            failures.push(
+              `${req.label}: ${r.statusCode} ${r.body.slice(0, 300)} for ${String(req.opts.url)} ${String(req.opts.payload).slice(0, 200)}`,
+            );
           if (r.body.includes("    at ")) failures.push(`${req.label}: a stack in the answer`);
           if (n % 400 === 0) {
             check(`after ${n}`);
@@ -218,7 +385,9 @@ describe("REST fuzz from openapi.yaml", () => {
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
       );
     } catch (err) {
-      throw new Error(`REST fuzz failed (reproduce with FUZZ_SEED=${SEED}): ${failures.slice(0, 5).join("\n")}\n${(err as Error).message.slice(0, 2000)}`);
+      throw new Error(
+        `REST fuzz failed (reproduce with FUZZ_SEED=${SEED}): ${failures.slice(0, 5).join("\n")}\n${(err as Error).message.slice(0, 2000)}`,
+      );
     }
     check("at the end");
     if (process.env.FUZZ_VERBOSE) console.log(JSON.stringify(Object.fromEntries(statuses)));

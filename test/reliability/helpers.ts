@@ -15,7 +15,10 @@ import type { ZodApp } from "../../src/rest/context.js";
 
 export type Obj = Record<string, unknown>;
 
-const clientPackage = protoLoader.loadSync(SIMULATOR_PROTO, { ...LOADER_OPTIONS, includeDirs: [findProtoRoot()] });
+const clientPackage = protoLoader.loadSync(SIMULATOR_PROTO, {
+  ...LOADER_OPTIONS,
+  includeDirs: [findProtoRoot()],
+});
 export const methods = clientPackage["memcg_sim.v1.SimulatorService"] as grpc.ServiceDefinition;
 
 export interface RpcOutcome {
@@ -35,7 +38,12 @@ export interface Both {
   metrics: Metrics;
   base: string;
   grpcAddress: string;
-  call(method: InjectOptions["method"], url: string, payload?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  call(
+    method: InjectOptions["method"],
+    url: string,
+    payload?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
   /** A unary call that never throws: OK or the status with its trailers decoded. */
   rpc(method: string, request?: Obj, metadata?: Record<string, string>): Promise<RpcOutcome>;
   watch(request: Obj, metadata?: Record<string, string>): grpc.ClientReadableStream<Obj>;
@@ -50,13 +58,25 @@ afterEach(async () => {
  * REST (listening on a free loopback port, for SSE) and gRPC over one registry, one metrics
  * object and one in-memory command log, as src/server.ts wires them; closed after the test.
  */
-export async function startBoth(opts: { limits?: Partial<ServerLimits>; apiToken?: string } = {}): Promise<Both> {
+export async function startBoth(
+  opts: { limits?: Partial<ServerLimits>; apiToken?: string } = {},
+): Promise<Both> {
   const registry = new Registry({ ...DEFAULT_SERVER_LIMITS, ...opts.limits });
   const metrics = createMetrics({ registry, defaultMetrics: false });
   const transfer = new Persistence({ dataDir: null });
   transfer.attach(registry);
-  const common = { registry, metrics, transfer, flush: () => transfer.flush(), apiToken: opts.apiToken ?? null };
-  const app = await buildApp({ ...common, sseHeartbeatMs: 60_000, logger: process.env.TEST_LOG ? pino({ level: "error" }) : undefined });
+  const common = {
+    registry,
+    metrics,
+    transfer,
+    flush: () => transfer.flush(),
+    apiToken: opts.apiToken ?? null,
+  };
+  const app = await buildApp({
+    ...common,
+    sseHeartbeatMs: 60_000,
+    logger: process.env.TEST_LOG ? pino({ level: "error" }) : undefined,
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const grpcServer = await startGrpcServer({
     ...common,
@@ -94,7 +114,13 @@ export async function startBoth(opts: { limits?: Partial<ServerLimits>; apiToken
     rpc: (method, request = {}, metadata) => unary(client, method, request, md(metadata)),
     watch(request, metadata) {
       const m = methods.WatchEvents;
-      return client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Obj, request, md(metadata));
+      return client.makeServerStreamRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize as (b: Buffer) => Obj,
+        request,
+        md(metadata),
+      );
     },
   };
 }
@@ -117,7 +143,8 @@ export function unary(
       metadata,
       { deadline: Date.now() + 20_000 },
       (err, res) => {
-        if (err === null) return resolve({ ok: true, code: grpc.status.OK, details: "", response: res as Obj });
+        if (err === null)
+          return resolve({ ok: true, code: grpc.status.OK, details: "", response: res as Obj });
         const e = err as grpc.ServiceError;
         const code = e.metadata?.get(ERROR_CODE_TRAILER)[0];
         const det = e.metadata?.get(ERROR_DETAILS_TRAILER)[0];
@@ -126,7 +153,8 @@ export function unary(
           code: e.code,
           details: e.details,
           errorCode: code === undefined ? undefined : String(code),
-          errorDetails: det === undefined ? undefined : (JSON.parse(Buffer.from(det as Buffer).toString("utf8")) as Obj),
+          errorDetails:
+            det === undefined ? undefined : (JSON.parse(Buffer.from(det as Buffer).toString("utf8")) as Obj),
         });
       },
     );
@@ -142,10 +170,16 @@ export function json(r: LightMyRequestResponse): any {
 export function expectLimit(r: LightMyRequestResponse, limit: string): void {
   const body = r.body.startsWith("{") ? JSON.parse(r.body) : {};
   if (r.statusCode !== 429 || body.code !== "LIMIT_EXCEEDED" || body.details?.limit !== limit)
-    throw new Error(`expected 429 LIMIT_EXCEEDED naming ${limit}, got ${r.statusCode} ${r.body.slice(0, 400)}`);
+    throw new Error(
+      `expected 429 LIMIT_EXCEEDED naming ${limit}, got ${r.statusCode} ${r.body.slice(0, 400)}`,
+    );
 }
 
 export function expectGrpcLimit(o: RpcOutcome, limit: string): void {
-  if (o.code !== grpc.status.RESOURCE_EXHAUSTED || o.errorCode !== "LIMIT_EXCEEDED" || o.errorDetails?.limit !== limit)
+  if (
+    o.code !== grpc.status.RESOURCE_EXHAUSTED ||
+    o.errorCode !== "LIMIT_EXCEEDED" ||
+    o.errorDetails?.limit !== limit
+  )
     throw new Error(`expected RESOURCE_EXHAUSTED LIMIT_EXCEEDED naming ${limit}, got ${JSON.stringify(o)}`);
 }

@@ -29,7 +29,9 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
   it("maxCgroups and maxDepth per instance", async () => {
     const s = await startBoth({ limits: { maxCgroups: 4, maxDepth: 2 } });
     await s.call("POST", "/v1/instances", { name: "t" });
-    const { accepted, refused } = await fillUntilRefused((i) => s.call("POST", "/v1/instances/t/cgroups", { path: `/c${i}` }));
+    const { accepted, refused } = await fillUntilRefused((i) =>
+      s.call("POST", "/v1/instances/t/cgroups", { path: `/c${i}` }),
+    );
     expect(accepted).toBe(3); // the root counts
     expectLimit(refused as never, "maxCgroups");
     expectGrpcLimit(await s.rpc("CreateCgroup", { instance: "t", path: "/more" }), "maxCgroups");
@@ -44,9 +46,17 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
   it("maxCaches and maxTasks per instance", async () => {
     const s = await startBoth({ limits: { maxCaches: 1, maxTasks: 1 } });
     await s.call("POST", "/v1/instances", { name: "t" });
-    expect((await s.call("POST", "/v1/instances/t/caches", { name: "one", objectSizeBytes: 64 })).statusCode).toBe(201);
-    expectLimit(await s.call("POST", "/v1/instances/t/caches", { name: "two", objectSizeBytes: 64 }), "maxCaches");
-    expectGrpcLimit(await s.rpc("CreateCache", { instance: "t", name: "two", objectSizeBytes: 64 }), "maxCaches");
+    expect(
+      (await s.call("POST", "/v1/instances/t/caches", { name: "one", objectSizeBytes: 64 })).statusCode,
+    ).toBe(201);
+    expectLimit(
+      await s.call("POST", "/v1/instances/t/caches", { name: "two", objectSizeBytes: 64 }),
+      "maxCaches",
+    );
+    expectGrpcLimit(
+      await s.rpc("CreateCache", { instance: "t", name: "two", objectSizeBytes: 64 }),
+      "maxCaches",
+    );
     expect((await s.call("POST", "/v1/instances/t/tasks", { cgroup: "/", pid: 1 })).statusCode).toBe(201);
     expectLimit(await s.call("POST", "/v1/instances/t/tasks", { cgroup: "/", pid: 2 }), "maxTasks");
     expectGrpcLimit(await s.rpc("SpawnTask", { instance: "t", cgroup: "/", pid: 2 }), "maxTasks");
@@ -56,13 +66,30 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
     const s = await startBoth({ limits: { maxLiveObjects: 100, maxCountPerCommand: 60 } });
     await s.call("POST", "/v1/instances", { name: "t" });
     await s.call("POST", "/v1/instances/t/caches", { name: "c", objectSizeBytes: 64 });
-    expectLimit(await s.call("POST", "/v1/instances/t/objects/alloc", { cache: "c", cgroup: "/", count: 61 }), "maxCountPerCommand");
-    expectGrpcLimit(await s.rpc("AllocObjects", { instance: "t", cache: "c", cgroup: "/", count: 61 }), "maxCountPerCommand");
-    expect(json(await s.call("POST", "/v1/instances/t/objects/alloc", { cache: "c", cgroup: "/", count: 60 })).allocatedCount).toBe(60);
-    expectLimit(await s.call("POST", "/v1/instances/t/objects/alloc", { cache: "c", cgroup: "/", count: 41 }), "maxLiveObjects");
-    expectGrpcLimit(await s.rpc("AllocObjects", { instance: "t", cache: "c", cgroup: "/", count: 41 }), "maxLiveObjects");
+    expectLimit(
+      await s.call("POST", "/v1/instances/t/objects/alloc", { cache: "c", cgroup: "/", count: 61 }),
+      "maxCountPerCommand",
+    );
+    expectGrpcLimit(
+      await s.rpc("AllocObjects", { instance: "t", cache: "c", cgroup: "/", count: 61 }),
+      "maxCountPerCommand",
+    );
+    expect(
+      json(await s.call("POST", "/v1/instances/t/objects/alloc", { cache: "c", cgroup: "/", count: 60 }))
+        .allocatedCount,
+    ).toBe(60);
+    expectLimit(
+      await s.call("POST", "/v1/instances/t/objects/alloc", { cache: "c", cgroup: "/", count: 41 }),
+      "maxLiveObjects",
+    );
+    expectGrpcLimit(
+      await s.rpc("AllocObjects", { instance: "t", cache: "c", cgroup: "/", count: 41 }),
+      "maxLiveObjects",
+    );
     const batch = json(
-      await s.call("POST", "/v1/instances/t/batch", { commands: [{ op: "allocObjects", cache: "c", cgroup: "/", count: 41 }] }),
+      await s.call("POST", "/v1/instances/t/batch", {
+        commands: [{ op: "allocObjects", cache: "c", cgroup: "/", count: 41 }],
+      }),
     );
     expect(batch.results[0].error.code).toBe("LIMIT_EXCEEDED");
     expect(s.registry.get("t").instance.slab.liveObjects).toBe(60);
@@ -70,13 +97,21 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
 
   it("maxPagesPerInstance: the simulated RAM of a new instance, on create and import", async () => {
     const s = await startBoth({ limits: { maxPagesPerInstance: 8192 } });
-    expect((await s.call("POST", "/v1/instances", { name: "ok", config: { memoryBytes: 32 * MiB } })).statusCode).toBe(201);
+    expect(
+      (await s.call("POST", "/v1/instances", { name: "ok", config: { memoryBytes: 32 * MiB } })).statusCode,
+    ).toBe(201);
     const big = { name: "big", config: { memoryBytes: 64 * MiB } };
     const r = await s.call("POST", "/v1/instances", big);
     expectLimit(r, "maxPagesPerInstance");
     expect(json(r).details.value).toBe(8192);
     expectGrpcLimit(await s.rpc("CreateInstance", big), "maxPagesPerInstance");
-    const doc = { format: "memcg-sim-export", version: 1, name: "big", config: { memoryBytes: 64 * MiB }, commands: [] };
+    const doc = {
+      format: "memcg-sim-export",
+      version: 1,
+      name: "big",
+      config: { memoryBytes: 64 * MiB },
+      commands: [],
+    };
     expectLimit(await s.call("POST", "/v1/instances/import", doc), "maxPagesPerInstance");
   });
 
@@ -86,7 +121,10 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
     const commands = [1, 2, 3].map((i) => ({ op: "advanceClock", ms: i }));
     expectLimit(await s.call("POST", "/v1/instances/t/batch", { commands }), "maxBatchCommands");
     expectGrpcLimit(
-      await s.rpc("ExecuteBatch", { instance: "t", commands: commands.map((c) => ({ advanceClock: { ms: c.ms } })) }),
+      await s.rpc("ExecuteBatch", {
+        instance: "t",
+        commands: commands.map((c) => ({ advanceClock: { ms: c.ms } })),
+      }),
       "maxBatchCommands",
     );
     expect(s.registry.get("t").instance.commandCount).toBe(0);
@@ -109,13 +147,23 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
     const commands = Array.from({ length: 100 }, () => ({ op: "advanceClock", ms: 1 }));
     for (const r of [
       await s.call("POST", "/v1/instances/t/batch", { commands }),
-      await s.call("PUT", "/v1/instances/t/fs/memory.limit_in_bytes", "9".repeat(2000), { "content-type": "text/plain" }),
+      await s.call("PUT", "/v1/instances/t/fs/memory.limit_in_bytes", "9".repeat(2000), {
+        "content-type": "text/plain",
+      }),
       await s.call("POST", "/v1/instances/import", { pad: "x".repeat(4000) }),
     ]) {
       expect(r.statusCode).toBe(413);
-      expect(json(r)).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: "maxBodyBytes", value: 1024 } });
+      expect(json(r)).toMatchObject({
+        code: "PAYLOAD_TOO_LARGE",
+        details: { limit: "maxBodyBytes", value: 1024 },
+      });
     }
-    const big = await s.rpc("ExecuteBatch", { instance: "t", commands: commands.map(() => ({ advanceClock: { ms: 1 } })).concat(Array(200).fill({ advanceClock: { ms: 1 } })) });
+    const big = await s.rpc("ExecuteBatch", {
+      instance: "t",
+      commands: commands
+        .map(() => ({ advanceClock: { ms: 1 } }))
+        .concat(Array(200).fill({ advanceClock: { ms: 1 } })),
+    });
     expect(big.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(big.details).toMatch(/larger than max/);
     expect(s.registry.get("t").instance.commandCount).toBe(0);
@@ -127,14 +175,22 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
     const s = await startBoth({ limits: { maxWatchers: 2 } });
     await s.call("POST", "/v1/instances", { name: "t" });
     const sse = new AbortController();
-    const first = await fetch(`${s.base}/v1/instances/t/events`, { headers: { accept: "text/event-stream" }, signal: sse.signal });
+    const first = await fetch(`${s.base}/v1/instances/t/events`, {
+      headers: { accept: "text/event-stream" },
+      signal: sse.signal,
+    });
     expect(first.status).toBe(200);
     const w1 = s.watch({ instance: "t", sinceSeq: 0 });
     w1.on("error", () => {});
     await waitFor(() => s.registry.watcherCount === 2);
-    const refusedSse = await fetch(`${s.base}/v1/instances/t/events`, { headers: { accept: "text/event-stream" } });
+    const refusedSse = await fetch(`${s.base}/v1/instances/t/events`, {
+      headers: { accept: "text/event-stream" },
+    });
     expect(refusedSse.status).toBe(429);
-    expect(await refusedSse.json()).toMatchObject({ code: "LIMIT_EXCEEDED", details: { limit: "maxWatchers", value: 2 } });
+    expect(await refusedSse.json()).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+      details: { limit: "maxWatchers", value: 2 },
+    });
     const refusedWatch = await watchOutcome(s.watch({ instance: "t", sinceSeq: 0 }));
     expect(refusedWatch.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(refusedWatch.limit).toBe("maxWatchers");
@@ -156,7 +212,9 @@ describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 
     expectLimit(await s.call("GET", "/v1/instances/t/events?limit=6"), "maxEventPage");
     expectGrpcLimit(await s.rpc("ListEvents", { instance: "t", sinceSeq: 0, limit: 6 }), "maxEventPage");
     expect(json(await s.call("GET", "/v1/instances/t/events")).events).toHaveLength(5);
-    expect(((await s.rpc("ListEvents", { instance: "t", sinceSeq: 0 })).response!.events as unknown[]).length).toBe(5);
+    expect(
+      ((await s.rpc("ListEvents", { instance: "t", sinceSeq: 0 })).response!.events as unknown[]).length,
+    ).toBe(5);
   });
 });
 
@@ -173,7 +231,10 @@ function watchOutcome(stream: grpc.ClientReadableStream<unknown>): Promise<{ cod
     stream.on("data", () => {});
     stream.on("error", (e: grpc.ServiceError) => {
       const det = e.metadata.get("memcg-sim-error-details-bin")[0];
-      resolve({ code: e.code, limit: det ? JSON.parse(Buffer.from(det as Buffer).toString()).limit : undefined });
+      resolve({
+        code: e.code,
+        limit: det ? JSON.parse(Buffer.from(det as Buffer).toString()).limit : undefined,
+      });
     });
   });
 }

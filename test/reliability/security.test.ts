@@ -37,7 +37,12 @@ describe("API token (MEMCG_SIM_API_TOKEN / --api-token)", () => {
       ["GET", "/v1/no-such-route"],
       ["GET", "/nothing-here"],
     ] as const) {
-      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
+      for (const headers of [
+        {},
+        { authorization: "Bearer wrong" },
+        { authorization: TOKEN },
+        { authorization: `Basic ${TOKEN}` },
+      ] as Record<string, string>[]) {
         const r = await s.call(method, url, undefined, headers);
         expect(r.statusCode, `${method} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
@@ -46,8 +51,18 @@ describe("API token (MEMCG_SIM_API_TOKEN / --api-token)", () => {
       }
     }
     expect((await s.call("POST", "/v1/instances", { name: "t" }, auth)).statusCode).toBe(201);
-    expect((await s.call("GET", "/v1/instances/t", undefined, { authorization: `bearer ${TOKEN}` })).statusCode).toBe(200);
-    for (const url of ["/livez", "/readyz", "/healthz", "/metrics", "/metrics/cadvisor", "/openapi.yaml", "/docs"])
+    expect(
+      (await s.call("GET", "/v1/instances/t", undefined, { authorization: `bearer ${TOKEN}` })).statusCode,
+    ).toBe(200);
+    for (const url of [
+      "/livez",
+      "/readyz",
+      "/healthz",
+      "/metrics",
+      "/metrics/cadvisor",
+      "/openapi.yaml",
+      "/docs",
+    ])
       expect((await s.call("GET", url)).statusCode, url).toBe(200);
   });
 
@@ -63,7 +78,9 @@ describe("API token (MEMCG_SIM_API_TOKEN / --api-token)", () => {
         expect(o.code).toBe(grpc.status.UNAUTHENTICATED);
         expect(o.errorCode).toBe("UNAUTHENTICATED");
       }
-      const w = await new Promise<grpc.ServiceError>((resolve) => s.watch({ instance: "t" }, md).on("error", resolve));
+      const w = await new Promise<grpc.ServiceError>((resolve) =>
+        s.watch({ instance: "t" }, md).on("error", resolve),
+      );
       expect(w.code).toBe(grpc.status.UNAUTHENTICATED);
     }
     expect((await s.rpc("CreateInstance", { name: "t" }, auth)).ok).toBe(true);
@@ -110,19 +127,34 @@ describe("no stack traces in any response", () => {
 
 describe("wiring of src/server.ts", () => {
   it("serves /metrics with REST and gRPC request durations, readiness on both transports, and shuts down cleanly", async () => {
-    const config = parseServerConfig({ MEMCG_SIM_HTTP_PORT: "0", MEMCG_SIM_GRPC_PORT: "0", MEMCG_SIM_DATA_DIR: "none", MEMCG_SIM_DEMO: "0" });
+    const config = parseServerConfig({
+      MEMCG_SIM_HTTP_PORT: "0",
+      MEMCG_SIM_GRPC_PORT: "0",
+      MEMCG_SIM_DATA_DIR: "none",
+      MEMCG_SIM_DEMO: "0",
+    });
     const server = await startServer(config, pino({ level: "silent" }));
     const base = `http://127.0.0.1:${server.httpPort}`;
     try {
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      await fetch(`${base}/v1/instances`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"m"}' });
-      expect(await healthCheck(`127.0.0.1:${server.grpcPort}`, "memcg_sim.v1.SimulatorService")).toBe("SERVING");
+      await fetch(`${base}/v1/instances`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"name":"m"}',
+      });
+      expect(await healthCheck(`127.0.0.1:${server.grpcPort}`, "memcg_sim.v1.SimulatorService")).toBe(
+        "SERVING",
+      );
       const client = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
       expect((await unary(client, "GetInstance", { name: "m" })).ok).toBe(true);
       client.close();
       const text = await (await fetch(`${base}/metrics`)).text();
-      expect(text).toMatch(/memcg_sim_rest_request_duration_seconds_count\{route="\/v1\/instances",method="POST",status_code="201"\} 1/);
-      expect(text).toMatch(/memcg_sim_grpc_request_duration_seconds_count\{method="GetInstance",code="OK"\} 1/);
+      expect(text).toMatch(
+        /memcg_sim_rest_request_duration_seconds_count\{route="\/v1\/instances",method="POST",status_code="201"\} 1/,
+      );
+      expect(text).toMatch(
+        /memcg_sim_grpc_request_duration_seconds_count\{method="GetInstance",code="OK"\} 1/,
+      );
       expect(text).toMatch(/memcg_sim_memory_usage_bytes\{simulation="m",cgroup="\/"\} 0/);
       expect((await fetch(`${base}/metrics/cadvisor`)).status).toBe(200);
       // export works on the real wiring (the persistence's command log)

@@ -10,7 +10,11 @@ async function buildHistory(s: Awaited<ReturnType<typeof startBoth>>, name: stri
   await s.call("POST", "/v1/instances", { name, config: { model: "v4.5", memoryBytes: 64 * MiB, seed: 7 } });
   for (const p of ["/a", "/a/x", "/b"]) await s.call("POST", `${I}/cgroups`, { path: p });
   await s.call("PATCH", `${I}/cgroups/a`, { memoryMaxBytes: 2 * MiB });
-  await s.call("POST", `${I}/caches`, { name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } });
+  await s.call("POST", `${I}/caches`, {
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
   await s.call("POST", `${I}/tasks`, { cgroup: "/a/x", pid: 10 });
   await s.call("POST", `${I}/tasks`, { cgroup: "/b", pid: 11 });
   await s.call("POST", `${I}/objects/alloc`, { cache: "dentry", pid: 10, count: 5000 });
@@ -36,7 +40,14 @@ async function observe(s: Awaited<ReturnType<typeof startBoth>>, name: string) {
     // the next answers too: the seeded PRNG and every counter continue identically
     next: [
       json(await s.call("POST", `${I}/objects/alloc`, { cache: "dentry", pid: 11, count: 300 })),
-      json(await s.call("POST", `${I}/objects/free`, { cache: "dentry", cgroup: "/a/x", count: 50, order: "random" })),
+      json(
+        await s.call("POST", `${I}/objects/free`, {
+          cache: "dentry",
+          cgroup: "/a/x",
+          count: 50,
+          order: "random",
+        }),
+      ),
       json(await s.call("POST", `${I}/reclaim`, { cgroup: "/", bytes: MiB })),
     ],
   };
@@ -66,14 +77,21 @@ describe("export / import (REST and gRPC)", () => {
     const s = await startBoth();
     await buildHistory(s, "orig");
     const viaGrpc = await s.rpc("ExportInstance", { name: "orig" });
-    expect(JSON.parse(viaGrpc.response!.documentJson as string)).toEqual(json(await s.call("GET", "/v1/instances/orig/export")));
-    const r = await s.call("POST", "/v1/instances/import?name=twin", JSON.parse(viaGrpc.response!.documentJson as string));
+    expect(JSON.parse(viaGrpc.response!.documentJson as string)).toEqual(
+      json(await s.call("GET", "/v1/instances/orig/export")),
+    );
+    const r = await s.call(
+      "POST",
+      "/v1/instances/import?name=twin",
+      JSON.parse(viaGrpc.response!.documentJson as string),
+    );
     expect(r.statusCode).toBe(201);
     expect(json(r).name).toBe("twin");
     expect(json(r).liveObjectCount).toBe(json(await s.call("GET", "/v1/instances/orig")).liveObjectCount);
-    expect(json(await s.call("POST", "/v1/instances/import", JSON.parse(viaGrpc.response!.documentJson as string))).code).toBe(
-      "INSTANCE_EXISTS",
-    );
+    expect(
+      json(await s.call("POST", "/v1/instances/import", JSON.parse(viaGrpc.response!.documentJson as string)))
+        .code,
+    ).toBe("INSTANCE_EXISTS");
     expect((await s.rpc("ExportInstance", { name: "nope" })).code).toBe(grpc.status.NOT_FOUND);
   });
 
@@ -82,13 +100,24 @@ describe("export / import (REST and gRPC)", () => {
     for (const body of [
       { format: "nope" },
       { format: "memcg-sim-export", version: 2, name: "x", config: {}, commands: [] },
-      { format: "memcg-sim-export", version: 1, name: "x", config: {}, commands: [{ op: "removeCgroup", path: "/missing" }] },
+      {
+        format: "memcg-sim-export",
+        version: 1,
+        name: "x",
+        config: {},
+        commands: [{ op: "removeCgroup", path: "/missing" }],
+      },
     ]) {
       const r = await s.call("POST", "/v1/instances/import", body);
       expect(r.statusCode).toBe(400);
       expect(json(r).code).toBe("INVALID_ARGUMENT");
     }
-    for (const text of ["{", "[]", '{"__proto__": {"polluted": 1}}', '{"constructor": {"prototype": {"polluted": 1}}}']) {
+    for (const text of [
+      "{",
+      "[]",
+      '{"__proto__": {"polluted": 1}}',
+      '{"constructor": {"prototype": {"polluted": 1}}}',
+    ]) {
       const o = await s.rpc("ImportInstance", { documentJson: text });
       expect(o.code).toBe(grpc.status.INVALID_ARGUMENT);
     }

@@ -218,7 +218,13 @@ describe("kmem limit (rfc-2012, kmemIndependentAccounting)", () => {
     await call("PATCH", "/v1/instances/t/cgroups/a", { kmemMaxBytes: 65536 });
     const r = await call("POST", "/v1/instances/t/objects/alloc", { cache: "dentry", pid: 100, count: 400 });
     expect(r.statusCode).toBe(200);
-    expect(json(r)).toMatchObject({ allocatedCount: 336, failedCount: 64, error: "ENOMEM", failedAt: "/a", chargedBytes: 65536 });
+    expect(json(r)).toMatchObject({
+      allocatedCount: 336,
+      failedCount: 64,
+      error: "ENOMEM",
+      failedAt: "/a",
+      chargedBytes: 65536,
+    });
     expect((await call("GET", "/v1/instances/t/fs/a/memory.kmem.failcnt")).body).toBe("1\n");
     expect((await call("GET", "/v1/instances/t/fs/a/memory.kmem.usage_in_bytes")).body).toBe("65536\n");
   });

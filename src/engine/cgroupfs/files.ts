@@ -62,6 +62,11 @@ const V1_TABLE: readonly Cftype[] = [
     write: (sim, cg, value) => {
       notRoot(cg, "memory.limit_in_bytes");
       const p = parseLimitPages(value, resCounter(sim), "-1");
+      // mem_cgroup_resize_max(memsw = false): the memory limit may not exceed the memsw limit
+      if (p > cg.memswMaxPages)
+        fail("EINVAL", "memory.limit_in_bytes cannot exceed memory.memsw.limit_in_bytes", {
+          file: "memory.limit_in_bytes",
+        });
       return () => v1SetLimit(sim, cg, p);
     },
   },
@@ -107,12 +112,15 @@ const V1_TABLE: readonly Cftype[] = [
   {
     name: "memory.move_charge_at_immigrate",
     read: (_sim, cg) => `${cg.moveChargeAtImmigrate}\n`,
-    write: (_sim, cg, value) => {
+    write: (sim, cg, value) => {
       const v = parseUint(value);
       if (v >= 4)
         fail("EINVAL", "move_charge_at_immigrate takes a bitmask below 4", {
           file: "memory.move_charge_at_immigrate",
         });
+      // 6.x after the charge-moving code was removed (mem_cgroup_move_charge_write): anything but 0 is EINVAL
+      if (sim.era.moveChargeRemoved && v !== 0)
+        fail("EINVAL", "charge moving is no longer supported", { file: "memory.move_charge_at_immigrate" });
       return () => {
         cg.moveChargeAtImmigrate = v;
       };
@@ -161,6 +169,127 @@ const V1_TABLE: readonly Cftype[] = [
   {
     name: "memory.kmem.slabinfo",
     read: (sim, cg) => kmemSlabinfo(sim, cg),
+  },
+  {
+    name: "memory.memsw.usage_in_bytes",
+    // mem_cgroup_usage(memcg, true): no swap is simulated, so memsw usage is memory usage
+    read: (_sim, cg) => `${usagePages(cg) * PAGE}\n`,
+  },
+  {
+    name: "memory.memsw.max_usage_in_bytes",
+    read: (_sim, cg) => `${cg.memory.memswWatermark * PAGE}\n`,
+    write: (_sim, cg) => () => {
+      cg.memory.memswWatermark = cg.memory.usage;
+    },
+  },
+  {
+    name: "memory.memsw.limit_in_bytes",
+    read: (sim, cg) => `${v1LimitText(cg.memswMaxPages, resCounter(sim))}\n`,
+    write: (sim, cg, value) => {
+      notRoot(cg, "memory.memsw.limit_in_bytes");
+      const p = parseLimitPages(value, resCounter(sim), "-1");
+      // mem_cgroup_resize_max(memsw = true): the memsw limit may not go below the memory limit
+      if (p < cg.memory.max)
+        fail("EINVAL", "memory.memsw.limit_in_bytes cannot be below memory.limit_in_bytes", {
+          file: "memory.memsw.limit_in_bytes",
+        });
+      return () => {
+        v1Resize(sim, cg, "memory.memsw.limit_in_bytes", () => {
+          if (cg.memory.usage > p) return false;
+          cg.memswMaxPages = p;
+          if (p !== UNLIMITED) sim.memswLimitSet = true;
+          return true;
+        });
+      };
+    },
+  },
+  {
+    name: "memory.memsw.failcnt",
+    read: (_sim, cg) => `${cg.memswFailcnt}\n`,
+    write: (_sim, cg) => () => {
+      cg.memswFailcnt = 0;
+    },
+  },
+  {
+    name: "memory.kmem.tcp.limit_in_bytes",
+    read: (sim, cg) => `${v1LimitText(cg.tcpMaxPages, resCounter(sim))}\n`,
+    write: (sim, cg, value) => {
+      notRoot(cg, "memory.kmem.tcp.limit_in_bytes");
+      const p = parseLimitPages(value, resCounter(sim), "-1");
+      // memcg1_update_tcp_max: page_counter_set_max on the tcpmem counter, whose usage is 0 here
+      return () => {
+        cg.tcpMaxPages = p;
+      };
+    },
+  },
+  {
+    name: "memory.kmem.tcp.usage_in_bytes",
+    read: (_sim, cg) => `${cg.tcpUsagePages * PAGE}\n`,
+  },
+  {
+    name: "memory.kmem.tcp.failcnt",
+    read: (_sim, cg) => `${cg.tcpFailcnt}\n`,
+    write: (_sim, cg) => () => {
+      cg.tcpFailcnt = 0;
+    },
+  },
+  {
+    name: "memory.kmem.tcp.max_usage_in_bytes",
+    read: (_sim, cg) => `${cg.tcpWatermarkPages * PAGE}\n`,
+    write: (_sim, cg) => () => {
+      cg.tcpWatermarkPages = cg.tcpUsagePages;
+    },
+  },
+  {
+    name: "memory.swappiness",
+    read: (_sim, cg) => `${cg.swappiness}\n`,
+    write: (_sim, cg, value) => {
+      // mem_cgroup_swappiness_write: u64, at most MAX_SWAPPINESS (200)
+      const v = parseUint(value);
+      if (v > 200) fail("EINVAL", "swappiness takes 0..200", { file: "memory.swappiness" });
+      return () => {
+        cg.swappiness = v;
+      };
+    },
+  },
+  {
+    name: "memory.numa_stat",
+    read: (_sim, cg) => numaStat(cg),
+  },
+  {
+    // only an eventfd target (cgroup.event_control); no read or write handler
+    name: "memory.pressure_level",
+  },
+  {
+    name: "cgroup.event_control",
+    write: (_sim, _cg, value) => {
+      // memcg_write_event_control: "<event_fd> <control_fd> [args]"
+      if (!/^\d+ \d+(?: .*)?$/.test(value))
+        fail("EINVAL", "cgroup.event_control takes <event_fd> <control_fd> [args]", {
+          file: "cgroup.event_control",
+        });
+      return fail("EOPNOTSUPP", "eventfd notifications are not simulated", { file: "cgroup.event_control" });
+    },
+  },
+  {
+    name: "cgroup.clone_children",
+    read: (_sim, cg) => `${cg.cloneChildren ? 1 : 0}\n`,
+    write: (_sim, cg, value) => {
+      const v = parseUint(value);
+      return () => {
+        cg.cloneChildren = v !== 0;
+      };
+    },
+  },
+  {
+    name: "notify_on_release",
+    read: (_sim, cg) => `${cg.notifyOnRelease ? 1 : 0}\n`,
+    write: (_sim, cg, value) => {
+      const v = parseUint(value);
+      return () => {
+        cg.notifyOnRelease = v !== 0;
+      };
+    },
   },
   {
     name: "cgroup.procs",
@@ -225,7 +354,10 @@ const V2_TABLE: readonly Cftype[] = [
     name: "memory.peak",
     notOnRoot: true,
     read: (_sim, cg) => `${cg.memory.watermark * PAGE}\n`,
-    write: (_sim, cg, value) => {
+    write: (sim, cg, value) => {
+      // 6.12+ peak_write: the writer's own descriptor gets a watermark of its own; a fresh reader
+      // (every request here opens the file anew) still reads the global one
+      if (sim.era.peakResetPerFd) return none;
       if (value === "") fail("EINVAL", "memory.peak needs a non-empty write", { file: "memory.peak" });
       return () => {
         cg.memory.watermark = cg.memory.usage;
@@ -396,6 +528,25 @@ function kmemSlabinfo(sim: Instance, cg: Cgroup): string {
   return out;
 }
 
+/** v1 `memory.numa_stat` (memcg_numa_stat_show): LRU pages, local then hierarchical, one node (N0). */
+function numaStat(cg: Cgroup): string {
+  let out = "";
+  const rows = (a: Float64Array, prefix: string) => {
+    const anon = a[STAT_ANON_PAGES];
+    const file = a[STAT_FILE_PAGES];
+    for (const [k, v] of [
+      ["total", anon + file],
+      ["file", file],
+      ["anon", anon],
+      ["unevictable", 0],
+    ] as const)
+      out += `${prefix}${k}=${v} N0=${v}\n`;
+  };
+  rows(cg.statLocal, "");
+  rows(cg.statHier, "hierarchical_");
+  return out;
+}
+
 /** One v1 `memory.stat` value of a statistics row (local or hierarchical), in the file's unit. */
 function v1StatValue(sim: Instance, key: string, a: Float64Array): number {
   switch (key) {
@@ -448,6 +599,9 @@ function v1MemoryStat(sim: Instance, cg: Cgroup): string {
  */
 export function writeCgroupFile(sim: Instance, cg: Cgroup, file: string, raw: string, dryRun: boolean): void {
   const c = lookup(sim, cg, file);
+  // A zero-length write never reaches the file's handler: the recorded 6.18 kernel answered "ok"
+  // and changed nothing (v1-files.json); older eras keep the handlers' own answer to "".
+  if (raw === "" && sim.era.emptyWriteIsNoop) return;
   if (c.write === undefined) fail("EINVAL", `${file} is read-only`, { file });
   const effect = c.write(sim, cg, raw.trim());
   if (!dryRun) effect();
@@ -468,29 +622,30 @@ function attachTask(sim: Instance, cg: Cgroup, value: string, file: string): () 
  * progress, 4.x+ until a reclaim pass frees nothing.
  */
 function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
-  if (cg.memory.setMax(p)) return;
+  v1Resize(sim, cg, "memory.limit_in_bytes", () => cg.memory.setMax(p));
+}
+
+/** The reclaim-and-retry loop of a v1 limit write around `setMax` (true once the limit is installed). */
+function v1Resize(sim: Instance, cg: Cgroup, file: string, setMax: () => boolean): void {
+  if (setMax()) return;
   drainAllStock(sim, cg);
-  if (cg.memory.setMax(p)) return;
+  if (setMax()) return;
   if (resCounter(sim)) {
     let retries = 5 * subtree(cg).length;
     let old = cg.memory.usage;
     while (retries > 0) {
       tryToFreeMemcgPages(sim, cg, 1, null);
-      if (cg.memory.setMax(p)) return;
+      if (setMax()) return;
       const cur = cg.memory.usage;
       if (cur >= old) retries--;
       else old = cur;
     }
-    fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, {
-      file: "memory.limit_in_bytes",
-    });
+    fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, { file });
   }
   for (;;) {
     if (tryToFreeMemcgPages(sim, cg, 1, null) === 0)
-      fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, {
-        file: "memory.limit_in_bytes",
-      });
-    if (cg.memory.setMax(p)) return;
+      fail("EBUSY", `usage ${cg.memory.usage * PAGE} cannot be reclaimed below the new limit`, { file });
+    if (setMax()) return;
   }
 }
 
@@ -502,6 +657,8 @@ function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
  */
 function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number): () => void {
   const rule = sim.era.kmemLimit;
+  // 6.1+: memcg1 mem_cgroup_write parses the value, warns that kmem.limit_in_bytes is deprecated, and drops it
+  if (rule === "ignored") return none;
   if (rule === "unenforced")
     return () => {
       cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it

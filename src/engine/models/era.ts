@@ -56,6 +56,19 @@ export interface Era {
    * a non-zero value are EINVAL from 6.8, memcg1: mem_cgroup_move_charge_write).
    */
   readonly moveChargeRemoved: boolean;
+  /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
+  readonly nrMemcgStock: number;
+  /**
+   * A `memory.peak` write resets only the writing file descriptor's own watermark (6.12+
+   * peak_write: `ofp->value = usage`), which dies with the descriptor — so through this facade,
+   * where every request opens the file anew, a write changes nothing any reader sees.
+   */
+  readonly peakResetPerFd: boolean;
+  /**
+   * A zero-length write is accepted and changes nothing (calibrated: the recorded 6.18 host
+   * answered so for `memory.limit_in_bytes`, v1-files.json). Older eras keep each handler's answer.
+   */
+  readonly emptyWriteIsNoop: boolean;
   /** Defaults of the instance config fields the era decides. */
   readonly defaults: {
     readonly maxReclaimRetries: number;

@@ -5,6 +5,7 @@ import { RFC_2012_ERA, Rfc2012Model } from "./rfc-2012.js";
 import { V3_8_ERA, V38Model } from "./v3-8.js";
 import { V4_5_ERA, V45Model } from "./v4-5.js";
 import { V5_9_ERA, V59Model } from "./v5-9.js";
+import { V6_18_ERA, V618Model } from "./v6-18.js";
 
 /** One row per model: its era's data and how to build its accounting rules for a simulation. */
 export interface ModelSpec {
@@ -21,6 +22,7 @@ export const MODELS = {
   "v3.8": { era: V3_8_ERA, create: (sim) => new V38Model(sim) },
   "v4.5": { era: V4_5_ERA, create: (sim) => new V45Model(sim) },
   "v5.9": { era: V5_9_ERA, create: (sim) => new V59Model(sim) },
+  "v6.18": { era: V6_18_ERA, create: (sim) => new V618Model(sim) },
 } as const satisfies Record<string, ModelSpec>;
 
 export type ModelName = keyof typeof MODELS;

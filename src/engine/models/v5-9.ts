@@ -18,7 +18,7 @@ import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE, V2_STAT_KEYS_6X } fro
 const PAGE = 4096;
 
 /** One CPU's obj stock (`struct obj_stock`): the cached objcg and its pre-charged bytes. */
-interface ObjStock {
+export interface ObjStock {
   objcg: number;
   bytes: number;
 }
@@ -33,7 +33,7 @@ interface ObjStock {
  * pins a removed cgroup.
  */
 export class V59Model implements AccountingModel {
-  readonly name = "v5.9" as const;
+  readonly name: string = "v5.9";
   readonly modern = true;
   readonly objectCharging = true;
   readonly memcgAwareShrinking = true;
@@ -43,7 +43,7 @@ export class V59Model implements AccountingModel {
   readonly stocks: ObjStock[];
   private readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0, stable: true };
 
-  constructor(private readonly sim: Instance) {
+  constructor(protected readonly sim: Instance) {
     this.stocks = Array.from({ length: sim.config.cpuCount }, () => ({ objcg: -1, bytes: 0 }));
   }
 
@@ -96,7 +96,7 @@ export class V59Model implements AccountingModel {
       }
     }
     s.bytes = b;
-    if (pages > 0) this.unchargePages(kmem.objcgMemcg[objcg], pages);
+    if (pages > 0) this.unchargePages(kmem.objcgMemcg[objcg], pages, cpu);
   }
 
   stockedObjects(objcg: number, bytes: number, cpu: number): number {
@@ -112,7 +112,7 @@ export class V59Model implements AccountingModel {
   private refill(kmem: SlabSystem, objcg: number, bytes: number, allowUncharge: boolean, cpu: number): void {
     const s = this.stocks[cpu];
     if (s.objcg !== objcg) {
-      this.drain(kmem, s);
+      this.drain(kmem, s, cpu);
       s.objcg = objcg;
       s.bytes = kmem.objcgChargedBytes[objcg];
       kmem.objcgChargedBytes[objcg] = 0;
@@ -122,16 +122,16 @@ export class V59Model implements AccountingModel {
     if (allowUncharge && s.bytes > PAGE) {
       const pages = Math.floor(s.bytes / PAGE);
       s.bytes %= PAGE;
-      this.unchargePages(kmem.objcgMemcg[objcg], pages);
+      this.unchargePages(kmem.objcgMemcg[objcg], pages, cpu);
     }
   }
 
   /** `drain_obj_stock`: whole pages uncharged, the sub-page rest parked in `nr_charged_bytes`. */
-  private drain(kmem: SlabSystem, s: ObjStock): void {
+  protected drain(kmem: SlabSystem, s: ObjStock, cpu: number): void {
     if (s.objcg >= 0 && s.bytes > 0) {
       const pages = Math.floor(s.bytes / PAGE);
       const rem = s.bytes % PAGE;
-      if (pages > 0) this.unchargePages(kmem.objcgMemcg[s.objcg], pages);
+      if (pages > 0) this.unchargePages(kmem.objcgMemcg[s.objcg], pages, cpu);
       if (rem > 0) kmem.objcgChargedBytes[s.objcg] += rem;
     }
     s.objcg = -1;
@@ -156,7 +156,9 @@ export class V59Model implements AccountingModel {
     return true;
   }
 
-  private unchargePages(memcg: Cgroup, nrPages: number): void {
+  /** `obj_cgroup_uncharge_pages` of 5.9: the pages leave the memory counter (`cpu` unused here). */
+  protected unchargePages(memcg: Cgroup, nrPages: number, cpu: number): void {
+    void cpu;
     if (memcg.isRoot) return;
     uncharge(memcg, nrPages);
     unchargeAt(memcg, ROW_KMEM, nrPages);
@@ -187,7 +189,14 @@ export class V59Model implements AccountingModel {
    */
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
     const parent = cg.parent!;
-    for (const s of this.stocks) if (s.objcg >= 0 && kmem.objcgMemcg[s.objcg] === cg) this.drain(kmem, s);
+    this.stocks.forEach((s, cpu) => {
+      if (s.objcg >= 0 && kmem.objcgMemcg[s.objcg] === cg) this.drain(kmem, s, cpu);
+    });
+    this.reparent(kmem, cg, parent);
+  }
+
+  /** The offline work after the stocks: objcgs, kmem charges, statistics and lists move to the parent. */
+  protected reparent(kmem: SlabSystem, cg: Cgroup, parent: Cgroup): void {
     kmem.moveObjcgs(cg, parent);
     const pages = cg.objcgPages;
     cg.objcgPages = 0;
@@ -241,6 +250,9 @@ export const V5_9_ERA: Era = {
   cgroupStatPerSubsys: true,
   anonStartsInactive: true,
   moveChargeRemoved: false,
+  nrMemcgStock: 1,
+  peakResetPerFd: false,
+  emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 1 },
   v1Files: V1_FILES_BASE,
   v2Files: V2_FILES_BASE,

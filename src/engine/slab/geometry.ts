@@ -73,7 +73,13 @@ function calcSlabOrder(size: number, minOrder: number, maxOrder: number, fractio
 }
 
 /** `calculate_order` (6.8+ form): the smallest order in [min_order, max_order] whose waste is ≤ 1/16, 1/8, 1/4, 1/2 of the slab. */
-export function calculateOrder(size: number, cpuCount: number, slubMaxOrder = 3, slubMinObjects = 0, slubMinOrder = 0): number {
+export function calculateOrder(
+  size: number,
+  cpuCount: number,
+  slubMaxOrder = 3,
+  slubMinObjects = 0,
+  slubMinOrder = 0,
+): number {
   let minObjects = slubMinObjects !== 0 ? slubMinObjects : 4 * (fls(cpuCount) + 1);
   const maxObjects = orderObjects(slubMaxOrder, size);
   minObjects = Math.min(minObjects, maxObjects);
@@ -97,7 +103,13 @@ export function computeGeometry(g: GeometryInput): Geometry {
   const align = calculateAlignment(g.hwcacheAlign ?? false, g.alignBytes ?? 8, g.objectSizeBytes);
   const inner = Math.ceil(g.objectSizeBytes / 8) * 8 + (g.freePointerOutside ? 8 : 0);
   const size = Math.ceil(inner / align) * align;
-  const order = calculateOrder(size, g.cpuCount, g.slubMaxOrder ?? 3, g.slubMinObjects ?? 0, g.slubMinOrder ?? 0);
+  const order = calculateOrder(
+    size,
+    g.cpuCount,
+    g.slubMaxOrder ?? 3,
+    g.slubMinObjects ?? 0,
+    g.slubMinOrder ?? 0,
+  );
   const objectsPerSlab = Math.min(orderObjects(order, size), MAX_OBJS_PER_PAGE);
   return {
     sizeBytes: size,

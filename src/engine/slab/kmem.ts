@@ -314,8 +314,20 @@ export class SlabSystem {
     return cache;
   }
 
-  newInstance(cache: KmemCache, memcg: Cgroup | null, displayName: string, state: CacheInstance["state"]): CacheInstance {
-    const inst = new CacheInstance(this.instances.length, cache, memcg, displayName, this.sim.config.cpuCount, state);
+  newInstance(
+    cache: KmemCache,
+    memcg: Cgroup | null,
+    displayName: string,
+    state: CacheInstance["state"],
+  ): CacheInstance {
+    const inst = new CacheInstance(
+      this.instances.length,
+      cache,
+      memcg,
+      displayName,
+      this.sim.config.cpuCount,
+      state,
+    );
     this.instances.push(inst);
     if (memcg !== null) {
       cache.children.set(memcg.id, inst);
@@ -363,7 +375,11 @@ export class SlabSystem {
     if (inst.memcg !== null) {
       inst.root.children.delete(inst.memcg.id);
       inst.memcg.liveCacheCount--;
-      this.sim.events.emit(this.sim.clockMs, "cache_destroyed", { cache: inst.root.name, cgroup: inst.memcg.path, displayName: inst.displayName });
+      this.sim.events.emit(this.sim.clockMs, "cache_destroyed", {
+        cache: inst.root.name,
+        cgroup: inst.memcg.path,
+        displayName: inst.displayName,
+      });
       this.sim.maybeRelease(inst.memcg);
     }
   }
@@ -451,7 +467,15 @@ export class SlabSystem {
    * are taken in one tight run over the typed arrays, and their counters, stock and statistics
    * move once by the run's total (the same end values; nothing observes the state in between).
    */
-  allocObjects(cache: KmemCache, memcg: Cgroup, pid: number, reclaimable: boolean, ctx: ChargeCtx, count: number, ids: number[] | null): number {
+  allocObjects(
+    cache: KmemCache,
+    memcg: Cgroup,
+    pid: number,
+    reclaimable: boolean,
+    ctx: ChargeCtx,
+    count: number,
+    ids: number[] | null,
+  ): number {
     const model = this.sim.model;
     const size = cache.geometry.sizeBytes;
     const fullSize = size + 8;
@@ -750,7 +774,8 @@ export class SlabSystem {
     if (--ci[cx + CTX_COUNT] === 0) {
       ci[cx + CTX_OLDEST] = -1;
       ci[cx + CTX_NEWEST] = -1;
-    } else if (ci[cx + CTX_OLDEST] === slot || ci[cx + CTX_NEWEST] === slot) this.moveCtxEnds(ci, cx, ctxId, slot);
+    } else if (ci[cx + CTX_OLDEST] === slot || ci[cx + CTX_NEWEST] === slot)
+      this.moveCtxEnds(ci, cx, ctxId, slot);
     this.owned.remove(slot, this.memoOwned);
     if (this.lru.next[slot] !== -1) {
       // every object of one (cache, context) is on the same list_lru (lists move only at offline)
@@ -802,13 +827,15 @@ export class SlabSystem {
     if (ci[cx + CTX_OLDEST] === slot) {
       const next = this.owned.next;
       let x = next[slot];
-      for (; octx[x] !== ctx; x = next[x]) assert(octx[x] >= 0, "context index: no newer object of the context");
+      for (; octx[x] !== ctx; x = next[x])
+        assert(octx[x] >= 0, "context index: no newer object of the context");
       ci[cx + CTX_OLDEST] = x;
     }
     if (ci[cx + CTX_NEWEST] === slot) {
       const prev = this.owned.prev;
       let x = prev[slot];
-      for (; octx[x] !== ctx; x = prev[x]) assert(octx[x] >= 0, "context index: no older object of the context");
+      for (; octx[x] !== ctx; x = prev[x])
+        assert(octx[x] >= 0, "context index: no older object of the context");
       ci[cx + CTX_NEWEST] = x;
     }
   }
@@ -911,7 +938,9 @@ export class SlabSystem {
   /** Live objects of `cache` charged to `cg`, oldest first. */
   ownedSlots(cache: KmemCache, cg: Cgroup): number[] {
     const s = cache.ownerLists.get(cg.id);
-    return s === undefined ? [] : Array.from(this.selectSlots([s], -1, Number.MAX_SAFE_INTEGER, "oldest", null));
+    return s === undefined
+      ? []
+      : Array.from(this.selectSlots([s], -1, Number.MAX_SAFE_INTEGER, "oldest", null));
   }
 
   ownedCount(cache: KmemCache, cg: Cgroup): number {
@@ -921,7 +950,9 @@ export class SlabSystem {
 
   /** Live objects of `cache` allocated by `pid`, oldest first. */
   slotsOfTask(cache: KmemCache, pid: number): number[] {
-    return Array.from(this.selectSlots(this.listsOfTask(cache, pid), pid, Number.MAX_SAFE_INTEGER, "oldest", null));
+    return Array.from(
+      this.selectSlots(this.listsOfTask(cache, pid), pid, Number.MAX_SAFE_INTEGER, "oldest", null),
+    );
   }
 
   /**
@@ -932,7 +963,13 @@ export class SlabSystem {
    * of walking the cgroup's list past every other task's objects. The caller must free every slot
    * returned before anything else reads the index (see the end of the `oldest`/`newest` walk).
    */
-  selectSlotsOfTask(cache: KmemCache, pid: number, count: number, order: string, prng: Prng | null): Int32Array {
+  selectSlotsOfTask(
+    cache: KmemCache,
+    pid: number,
+    count: number,
+    order: string,
+    prng: Prng | null,
+  ): Int32Array {
     const ctxs = this.ctxsOfPid(pid);
     if (ctxs === undefined) return new Int32Array(0);
     const ci = cache.ctxIndex;
@@ -953,7 +990,8 @@ export class SlabSystem {
       return this.pickFromPool(pool, have, count, order, prng);
     }
     const want = Math.min(count, have);
-    if (this.pickScratch.length < want) this.pickScratch = new Int32Array(Math.max(want, 2 * this.pickScratch.length));
+    if (this.pickScratch.length < want)
+      this.pickScratch = new Int32Array(Math.max(want, 2 * this.pickScratch.length));
     const out = this.pickScratch.subarray(0, want);
     const link = order === "oldest" ? this.owned.next : this.owned.prev;
     let x = ci[cx + (order === "oldest" ? CTX_OLDEST : CTX_NEWEST)];
@@ -1004,7 +1042,13 @@ export class SlabSystem {
   }
 
   /** `every-other` or `random` (seeded Fisher-Yates) picks of up to `count` of `pool[0..n)`, in allocation order. */
-  private pickFromPool(pool: Int32Array, n: number, count: number, order: string, prng: Prng | null): Int32Array {
+  private pickFromPool(
+    pool: Int32Array,
+    n: number,
+    count: number,
+    order: string,
+    prng: Prng | null,
+  ): Int32Array {
     if (order === "every-other") {
       const k = Math.min(count, (n + 1) >> 1);
       const out = new Int32Array(k);
@@ -1057,20 +1101,23 @@ export class SlabSystem {
     let out: Int32Array;
     if (!scratch) out = new Int32Array(want);
     else {
-      if (this.pickScratch.length < want) this.pickScratch = new Int32Array(Math.max(want, 2 * this.pickScratch.length));
+      if (this.pickScratch.length < want)
+        this.pickScratch = new Int32Array(Math.max(want, 2 * this.pickScratch.length));
       out = this.pickScratch.subarray(0, want);
     }
     let k = 0;
     if (order === "oldest") {
       for (let li = 0; li < lists.length && k < out.length; li++) {
         const s = lists[li];
-        for (let x = next[s]; x !== s && k < out.length; x = next[x]) if (pid < 0 || cpid[octx[x]] === pid) out[k++] = x;
+        for (let x = next[s]; x !== s && k < out.length; x = next[x])
+          if (pid < 0 || cpid[octx[x]] === pid) out[k++] = x;
       }
     } else {
       // newest: the last `count` of the pool, newest first
       for (let li = lists.length - 1; li >= 0 && k < out.length; li--) {
         const s = lists[li];
-        for (let x = prev[s]; x !== s && k < out.length; x = prev[x]) if (pid < 0 || cpid[octx[x]] === pid) out[k++] = x;
+        for (let x = prev[s]; x !== s && k < out.length; x = prev[x])
+          if (pid < 0 || cpid[octx[x]] === pid) out[k++] = x;
       }
     }
     return k === out.length ? out : out.slice(0, k);
@@ -1094,20 +1141,28 @@ export class SlabSystem {
       if (list === undefined) continue;
       const freed = this.doShrinkSlab(cache, key, list, priority, stats);
       // a global list's pages count at the root (memcg is the root whenever a global list runs)
-      for (let c: Cgroup | null = memcg; c !== null && freed > 0; c = c.parent) c.reclaimedSlabPagesTotal += freed;
+      for (let c: Cgroup | null = memcg; c !== null && freed > 0; c = c.parent)
+        c.reclaimedSlabPagesTotal += freed;
       freedPages += freed;
     }
     return freedPages;
   }
 
   /** `do_shrink_slab` arithmetic, exactly as DOMAIN §9.1 gives it (6.x form). */
-  private doShrinkSlab(cache: KmemCache, key: number, list: number, priority: number, stats: ReclaimStats): number {
+  private doShrinkSlab(
+    cache: KmemCache,
+    key: number,
+    list: number,
+    priority: number,
+    stats: ReclaimStats,
+  ): number {
     const freeable = this.lru.length(list);
     if (freeable === 0) return 0;
     const seeks = cache.shrinker!.seeks;
     const nr = cache.nrDeferred.get(key) ?? 0;
     cache.nrDeferred.set(key, 0);
-    const delta = seeks > 0 ? Math.floor((Math.floor(freeable / 2 ** priority) * 4) / seeks) : Math.floor(freeable / 2);
+    const delta =
+      seeks > 0 ? Math.floor((Math.floor(freeable / 2 ** priority) * 4) / seeks) : Math.floor(freeable / 2);
     let total = Math.min(Math.floor(nr / 2 ** priority) + delta, 2 * freeable);
     let scanned = 0;
     let freedPages = 0;
@@ -1176,7 +1231,8 @@ export class SlabSystem {
 
   /** Iterates every live slab id of an instance (for invariant checks). */
   *slabsOf(inst: CacheInstance): Generator<number> {
-    for (let s = 0; s < this.slabTop; s++) if (this.slabState[s] !== 0 && this.slabInst[s] === inst.id) yield s;
+    for (let s = 0; s < this.slabTop; s++)
+      if (this.slabState[s] !== 0 && this.slabInst[s] === inst.id) yield s;
   }
 
   isSlabLive(s: number): boolean {

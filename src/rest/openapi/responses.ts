@@ -15,7 +15,9 @@ const bytes = int.min(0);
 const limit = bytes.nullable();
 
 /** The resolved config: the request schema with every field present. */
-export const instanceConfigOut = instanceConfigSchema.required().describe("Every field resolved (API.md §3).");
+export const instanceConfigOut = instanceConfigSchema
+  .required()
+  .describe("Every field resolved (API.md §3).");
 
 export const instance = z.object({
   name: z.string(),
@@ -89,7 +91,14 @@ export const cache = z.object({
   objectsPerSlab: count,
   pagesPerSlab: count,
   minPartial: count,
-  flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean(), typesafeByRcu: z.boolean() }).partial(),
+  flags: z
+    .object({
+      account: z.boolean(),
+      reclaimAccount: z.boolean(),
+      hwcacheAlign: z.boolean(),
+      typesafeByRcu: z.boolean(),
+    })
+    .partial(),
   shrinker: z.object({ memcgAware: z.boolean(), seeks: count }).partial().nullable(),
   accounted: z.boolean(),
   activeObjectCount: count,

@@ -9,9 +9,14 @@ export const cgroupPath = z
   .string()
   .min(1)
   .max(4096)
-  .regex(/^\/(?:[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254}(?:\/[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254})*)?$/, "must be a cgroup path such as /a/b");
+  .regex(
+    /^\/(?:[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254}(?:\/[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254})*)?$/,
+    "must be a cgroup path such as /a/b",
+  );
 export const topLevelPath = cgroupPath.refine((p) => p !== "/", "must not be the root cgroup");
-export const nameSegment = z.string().regex(/^[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,200}$/, "must be a cgroup name segment");
+export const nameSegment = z
+  .string()
+  .regex(/^[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,200}$/, "must be a cgroup name segment");
 export const cacheName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/, "must be a cache name");
 export const gfp = z.string().min(1).max(200);
 export const seed = z.number().int().min(0).max(4294967295);
@@ -44,9 +49,13 @@ export class PidAllocator {
   take(): number {
     while (this.reserved.has(this.next)) this.next++;
     if (this.next > MAX_PID)
-      throw new EngineError("LIMIT_EXCEEDED", `the scenario's generators need more than ${MAX_PID - FIRST_GENERATED_PID} task pids`, {
-        limit: "pids",
-      });
+      throw new EngineError(
+        "LIMIT_EXCEEDED",
+        `the scenario's generators need more than ${MAX_PID - FIRST_GENERATED_PID} task pids`,
+        {
+          limit: "pids",
+        },
+      );
     return this.next++;
   }
 }
@@ -127,7 +136,12 @@ export function* v1SetUp(ctx: ExpansionContext, path: string): Generator<Command
   if (ctx.config.cgroupVersion !== 1) return;
   // writing 1 where it is already 1 (inherited from a hierarchical parent) is a no-op
   yield { op: "writeFile", cgroup: path, file: "memory.use_hierarchy", value: "1" };
-  yield { op: "writeFile", cgroup: path, file: "memory.kmem.limit_in_bytes", value: String(ctx.config.memoryBytes) };
+  yield {
+    op: "writeFile",
+    cgroup: path,
+    file: "memory.kmem.limit_in_bytes",
+    value: String(ctx.config.memoryBytes),
+  };
 }
 
 /**

@@ -58,7 +58,12 @@ export const containerChurnSchema = z
     pinnedFraction: z.number().min(0).max(1).default(1),
     pinnedObjectReclaimable: z.boolean().default(false),
     reclaimEveryMinutes: z.number().positive().max(100_000).optional(),
-    reclaimBytes: z.number().int().min(4096).max(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
+    reclaimBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(Number.MAX_SAFE_INTEGER)
+      .default(64 * 1024 * 1024),
     reclaimCgroup: cgroupPath.default("/"),
     seed: seed.optional(),
   })
@@ -73,19 +78,27 @@ export const containerChurnSchema = z
   });
 export type ContainerChurn = z.infer<typeof containerChurnSchema>;
 
-export function* expandContainerChurn(g: ContainerChurn, ctx: ExpansionContext, seedValue: number): Generator<Command> {
+export function* expandContainerChurn(
+  g: ContainerChurn,
+  ctx: ExpansionContext,
+  seedValue: number,
+): Generator<Command> {
   const rnd = new GeneratorRandom(seedValue);
   const cpus = ctx.config.cpuCount;
   yield* ensureCgroup(ctx, g.parent);
   if (g.leaveOneObjectPinnedBy !== undefined) yield* ensureCgroup(ctx, g.leaveOneObjectPinnedBy);
-  const allocations = [{ cache: g.cache, count: g.objectsPerContainer, gfp: undefined as string | undefined }, ...g.mix].filter((a) => a.count > 0);
+  const allocations = [
+    { cache: g.cache, count: g.objectsPerContainer, gfp: undefined as string | undefined },
+    ...g.mix,
+  ].filter((a) => a.count > 0);
   const reclaimEveryMs = g.reclaimEveryMinutes === undefined ? 0 : Math.round(g.reclaimEveryMinutes * 60_000);
   let elapsedMs = 0;
   let nextReclaimMs = reclaimEveryMs;
   for (let i = 1; i <= g.containers; i++) {
     const path = joinPath(g.parent, `${g.namePrefix}${i}`);
     // the random draws do not depend on the era, so every model runs the same workload
-    const pinned = g.leaveOneObjectPinnedBy !== undefined && (g.pinnedFraction === 1 || rnd.uniform() < g.pinnedFraction);
+    const pinned =
+      g.leaveOneObjectPinnedBy !== undefined && (g.pinnedFraction === 1 || rnd.uniform() < g.pinnedFraction);
     const pids: number[] = [];
     const taskCpus: number[] = [];
     for (let t = 0; t < g.tasksPerContainer; t++) {
@@ -93,19 +106,35 @@ export function* expandContainerChurn(g: ContainerChurn, ctx: ExpansionContext, 
       taskCpus.push(rnd.below(cpus));
     }
     yield* createLeaf(ctx, path);
-    for (let t = 0; t < pids.length; t++) yield { op: "spawnTask", cgroup: path, pid: pids[t], cpu: taskCpus[t] };
+    for (let t = 0; t < pids.length; t++)
+      yield { op: "spawnTask", cgroup: path, pid: pids[t], cpu: taskCpus[t] };
     for (const a of allocations) {
       const shares = split(a.count, pids.length);
       for (let t = 0; t < pids.length; t++)
-        if (shares[t] > 0) yield { op: "allocObjects", cache: a.cache, pid: pids[t], count: shares[t], ...(a.gfp ? { gfp: a.gfp } : {}) };
+        if (shares[t] > 0)
+          yield {
+            op: "allocObjects",
+            cache: a.cache,
+            pid: pids[t],
+            count: shares[t],
+            ...(a.gfp ? { gfp: a.gfp } : {}),
+          };
     }
     // the task frees what it allocated, whichever cache copy served it (first-touch, DOMAIN §8)
     for (const a of allocations) {
       const shares = split(a.count, pids.length);
       for (let t = 0; t < pids.length; t++)
-        if (shares[t] > 0) yield { op: "freeObjects", cache: a.cache, pid: pids[t], count: shares[t], order: "oldest" };
+        if (shares[t] > 0)
+          yield { op: "freeObjects", cache: a.cache, pid: pids[t], count: shares[t], order: "oldest" };
     }
-    if (pinned) yield { op: "allocObjects", cache: g.cache, pid: pids[0], count: 1, reclaimable: g.pinnedObjectReclaimable };
+    if (pinned)
+      yield {
+        op: "allocObjects",
+        cache: g.cache,
+        pid: pids[0],
+        count: 1,
+        reclaimable: g.pinnedObjectReclaimable,
+      };
     for (const pid of pids) yield { op: "exitTask", pid };
     yield { op: "removeCgroup", path };
     forget(ctx, path);

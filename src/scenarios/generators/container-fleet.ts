@@ -1,6 +1,18 @@
 import { z } from "zod";
 import type { Command } from "../../engine/commands.js";
-import { advanceMinutes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, gfp, joinPath, nameSegment, seed, split, topLevelPath } from "./common.js";
+import {
+  advanceMinutes,
+  cacheName,
+  createLeaf,
+  type ExpansionContext,
+  GeneratorRandom,
+  gfp,
+  joinPath,
+  nameSegment,
+  seed,
+  split,
+  topLevelPath,
+} from "./common.js";
 
 /** One cache of a container's working set: its size is log-normal around `median` objects. */
 export const workingSetSchema = z
@@ -41,7 +53,11 @@ export const containerFleetSchema = z
   .strict();
 export type ContainerFleet = z.infer<typeof containerFleetSchema>;
 
-export function* expandContainerFleet(g: ContainerFleet, ctx: ExpansionContext, seedValue: number): Generator<Command> {
+export function* expandContainerFleet(
+  g: ContainerFleet,
+  ctx: ExpansionContext,
+  seedValue: number,
+): Generator<Command> {
   const rnd = new GeneratorRandom(seedValue);
   const cpus = ctx.config.cpuCount;
   const containers: { path: string; pids: number[]; initial: number[]; current: number[] }[] = [];
@@ -67,7 +83,8 @@ export function* expandContainerFleet(g: ContainerFleet, ctx: ExpansionContext, 
         const replace = Math.round(k.current[c] * g.churnFraction);
         const freeCount = Math.max(0, k.current[c] - target) + replace;
         const allocCount = Math.max(0, target - k.current[c]) + replace;
-        if (freeCount > 0) yield { op: "freeObjects", cache: w.cache, cgroup: k.path, count: freeCount, order: "random" };
+        if (freeCount > 0)
+          yield { op: "freeObjects", cache: w.cache, cgroup: k.path, count: freeCount, order: "random" };
         yield* allocate(g, c, k.pids, allocCount);
         k.current[c] = target;
       }
@@ -80,5 +97,12 @@ function* allocate(g: ContainerFleet, c: number, pids: number[], count: number):
   const w = g.workingSet[c];
   const shares = split(count, pids.length);
   for (let t = 0; t < pids.length; t++)
-    if (shares[t] > 0) yield { op: "allocObjects", cache: w.cache, pid: pids[t], count: shares[t], ...(w.gfp ? { gfp: w.gfp } : {}) };
+    if (shares[t] > 0)
+      yield {
+        op: "allocObjects",
+        cache: w.cache,
+        pid: pids[t],
+        count: shares[t],
+        ...(w.gfp ? { gfp: w.gfp } : {}),
+      };
 }

@@ -1,6 +1,14 @@
 import { z } from "zod";
 import type { Command } from "../../engine/commands.js";
-import { bytes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, seed, topLevelPath } from "./common.js";
+import {
+  bytes,
+  cacheName,
+  createLeaf,
+  type ExpansionContext,
+  GeneratorRandom,
+  seed,
+  topLevelPath,
+} from "./common.js";
 
 /**
  * `dentryStormUnderHigh`: one cgroup under a memory limit creates `dentries` dentries in batches
@@ -35,7 +43,11 @@ export const dentryStormSchema = z
   .strict();
 export type DentryStorm = z.infer<typeof dentryStormSchema>;
 
-export function* expandDentryStorm(g: DentryStorm, ctx: ExpansionContext, seedValue: number): Generator<Command> {
+export function* expandDentryStorm(
+  g: DentryStorm,
+  ctx: ExpansionContext,
+  seedValue: number,
+): Generator<Command> {
   const rnd = new GeneratorRandom(seedValue);
   yield* createLeaf(ctx, g.cgroup);
   yield ctx.config.cgroupVersion === 2

@@ -1,6 +1,16 @@
 import { z } from "zod";
 import type { Command } from "../../engine/commands.js";
-import { bytes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, joinPath, nameSegment, seed, topLevelPath } from "./common.js";
+import {
+  bytes,
+  cacheName,
+  createLeaf,
+  type ExpansionContext,
+  GeneratorRandom,
+  joinPath,
+  nameSegment,
+  seed,
+  topLevelPath,
+} from "./common.js";
 
 /**
  * `fileServerReclaimableSlab`: a file server with `tenants` cgroups `<parent>/<namePrefix><i>`,
@@ -24,7 +34,12 @@ export const fileServerSchema = z
     memoryMaxBytes: bytes.default(256 * 1024 * 1024),
     steps: z.number().int().min(1).max(100_000).default(60),
     filesPerStep: z.number().int().min(1).max(1_000_000).default(2000),
-    fileBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(16 * 1024),
+    fileBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024 * 1024)
+      .default(16 * 1024),
     deleteFraction: z.number().min(0).max(1).default(0.3),
     dentryCache: cacheName.default("dentry"),
     inodeCache: cacheName.default("inode_cache"),
@@ -34,7 +49,11 @@ export const fileServerSchema = z
   .strict();
 export type FileServer = z.infer<typeof fileServerSchema>;
 
-export function* expandFileServer(g: FileServer, ctx: ExpansionContext, seedValue: number): Generator<Command> {
+export function* expandFileServer(
+  g: FileServer,
+  ctx: ExpansionContext,
+  seedValue: number,
+): Generator<Command> {
   const rnd = new GeneratorRandom(seedValue);
   const tenants: { path: string; pid: number; files: number }[] = [];
   for (let i = 1; i <= g.tenants; i++) {
@@ -49,8 +68,22 @@ export function* expandFileServer(g: FileServer, ctx: ExpansionContext, seedValu
     for (const t of tenants) {
       // uniform in [mean/2, 3·mean/2]: busy and quiet steps
       const files = Math.max(1, Math.round(g.filesPerStep * (0.5 + rnd.uniform())));
-      yield { op: "allocObjects", cache: g.dentryCache, cgroup: t.path, count: files, reclaimable: true, returnObjectIds: false };
-      yield { op: "allocObjects", cache: g.inodeCache, cgroup: t.path, count: files, reclaimable: true, returnObjectIds: false };
+      yield {
+        op: "allocObjects",
+        cache: g.dentryCache,
+        cgroup: t.path,
+        count: files,
+        reclaimable: true,
+        returnObjectIds: false,
+      };
+      yield {
+        op: "allocObjects",
+        cache: g.inodeCache,
+        cgroup: t.path,
+        count: files,
+        reclaimable: true,
+        returnObjectIds: false,
+      };
       if (g.fileBytes > 0) yield* chunkedPages(t.pid, files * g.fileBytes, ctx.config.memoryBytes);
       t.files += files;
       // deleted files are picked among all the tenant's files; the others stay cached until reclaim
@@ -58,7 +91,13 @@ export function* expandFileServer(g: FileServer, ctx: ExpansionContext, seedValu
       if (deleted > 0) {
         yield { op: "freeObjects", cache: g.dentryCache, cgroup: t.path, count: deleted, order: "random" };
         yield { op: "freeObjects", cache: g.inodeCache, cgroup: t.path, count: deleted, order: "random" };
-        if (g.fileBytes > 0) yield { op: "freePages", cgroup: t.path, kind: "file", bytes: Math.min(deleted * g.fileBytes, ctx.config.memoryBytes) };
+        if (g.fileBytes > 0)
+          yield {
+            op: "freePages",
+            cgroup: t.path,
+            kind: "file",
+            bytes: Math.min(deleted * g.fileBytes, ctx.config.memoryBytes),
+          };
         t.files -= deleted;
       }
     }
@@ -68,5 +107,6 @@ export function* expandFileServer(g: FileServer, ctx: ExpansionContext, seedValu
 
 /** `allocPages` accepts at most the instance's RAM per command (API.md §5): larger reads are split. */
 function* chunkedPages(pid: number, total: number, max: number): Generator<Command> {
-  for (let left = total; left > 0; left -= max) yield { op: "allocPages", pid, kind: "file", bytes: Math.min(left, max) };
+  for (let left = total; left > 0; left -= max)
+    yield { op: "allocPages", pid, kind: "file", bytes: Math.min(left, max) };
 }
