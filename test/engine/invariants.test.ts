@@ -47,32 +47,28 @@ function commandArb(version: 1 | 2): fc.Arbitrary<Command> {
     { weight: 1, arbitrary: pid.map((p): Command => ({ op: "exitTask", pid: p })) },
     {
       weight: 6,
-      arbitrary: fc
-        .record({ cache, pid, count: fc.integer({ min: 1, max: 40 }), gfp })
-        .map(
-          (r): Command => ({
-            op: "allocObjects",
-            cache: r.cache,
-            pid: r.pid,
-            count: r.count,
-            gfp: r.gfp,
-            returnObjectIds: false,
-          }),
-        ),
+      arbitrary: fc.record({ cache, pid, count: fc.integer({ min: 1, max: 40 }), gfp }).map(
+        (r): Command => ({
+          op: "allocObjects",
+          cache: r.cache,
+          pid: r.pid,
+          count: r.count,
+          gfp: r.gfp,
+          returnObjectIds: false,
+        }),
+      ),
     },
     {
       weight: 2,
-      arbitrary: fc
-        .record({ cache, p: path, count: fc.integer({ min: 1, max: 20 }) })
-        .map(
-          (r): Command => ({
-            op: "allocObjects",
-            cache: r.cache,
-            cgroup: r.p,
-            count: r.count,
-            returnObjectIds: false,
-          }),
-        ),
+      arbitrary: fc.record({ cache, p: path, count: fc.integer({ min: 1, max: 20 }) }).map(
+        (r): Command => ({
+          op: "allocObjects",
+          cache: r.cache,
+          cgroup: r.p,
+          count: r.count,
+          returnObjectIds: false,
+        }),
+      ),
     },
     {
       weight: 5,
@@ -145,16 +141,14 @@ function commandArb(version: 1 | 2): fc.Arbitrary<Command> {
     },
     {
       weight: 1,
-      arbitrary: fc
-        .record({ p: path, v: fc.constantFrom("0", "1") })
-        .map(
-          (r): Command => ({
-            op: "writeFile",
-            cgroup: r.p,
-            file: version === 2 ? "memory.oom.group" : "memory.use_hierarchy",
-            value: r.v,
-          }),
-        ),
+      arbitrary: fc.record({ p: path, v: fc.constantFrom("0", "1") }).map(
+        (r): Command => ({
+          op: "writeFile",
+          cgroup: r.p,
+          file: version === 2 ? "memory.oom.group" : "memory.use_hierarchy",
+          value: r.v,
+        }),
+      ),
     },
     {
       weight: 1,
@@ -243,7 +237,7 @@ const RUNS = 10;
 
 describe("invariants under random command sequences (DOMAIN §12)", () => {
   it("holds on a fresh instance of every model", () => {
-    for (const m of ["rfc-2012", "v3.8", "v4.5", "v5.9"] as const)
+    for (const m of ["rfc-2012", "v3.8", "v4.5", "v5.9", "v6.18"] as const)
       expect(checkInvariants(fresh(m, 1))).toEqual([]);
   });
 
@@ -253,6 +247,8 @@ describe("invariants under random command sequences (DOMAIN §12)", () => {
     ["v4.5", 1, 0x5eed03],
     ["v4.5", 2, 0x5eed04],
     ["v5.9", 2, 0x5eed05],
+    ["v6.18", 1, 0x5eed07],
+    ["v6.18", 2, 0x5eed09],
   ] as const) {
     it(`holds after every one of ${STEPS * RUNS} random commands (${model}, cgroup v${version}, seed ${seed})`, () => {
       fc.assert(
