@@ -4,8 +4,27 @@ import { EngineError } from "../../src/engine/errors.js";
 
 // API.md §3: every key optional, per-model defaults, unknown keys rejected.
 describe("resolveConfig", () => {
-  it("resolves the API.md §3 defaults for the seed model", () => {
+  it("defaults to today's kernel, v6.18: cgroup v2, the 64-page charge batch, 16 reclaim retries", () => {
     expect(resolveConfig(undefined)).toEqual({
+      model: "v6.18",
+      cgroupVersion: 2,
+      memoryBytes: 8589934592,
+      cpuCount: 4,
+      pageSizeBytes: 4096,
+      kmemIndependentAccounting: false,
+      reclaimOnKmemFailure: false,
+      chargeBatchPages: 64,
+      maxReclaimRetries: 16,
+      slubMaxOrder: 3,
+      slubMinObjects: 0,
+      minPartial: null,
+      cacheCreationDelayMs: 0,
+      seed: 1,
+    });
+  });
+
+  it("resolves the API.md §3 defaults for the seed model", () => {
+    expect(resolveConfig({ model: "rfc-2012" })).toEqual({
       model: "rfc-2012",
       cgroupVersion: 1,
       memoryBytes: 8589934592,
@@ -28,6 +47,7 @@ describe("resolveConfig", () => {
     ["v3.8", 1, 5],
     ["v4.5", 1, 16],
     ["v5.9", 2, 16],
+    ["v6.18", 2, 16],
   ] as const)("gives model %s cgroup v%i and %i reclaim retries", (model, version, retries) => {
     const c = resolveConfig({ model });
     expect(c.cgroupVersion).toBe(version);
@@ -71,7 +91,11 @@ describe("resolveConfig", () => {
 
   it("accepts v4.5 on cgroup v2 and the seed knobs on rfc-2012", () => {
     expect(resolveConfig({ model: "v4.5", cgroupVersion: 2 }).cgroupVersion).toBe(2);
-    const c = resolveConfig({ kmemIndependentAccounting: true, reclaimOnKmemFailure: true });
+    const c = resolveConfig({
+      model: "rfc-2012",
+      kmemIndependentAccounting: true,
+      reclaimOnKmemFailure: true,
+    });
     expect([c.kmemIndependentAccounting, c.reclaimOnKmemFailure]).toEqual([true, true]);
   });
 });

@@ -169,7 +169,7 @@ describe("S6 — dying cgroups pinned by one leftover dentry", () => {
 
 describe("seed model (rfc-2012)", () => {
   it("duplicates registered caches eagerly at cgroup creation and at later registration, named dentry-<index>", () => {
-    const s = new Sim();
+    const s = new Sim({ model: "rfc-2012" });
     s.dentry({ flags: { reclaimAccount: true } });
     s.mkdir("/a", "/b");
     expect(s.ex({ op: "createCgroup", path: "/c" }).caches).toEqual([]);
@@ -196,7 +196,7 @@ describe("seed model (rfc-2012)", () => {
 
   it("charges slab pages to memory, or to kmem with kmemIndependentAccounting", () => {
     for (const indep of [false, true]) {
-      const s = new Sim({ kmemIndependentAccounting: indep });
+      const s = new Sim({ model: "rfc-2012", kmemIndependentAccounting: indep });
       s.mkdir("/a");
       s.dentry();
       s.alloc("dentry", { cgroup: "/a" }, 1);
@@ -208,7 +208,7 @@ describe("seed model (rfc-2012)", () => {
 
   it("fails a slab charge at the limit without reclaim, and reclaims first with reclaimOnKmemFailure", () => {
     for (const reclaim of [false, true]) {
-      const s = new Sim({ reclaimOnKmemFailure: reclaim });
+      const s = new Sim({ model: "rfc-2012", reclaimOnKmemFailure: reclaim });
       s.mkdir("/a");
       s.dentry();
       s.write("/a", "memory.limit_in_bytes", "64K");
@@ -227,7 +227,7 @@ describe("seed model (rfc-2012)", () => {
   });
 
   it("bills first touch: objects stay with the old cgroup after a task move", () => {
-    const s = new Sim();
+    const s = new Sim({ model: "rfc-2012" });
     s.mkdir("/a", "/b");
     s.dentry();
     const pid = s.spawn("/a", { cpu: 0 });
@@ -238,7 +238,7 @@ describe("seed model (rfc-2012)", () => {
   });
 
   it("keeps a removed cgroup's copy alive until its last object is freed", () => {
-    const s = new Sim();
+    const s = new Sim({ model: "rfc-2012" });
     s.mkdir("/a");
     s.dentry();
     const ids = s.alloc("dentry", { cgroup: "/a" }, 2).objectIds;

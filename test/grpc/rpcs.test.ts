@@ -18,7 +18,9 @@ const cgroupOf = (r: Obj) => plain(r.cgroup) as Obj;
 
 describe("instances", () => {
   it("creates an instance with its config resolved", async () => {
-    const r = plain(await t.rpc("CreateInstance", { name: I, config: { memoryBytes: 64 * MiB } })) as Obj;
+    const r = plain(
+      await t.rpc("CreateInstance", { name: I, config: { model: "rfc-2012", memoryBytes: 64 * MiB } }),
+    ) as Obj;
     expect(r.instance).toEqual({
       name: I,
       config: {

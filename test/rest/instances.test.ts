@@ -41,7 +41,7 @@ describe("instances (API.md §3)", () => {
       "alpha",
       "zeta",
     ]);
-    expect(json(await call("GET", "/v1/instances/zeta")).config.model).toBe("rfc-2012");
+    expect(json(await call("GET", "/v1/instances/zeta")).config.model).toBe("v6.18");
     const d = await call("DELETE", "/v1/instances/zeta");
     expect(d.statusCode).toBe(204);
     expect(d.body).toBe("");

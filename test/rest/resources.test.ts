@@ -4,7 +4,7 @@ import { build, expectProblem, json } from "./helpers.js";
 describe("cgroups (API.md §4)", () => {
   it("creates, lists in pre-order root first, gets by wildcard path and the root at /cgroups/", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     expect((await call("POST", "/v1/instances/t/cgroups", { path: "/a" })).statusCode).toBe(201);
     const ab = await call("POST", "/v1/instances/t/cgroups", { path: "/a/b" });
     expect(json(ab)).toMatchObject({ path: "/a/b", state: "online", children: [], descendantCount: 0 });
@@ -24,7 +24,7 @@ describe("cgroups (API.md §4)", () => {
 
   it("answers 404 for a missing parent, 409 for a taken path, 400 for a bad path", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     await call("POST", "/v1/instances/t/cgroups", { path: "/a" });
     expectProblem(await call("POST", "/v1/instances/t/cgroups", { path: "/x/y" }), 404, "CGROUP_NOT_FOUND");
     expectProblem(await call("POST", "/v1/instances/t/cgroups", { path: "/a" }), 409, "CGROUP_EXISTS");
@@ -76,7 +76,7 @@ describe("cgroups (API.md §4)", () => {
 
   it("DELETE answers 204, 409 CGROUP_BUSY with children or tasks, 400 on the root", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     await call("POST", "/v1/instances/t/cgroups", { path: "/a" });
     await call("POST", "/v1/instances/t/cgroups", { path: "/a/b" });
     expectProblem(await call("DELETE", "/v1/instances/t/cgroups/a"), 409, "CGROUP_BUSY");
@@ -111,7 +111,7 @@ describe("cgroups (API.md §4)", () => {
 describe("caches (API.md §4)", () => {
   it("creates dentry 192 B: 21 objects per 4 KiB slab, a memcg-aware shrinker, not accounted until registered", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     const r = await call("POST", "/v1/instances/t/caches", {
       name: "dentry",
       objectSizeBytes: 192,
@@ -141,7 +141,7 @@ describe("caches (API.md §4)", () => {
 
   it("refuses a taken name (409), an unknown cache (404), a busy cache (409), bad sizes (400)", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     await call("POST", "/v1/instances/t/caches", { name: "k", objectSizeBytes: 256 });
     expectProblem(
       await call("POST", "/v1/instances/t/caches", { name: "k", objectSizeBytes: 256 }),
@@ -176,7 +176,7 @@ describe("caches (API.md §4)", () => {
 describe("tasks (API.md §4)", () => {
   it("spawns, lists by pid, moves (charges stay) and exits", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     await call("POST", "/v1/instances/t/cgroups", { path: "/a" });
     await call("POST", "/v1/instances/t/cgroups", { path: "/b" });
     const s = await call("POST", "/v1/instances/t/tasks", {
@@ -210,7 +210,7 @@ describe("tasks (API.md §4)", () => {
 
   it("refuses a taken pid (409), a bad pid (400), an unknown cgroup (404)", async () => {
     const { call } = await build();
-    await call("POST", "/v1/instances", { name: "t" });
+    await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
     await call("POST", "/v1/instances/t/tasks", { cgroup: "/", pid: 5 });
     expectProblem(await call("POST", "/v1/instances/t/tasks", { cgroup: "/", pid: 5 }), 409, "TASK_EXISTS");
     expectProblem(

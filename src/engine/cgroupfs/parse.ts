@@ -52,7 +52,8 @@ export function v1LimitText(pages: number, resCounter: boolean): string {
 
 /** A v2 tunable: bytes or "max". */
 export function v2LimitText(pages: number): string {
-  return pages === Number.POSITIVE_INFINITY ? "max" : String(pages * 4096);
+  // BigInt: a limit near PAGE_COUNTER_MAX pages is past 2^53 bytes, where a double would round
+  return pages === Number.POSITIVE_INFINITY ? "max" : String(BigInt(pages) * 4096n);
 }
 
 /** A decimal integer file write (`kstrtoull`/`kstrtoint`); EINVAL otherwise. */

@@ -31,7 +31,7 @@ export type ModelName = keyof typeof MODELS;
 export const MODEL_NAMES = Object.keys(MODELS) as [ModelName, ...ModelName[]];
 
 /** The model new instances get when the config names none. */
-export const DEFAULT_MODEL: ModelName = "rfc-2012";
+export const DEFAULT_MODEL: ModelName = "v6.18";
 
 export function isModelName(name: unknown): name is ModelName {
   return typeof name === "string" && Object.hasOwn(MODELS, name);
