@@ -81,7 +81,7 @@ export class Cgroup implements CounterNode {
   /**
    * v1 `memory.memsw.*` (eras with swap accounting): no swap is simulated, so the memsw counter's
    * usage is the memory counter's; it keeps its own limit, failcnt and watermark (the memory
-   * counter's PC_MEMSW_WATERMARK slot).
+   * counter's `memswWatermark`).
    */
   memswMaxPages = UNLIMITED;
   memswFailcnt = 0;

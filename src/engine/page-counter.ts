@@ -27,11 +27,6 @@ export const PC_UNCHARGED_TOTAL = 4;
 export const PC_FAIL_TOTAL = 5;
 /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
 export const PC_FORCED_TOTAL = 6;
-/**
- * A second watermark of the same usage: the v1 memsw counter's (swap accounting eras; no swap is
- * simulated, so memsw usage is memory usage) — reset on its own by `memory.memsw.max_usage_in_bytes`.
- */
-export const PC_MEMSW_WATERMARK = 7;
 /** Doubles per counter in a row. */
 export const PC_FIELDS = 8;
 
@@ -70,7 +65,6 @@ export function tryChargeAt<N extends CounterNode>(node: N, at: number, n: numbe
     }
     r[o] = next;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
-    if (next > r[o + PC_MEMSW_WATERMARK]) r[o + PC_MEMSW_WATERMARK] = next;
   }
   return null;
 }
@@ -84,7 +78,6 @@ export function chargeAt(node: CounterNode, at: number, n: number): void {
     r[o] = next;
     r[o + PC_FORCED_TOTAL] += n;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
-    if (next > r[o + PC_MEMSW_WATERMARK]) r[o + PC_MEMSW_WATERMARK] = next;
   }
 }
 
@@ -149,17 +142,35 @@ export class PageCounter implements CounterNode {
   set max(v: number) {
     this.row[this.rowOff + PC_MAX] = v;
   }
+  /*
+   * Two watermarks share the row's one: the counter's own and the v1 memsw counter's (swap
+   * accounting eras; no swap is simulated, so memsw usage is this usage), each reset on its own
+   * (`memory.max_usage_in_bytes`, `memory.memsw.max_usage_in_bytes`). The row's slot holds the
+   * peak since the last reset of either; at each reset the other one's value so far is kept as a
+   * floor, so both stay exact and the charge path updates one slot, as before.
+   */
+  private watermarkFloor = 0;
+  private memswWatermarkFloor = 0;
+
   get watermark(): number {
-    return this.row[this.rowOff + PC_WATERMARK];
+    const w = this.row[this.rowOff + PC_WATERMARK];
+    return w > this.watermarkFloor ? w : this.watermarkFloor;
   }
+  /** As `page_counter_reset_watermark` (v is the usage): the memsw watermark keeps its peak. */
   set watermark(v: number) {
+    this.memswWatermarkFloor = this.memswWatermark;
+    this.watermarkFloor = 0;
     this.row[this.rowOff + PC_WATERMARK] = v;
   }
   get memswWatermark(): number {
-    return this.row[this.rowOff + PC_MEMSW_WATERMARK];
+    const w = this.row[this.rowOff + PC_WATERMARK];
+    return w > this.memswWatermarkFloor ? w : this.memswWatermarkFloor;
   }
+  /** The memsw counter's `page_counter_reset_watermark`: this counter's own watermark keeps its peak. */
   set memswWatermark(v: number) {
-    this.row[this.rowOff + PC_MEMSW_WATERMARK] = v;
+    this.watermarkFloor = this.watermark;
+    this.memswWatermarkFloor = 0;
+    this.row[this.rowOff + PC_WATERMARK] = v;
   }
   get failcnt(): number {
     return this.row[this.rowOff + PC_FAILCNT];

@@ -123,8 +123,21 @@ describe("v6.18", () => {
     const peak = s.num("/a", "memory.max_usage_in_bytes");
     expect(peak).toBe(10 * PAGE);
     s.write("/a", "memory.memsw.max_usage_in_bytes", "0");
-    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(s.num("/a", "memory.usage_in_bytes"));
+    const usage = s.num("/a", "memory.usage_in_bytes");
+    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(usage);
     expect(s.num("/a", "memory.max_usage_in_bytes")).toBe(peak);
+    // a smaller peak after the memsw reset, then the memory reset: each keeps its own
+    // 100 × 200 bytes: the first 20 from the 4096 bytes left in the obj stock, 16000 in 4 new pages
+    s.alloc("dentry", { pid }, 100);
+    const peak2 = s.num("/a", "memory.usage_in_bytes");
+    expect(peak2).toBe(usage + 4 * PAGE);
+    s.ex({ op: "freeObjects", cache: "dentry", pid, count: 100 });
+    s.write("/a", "memory.max_usage_in_bytes", "0");
+    expect(s.num("/a", "memory.max_usage_in_bytes")).toBe(s.num("/a", "memory.usage_in_bytes"));
+    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(peak2);
+    s.alloc("dentry", { pid }, 20);
+    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(peak2);
+    expect(s.num("/a", "memory.max_usage_in_bytes")).toBe(s.num("/a", "memory.usage_in_bytes"));
   });
 
   it("memory.swappiness is inherited at creation; numa_stat counts LRU pages", () => {
