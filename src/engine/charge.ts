@@ -54,6 +54,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
   let batch = stockBatch > 1 ? Math.max(stockBatch, nrPages) : nrPages;
   let retries = sim.config.maxReclaimRetries;
   let drained = false;
+  let passedOom = false;
   let raisedMax = false;
   let memOverLimit: Cgroup | null = null;
 
@@ -98,6 +99,21 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
     // !nr_oom_retries` (5 → the OOM runs on the 6th res_counter failure).
     if (retries-- > 0) continue;
     if (gfp & GFP_RETRY_MAYFAIL) break;
+    if (sim.era.oomPassedRetry) {
+      // 5.16+ try_charge_memcg: after the OOM killer made progress the charge is retried with
+      // MAX_RECLAIM_RETRIES fresh retries; a task the killer chose (or one already dying: the
+      // killer returns at once for it, task_will_free_mem) then fails it: `if (passed_oom &&
+      // task_is_dying()) goto nomem` (commit a4ebf1b6ca1e, 5.16). Every retry is one more failed
+      // page_counter_try_charge: the recorded oom-2m kill's failcnt 36 is 1 + 1 + 1 + 16 + 1 + 16.
+      if (passedOom && ctx.out.selfKilled) return CHARGE_ENOMEM;
+      const progress = ctx.out.selfKilled || outOfMemory(sim, memOverLimit, ctx);
+      if (progress) {
+        passedOom = true;
+        retries = sim.config.maxReclaimRetries;
+        continue;
+      }
+      break;
+    }
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;
     const progress = outOfMemory(sim, memOverLimit, ctx);
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;

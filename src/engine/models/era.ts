@@ -56,6 +56,12 @@ export interface Era {
    * a non-zero value are EINVAL from 6.8, memcg1: mem_cgroup_move_charge_write).
    */
   readonly moveChargeRemoved: boolean;
+  /**
+   * After the OOM killer made progress, the charge retries with fresh reclaim retries and fails
+   * if the charging task is dying (5.16+ try_charge_memcg `passed_oom`); before, the charge of a
+   * task the killer chose failed at once (the simulator's older eras).
+   */
+  readonly oomPassedRetry: boolean;
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
   /**

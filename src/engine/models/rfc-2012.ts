@@ -103,6 +103,7 @@ export const RFC_2012_ERA: Era = {
   anonStartsInactive: false,
   moveChargeRemoved: false,
   nrMemcgStock: 1,
+  oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 5, chargeBatchPages: 1 },

@@ -61,6 +61,7 @@ export const V3_8_ERA: Era = {
   anonStartsInactive: false,
   moveChargeRemoved: false,
   nrMemcgStock: 1,
+  oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 5, chargeBatchPages: 1 },

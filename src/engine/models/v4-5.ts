@@ -66,6 +66,7 @@ export const V4_5_ERA: Era = {
   anonStartsInactive: false,
   moveChargeRemoved: false,
   nrMemcgStock: 1,
+  oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 1 },

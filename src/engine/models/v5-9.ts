@@ -251,6 +251,7 @@ export const V5_9_ERA: Era = {
   anonStartsInactive: true,
   moveChargeRemoved: false,
   nrMemcgStock: 1,
+  oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 1 },

@@ -101,6 +101,7 @@ export const V6_18_ERA: Era = {
   anonStartsInactive: true,
   moveChargeRemoved: true,
   nrMemcgStock: 7,
+  oomPassedRetry: true,
   peakResetPerFd: true,
   emptyWriteIsNoop: true,
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 64 },
