@@ -1,32 +1,16 @@
 import { type Cgroup, EV_HIGH, EV_MAX, ROW_HIGH, ROW_MEMORY, raiseEvent } from "./cgroup.js";
 import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
 import type { Instance } from "./instance.js";
+import type { AllocOutcome, ChargeCtx } from "./kernel.js";
 import { outOfMemory } from "./oom.js";
 import { chargeAt, marginAt, tryChargeAt, unchargeAt } from "./page-counter.js";
 import { tryToFreeMemcgPages } from "./reclaim.js";
 import type { Task } from "./tasks.js";
 
-/** What one command's allocations did, accumulated across every charge it made (API.md §5). */
-export interface AllocOutcome {
-  reclaimedPages: number;
-  oomKilledPids: number[];
-  /** The allocating task was chosen by the OOM killer. */
-  selfKilled: boolean;
-  throttleMs: number;
-  /** The cgroup whose limit failed the last failed charge. */
-  failedAt: Cgroup | null;
-}
+export type { AllocOutcome, ChargeCtx } from "./kernel.js";
 
 export function newOutcome(): AllocOutcome {
   return { reclaimedPages: 0, oomKilledPids: [], selfKilled: false, throttleMs: 0, failedAt: null };
-}
-
-/** The context of one charge: who allocates, on which CPU, with which gfp flags. */
-export interface ChargeCtx {
-  task: Task | null;
-  cpu: number;
-  gfp: number;
-  out: AllocOutcome;
 }
 
 export const CHARGE_OK = 0;

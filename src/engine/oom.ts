@@ -1,4 +1,4 @@
-import type { ChargeCtx } from "./charge.js";
+import type { ChargeCtx } from "./kernel.js";
 import { type Cgroup, EV_OOM, EV_OOM_GROUP_KILL, EV_OOM_KILL, raiseEvent } from "./cgroup.js";
 import type { Instance } from "./instance.js";
 import { subtree } from "./reclaim.js";

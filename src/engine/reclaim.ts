@@ -1,21 +1,12 @@
-import type { AllocOutcome } from "./charge.js";
 import { type Cgroup, EV_LOW, modStat, raiseEvent, STAT_FILE_PAGES } from "./cgroup.js";
 import type { Instance } from "./instance.js";
+import type { AllocOutcome, ReclaimStats } from "./kernel.js";
+import { shrinkSlab } from "./slab/shrinker.js";
+
+export type { ReclaimStats } from "./kernel.js";
 
 const DEF_PRIORITY = 12;
 const SWAP_CLUSTER_MAX = 32;
-
-/** What a reclaim pass did (API.md §5 reclaim result, in pages and objects). */
-export interface ReclaimStats {
-  filePages: number;
-  /** Slab pages freed by shrinkers (credited to reclaim as `reclaim_state`). */
-  slabPages: number;
-  scannedObjects: number;
-  freedObjects: number;
-  freedSlabs: number;
-  /** `sc->memcg_low_skipped`: some cgroup's `low` was respected in this pass. */
-  lowSkipped: boolean;
-}
 
 export function newReclaimStats(): ReclaimStats {
   return { filePages: 0, slabPages: 0, scannedObjects: 0, freedObjects: 0, freedSlabs: 0, lowSkipped: false };
@@ -107,7 +98,7 @@ export function tryToFreeMemcgPages(
           }
         }
         reclaimed += shrinkLruvec(sim, target, memcg, prio, nrToReclaim, lowReclaim, stats);
-        const freedPages = sim.slab.shrinkSlab(memcg, prio, global, stats);
+        const freedPages = shrinkSlab(sim.slab, memcg, prio, global, stats);
         if (global || sim.model.creditsSlabPagesInMemcgReclaim) reclaimed += freedPages;
       }
       if (reclaimed >= nrToReclaim) break;
