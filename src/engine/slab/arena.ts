@@ -1,5 +1,8 @@
 import type { Cgroup } from "../cgroup.js";
-import type { Instance } from "../instance.js";
+import type { InstanceConfig } from "../config.js";
+import type { EventLog } from "../events.js";
+import type { ChargeCtx, SlabHeader } from "../kernel.js";
+import type { AccountingModel } from "../models/model.js";
 import type { CacheInstance, KmemCache } from "./cache.js";
 import { grow, IntrusiveLists } from "./lists.js";
 
@@ -17,6 +20,27 @@ export const SLAB_FULL = 3;
 export const SLOT_SPAN = 2 ** 31;
 /** Generations wrap at 2^22: 2^22 × SLOT_SPAN = 2^53, so every id is a safe integer. */
 export const GEN_MASK = 2 ** 22 - 1;
+
+/**
+ * The simulation as the slab allocator sees it (Instance satisfies it): what the paths read and
+ * the up-calls they make — pages from the page allocator, a cgroup release check. Typed here, not
+ * as the Instance class, so that no slab file imports instance.ts (which imports the slab).
+ */
+export interface SlabHost {
+  readonly config: Pick<InstanceConfig, "cpuCount">;
+  readonly model: AccountingModel;
+  readonly events: EventLog;
+  readonly root: Cgroup;
+  /** The façade over this arena (the same object), as the model's hooks are given it. */
+  readonly slab: SlabHeader;
+  readonly clockMs: number;
+  usedPages: number;
+  readonly reclaimedBytesTotal: { slab: number };
+  /** The page allocator: `n` pages for `ctx`, reclaiming or OOM-killing as the kernel would; false = none. */
+  allocPhysPages(n: number, ctx: ChargeCtx): boolean;
+  /** A dying cgroup lost a pin (a copy): it is released when nothing pins it any more. */
+  maybeRelease(cg: Cgroup): void;
+}
 
 /** A slab free waiting for its grace period (`call_rcu(&slab->rcu_head, rcu_free_slab)`, rcu.ts). */
 export interface RcuFree {
@@ -116,7 +140,7 @@ export class SlabArena {
   /** Scratch for free-by-selection's picks (select.ts with `scratch`), grown on demand. */
   pickScratch = new Int32Array(1024);
 
-  constructor(readonly sim: Instance) {
+  constructor(readonly sim: SlabHost) {
     this.growSlots(1024);
     this.growSlabs(256);
   }
