@@ -1,6 +1,6 @@
 import { type Cgroup, EV_HIGH, EV_MAX, ROW_HIGH, ROW_MEMORY, raiseEvent } from "./cgroup.js";
 import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
 import type { AllocOutcome, ChargeCtx } from "./kernel.js";
 import { outOfMemory } from "./oom.js";
 import { chargeAt, marginAt, tryChargeAt, unchargeAt } from "./page-counter.js";
@@ -30,7 +30,7 @@ const MEMCG_CHARGE_BATCH = 64;
  * forces the charge for `__GFP_NOFAIL` (and `__GFP_HIGH` in modern eras). The root is never
  * charged. Returns CHARGE_OK, CHARGE_ENOMEM (ctx.out.failedAt says where) or CHARGE_BYPASS.
  */
-export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ctx: ChargeCtx): number {
+export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: ChargeCtx): number {
   if (memcg.isRoot) return CHARGE_OK;
   const modern = sim.modern;
   const gfp = ctx.gfp;
@@ -112,7 +112,7 @@ export function uncharge(memcg: Cgroup, nrPages: number): void {
 
 // --- per-CPU charge stock (`memcg_stock`, one memcg per CPU as in 3.x–6.x) ---------------------
 
-function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): boolean {
+function consumeStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): boolean {
   const s = sim.pageStocks[cpu];
   if (s.memcg === memcg && s.pages >= nrPages) {
     s.pages -= nrPages;
@@ -122,7 +122,7 @@ function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number
   return false;
 }
 
-function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): void {
+function refillStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): void {
   const s = sim.pageStocks[cpu];
   if (s.memcg !== memcg) {
     drainStock(sim, cpu);
@@ -132,7 +132,7 @@ function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number)
   memcg.stockPages += nrPages;
 }
 
-function drainStock(sim: Instance, cpu: number): void {
+function drainStock(sim: Sim, cpu: number): void {
   const s = sim.pageStocks[cpu];
   if (s.memcg !== null && s.pages > 0) {
     s.memcg.stockPages -= s.pages;
@@ -143,7 +143,7 @@ function drainStock(sim: Instance, cpu: number): void {
 }
 
 /** As `drain_all_stock(root)`: returns the pre-charged pages of every CPU caching a memcg in root's subtree. */
-export function drainAllStock(sim: Instance, root: Cgroup): void {
+export function drainAllStock(sim: Sim, root: Cgroup): void {
   for (let cpu = 0; cpu < sim.pageStocks.length; cpu++) {
     const m = sim.pageStocks[cpu].memcg;
     if (m !== null && sim.isDescendant(m, root)) drainStock(sim, cpu);
@@ -152,7 +152,7 @@ export function drainAllStock(sim: Instance, root: Cgroup): void {
 
 // --- memory.high (DOMAIN §4.1 step 16, §4.2) ----------------------------------------------------
 
-function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
+function noteOverHigh(sim: Sim, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
     const r = c.row;
     const o = c.rowOff;
@@ -178,7 +178,7 @@ function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCt
 }
 
 /** Runs the `high_work` still queued by remote charges of the command that just ended. */
-export function runPendingHighWork(sim: Instance, out: AllocOutcome): void {
+export function runPendingHighWork(sim: Sim, out: AllocOutcome): void {
   // almost always empty: skip the iterator and `clear()`, which allocates a fresh table in V8
   if (sim.pendingHighWork.size === 0) return;
   for (const c of sim.pendingHighWork) {
@@ -194,7 +194,7 @@ export function runPendingHighWork(sim: Instance, out: AllocOutcome): void {
  * As `mem_cgroup_handle_over_high` on return to user space: reclaim the debt from every ancestor
  * above memory.high (raising `high` there), then sleep the §4.2 penalty, reported as throttleMs.
  */
-export function handleOverHigh(sim: Instance, task: Task, out: AllocOutcome): void {
+export function handleOverHigh(sim: Sim, task: Task, out: AllocOutcome): void {
   const nrPages = task.pagesOverHigh;
   if (nrPages === 0) return;
   task.pagesOverHigh = 0;
@@ -216,7 +216,7 @@ export function handleOverHigh(sim: Instance, task: Task, out: AllocOutcome): vo
   }
 }
 
-function reclaimHigh(sim: Instance, memcg: Cgroup, nrPages: number, out: AllocOutcome): number {
+function reclaimHigh(sim: Sim, memcg: Cgroup, nrPages: number, out: AllocOutcome): number {
   let total = 0;
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
     if (c.row[c.rowOff + ROW_MEMORY] <= c.highPages) continue;

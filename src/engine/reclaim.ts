@@ -1,5 +1,5 @@
 import { type Cgroup, EV_LOW, modStat, raiseEvent, STAT_FILE_PAGES } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
 import type { AllocOutcome, ReclaimStats } from "./kernel.js";
 import { shrinkSlab } from "./slab/shrinker.js";
 
@@ -69,7 +69,7 @@ function calculateProtection(target: Cgroup, memcg: Cgroup, sums: Map<Cgroup, [n
  * (every shrinker, memcg-aware or not). Returns pages reclaimed and adds them to `out`.
  */
 export function tryToFreeMemcgPages(
-  sim: Instance,
+  sim: Sim,
   target: Cgroup,
   nrPages: number,
   out: AllocOutcome | null,
@@ -113,7 +113,7 @@ export function tryToFreeMemcgPages(
 }
 
 function shrinkLruvec(
-  sim: Instance,
+  sim: Sim,
   target: Cgroup,
   memcg: Cgroup,
   prio: number,
@@ -156,7 +156,7 @@ function shrinkLruvec(
 }
 
 /** Drops `n` page-cache pages from `memcg`'s LRU: uncharged, out of the stats, back to free memory. */
-export function reclaimFilePages(sim: Instance, memcg: Cgroup, n: number): void {
+export function reclaimFilePages(sim: Sim, memcg: Cgroup, n: number): void {
   modStat(memcg, STAT_FILE_PAGES, -n);
   sim.usedPages -= n;
   sim.reclaimedBytesTotal.file += n * 4096;
@@ -169,7 +169,7 @@ export function reclaimFilePages(sim: Instance, memcg: Cgroup, n: number): void 
  * left (at least 32), 16 zero-progress attempts allowed; returns reclaimed pages and whether the
  * goal was short (EAGAIN).
  */
-export function memoryReclaim(sim: Instance, memcg: Cgroup, nrPages: number, stats: ReclaimStats): { reclaimed: number; eagain: boolean } {
+export function memoryReclaim(sim: Sim, memcg: Cgroup, nrPages: number, stats: ReclaimStats): { reclaimed: number; eagain: boolean } {
   let retries = 16;
   let done = 0;
   while (done < nrPages) {

@@ -9,7 +9,7 @@ import {
 } from "../cgroup.js";
 import { GFP_ACCOUNT } from "../gfp.js";
 import { chargeAt, unchargeAt } from "../page-counter.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
