@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../engine/commands.js";
-import { MODELS } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { type Command, EngineError, MODELS } from "../engine/index.js";
 
 /**
  * The zod schemas of the command language (API.md §6): the single source for REST bodies,

@@ -1,4 +1,4 @@
-import type { InstanceConfigInput, ModelName } from "../engine/config.js";
+import type { InstanceConfigInput, ModelName } from "../engine/index.js";
 
 /** The instance config one model runs a scenario with, and what was changed to get it. */
 export interface ModelConfig {

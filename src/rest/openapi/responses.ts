@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ERROR_CODES } from "../../engine/errors.js";
+import { ERROR_CODES } from "../../engine/index.js";
 import { instanceConfigSchema } from "../../commands/schemas.js";
 
 /**
