@@ -9,8 +9,8 @@ import { grow, IntrusiveLists } from "./lists.js";
 // The storage of the slab allocator of one simulation: every object slot and slab in typed
 // arrays (ARCHITECTURE.md §3, docs/ENGINE.md "Where the numbers live"), and the state the SLUB
 // paths share. No kernel rule lives here, only layout; the paths are functions over this state in
-// the files beside it (alloc.ts, free.ts, rcu.ts, objctx.ts, list-lru.ts, shrinker.ts, select.ts),
-// and kmem.ts (`SlabSystem`) is their façade.
+// the files beside it (alloc.ts, pages.ts, free.ts, rcu.ts, slab-common.ts, objctx.ts, list-lru.ts,
+// shrinker.ts, select.ts), and kmem.ts (`SlabSystem`) is their façade.
 
 /** Slab states (`slabState`): 0 = not a live slab. */
 export const SLAB_CPU = 1;
