@@ -1,7 +1,5 @@
 import type { Logger } from "pino";
-import type { Command } from "./engine/commands.js";
-import type { InstanceConfigInput } from "./engine/config.js";
-import { EngineError } from "./engine/errors.js";
+import { type Command, EngineError, type InstanceConfigInput } from "./engine/index.js";
 import type { Registry } from "./registry.js";
 
 /**

@@ -1,8 +1,13 @@
-import type { Command } from "./engine/commands.js";
-import type { InstanceConfigInput } from "./engine/config.js";
-import { EngineError, fail } from "./engine/errors.js";
-import { DEFAULT_LIMITS, type EngineLimits, Instance } from "./engine/instance.js";
-import { instanceView } from "./engine/views.js";
+import {
+  type Command,
+  DEFAULT_LIMITS,
+  EngineError,
+  type EngineLimits,
+  fail,
+  Instance,
+  type InstanceConfigInput,
+  instanceView,
+} from "./engine/index.js";
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 

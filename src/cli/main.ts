@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { pathToFileURL } from "node:url";
 import { runCompareCli } from "../compare/cli.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 import { main as serve } from "../main.js";
 import { type Io, runCli } from "./run.js";
 

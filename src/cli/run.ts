@@ -1,5 +1,4 @@
-import { DEFAULT_LIMITS, Instance } from "../engine/instance.js";
-import { cacheView, cgroupView, instanceView, taskView } from "../engine/views.js";
+import { cacheView, cgroupView, DEFAULT_LIMITS, Instance, instanceView, taskView } from "../engine/index.js";
 import { expandScenario, loadScenarioFile, runCommands } from "../scenarios/index.js";
 import { renderTable } from "./table.js";
 

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from "../engine/errors.js";
+import { ERROR_CODES, type ErrorCode } from "../engine/index.js";
 
 /** gRPC status codes used (numeric values of grpc.status). */
 export const GRPC = {

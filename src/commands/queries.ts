@@ -1,7 +1,12 @@
-import { procMeminfo, procSlabinfo } from "../engine/cgroupfs/proc.js";
-import { fail } from "../engine/errors.js";
-import type { SimEvent } from "../engine/events.js";
-import { cacheView, cgroupView, taskView } from "../engine/views.js";
+import {
+  cacheView,
+  cgroupView,
+  fail,
+  procMeminfo,
+  procSlabinfo,
+  type SimEvent,
+  taskView,
+} from "../engine/index.js";
 import type { Registry } from "../registry.js";
 
 /**

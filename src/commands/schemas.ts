@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../engine/commands.js";
-import { MODEL_NAMES } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { type Command, EngineError, MODEL_NAMES } from "../engine/index.js";
 
 /**
  * The zod schemas of the command language (API.md §6): the single source for REST bodies,

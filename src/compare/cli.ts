@@ -1,7 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { MODEL_NAMES } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError, MODEL_NAMES } from "../engine/index.js";
 import { loadScenarioFile } from "../scenarios/load.js";
 import { type CompareProgress, type CompareResult, compareScenario } from "./compare.js";
 import { formatCompareTable } from "./format.js";

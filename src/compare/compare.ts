@@ -1,6 +1,12 @@
-import { type InstanceConfig, MODEL_NAMES, type ModelName } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
-import { DEFAULT_LIMITS, type EngineLimits, Instance } from "../engine/instance.js";
+import {
+  DEFAULT_LIMITS,
+  EngineError,
+  type EngineLimits,
+  Instance,
+  type InstanceConfig,
+  type ModelName,
+  MODEL_NAMES,
+} from "../engine/index.js";
 import { DEFAULT_MAX_COMMANDS, expandScenario, measureExpansion } from "../scenarios/expand.js";
 import { type CommandError, executeRecorded, type RunOutcome } from "../scenarios/run.js";
 import type { Scenario } from "../scenarios/schema.js";

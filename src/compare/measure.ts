@@ -1,5 +1,4 @@
-import { type Cgroup, STAT_KERNEL_PAGES } from "../engine/cgroup.js";
-import type { Instance } from "../engine/instance.js";
+import { type Cgroup, type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
 
 const PAGE = 4096;
 

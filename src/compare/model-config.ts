@@ -1,4 +1,4 @@
-import { eraOf, type InstanceConfigInput, type ModelName } from "../engine/config.js";
+import { eraOf, type InstanceConfigInput, type ModelName } from "../engine/index.js";
 
 /** The instance config one model runs a scenario with, and what was changed to get it. */
 export interface ModelConfig {

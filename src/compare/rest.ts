@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { MODEL_NAMES } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
-import type { EngineLimits } from "../engine/instance.js";
+import { EngineError, type EngineLimits, MODEL_NAMES } from "../engine/index.js";
 import { issuesOf } from "../commands/schemas.js";
 import { parseScenario } from "../scenarios/schema.js";
 import { type CompareResult, compareScenario } from "./compare.js";

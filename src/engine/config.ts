@@ -1,7 +1,7 @@
 import { fail } from "./errors.js";
-import { DEFAULT_MODEL, eraOf, isModelName, MODEL_NAMES, type ModelName } from "./models/index.js";
+import { DEFAULT_MODEL, eraOf, isModelName, MODEL_NAMES, type ModelName } from "./models/eras.js";
 
-export { eraOf, MODEL_NAMES, type ModelName } from "./models/index.js";
+export { eraOf, MODEL_NAMES, type ModelName } from "./models/eras.js";
 
 /** Instance configuration as a client may send it (API.md §3); every key optional. */
 export interface InstanceConfigInput {

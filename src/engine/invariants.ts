@@ -10,7 +10,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim as Instance } from "./sim.js";
 import type { PageCounter } from "./page-counter.js";
 import type { V59Model } from "./models/v5-9.js";
 import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
@@ -43,6 +43,8 @@ export function checkInvariants(sim: Instance): string[] {
       bad(`${cg.path} ${name}.usage ${c.usage} > max ${c.max} without a forced charge`);
     if (!Number.isInteger(c.usage) || c.failcnt < 0)
       bad(`${cg.path} ${name} non-integer usage or negative failcnt`);
+    // page_counter_cancel's WARN_ONCE: every underflow is a bookkeeping bug
+    if (c.underflows !== 0) bad(`${cg.path} ${name} underflowed ${c.underflows} time(s)`);
   };
 
   let dying = 0;

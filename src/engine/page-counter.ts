@@ -27,6 +27,14 @@ export const PC_UNCHARGED_TOTAL = 4;
 export const PC_FAIL_TOTAL = 5;
 /** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
 export const PC_FORCED_TOTAL = 6;
+/**
+ * Underflows at this level: cancels of more pages than the usage held. The kernel warns
+ * (mm/page_counter.c:page_counter_cancel, 6.18: `WARN_ONCE(new < 0, "page_counter underflow: %ld
+ * nr_pages=%lu\n", new, nr_pages)`) and sets the usage to 0; the simulator sets it to 0 the same
+ * way and counts every occurrence here, where checks and tests can see it (a correct simulation
+ * never underflows: each one is a bookkeeping bug, as in the kernel).
+ */
+export const PC_UNDERFLOWS = 7;
 /** Doubles per counter in a row. */
 export const PC_FIELDS = 8;
 
@@ -81,7 +89,7 @@ export function chargeAt(node: CounterNode, at: number, n: number): void {
   }
 }
 
-/** As `page_counter_uncharge`: subtracts at every level, clamping at 0 like the kernel's warning path. */
+/** As `page_counter_uncharge`: subtracts at every level (`page_counter_cancel` each, see `cancel`). */
 export function unchargeAt(node: CounterNode, at: number, n: number): void {
   for (let c: CounterNode | null = node; c !== null; c = c.counterParent) cancel(c.row, c.rowOff + at, n);
 }
@@ -91,11 +99,23 @@ export function cancelLocalAt(node: CounterNode, at: number, n: number): void {
   cancel(node.row, node.rowOff + at, n);
 }
 
+/**
+ * `page_counter_cancel` (mm/page_counter.c, 6.18): usage -= n; below 0 the kernel warns
+ * ("page_counter underflow", WARN_ONCE) and sets the usage to 0. The warning is recorded in
+ * PC_UNDERFLOWS; the uncharged total counts only the pages the usage held (charged = usage +
+ * uncharged stays true).
+ */
 function cancel(r: Float64Array, o: number, n: number): void {
   const usage = r[o];
   const next = usage - n;
-  r[o] = Math.max(next, 0);
-  r[o + PC_UNCHARGED_TOTAL] += next < 0 ? usage : n;
+  if (next < 0) {
+    r[o] = 0;
+    r[o + PC_UNCHARGED_TOTAL] += usage;
+    r[o + PC_UNDERFLOWS]++;
+    return;
+  }
+  r[o] = next;
+  r[o + PC_UNCHARGED_TOTAL] += n;
 }
 
 /** Pages that can still be charged at this level and every ancestor (`mem_cgroup_margin`). */
@@ -189,6 +209,10 @@ export class PageCounter implements CounterNode {
   }
   get forcedTotal(): number {
     return this.row[this.rowOff + PC_FORCED_TOTAL];
+  }
+  /** `page_counter underflow` warnings at this level (PC_UNDERFLOWS); 0 in a correct simulation. */
+  get underflows(): number {
+    return this.row[this.rowOff + PC_UNDERFLOWS];
   }
 
   /** `tryChargeAt` on this counter: the failing level, or null. */

@@ -12,7 +12,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
 import { subtree } from "./reclaim.js";
 import type { KmemCache } from "./slab/cache.js";
 import type { Task } from "./tasks.js";
@@ -42,15 +42,8 @@ export function usagePages(cg: Cgroup): number {
 }
 
 /** The Cgroup JSON of API.md §4. */
-export function cgroupView(sim: Instance, cg: Cgroup) {
-  const caches: {
-    name: string;
-    displayName: string;
-    activeObjectCount: number;
-    objectCount: number;
-    slabCount: number;
-    state: string;
-  }[] = [];
+export function cgroupView(sim: Sim, cg: Cgroup) {
+  const caches: { name: string; displayName: string; activeObjectCount: number; objectCount: number; slabCount: number; state: string }[] = [];
   for (const cache of sim.slab.caches.values()) {
     const inst = cache.children.get(cg.id);
     if (inst !== undefined)
@@ -121,7 +114,7 @@ export function cgroupView(sim: Instance, cg: Cgroup) {
 }
 
 /** The Cache JSON of API.md §4: its own counts include its per-cgroup copies, as /proc/slabinfo. */
-export function cacheView(_sim: Instance, cache: KmemCache) {
+export function cacheView(_sim: Sim, cache: KmemCache) {
   const g = cache.geometry;
   const t = cache.totals();
   return {
@@ -162,7 +155,7 @@ export function taskView(t: Task) {
 }
 
 /** Instance JSON of API.md §3, without the name the registry adds. */
-export function instanceView(sim: Instance) {
+export function instanceView(sim: Sim) {
   return {
     config: { ...sim.config },
     clockMs: sim.clockMs,

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { statusOf } from "../commands/error-status.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 
 /** Trailer carrying the problem `code` of API.md §2 (API.md §10). */
 export const ERROR_CODE_TRAILER = "memcg-sim-error-code";

@@ -1,5 +1,5 @@
 import type { Registry as PromRegistry } from "prom-client";
-import { EVENT_KEYS } from "../engine/cgroup.js";
+import { EVENT_KEYS } from "../engine/index.js";
 import {
   C_CHARGED_KMEM,
   C_CHARGED_MEMORY,

@@ -1,4 +1,4 @@
-import type { Instance } from "../engine/instance.js";
+import type { Instance } from "../engine/index.js";
 import type { Registry } from "../registry.js";
 import {
   CGROUP_COUNTERS,

@@ -1,14 +1,14 @@
 import {
   type Cgroup,
+  type Instance,
   STAT_ANON_PAGES,
   STAT_FILE_PAGES,
   STAT_KERNEL_PAGES,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
-} from "../engine/cgroup.js";
-import type { Instance } from "../engine/instance.js";
-import { subtree } from "../engine/reclaim.js";
-import { usagePages } from "../engine/views.js";
+  subtree,
+  usagePages,
+} from "../engine/index.js";
 import type { Registry } from "../registry.js";
 
 const PAGE = 4096;

@@ -1,5 +1,4 @@
-import type { Command } from "../engine/commands.js";
-import { fail } from "../engine/errors.js";
+import { type Command, fail } from "../engine/index.js";
 
 /** Commands the in-memory log keeps per instance before it gives up (bounded memory, ARCHITECTURE.md habit 4). */
 export const DEFAULT_MEMORY_LOG_MAX_COMMANDS = 1_000_000;

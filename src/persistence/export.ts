@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { commandSchema, instanceConfigSchema, parseOrThrow } from "../commands/schemas.js";
-import type { Command } from "../engine/commands.js";
-import type { InstanceConfigInput } from "../engine/config.js";
-import { EngineError, fail } from "../engine/errors.js";
+import { type Command, EngineError, fail, type InstanceConfigInput } from "../engine/index.js";
 import { type Entry, type Registry, replayCommand } from "../registry.js";
 import type { CommandSource } from "./command-log.js";
 

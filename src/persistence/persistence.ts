@@ -1,7 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { Command } from "../engine/commands.js";
-import { type InstanceConfigInput, resolveConfig } from "../engine/config.js";
-import { Instance } from "../engine/instance.js";
+import { type Command, Instance, type InstanceConfigInput, resolveConfig } from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
 import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";

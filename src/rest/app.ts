@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Command } from "../engine/commands.js";
+import type { Command } from "../engine/index.js";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
 import { Persistence } from "../persistence/index.js";

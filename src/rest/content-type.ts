@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 
 /** Route config flag: the route takes a `text/plain` body (the cgroupfs facade's PUT), not JSON. */
 export interface BodyConfig {

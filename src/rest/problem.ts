@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyError, FastifyReply } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { statusOf } from "../commands/error-status.js";
-import { EngineError, type ErrorCode } from "../engine/errors.js";
+import { EngineError, type ErrorCode } from "../engine/index.js";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 

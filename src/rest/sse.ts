@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EventLog, SimEvent } from "../engine/events.js";
+import type { EventLog, SimEvent } from "../engine/index.js";
 import type { Registry, RegistryEvent } from "../registry.js";
 
 export interface SseOptions {

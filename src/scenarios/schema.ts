@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../engine/commands.js";
-import type { InstanceConfigInput } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { type Command, EngineError, type InstanceConfigInput } from "../engine/index.js";
 import { instanceConfigSchema, issuesOf, parseCommand } from "../commands/schemas.js";
 import { containerChurnSchema } from "./generators/container-churn.js";
 import { containerFleetSchema } from "./generators/container-fleet.js";

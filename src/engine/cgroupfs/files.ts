@@ -8,8 +8,8 @@ import {
   STAT_PGPGOUT,
 } from "../cgroup.js";
 import { fail } from "../errors.js";
-import type { Instance } from "../instance.js";
 import type { Era } from "../models/era.js";
+import type { Sim as Instance } from "../sim.js";
 import { outOfMemory } from "../oom.js";
 import { UNLIMITED } from "../page-counter.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "../reclaim.js";

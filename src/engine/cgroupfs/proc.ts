@@ -1,5 +1,5 @@
 import { STAT_ANON_PAGES, STAT_FILE_PAGES } from "../cgroup.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 
 /**

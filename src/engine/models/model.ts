@@ -1,7 +1,6 @@
-import type { ChargeCtx } from "../charge.js";
+import type { ChargeCtx, SlabHeader as SlabSystem } from "../kernel.js";
 import type { Cgroup } from "../cgroup.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
-import type { SlabSystem } from "../slab/kmem.js";
 
 /** Which cache copy serves an allocation, and (model C) which objcg its bytes are charged to (0 = none). */
 export interface Selection {

@@ -6,7 +6,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";

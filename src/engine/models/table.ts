@@ -1,5 +1,5 @@
 import type { Era } from "./era.js";
-import { MODEL_NAMES, MODELS } from "./index.js";
+import { ERAS, MODEL_NAMES } from "./eras.js";
 
 /** One row per era property shown in docs/MODELS.md; the text comes from the eras' own data. */
 const ROWS: [string, (e: Era) => string][] = [
@@ -56,7 +56,7 @@ export function eraTableMarkdown(): string {
   const head = `| | ${MODEL_NAMES.map((n) => `\`${n}\``).join(" | ")} |`;
   const rule = `|---|${MODEL_NAMES.map(() => "---").join("|")}|`;
   const body = ROWS.map(
-    ([label, f]) => `| ${label} | ${MODEL_NAMES.map((n) => f(MODELS[n].era)).join(" | ")} |`,
+    ([label, f]) => `| ${label} | ${MODEL_NAMES.map((n) => f(ERAS[n])).join(" | ")} |`,
   );
   return [head, rule, ...body].join("\n");
 }

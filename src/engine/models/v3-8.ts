@@ -6,7 +6,6 @@ import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { Selection } from "./model.js";
 import { LazyCopyModel } from "./lazy-copy.js";
-import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE } from "./era.js";
 
 /**
  * Model B — kmem accounting as merged in 3.8 (DOMAIN §6, §11): nothing is accounted in a cgroup
@@ -42,33 +41,3 @@ export class V38Model extends LazyCopyModel {
     return true;
   }
 }
-
-/** 3.8 kmem accounting (docs/DOMAIN.md §11 model B). */
-export const V3_8_ERA: Era = {
-  name: "v3.8",
-  title: "kmem accounting as merged in 3.8",
-  kernelSource: "v3.8",
-  modern: false,
-  counter: "res_counter",
-  cgroupV2: false,
-  defaultCgroupVersion: 1,
-  hierarchyAlways: false,
-  kmemLimit: "activate",
-  kmemCounter: "subset",
-  kmemSlabinfo: "active-only",
-  oomControlOomKill: false,
-  cgroupStatPerSubsys: false,
-  anonStartsInactive: false,
-  moveChargeRemoved: false,
-  nrMemcgStock: 1,
-  oomPassedRetry: false,
-  peakResetPerFd: false,
-  emptyWriteIsNoop: false,
-  defaults: { maxReclaimRetries: 5, chargeBatchPages: 1 },
-  v1Files: V1_FILES_BASE,
-  v2Files: V2_FILES_BASE,
-  v1StatKeys: ["cache", "rss", "mapped_file", "pgpgin", "pgpgout", "pgfault", "pgmajfault", ...LRU_KEYS],
-  v1StatMemswLimit: false,
-  v2StatKeys: [],
-  v2EventKeys: [],
-};

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { z } from "zod";
 import { ERROR_STATUS } from "../../commands/error-status.js";
-import { ERROR_CODES } from "../../engine/errors.js";
+import { ERROR_CODES } from "../../engine/index.js";
 import { REQUEST_SCHEMAS, RESPONSE_SCHEMAS, ROUTES, type RouteDoc } from "./routes.js";
 
 type Json = Record<string, unknown>;

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { MODEL_NAMES } from "../../engine/config.js";
-import { ERROR_CODES } from "../../engine/errors.js";
+import { ERROR_CODES, MODEL_NAMES } from "../../engine/index.js";
 import { instanceConfigSchema } from "../../commands/schemas.js";
 
 /**

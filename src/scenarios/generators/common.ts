@@ -1,8 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
-import type { InstanceConfig } from "../../engine/config.js";
-import { EngineError } from "../../engine/errors.js";
-import { Prng } from "../../engine/prng.js";
+import { type Command, EngineError, type InstanceConfig, Prng } from "../../engine/index.js";
 
 /** Shapes shared by the generator schemas (API.md §2 names and units). */
 export const cgroupPath = z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
+import type { Command } from "../../engine/index.js";
 import {
   advanceMinutes,
   cacheName,

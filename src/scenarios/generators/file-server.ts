@@ -1,16 +1,6 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
-import {
-  bytes,
-  cacheName,
-  createLeaf,
-  type ExpansionContext,
-  GeneratorRandom,
-  joinPath,
-  nameSegment,
-  seed,
-  topLevelPath,
-} from "./common.js";
+import type { Command } from "../../engine/index.js";
+import { bytes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, joinPath, nameSegment, seed, topLevelPath } from "./common.js";
 
 /**
  * `fileServerReclaimableSlab`: a file server with `tenants` cgroups `<parent>/<namePrefix><i>`,
