@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
 import * as Q from "../commands/queries.js";
@@ -25,7 +25,7 @@ import {
   responseOf,
   withoutNulls,
 } from "./mappers.js";
-import { findProtoRoot, LOADER_OPTIONS, loadSimulatorPackage, SIMULATOR_SERVICE } from "./proto.js";
+import { findProtoRoot, loadSimulatorPackage, reflectionDescriptors, SIMULATOR_SERVICE } from "./proto.js";
 import { EventWatch } from "./watch.js";
 
 export interface GrpcServerOptions {
@@ -243,13 +243,15 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const health = new HealthImplementation({ "": initial, [SIMULATOR_SERVICE]: initial });
   // health stays open (probes carry no token), as /livez and /readyz do
   health.addToServer(server);
-  // reflection lists only the services of the definition it is given: ours and health
-  const healthPackage = protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS);
+  // reflection serves per-file descriptors built from the .proto sources (descriptors.ts), not the
+  // per-namespace ones proto-loader attaches, which standard clients' descriptor pools refuse;
+  // @grpc/reflection only indexes what it is given (the value's `fileDescriptorProtos`)
   const guarded = {
     addService: (svc: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) =>
       server.addService(svc, guard(impl)),
   } as unknown as grpc.Server;
-  new ReflectionService({ ...simulatorPackage, ...healthPackage }).addToServer(guarded);
+  const reflected = { files: { fileDescriptorProtos: reflectionDescriptors(protoRoot) } };
+  new ReflectionService(reflected as unknown as protoLoader.PackageDefinition).addToServer(guarded);
 
   const address = opts.host.includes(":") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) =>
