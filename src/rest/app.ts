@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { stringifyExact } from "./json.js";
 import type { Command } from "../engine/commands.js";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
@@ -72,6 +73,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // integers above 2^53 − 1 as exact decimal strings (json.ts, docs/API.md)
+  app.setReplySerializer((payload) => stringifyExact(payload));
 
   const routes: { method: string; url: string }[] = [];
   registeredRoutes.set(app, routes);

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EventLog, SimEvent } from "../engine/events.js";
 import type { Registry, RegistryEvent } from "../registry.js";
+import { stringifyExact } from "./json.js";
 
 export interface SseOptions {
   /** A comment line this often keeps proxies and idle timeouts from closing the stream. */
@@ -76,7 +77,7 @@ export class SseHub {
     const send = (e: SimEvent) => {
       if (e.seq < next) return;
       next = e.seq + 1;
-      write(`id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`);
+      write(`id: ${e.seq}\ndata: ${stringifyExact(e)}\n\n`);
     };
     const replay = () => {
       // Bounded: the log keeps at most `capacity` events, each page advances `next`.

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ERROR_CODES } from "../../engine/errors.js";
 import { instanceConfigSchema } from "../../commands/schemas.js";
+import { EXACT_INTEGER_DESCRIPTION } from "../json.js";
 
 /**
  * Response shapes of API.md §3–§8, written once as zod so openapi.yaml is generated from them and
@@ -10,11 +11,20 @@ import { instanceConfigSchema } from "../../commands/schemas.js";
  */
 const int = z.number().int();
 const count = int.min(0);
-const bytes = int.min(0);
+/**
+ * A byte count: a JSON integer up to 2^53 − 1, above it a string of its exact decimal digits
+ * (src/rest/json.ts; docs/API.md, Integers above 2^53 − 1). Limits reach 2^63 − 4096 and memparse's
+ * wrap values (200376420520689664); usages stay far below.
+ */
+const bytes = z
+  .union([int.min(0), z.string().regex(/^[1-9][0-9]{15,19}$/)])
+  .describe(EXACT_INTEGER_DESCRIPTION);
 const limit = bytes.nullable();
 
 /** The resolved config: the request schema with every field present. */
-export const instanceConfigOut = instanceConfigSchema.required().describe("Every field resolved (API.md §3).");
+export const instanceConfigOut = instanceConfigSchema
+  .required()
+  .describe("Every field resolved (API.md §3).");
 
 export const instance = z.object({
   name: z.string(),
@@ -88,7 +98,14 @@ export const cache = z.object({
   objectsPerSlab: count,
   pagesPerSlab: count,
   minPartial: count,
-  flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean(), typesafeByRcu: z.boolean() }).partial(),
+  flags: z
+    .object({
+      account: z.boolean(),
+      reclaimAccount: z.boolean(),
+      hwcacheAlign: z.boolean(),
+      typesafeByRcu: z.boolean(),
+    })
+    .partial(),
   shrinker: z.object({ memcgAware: z.boolean(), seeks: count }).partial().nullable(),
   accounted: z.boolean(),
   activeObjectCount: count,
