@@ -4,7 +4,7 @@ import type { Instance } from "../engine/instance.js";
 const PAGE = 4096;
 
 /**
- * One model's end state, exactly the fields of API.md §11 `compare --json`. Every byte count is
+ * One model's end state, exactly the fields of docs/API.md §11 `compare --json`. Every byte count is
  * an integer number of bytes; counts are integers.
  */
 export interface ModelRow {

@@ -12,7 +12,7 @@ export const SIMULATOR_SERVICE = "memcg_sim.v1.SimulatorService";
 /**
  * The project's `proto/` folder. Found by walking up from this module until a folder holds
  * `proto/memcg_sim/v1/simulator.proto`, because this file runs both as `src/grpc/proto.ts` (tsx,
- * vitest) and as `dist/src/grpc/proto.js`; a fixed `../..` breaks one of them (TOOLCHAIN gotcha 5).
+ * vitest) and as `dist/src/grpc/proto.js`; a fixed `../..` breaks one of them.
  */
 export function findProtoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
   let dir = from;

@@ -63,7 +63,7 @@ export interface GrpcServerHandle {
 type Unary = grpc.handleUnaryCall<ProtoObject, unknown>;
 
 /**
- * The gRPC listener of API.md §10: SimulatorService, grpc.health.v1.Health and server reflection.
+ * The gRPC listener of docs/API.md §10: SimulatorService, grpc.health.v1.Health and server reflection.
  * Handlers only map: proto → command (the shared zod schemas) → Registry → result → proto.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {

@@ -222,7 +222,7 @@ const eachCgroup = rowsLabelled("cgroup");
 const SC = ["simulation", "cgroup"];
 
 /**
- * The memcg_sim_* families of API.md §8 over engine state, all with `simulation` and `cgroup`
+ * The memcg_sim_* families of docs/API.md §8 over engine state, all with `simulation` and `cgroup`
  * labels (never `instance`, which Prometheus owns). Per-simulation values carry `cgroup="/"`.
  */
 export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapshot): void {

@@ -55,7 +55,7 @@ export interface BuildAppOptions {
 export const registeredRoutes = new WeakMap<object, { method: string; url: string }[]>();
 
 /**
- * The REST service of API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
+ * The REST service of docs/API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
  * Routes are thin: zod parses, the registry executes, views map. Every error is problem+json.
  */
 export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {

@@ -15,7 +15,7 @@ export const DEFAULT_SSE_OPTIONS = { heartbeatMs: 15_000, maxBufferedBytes: 4 * 
 /** Replay pages are bounded so one stream start never builds one huge string. */
 const REPLAY_PAGE = 1000;
 
-/** Whether the client asked for `text/event-stream` (API.md §8: SSE "when asked for it"). */
+/** Whether the client asked for `text/event-stream` (docs/API.md §8: SSE "when asked for it"). */
 export function wantsEventStream(req: FastifyRequest): boolean {
   const accept = req.headers.accept;
   return typeof accept === "string" && accept.toLowerCase().includes("text/event-stream");

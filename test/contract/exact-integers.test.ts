@@ -51,10 +51,10 @@ const validateCgroup = ajv.getSchema(`openapi${cgroupRef}`)!;
 
 describe("stringifyExact", () => {
   it("keeps safe integers as numbers and prints larger integers' exact digits as strings", () => {
-    expect(stringifyExact({ a: 9007199254740991, b: 9007199254740992, c: 200376420520689664, d: 1.5 })).toBe(
+    expect(stringifyExact({ a: 9007199254740991, b: 9007199254740992, c: Number(200376420520689664n), d: 1.5 })).toBe(
       '{"a":9007199254740991,"b":"9007199254740992","c":"200376420520689664","d":1.5}',
     );
-    expect(JSON.stringify({ c: 200376420520689664 })).toBe('{"c":200376420520689660}'); // why
+    expect(JSON.stringify({ c: Number(200376420520689664n) })).toBe('{"c":200376420520689660}'); // why
     expect(stringifyExact({ x: "12345678901234567", y: [1e21] })).toBe(
       '{"x":"12345678901234567","y":["1000000000000000000000"]}',
     );
@@ -161,7 +161,7 @@ describe("64-bit limits over REST, openapi, gRPC, cgroupfs and /metrics", () => 
 
   it("the openapi schema refuses the inexact number a plain JSON.stringify printed (the bug), accepts the exact form", () => {
     const view = getCgroup(registry, "big-rfc-2012", "/a");
-    expect(view.memory.maxBytes).toBe(200376420520689664);
+    expect(view.memory.maxBytes).toBe(Number(200376420520689664n));
     expect(validateCgroup(JSON.parse(JSON.stringify(view)))).toBe(false);
     expect(ajv.errorsText(validateCgroup.errors)).toContain("maxBytes");
     expect(validateCgroup(JSON.parse(stringifyExact(view)))).toBe(true);

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/engine/config.js";
 import { EngineError } from "../../src/engine/errors.js";
 
-// API.md §3: every key optional, per-model defaults, unknown keys rejected.
+// docs/API.md §3: every key optional, per-model defaults, unknown keys rejected.
 describe("resolveConfig", () => {
-  it("resolves the API.md §3 defaults for the seed model", () => {
+  it("resolves the docs/API.md §3 defaults for the seed model", () => {
     expect(resolveConfig(undefined)).toEqual({
       model: "rfc-2012",
       cgroupVersion: 1,

@@ -59,7 +59,7 @@ function replay(config: ConstructorParameters<typeof Instance>[0], log: Command[
   return { dump: dumpState(sim), results };
 }
 
-describe("determinism (API.md §3)", () => {
+describe("determinism (docs/API.md §3)", () => {
   it.each(["rfc-2012", "v3.8", "v4.5", "v5.9"] as const)("replays a recorded command log of %s into an identical state dump and identical answers", (model) => {
     const config = { model, cgroupVersion: model === "v4.5" ? (2 as const) : undefined, seed: 7, cpuCount: 2, memoryBytes: 32 * 1024 * 1024 };
     const log = script(42);
