@@ -14,6 +14,8 @@ import { Persistence } from "../persistence/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
 import { tokenMatcher } from "../rest/auth.js";
 import type { Transfer } from "../rest/routes/transfer.js";
+import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
+import { stringifyExact } from "../rest/json.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -121,6 +123,43 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const commandRpc = (op: Op) =>
     mutation(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
 
+  // POST /v1/compare's twin: the same handler and limits; the call's cancellation aborts the run
+  const compare: Unary = (call, callback) => {
+    const t0 = performance.now();
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort());
+    const done = (err: unknown, response?: unknown) => {
+      if (err !== null) {
+        const e = toGrpcError(err, logger, "Compare");
+        metrics?.observeGrpc("Compare", e.code, (performance.now() - t0) / 1000);
+        callback(e);
+        return;
+      }
+      metrics?.observeGrpc("Compare", grpc.status.OK, (performance.now() - t0) / 1000);
+      callback(null, response);
+    };
+    let body: Record<string, unknown>;
+    try {
+      const r = requestOf(call.request);
+      body = { scenario: parseJsonText(str(r.scenarioJson), "scenario_json") };
+      if (Array.isArray(r.models) && r.models.length > 0) body.models = r.models;
+      if (typeof r.maxSamples === "number") body.maxSamples = r.maxSamples;
+    } catch (err) {
+      done(err);
+      return;
+    }
+    const limits = { maxCommands: DEFAULT_COMPARE_REQUEST_LIMITS.maxCommands, engine: registry.limits };
+    handleCompareRequest(body, limits, abort.signal).then(
+      (result) =>
+        done(null, {
+          models: result.models,
+          description: result.description,
+          resultJson: stringifyExact(result),
+        }),
+      (err) => done(err),
+    );
+  };
+
   const handlers: grpc.UntypedServiceImplementation = {
     CreateInstance: mutation("CreateInstance", (r) => {
       // the REST body's schema: the same shape errors on both transports
@@ -151,6 +190,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       });
       return { instance: registry.view(entry) };
     }),
+
+    Compare: compare,
 
     ListCgroups: unary("ListCgroups", (r) => Q.listCgroups(registry, str(r.instance))),
     GetCgroup: unary("GetCgroup", (r) => ({ cgroup: Q.getCgroup(registry, str(r.instance), str(r.path)) })),
