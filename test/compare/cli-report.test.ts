@@ -112,7 +112,7 @@ describe("chart helpers", () => {
     ]);
     const layout = legendLayout(items, 728);
     expect(layout.map((l) => l.row)).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
-    items.forEach((it, i) => expect(layout[i].x + 24 + textWidth(it.name)).toBeLessThanOrEqual(728));
+    for (const [i, it] of items.entries()) expect(layout[i].x + 24 + textWidth(it.name)).toBeLessThanOrEqual(728);
   });
 
   it("names a series drawn exactly over an earlier one", () => {
