@@ -33,6 +33,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   logger.info(
     {
+      pid: process.pid,
       host: config.host,
       httpPort: server.httpPort,
       grpcPort: server.grpcPort,
