@@ -242,12 +242,7 @@ describe("caches", () => {
       ).cache,
     ) as Obj;
     expect(rcu).toMatchObject({ sizeBytes: 200, objectsPerSlab: 20 });
-    expect(rcu.flags).toEqual({
-      account: false,
-      reclaimAccount: false,
-      hwcacheAlign: false,
-      typesafeByRcu: true,
-    });
+    expect(rcu.flags).toEqual({ account: false, reclaimAccount: false, hwcacheAlign: false, typesafeByRcu: true });
     expect(await t.rpc("DeleteCache", { instance: I, name: "anon_vma" })).toEqual({});
   });
 
