@@ -56,7 +56,7 @@ export const V2_FILES = [
   "cgroup.events",
 ] as const;
 
-/** v2 files present on the root cgroup (docs/DOMAIN.md §3.2: all memory files but stat/reclaim are absent there). */
+/** v2 files present on the root cgroup (DOMAIN §3.2: all memory files but stat/reclaim are absent there). */
 const V2_ROOT_FILES = new Set(["memory.stat", "memory.reclaim", "cgroup.procs", "cgroup.stat"]);
 
 /** Files of this instance's cgroup version that exist on `cg`; ENOENT otherwise. */
@@ -75,7 +75,7 @@ const resEra = (sim: Instance) => sim.config.model === "rfc-2012" || sim.config.
 
 // ===== reads ======================================================================================
 
-/** Reads a cgroupfs file byte-for-byte as the era's kernel prints it (docs/API.md §7, docs/DOMAIN.md §3). */
+/** Reads a cgroupfs file byte-for-byte as the era's kernel prints it (API.md §7, DOMAIN §3). */
 export function readCgroupFile(sim: Instance, cg: Cgroup, file: string): string {
   checkExists(sim, cg, file);
   const res = resEra(sim);
@@ -173,7 +173,7 @@ function kmemSlabinfo(sim: Instance, cg: Cgroup): string {
   return out;
 }
 
-/** v1 `memory.stat` (docs/DOMAIN.md §3.1): the era's keys, hierarchical_memory_limit, then total_* sums. */
+/** v1 `memory.stat` (DOMAIN §3.1): the era's keys, hierarchical_memory_limit, then total_* sums. */
 function v1MemoryStat(sim: Instance, cg: Cgroup): string {
   const model = sim.config.model;
   const anonFirstInactive = model === "v5.9";
@@ -212,7 +212,7 @@ function v1MemoryStat(sim: Instance, cg: Cgroup): string {
 // ===== writes =====================================================================================
 
 /**
- * `echo value > file` on `cg` (docs/API.md §7) with the era's parsing and errnos. With `dryRun` only
+ * `echo value > file` on `cg` (API.md §7) with the era's parsing and errnos. With `dryRun` only
  * validates (file exists, value parses, the write is allowed now) and changes nothing, so a
  * multi-field PATCH is all-or-nothing.
  */
@@ -330,7 +330,7 @@ export function writeCgroupFile(sim: Instance, cg: Cgroup, file: string, raw: st
 }
 
 /**
- * v1 `limit_in_bytes` (docs/DOMAIN.md §9.4): set_limit fails with EBUSY while usage is above it; the
+ * v1 `limit_in_bytes` (DOMAIN §9.4): set_limit fails with EBUSY while usage is above it; the
  * kernel then reclaims and retries — 3.x up to 5 × (cgroups in the subtree) rounds that made no
  * progress, 4.x+ until a reclaim pass frees nothing.
  */
@@ -358,7 +358,7 @@ function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
 }
 
 /**
- * v1 `kmem.limit_in_bytes` by era (docs/DOMAIN.md §3.1, §6.2): the seed sets the kmem counter's limit;
+ * v1 `kmem.limit_in_bytes` by era (DOMAIN §3.1, §6.2): the seed sets the kmem counter's limit;
  * 3.8 activates accounting on the first finite write (EBUSY with tasks or, hierarchically,
  * children) and children of an active cgroup are born active; 4.x sets the limit (EBUSY below
  * usage, no reclaim); 5.16+ (our v5.9) accepts the value without enforcing it.
@@ -369,7 +369,7 @@ function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number, dryRun: boolean): 
     if (!dryRun) cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
     return;
   }
-  // docs/DOMAIN.md §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
+  // DOMAIN §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
   // code as remembered (memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`), so
   // `echo -1` on an inactive cgroup is accepted and changes nothing.
   if (model === "v3.8" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
@@ -395,7 +395,7 @@ function setUseHierarchy(sim: Instance, cg: Cgroup, on: boolean, dryRun: boolean
   if (!dryRun) cg.useHierarchy = on;
 }
 
-/** `memory.force_empty` (docs/DOMAIN.md §9.3): reclaim until empty or 5 fruitless rounds; 3.x then moves LRU charges up. */
+/** `memory.force_empty` (DOMAIN §9.3): reclaim until empty or 5 fruitless rounds; 3.x then moves LRU charges up. */
 function forceEmpty(sim: Instance, cg: Cgroup): void {
   drainAllStock(sim, cg);
   let retries = 5;
@@ -404,7 +404,7 @@ function forceEmpty(sim: Instance, cg: Cgroup): void {
   }
 }
 
-/** v2 `memory.max` write (docs/DOMAIN.md §3.2): install, drain, 16 reclaim failures, then OOM-kill until under. */
+/** v2 `memory.max` write (DOMAIN §3.2): install, drain, 16 reclaim failures, then OOM-kill until under. */
 function v2SetMax(sim: Instance, cg: Cgroup, p: number): void {
   if (cg.memory.usage > p) cg.memory.maxSetBelowUsage = true;
   cg.memory.max = p;

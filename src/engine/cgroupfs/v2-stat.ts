@@ -12,7 +12,7 @@ import type { Instance } from "../instance.js";
 const PAGE = 4096;
 
 /**
- * v2 `memory.stat` (docs/DOMAIN.md §3.2), hierarchical, flat `key value` lines in the kernel's order.
+ * v2 `memory.stat` (DOMAIN §3.2), hierarchical, flat `key value` lines in the kernel's order.
  * v5.9 prints the 6.x `memory_stats[]` order (`kernel` third, `slab` right after
  * `slab_unreclaimable`, slab values in object bytes); v4.5 prints the 5.2-era list, where slab
  * statistics are whole slab pages and there is no `kernel` key.

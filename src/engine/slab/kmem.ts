@@ -20,7 +20,7 @@ const GEN_MASK = 2 ** 22 - 1;
 /** List key of the global (not memcg-aware) list_lru of a cache. */
 export const GLOBAL_LRU = 0;
 /**
- * The RCU grace period after which a SLAB_TYPESAFE_BY_RCU slab's pages are freed (docs/DOMAIN.md §5.3).
+ * The RCU grace period after which a SLAB_TYPESAFE_BY_RCU slab's pages are freed (DOMAIN §5.3).
  * A decision: grace periods take a few ms to tens of ms on real systems (HZ = 1000); 10 ms of
  * simulated time, which moves only with `advanceClock`.
  */
@@ -34,15 +34,15 @@ interface RcuFree {
 }
 
 /**
- * All slabs and objects of one instance in typed arrays (docs/ARCHITECTURE.md §3), with SLUB's
- * allocation and free paths (docs/DOMAIN.md §5.3), per-(cache, cgroup) object lists for free-by-selection,
+ * All slabs and objects of one instance in typed arrays (ARCHITECTURE.md §3), with SLUB's
+ * allocation and free paths (DOMAIN §5.3), per-(cache, cgroup) object lists for free-by-selection,
  * list_lru and shrinkers (§9.1). Which copy serves an allocation and what is charged is asked of
  * the instance's accounting model; this class never branches on the model's name.
  */
 export class SlabSystem {
   // --- object slots -----------------------------------------------------------------------------
   // Per slot: objNext 4 B + objGen 4 B + objCtx 4 B + owned links 8 B + lru links 8 B = 28 B
-  // (docs/ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B of RSS per live object).
+  // (ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B of RSS per live object).
   private slotCap = 0;
   private slotTop = 0;
   /** Released slot ranges by length, for reuse by new slabs. */
@@ -388,7 +388,7 @@ export class SlabSystem {
     return id;
   }
 
-  /** Points the objcgs that charge `from` at `to` (reparenting, docs/DOMAIN.md §7.4), O(those objcgs). */
+  /** Points the objcgs that charge `from` at `to` (reparenting, DOMAIN §7.4), O(those objcgs). */
   moveObjcgs(from: Cgroup, to: Cgroup): void {
     const keep = !to.isRoot;
     for (const i of from.objcgsHere) {
@@ -925,7 +925,7 @@ export class SlabSystem {
   }
 
   /**
-   * Free by pid's selection (docs/API.md §5): what `selectSlots(listsOfTask(cache, pid), pid, ...)`
+   * Free by pid's selection (API.md §5): what `selectSlots(listsOfTask(cache, pid), pid, ...)`
    * picks, the same slots in the same order with the same PRNG draws. When one allocation context
    * of the task holds all its live objects of `cache` (a task that never moved, the usual case),
    * the walk starts at that context's oldest (newest) object and ends with its last one, instead
@@ -1023,7 +1023,7 @@ export class SlabSystem {
   }
 
   /**
-   * Free-by-selection (docs/API.md §5): the pool is the objects on the owner lists `lists`, in that
+   * Free-by-selection (API.md §5): the pool is the objects on the owner lists `lists`, in that
    * order, each oldest first, restricted to those allocated by `pid` (-1 = all). Returns up to
    * `count` of them: the oldest, the newest (newest first), every other one from the oldest, or a
    * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object
@@ -1076,7 +1076,7 @@ export class SlabSystem {
     return k === out.length ? out : out.slice(0, k);
   }
 
-  // ===== shrinkers (docs/DOMAIN.md §9.1) ================================================================
+  // ===== shrinkers (DOMAIN §9.1) ================================================================
 
   /**
    * `shrink_slab(memcg, priority)`: for a non-root cgroup only memcg-aware shrinkers with objects
@@ -1100,7 +1100,7 @@ export class SlabSystem {
     return freedPages;
   }
 
-  /** `do_shrink_slab` arithmetic, exactly as docs/DOMAIN.md §9.1 gives it (6.x form). */
+  /** `do_shrink_slab` arithmetic, exactly as DOMAIN §9.1 gives it (6.x form). */
   private doShrinkSlab(cache: KmemCache, key: number, list: number, priority: number, stats: ReclaimStats): number {
     const freeable = this.lru.length(list);
     if (freeable === 0) return 0;
