@@ -3,7 +3,7 @@ import { type Command, EngineError, type InstanceConfigInput } from "./engine/in
 import type { Registry } from "./registry.js";
 
 /**
- * The demo of API.md §9: two instances running the same slow workload, so the cgroupfs files,
+ * The demo of docs/API.md §9: two instances running the same slow workload, so the cgroupfs files,
  * /metrics and the dashboard show moving numbers, and the two designs side by side, within a
  * minute of start-up. Everything goes through `registry.execute`, so it is journaled like any
  * client's commands.

@@ -11,7 +11,7 @@ import {
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-/** Server-wide limits (ARCHITECTURE.md habit 4): every one configurable, every hit a 429 LIMIT_EXCEEDED. */
+/** Server-wide limits (docs/ARCHITECTURE.md habit 4): every one configurable, every hit a 429 LIMIT_EXCEEDED. */
 export interface ServerLimits extends EngineLimits {
   maxInstances: number;
   /**
@@ -217,7 +217,7 @@ export class Registry {
   }
 
   /**
-   * `/batch` (API.md §6): each command applied in order; an invalid or refused one is reported
+   * `/batch` (docs/API.md §6): each command applied in order; an invalid or refused one is reported
    * in its slot and, with stopOnError (default), ends the batch.
    */
   executeBatch(
@@ -253,7 +253,7 @@ export class Registry {
     return { results, executedCount: executed };
   }
 
-  /** The Instance JSON of API.md §3. */
+  /** The Instance JSON of docs/API.md §3. */
   view(e: Entry) {
     return { name: e.name, ...instanceView(e.instance) };
   }

@@ -15,7 +15,7 @@ Commands:
 Run "memcg-sim <command> --help" for a command's flags.
 `;
 
-/** The `memcg-sim` command (API.md §11). Returns the exit code; `serve` keeps running. */
+/** The `memcg-sim` command (docs/API.md §11). Returns the exit code; `serve` keeps running. */
 export async function cli(
   argv: string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr },

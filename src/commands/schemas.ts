@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type Command, EngineError, MODEL_NAMES } from "../engine/index.js";
 
 /**
- * The zod schemas of the command language (API.md §6): the single source for REST bodies,
+ * The zod schemas of the command language (docs/API.md §6): the single source for REST bodies,
  * `/batch`, scenario files, the gRPC mapping and the journal. Shapes only; domain rules
  * (ranges that depend on the instance, existence) are the engine's.
  */
@@ -159,7 +159,7 @@ export const batchBody = z
   .object({ commands: z.array(z.unknown()).max(100_000), stopOnError: z.boolean().optional() })
   .strict();
 
-/** zod issues as the problem+json `details.issues` of API.md §2. */
+/** zod issues as the problem+json `details.issues` of docs/API.md §2. */
 export function issuesOf(err: z.ZodError, prefix = ""): { path: string; message: string }[] {
   return err.issues.map((i) => ({ path: prefix + i.path.map(String).join("."), message: i.message }));
 }

@@ -46,7 +46,7 @@ function progressBar(io: CliIo): { update: (p: CompareProgress) => void; done: (
 
 /**
  * `memcg-sim compare FILE --models rfc-2012,v3.8,v4.5,v5.9 [--json] [--report out.html]`
- * (API.md §11). `argv` are the arguments after `compare`. Resolves to the exit status.
+ * (docs/API.md §11). `argv` are the arguments after `compare`. Resolves to the exit status.
  */
 export async function runCompareCli(
   argv: string[],

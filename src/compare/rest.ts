@@ -14,7 +14,7 @@ export const compareRequestSchema = z
   .strict();
 export type CompareRequest = z.infer<typeof compareRequestSchema>;
 
-/** Server-side bounds of one compare request (ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
+/** Server-side bounds of one compare request (docs/ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
 export interface CompareRequestLimits {
   /** Most commands the scenario may expand to, per model. Default 1 000 000. */
   maxCommands: number;

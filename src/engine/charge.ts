@@ -15,7 +15,7 @@ export function newOutcome(): AllocOutcome {
 
 export const CHARGE_OK = 0;
 export const CHARGE_ENOMEM = 1;
-/** Old eras (DOMAIN §4.3): a NOFAIL charge that failed is bypassed to the root, i.e. not charged. */
+/** Old eras (docs/DOMAIN.md §4.3): a NOFAIL charge that failed is bypassed to the root, i.e. not charged. */
 export const CHARGE_BYPASS = 2;
 
 /** `1 << PAGE_ALLOC_COSTLY_ORDER`: small charges keep retrying while reclaim makes progress. */
@@ -24,7 +24,7 @@ const MEMCG_CHARGE_BATCH = 64;
 
 /**
  * Charges `nrPages` to `memcg.memory` the way the kernel's try-charge path does for the
- * instance's era: modern `try_charge_memcg` (DOMAIN §4.1) for v4.5/v5.9, 3.x
+ * instance's era: modern `try_charge_memcg` (docs/DOMAIN.md §4.1) for v4.5/v5.9, 3.x
  * `mem_cgroup_do_charge` (§4.3) for rfc-2012/v3.8. Reclaims the failing level's subtree, raises
  * `max`/`oom` events where the kernel does (modern eras only), invokes the memcg OOM killer, and
  * forces the charge for `__GFP_NOFAIL` (and `__GFP_HIGH` in modern eras). The root is never
@@ -64,7 +64,7 @@ export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: Ch
       return CHARGE_OK;
     }
     if (batch > nrPages) {
-      // a failed batch retried at its real size: this alone can bump failcnt (DOMAIN §4.1 step 2)
+      // a failed batch retried at its real size: this alone can bump failcnt (docs/DOMAIN.md §4.1 step 2)
       batch = nrPages;
       continue;
     }
@@ -272,7 +272,7 @@ export function drainAllStock(sim: Sim, root: Cgroup): void {
   }
 }
 
-// --- memory.high (DOMAIN §4.1 step 16, §4.2) ----------------------------------------------------
+// --- memory.high (docs/DOMAIN.md §4.1 step 16, §4.2) ----------------------------------------------------
 
 function noteOverHigh(sim: Sim, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {

@@ -1,5 +1,5 @@
 /**
- * The command language (API.md §6) as the engine receives it, already shape-validated by the
+ * The command language (docs/API.md §6) as the engine receives it, already shape-validated by the
  * zod schemas of `src/commands/`. Sizes are bytes, null means unlimited.
  */
 export interface CreateCgroupCmd {
@@ -144,7 +144,7 @@ export const OPS: readonly Op[] = [
   "advanceClock",
 ];
 
-/** Result of allocObjects / allocPages (API.md §5). */
+/** Result of allocObjects / allocPages (docs/API.md §5). */
 export interface AllocResult {
   allocatedCount?: number;
   failedCount?: number;

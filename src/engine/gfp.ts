@@ -1,7 +1,7 @@
 import { fail } from "./errors.js";
 
 /**
- * gfp flags as the charge path reads them (DOMAIN §4.1, §4.3). Only the bits that change a
+ * gfp flags as the charge path reads them (docs/DOMAIN.md §4.1, §4.3). Only the bits that change a
  * memcg charge decision are modelled.
  */
 export const GFP_DIRECT_RECLAIM = 1 << 0; // can block and reclaim (__GFP_DIRECT_RECLAIM / 3.x __GFP_WAIT)

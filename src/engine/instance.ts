@@ -42,7 +42,7 @@ const PAGE = 4096;
 const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254}$/;
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 
-/** Server-wide limits the registry passes in (ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
+/** Server-wide limits the registry passes in (docs/ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
 export interface EngineLimits {
   maxCgroups: number;
   maxDepth: number;
@@ -73,7 +73,7 @@ function pages(bytes: number): number {
 
 /**
  * One simulation: all its state and `execute(command)`, pure, synchronous and deterministic
- * (ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
+ * (docs/ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
  */
 export class Instance {
   readonly config: InstanceConfig;
@@ -98,7 +98,7 @@ export class Instance {
   readonly pendingHighWork = new Set<Cgroup>();
   /**
    * Some cgroup's memory.high was set below max at some point. Until then no charge can land above
-   * a memory.high, so the charge path skips its over-high walk (DOMAIN §4.1 step 16) — the same
+   * a memory.high, so the charge path skips its over-high walk (docs/DOMAIN.md §4.1 step 16) — the same
    * outcome without a walk to the root per charge. Never reset.
    */
   highLimitSet = false;
@@ -209,7 +209,7 @@ export class Instance {
 
   // ===== cgroups ================================================================================
 
-  /** Splits and validates a cgroup path (API.md §2). */
+  /** Splits and validates a cgroup path (docs/API.md §2). */
   parsePath(path: string): string[] {
     if (typeof path !== "string" || !path.startsWith("/"))
       fail("INVALID_ARGUMENT", `cgroup path "${path}" must start with /`);
@@ -345,7 +345,7 @@ export class Instance {
     this.offline(cg);
   }
 
-  /** rmdir → offline (DOMAIN §10): no new tasks or charges; the cgroup lingers while pinned. */
+  /** rmdir → offline (docs/DOMAIN.md §10): no new tasks or charges; the cgroup lingers while pinned. */
   private offline(cg: Cgroup): void {
     const parent = cg.parent!;
     parent.children.delete(cg.name);
@@ -409,7 +409,7 @@ export class Instance {
     this.maybeRelease(parent);
   }
 
-  /** Online cgroup for a charge on behalf of `cg`: a dying one charges its nearest online ancestor (DOMAIN §12.6). */
+  /** Online cgroup for a charge on behalf of `cg`: a dying one charges its nearest online ancestor (docs/DOMAIN.md §12 (invariant 6)). */
   onlineAncestor(cg: Cgroup): Cgroup {
     let c = cg;
     while (c.state !== "online") c = c.parent!;
@@ -469,7 +469,7 @@ export class Instance {
   }
 
   /**
-   * Attaches a task to another cgroup. Charges stay where they are (DOMAIN §8) except in v1 with
+   * Attaches a task to another cgroup. Charges stay where they are (docs/DOMAIN.md §8) except in v1 with
    * the destination's `move_charge_at_immigrate`: bit 0 moves the task's anon pages charged to the
    * source, bit 1 its file pages; the destination is precharged (with reclaim) and a failed
    * precharge fails the move with ENOMEM, as `mem_cgroup_can_attach`.

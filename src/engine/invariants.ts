@@ -19,11 +19,11 @@ const PAGE = 4096;
 const SLAB_PARTIAL = 2;
 const SLAB_CPU = 1;
 
-/** Charges seen on each dying cgroup at the previous check (DOMAIN §12 invariant 6). */
+/** Charges seen on each dying cgroup at the previous check (docs/DOMAIN.md §12 invariant 6). */
 const chargedWhenDying = new WeakMap<Cgroup, number>();
 
 /**
- * Checks DOMAIN §12 invariants 1–6 and the structural bookkeeping of an instance; returns one
+ * Checks docs/DOMAIN.md §12 invariants 1–6 and the structural bookkeeping of an instance; returns one
  * message per violation (empty when all hold). O(cgroups + slabs + object slots): for tests and
  * debugging, not for the hot path. Invariant 6 compares each dying cgroup's charge total with the
  * previous call's, so call it after every step to check it.

@@ -7,7 +7,7 @@ import type { Task } from "./tasks.js";
 // imports nothing but types of leaf files (cgroup.ts, tasks.ts, slab/cache.ts), so any engine file may import it
 // without closing an import circle. charge.ts and reclaim.ts re-export their types from here.
 
-/** What one command's allocations did, accumulated across every charge it made (API.md §5). */
+/** What one command's allocations did, accumulated across every charge it made (docs/API.md §5). */
 export interface AllocOutcome {
   reclaimedPages: number;
   oomKilledPids: number[];
@@ -26,7 +26,7 @@ export interface ChargeCtx {
   out: AllocOutcome;
 }
 
-/** What a reclaim pass did (API.md §5 reclaim result, in pages and objects). */
+/** What a reclaim pass did (docs/API.md §5 reclaim result, in pages and objects). */
 export interface ReclaimStats {
   filePages: number;
   /** Slab pages freed by shrinkers (credited to reclaim as `reclaim_state`). */

@@ -1,5 +1,5 @@
 /**
- * A hierarchical memory counter in pages, as `mm/page_counter.c` (DOMAIN §2.2) — and, with the
+ * A hierarchical memory counter in pages, as `mm/page_counter.c` (docs/DOMAIN.md §2.2) — and, with the
  * byte/rounding differences handled at the cgroupfs edge, as the older `res_counter` (§2.1):
  * every charge in the simulator is a whole number of pages, so one implementation serves both.
  *
@@ -19,13 +19,13 @@ export const PC_MAX = 1;
 export const PC_WATERMARK = 2;
 export const PC_FAILCNT = 3;
 /**
- * Monotonic totals for metrics, never reset by failcnt/max_usage writes (API.md §8): pages
+ * Monotonic totals for metrics, never reset by failcnt/max_usage writes (docs/API.md §8): pages
  * uncharged, failed charges. Pages charged are not stored: every change of usage is a charge, an
  * uncharge or a rollback of a charge, so charged = usage + uncharged at all times.
  */
 export const PC_UNCHARGED_TOTAL = 4;
 export const PC_FAIL_TOTAL = 5;
-/** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
+/** Forced charges (`page_counter_charge`) at this level; they may take usage above max (docs/DOMAIN.md §12 (invariant 1)). */
 export const PC_FORCED_TOTAL = 6;
 /**
  * Underflows at this level: cancels of more pages than the usage held. The kernel warns
@@ -94,7 +94,7 @@ export function unchargeAt(node: CounterNode, at: number, n: number): void {
   for (let c: CounterNode | null = node; c !== null; c = c.counterParent) cancel(c.row, c.rowOff + at, n);
 }
 
-/** Removes `n` pages from this level only (reparenting a dying cgroup's charges, DOMAIN §10). */
+/** Removes `n` pages from this level only (reparenting a dying cgroup's charges, docs/DOMAIN.md §10). */
 export function cancelLocalAt(node: CounterNode, at: number, n: number): void {
   cancel(node.row, node.rowOff + at, n);
 }
@@ -133,7 +133,7 @@ export function marginAt(node: CounterNode, at: number): number {
 export class PageCounter implements CounterNode {
   readonly row: Float64Array;
   readonly rowOff: number;
-  /** A v2 `memory.max` write installed a max below the usage of the moment (DOMAIN §3.2). */
+  /** A v2 `memory.max` write installed a max below the usage of the moment (docs/DOMAIN.md §3.2). */
   maxSetBelowUsage = false;
 
   constructor(

@@ -26,7 +26,7 @@ export function subtree(root: Cgroup): Cgroup[] {
 }
 
 /**
- * The kernel's `effective_protection` (DOMAIN §2.2, `mm/memcontrol.c`): a child's protected usage
+ * The kernel's `effective_protection` (docs/DOMAIN.md §2.2, `mm/memcontrol.c`): a child's protected usage
  * is min(usage, setting); when the siblings together claim more than the parent's effective
  * protection, each gets its proportional share of it. The reclaim root's own protection is
  * ignored and its direct children use their settings as they are.
@@ -66,7 +66,7 @@ function calculateProtection(target: Cgroup, memcg: Cgroup, sums: Map<Cgroup, [n
 }
 
 /**
- * As `try_to_free_mem_cgroup_pages` / `do_try_to_free_pages` (DOMAIN §9, §2.3): scans `target`'s
+ * As `try_to_free_mem_cgroup_pages` / `do_try_to_free_pages` (docs/DOMAIN.md §9, §2.3): scans `target`'s
  * subtree from priority 12 down to 0, each cgroup's file LRU in proportion to its size minus its
  * effective protection (`get_scan_count`), plus its slab shrinkers; a cgroup under its effective
  * `min` is skipped, one under `low` too unless nothing else could be reclaimed, in which case a
@@ -171,7 +171,7 @@ export function reclaimFilePages(sim: Sim, memcg: Cgroup, n: number): void {
 }
 
 /**
- * `memory.reclaim` (DOMAIN §9.2): proactive reclaim of `nrPages` in batches of a quarter of what is
+ * `memory.reclaim` (docs/DOMAIN.md §9.2): proactive reclaim of `nrPages` in batches of a quarter of what is
  * left (at least 32), 16 zero-progress attempts allowed; returns reclaimed pages and whether the
  * goal was short (EAGAIN).
  */

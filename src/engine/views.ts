@@ -34,14 +34,14 @@ function events(a: Float64Array) {
 /**
  * Memory usage of a cgroup in pages. The root is never charged: like v1 `mem_cgroup_usage` it
  * reports page cache + rss of the whole system (3.x: recursive CACHE + RSS stats; 6.x: global
- * NR_FILE_PAGES + NR_ANON_MAPPED) — kernel memory is not included (DOMAIN §3.1).
+ * NR_FILE_PAGES + NR_ANON_MAPPED) — kernel memory is not included (docs/DOMAIN.md §3.1).
  */
 export function usagePages(cg: Cgroup): number {
   if (!cg.isRoot) return cg.memory.usage;
   return cg.statHier[STAT_ANON_PAGES] + cg.statHier[STAT_FILE_PAGES];
 }
 
-/** The Cgroup JSON of API.md §4. */
+/** The Cgroup JSON of docs/API.md §4. */
 export function cgroupView(sim: Sim, cg: Cgroup) {
   const caches: { name: string; displayName: string; activeObjectCount: number; objectCount: number; slabCount: number; state: string }[] = [];
   for (const cache of sim.slab.caches.values()) {
@@ -113,7 +113,7 @@ export function cgroupView(sim: Sim, cg: Cgroup) {
   };
 }
 
-/** The Cache JSON of API.md §4: its own counts include its per-cgroup copies, as /proc/slabinfo. */
+/** The Cache JSON of docs/API.md §4: its own counts include its per-cgroup copies, as /proc/slabinfo. */
 export function cacheView(_sim: Sim, cache: KmemCache) {
   const g = cache.geometry;
   const t = cache.totals();
@@ -154,7 +154,7 @@ export function taskView(t: Task) {
   };
 }
 
-/** Instance JSON of API.md §3, without the name the registry adds. */
+/** Instance JSON of docs/API.md §3, without the name the registry adds. */
 export function instanceView(sim: Sim) {
   return {
     config: { ...sim.config },

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
 import * as Q from "../commands/queries.js";
@@ -13,6 +13,8 @@ import { Persistence } from "../persistence/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
 import { tokenMatcher } from "../rest/auth.js";
 import type { Transfer } from "../rest/routes/transfer.js";
+import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
+import { stringifyExact } from "../rest/json.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -24,7 +26,7 @@ import {
   responseOf,
   withoutNulls,
 } from "./mappers.js";
-import { findProtoRoot, LOADER_OPTIONS, loadSimulatorPackage, SIMULATOR_SERVICE } from "./proto.js";
+import { findProtoRoot, loadSimulatorPackage, reflectionDescriptors, SIMULATOR_SERVICE } from "./proto.js";
 import { EventWatch } from "./watch.js";
 
 export interface GrpcServerOptions {
@@ -62,7 +64,7 @@ export interface GrpcServerHandle {
 type Unary = grpc.handleUnaryCall<ProtoObject, unknown>;
 
 /**
- * The gRPC listener of API.md §10: SimulatorService, grpc.health.v1.Health and server reflection.
+ * The gRPC listener of docs/API.md §10: SimulatorService, grpc.health.v1.Health and server reflection.
  * Handlers only map: proto → command (the shared zod schemas) → Registry → result → proto.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
@@ -120,6 +122,43 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const commandRpc = (op: Op) =>
     mutation(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
 
+  // POST /v1/compare's twin: the same handler and limits; the call's cancellation aborts the run
+  const compare: Unary = (call, callback) => {
+    const t0 = performance.now();
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort());
+    const done = (err: unknown, response?: unknown) => {
+      if (err !== null) {
+        const e = toGrpcError(err, logger, "Compare");
+        metrics?.observeGrpc("Compare", e.code, (performance.now() - t0) / 1000);
+        callback(e);
+        return;
+      }
+      metrics?.observeGrpc("Compare", grpc.status.OK, (performance.now() - t0) / 1000);
+      callback(null, response);
+    };
+    let body: Record<string, unknown>;
+    try {
+      const r = requestOf(call.request);
+      body = { scenario: parseJsonText(str(r.scenarioJson), "scenario_json") };
+      if (Array.isArray(r.models) && r.models.length > 0) body.models = r.models;
+      if (typeof r.maxSamples === "number") body.maxSamples = r.maxSamples;
+    } catch (err) {
+      done(err);
+      return;
+    }
+    const limits = { maxCommands: DEFAULT_COMPARE_REQUEST_LIMITS.maxCommands, engine: registry.limits };
+    handleCompareRequest(body, limits, abort.signal).then(
+      (result) =>
+        done(null, {
+          models: result.models,
+          description: result.description,
+          resultJson: stringifyExact(result),
+        }),
+      (err) => done(err),
+    );
+  };
+
   const handlers: grpc.UntypedServiceImplementation = {
     CreateInstance: mutation("CreateInstance", (r) => {
       // the REST body's schema: the same shape errors on both transports
@@ -150,6 +189,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       });
       return { instance: registry.view(entry) };
     }),
+
+    Compare: compare,
 
     ListCgroups: unary("ListCgroups", (r) => Q.listCgroups(registry, str(r.instance))),
     GetCgroup: unary("GetCgroup", (r) => ({ cgroup: Q.getCgroup(registry, str(r.instance), str(r.path)) })),
@@ -242,13 +283,15 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const health = new HealthImplementation({ "": initial, [SIMULATOR_SERVICE]: initial });
   // health stays open (probes carry no token), as /livez and /readyz do
   health.addToServer(server);
-  // reflection lists only the services of the definition it is given: ours and health
-  const healthPackage = protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS);
+  // reflection serves per-file descriptors built from the .proto sources (descriptors.ts), not the
+  // per-namespace ones proto-loader attaches, which standard clients' descriptor pools refuse;
+  // @grpc/reflection only indexes what it is given (the value's `fileDescriptorProtos`)
   const guarded = {
     addService: (svc: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) =>
       server.addService(svc, guard(impl)),
   } as unknown as grpc.Server;
-  new ReflectionService({ ...simulatorPackage, ...healthPackage }).addToServer(guarded);
+  const reflected = { files: { fileDescriptorProtos: reflectionDescriptors(protoRoot) } };
+  new ReflectionService(reflected as unknown as protoLoader.PackageDefinition).addToServer(guarded);
 
   const address = opts.host.includes(":") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) =>

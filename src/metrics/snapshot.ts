@@ -116,7 +116,7 @@ export function simulationCounters(sim: Instance): Float64Array {
 /**
  * The cgroups of `sim` in pre-order (online before dying siblings, as `mem_cgroup_iter`), each with
  * its label. A dying cgroup whose path is already taken (an online cgroup was created at the path
- * of a dying one, API.md §4) is labelled `path#<css id>`: `#` cannot appear in a path segment, so
+ * of a dying one, docs/API.md §4) is labelled `path#<css id>`: `#` cannot appear in a path segment, so
  * the label never collides with a real path and no two series share a label set.
  */
 export function labelledCgroups(

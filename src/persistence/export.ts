@@ -6,12 +6,12 @@ import type { CommandSource } from "./command-log.js";
 
 export const EXPORT_FORMAT = "memcg-sim-export";
 export const EXPORT_VERSION = 1;
-/** Server limit on the commands of one import (ARCHITECTURE.md habit 4); the body size limit usually binds first. */
+/** Server limit on the commands of one import (docs/ARCHITECTURE.md habit 4); the body size limit usually binds first. */
 export const DEFAULT_MAX_IMPORT_COMMANDS = 1_000_000;
 
 /**
  * An exported instance: its resolved config and the accepted commands since its creation or last
- * reset, in the command language of API.md §6. Because the engine is deterministic, replaying
+ * reset, in the command language of docs/API.md §6. Because the engine is deterministic, replaying
  * `commands` on a fresh instance with `config` gives the same state and the same answers.
  */
 export const exportDocSchema = z

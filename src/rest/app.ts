@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Command } from "../engine/index.js";
+import { stringifyExact } from "./json.js";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
 import { Persistence } from "../persistence/index.js";
@@ -54,7 +55,7 @@ export interface BuildAppOptions {
 export const registeredRoutes = new WeakMap<object, { method: string; url: string }[]>();
 
 /**
- * The REST service of API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
+ * The REST service of docs/API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
  * Routes are thin: zod parses, the registry executes, views map. Every error is problem+json.
  */
 export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
@@ -72,6 +73,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // integers above 2^53 − 1 as exact decimal strings (json.ts, docs/API.md)
+  app.setReplySerializer((payload) => stringifyExact(payload));
 
   const routes: { method: string; url: string }[] = [];
   registeredRoutes.set(app, routes);

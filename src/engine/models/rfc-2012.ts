@@ -8,7 +8,7 @@ import type { Selection } from "./model.js";
 import { PageChargedModel } from "./page-charged.js";
 
 /**
- * Model A — the seed patch "[PATCH 3/7] per-cgroup slab caches" (DOMAIN §0, §11): registered
+ * Model A — the seed patch "[PATCH 3/7] per-cgroup slab caches" (docs/DOMAIN.md §0, §11): registered
  * caches only; a copy per registered cache made eagerly when a cgroup is created (and for every
  * existing cgroup when a cache is registered later), named `<base>-<index>` with a small-integer
  * index (the seed's TODO: an ida instead of the memcg pointer); slab pages charged to `kmem` when

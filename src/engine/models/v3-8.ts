@@ -8,7 +8,7 @@ import type { Selection } from "./model.js";
 import { LazyCopyModel } from "./lazy-copy.js";
 
 /**
- * Model B — kmem accounting as merged in 3.8 (DOMAIN §6, §11): nothing is accounted in a cgroup
+ * Model B — kmem accounting as merged in 3.8 (docs/DOMAIN.md §6, §11): nothing is accounted in a cgroup
  * until its `memory.kmem.limit_in_bytes` is first written with a finite value (children of an
  * active cgroup are born active); then every cache gets a per-cgroup copy, created lazily and
  * asynchronously (`dentry(<kmemcg_id>:<cgroup>)`); slab pages are charged to `kmem` first (a
@@ -28,7 +28,7 @@ export class V38Model extends LazyCopyModel {
   }
 
   protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
-    // memcg_charge_kmem (DOMAIN §4.4): kmem first, no reclaim on its failure
+    // memcg_charge_kmem (docs/DOMAIN.md §4.4): kmem first, no reclaim on its failure
     const failed = tryChargeAt(memcg, ROW_KMEM, pages);
     if (failed !== null) {
       ctx.out.failedAt = failed;

@@ -8,7 +8,7 @@ import type { Selection } from "./model.js";
 import { LazyCopyModel } from "./lazy-copy.js";
 
 /**
- * Model B′ — 4.5 to 5.2 (DOMAIN §11): accounting is opt-in per cache (SLAB_ACCOUNT, or the seed's
+ * Model B′ — 4.5 to 5.2 (docs/DOMAIN.md §11): accounting is opt-in per cache (SLAB_ACCOUNT, or the seed's
  * registration) or per call (`__GFP_ACCOUNT`) and always on for non-root cgroups; per-cgroup
  * copies are lazy and asynchronous, named `dentry(<css serial>:<cgroup>)`; slab pages charged to
  * `memory` through the modern charge path (reclaim, OOM, forced charges) and then to the v1 `kmem`

@@ -23,7 +23,7 @@ export interface ObjStock {
 }
 
 /**
- * Model C — the slab controller of 5.9+ (DOMAIN §7): caches are shared; an accounted object
+ * Model C — the slab controller of 5.9+ (docs/DOMAIN.md §7): caches are shared; an accounted object
  * (SLAB_ACCOUNT cache or `__GFP_ACCOUNT` call, non-root cgroup) charges `size + 8` bytes to the
  * allocating cgroup's objcg through the per-CPU obj stock (§7.2, the 6.x refill rules); whole pages
  * go through the full modern charge path and the `kernel` statistic, with the v1 `kmem` counter
@@ -183,7 +183,7 @@ export class V59Model implements AccountingModel {
   onCacheAccounted(): void {}
 
   /**
-   * `memcg_offline_kmem` (DOMAIN §7.4): drain the stocks caching this cgroup's objcgs, point every
+   * `memcg_offline_kmem` (docs/DOMAIN.md §7.4): drain the stocks caching this cgroup's objcgs, point every
    * objcg it owns or inherited at the parent, move its kmem charges, statistics and lists there.
    */
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {

@@ -14,7 +14,7 @@ import { lruList, ownerList } from "./list-lru.js";
 import { allocCtx, ctxIndexOf } from "./objctx.js";
 import { allocateSlab } from "./pages.js";
 
-// SLUB's allocation path (mm/slub.c, DOMAIN §5.3): `slab_alloc_node` takes the next free object of
+// SLUB's allocation path (mm/slub.c, docs/DOMAIN.md §5.3): `slab_alloc_node` takes the next free object of
 // the CPU slab; when it is full, `___slab_alloc` takes a partial slab of the node or a new one
 // (`new_slab` → allocate_slab, pages.ts). Which copy serves an allocation and what is charged is
 // asked of the simulation's accounting model; nothing here branches on the model's name.

@@ -7,7 +7,7 @@ import type { CacheInstance, KmemCache } from "./cache.js";
 import { grow, IntrusiveLists } from "./lists.js";
 
 // The storage of the slab allocator of one simulation: every object slot and slab in typed
-// arrays (ARCHITECTURE.md §3, docs/ENGINE.md "Where the numbers live"), and the state the SLUB
+// arrays (docs/ARCHITECTURE.md §3, docs/ENGINE.md "Where the numbers live"), and the state the SLUB
 // paths share. No kernel rule lives here, only layout; the paths are functions over this state in
 // the files beside it (alloc.ts, pages.ts, free.ts, rcu.ts, slab-common.ts, objctx.ts, list-lru.ts,
 // shrinker.ts, select.ts), and kmem.ts (`SlabSystem`) is their façade.
@@ -52,7 +52,7 @@ export interface RcuFree {
 export class SlabArena {
   // --- object slots -----------------------------------------------------------------------------
   // Per slot: objNext 4 B + objGen 4 B + objCtx 4 B + owned links 8 B + lru links 8 B = 28 B
-  // (ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B of RSS per live object).
+  // (docs/ARCHITECTURE.md §3; the issue "Performance" asks ≤ 32 B of RSS per live object).
   slotCap = 0;
   slotTop = 0;
   /** Released slot ranges by length, for reuse by new slabs. */

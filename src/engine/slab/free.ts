@@ -6,7 +6,7 @@ import { moveCtxEnds, recycleCtx } from "./objctx.js";
 import { freeSlabPages } from "./pages.js";
 import { callRcuFreeSlab } from "./rcu.js";
 
-// SLUB's free path (mm/slub.c, DOMAIN §5.3): `kmem_cache_free` → `__slab_free` (a full slab goes
+// SLUB's free path (mm/slub.c, docs/DOMAIN.md §5.3): `kmem_cache_free` → `__slab_free` (a full slab goes
 // back on the node's partial list; an emptied slab is discarded once the node keeps
 // `min_partial` partial slabs), the partial list, `discard_slab`, and `__kmem_cache_shrink`.
 

@@ -17,7 +17,7 @@ export { GLOBAL_LRU } from "./list-lru.js";
 export { RCU_GRACE_PERIOD_MS } from "./rcu.js";
 
 /**
- * The slab allocator of one simulation (DOMAIN §5, §9.1): all slabs and objects in typed arrays
+ * The slab allocator of one simulation (docs/DOMAIN.md §5, §9.1): all slabs and objects in typed arrays
  * (`SlabArena`, arena.ts) and SLUB's paths as functions over them, one file per kernel seam:
  *
  * | file | what | kernel |
@@ -31,7 +31,7 @@ export { RCU_GRACE_PERIOD_MS } from "./rcu.js";
  * | slab-common.ts | cache create/copy/destroy | mm/slab_common.c |
  * | list-lru.ts | list_lru and owner lists, reparenting | mm/list_lru.c |
  * | shrinker.ts | shrink_slab, do_shrink_slab | mm/shrinker.c |
- * | select.ts | free-by-selection (API.md §5) | — (the callers' choice) |
+ * | select.ts | free-by-selection (docs/API.md §5) | — (the callers' choice) |
  *
  * This class is their façade: the surface the rest of the engine uses, each method one call.
  * Which copy serves an allocation and what is charged is asked of the simulation's accounting
@@ -80,7 +80,7 @@ export class SlabSystem extends SlabArena {
     return newObjcg(this, memcg);
   }
 
-  /** Points the objcgs that charge `from` at `to` (reparenting, DOMAIN §7.4). */
+  /** Points the objcgs that charge `from` at `to` (reparenting, docs/DOMAIN.md §7.4). */
   moveObjcgs(from: Cgroup, to: Cgroup): void {
     moveObjcgs(this, from, to);
   }

@@ -3,7 +3,7 @@ import type { SlabArena } from "./arena.js";
 import type { KmemCache } from "./cache.js";
 import { moveObjcgs } from "./objctx.js";
 
-// list_lru (mm/list_lru.c, DOMAIN §9.1) and the owner lists beside it. A reclaimable object of a
+// list_lru (mm/list_lru.c, docs/DOMAIN.md §9.1) and the owner lists beside it. A reclaimable object of a
 // cache with a shrinker sits on one list_lru: per cgroup when the era and the shrinker are
 // memcg-aware (`list_lru_memcg_aware`, `list_lru_from_memcg_idx`), else on the cache's global
 // list. Every live object also sits on its owner list, per (cache, charged cgroup), in allocation

@@ -7,7 +7,7 @@ export function grow<T extends Int32Array | Uint32Array | Uint8Array>(a: T, cap:
 
 /**
  * Intrusive circular doubly linked lists over integer node ids held in typed arrays
- * (ARCHITECTURE.md §3): O(1) push, remove and splice, oldest-first iteration, no JS object per
+ * (docs/ARCHITECTURE.md §3): O(1) push, remove and splice, oldest-first iteration, no JS object per
  * node. A list is named by its sentinel node.
  *
  * Memory: two Int32 per node and nothing else. A node does not record which list it is on (the

@@ -6,7 +6,7 @@ import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type KmemCache } from ".
 
 // Allocation contexts: what the kernel keeps per object in `slab->obj_exts` (the objcg, 5.9+:
 // mm/memcontrol.c:__memcg_slab_post_alloc_hook) plus the allocating pid that free-by-selection
-// needs (API.md §5). An object records one Int32, its context: an (objcg, pid) pair
+// needs (docs/API.md §5). An object records one Int32, its context: an (objcg, pid) pair
 // (docs/ENGINE.md "Allocation contexts").
 
 /** The context ids of `pid` (undefined: none). */
@@ -125,7 +125,7 @@ export function newObjcg(k: SlabArena, memcg: Cgroup): number {
   return id;
 }
 
-/** Points the objcgs that charge `from` at `to` (reparenting, DOMAIN §7.4), O(those objcgs). */
+/** Points the objcgs that charge `from` at `to` (reparenting, docs/DOMAIN.md §7.4), O(those objcgs). */
 export function moveObjcgs(k: SlabArena, from: Cgroup, to: Cgroup): void {
   const keep = !to.isRoot;
   for (const i of from.objcgsHere) {

@@ -2,13 +2,13 @@ import type { SlabArena } from "./arena.js";
 import type { CacheInstance } from "./cache.js";
 import { freeSlabPages } from "./pages.js";
 
-// SLAB_TYPESAFE_BY_RCU slab frees (DOMAIN §5.3): mm/slub.c:free_slab hands such a slab to
+// SLAB_TYPESAFE_BY_RCU slab frees (docs/DOMAIN.md §5.3): mm/slub.c:free_slab hands such a slab to
 // `call_rcu(&slab->rcu_head, rcu_free_slab)`; its pages go back (`__free_slab`) after a grace
 // period. The slab has left its cache at once (slabinfo no longer counts it); its pages, slab
 // statistics and (A/B/B′) page charge wait here, in `SlabArena.rcuPending`.
 
 /**
- * The RCU grace period after which a SLAB_TYPESAFE_BY_RCU slab's pages are freed (DOMAIN §5.3).
+ * The RCU grace period after which a SLAB_TYPESAFE_BY_RCU slab's pages are freed (docs/DOMAIN.md §5.3).
  * A decision: grace periods take a few ms to tens of ms on real systems (HZ = 1000); 10 ms of
  * simulated time, which moves only with `advanceClock`.
  */

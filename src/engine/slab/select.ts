@@ -4,7 +4,7 @@ import type { SlabArena } from "./arena.js";
 import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type KmemCache } from "./cache.js";
 import { ctxsOfPid } from "./objctx.js";
 
-// Free-by-selection (API.md §5): which live objects a free command takes — the oldest, the newest,
+// Free-by-selection (docs/API.md §5): which live objects a free command takes — the oldest, the newest,
 // every other one or a seeded random choice of a cache's objects, all of them or a task's. No
 // kernel path chooses objects to free (a caller frees what it holds); this is the simulator's
 // stand-in for the callers, over the owner lists (list-lru.ts) and the per-context index.
@@ -16,7 +16,7 @@ export function ownedCount(k: SlabArena, cache: KmemCache, cg: Cgroup): number {
 }
 
 /**
- * Free by pid's selection (API.md §5): what `selectSlots(listsOfTask(cache, pid), pid, ...)`
+ * Free by pid's selection (docs/API.md §5): what `selectSlots(listsOfTask(cache, pid), pid, ...)`
  * picks, the same slots in the same order with the same PRNG draws. When one allocation context
  * of the task holds all its live objects of `cache` (a task that never moved, the usual case),
  * the walk starts at that context's oldest (newest) object and ends with its last one, instead
@@ -127,7 +127,7 @@ function pickFromPool(
 }
 
 /**
- * Free-by-selection (API.md §5): the pool is the objects on the owner lists `lists`, in that
+ * Free-by-selection (docs/API.md §5): the pool is the objects on the owner lists `lists`, in that
  * order, each oldest first, restricted to those allocated by `pid` (-1 = all). Returns up to
  * `count` of them: the oldest, the newest (newest first), every other one from the oldest, or a
  * random choice (a partial Fisher–Yates shuffle of the pool drawing from `prng`). No JS object

@@ -5,7 +5,7 @@ import type { KmemCache } from "./cache.js";
 import { freeSlot } from "./free.js";
 import { GLOBAL_LRU } from "./list-lru.js";
 
-// Shrinkers (mm/shrinker.c, DOMAIN §9.1): reclaim (reclaim.ts) calls `shrinkSlab` for each cgroup
+// Shrinkers (mm/shrinker.c, docs/DOMAIN.md §9.1): reclaim (reclaim.ts) calls `shrinkSlab` for each cgroup
 // it scans; each cache with a shrinker frees objects from the list_lru of that cgroup (memcg-aware
 // shrinkers) or from its global list (at the root), in the `do_shrink_slab` arithmetic.
 
@@ -42,7 +42,7 @@ export function shrinkSlab(
   return freedPages;
 }
 
-/** `do_shrink_slab` arithmetic (mm/shrinker.c), exactly as DOMAIN §9.1 gives it (6.x form). */
+/** `do_shrink_slab` arithmetic (mm/shrinker.c), exactly as docs/DOMAIN.md §9.1 gives it (6.x form). */
 function doShrinkSlab(
   k: SlabArena,
   cache: KmemCache,

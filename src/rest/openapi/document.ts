@@ -141,8 +141,9 @@ function operation(r: RouteDoc): Json {
 }
 
 const INFO_DESCRIPTION = `Deterministic simulator of Linux memory-cgroup kernel-memory (slab) accounting across four
-kernel eras. The contract is API.md; this document lists every REST route, its request and
-response schemas, and every error code.
+kernel eras. The contract is docs/API.md in the memcg-sim repository, whose root holds this file
+(openapi.yaml); this document lists every REST route, its request and response schemas, and every
+error code.
 
 Errors are RFC 9457 \`application/problem+json\` (schema \`Problem\`): \`code\` is one of a closed
 catalogue, mapped to one HTTP status and one gRPC status (trailer \`memcg-sim-error-code\`).

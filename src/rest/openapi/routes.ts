@@ -90,7 +90,7 @@ const WRITE = [400, 404, 409, 413, 415, 429, 500];
 
 const I = "/v1/instances/{name}";
 
-/** Every route of API.md §1 and §3–§8, /metrics (src/metrics/plugin.ts) and export/import. */
+/** Every route of docs/API.md §1 and §3–§8, /metrics (src/metrics/plugin.ts) and export/import. */
 export const ROUTES: RouteDoc[] = [
   {
     method: "get",

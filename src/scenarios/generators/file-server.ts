@@ -95,7 +95,7 @@ export function* expandFileServer(
   }
 }
 
-/** `allocPages` accepts at most the instance's RAM per command (API.md §5): larger reads are split. */
+/** `allocPages` accepts at most the instance's RAM per command (docs/API.md §5): larger reads are split. */
 function* chunkedPages(pid: number, total: number, max: number): Generator<Command> {
   for (let left = total; left > 0; left -= max)
     yield { op: "allocPages", pid, kind: "file", bytes: Math.min(left, max) };
