@@ -95,6 +95,17 @@ export const freePagesBody = z
   .strict();
 export const reclaimBody = z.object({ cgroup: cgroupPath, bytes, gfp: gfp.optional() }).strict();
 export const writeFileBody = z.object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) }).strict();
+export const allocKernelPagesBody = z
+  .object({
+    pid,
+    kind: z.enum(["kernelStack", "kmallocLarge", "other"]),
+    order: int.min(0).max(10).optional(),
+    gfp: gfp.optional(),
+  })
+  .strict();
+export const freeKernelPagesBody = z
+  .object({ pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000) })
+  .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 
 export const commandSchema = z.discriminatedUnion("op", [
@@ -114,6 +125,8 @@ export const commandSchema = z.discriminatedUnion("op", [
   reclaimBody.extend({ op: z.literal("reclaim") }).strict(),
   writeFileBody.extend({ op: z.literal("writeFile") }).strict(),
   advanceClockBody.extend({ op: z.literal("advanceClock") }).strict(),
+  allocKernelPagesBody.extend({ op: z.literal("allocKernelPages") }).strict(),
+  freeKernelPagesBody.extend({ op: z.literal("freeKernelPages") }).strict(),
 ]);
 
 // compile-time check: every parsed command is an engine Command

@@ -54,6 +54,19 @@ export interface FreePagesCmd { op: "freePages"; pid?: number; cgroup?: string; 
 export interface ReclaimCmd { op: "reclaim"; cgroup: string; bytes: number; gfp?: string }
 export interface WriteFileCmd { op: "writeFile"; cgroup: string; file: string; value: string }
 export interface AdvanceClockCmd { op: "advanceClock"; ms: number }
+/**
+ * A whole-page kernel allocation on behalf of `pid` (kernel-pages.ts): `1 << order` pages
+ * (default: 4 for a kernel stack, else 1), charged as the era charges `kind`; the result's
+ * `pageId` frees them.
+ */
+export interface AllocKernelPagesCmd {
+  op: "allocKernelPages";
+  pid: number;
+  kind: "kernelStack" | "kmallocLarge" | "other";
+  order?: number;
+  gfp?: string;
+}
+export interface FreeKernelPagesCmd { op: "freeKernelPages"; pageIds: number[] }
 
 export type Command =
   | CreateCgroupCmd
@@ -71,9 +84,17 @@ export type Command =
   | FreePagesCmd
   | ReclaimCmd
   | WriteFileCmd
-  | AdvanceClockCmd;
+  | AdvanceClockCmd
+  | AllocKernelPagesCmd
+  | FreeKernelPagesCmd;
 
-export type Op = Command["op"];
+/** Every op of the command language. */
+export type AnyOp = Command["op"];
+/**
+ * The ops with their own REST route and gRPC RPC. The kernel-page ops are reachable through
+ * `/batch`, ExecuteBatch (`json`), scenario files and the journal.
+ */
+export type Op = Exclude<AnyOp, "allocKernelPages" | "freeKernelPages">;
 
 export const OPS: readonly Op[] = [
   "createCgroup",

@@ -17,6 +17,7 @@ import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./
 import { EngineError, fail } from "./errors.js";
 import { EventLog } from "./events.js";
 import { GFP_DIRECT_RECLAIM, parseGfp } from "./gfp.js";
+import { KernelPages } from "./kernel-pages.js";
 import type { AccountingModel } from "./models/model.js";
 import { Rfc2012Model } from "./models/rfc-2012.js";
 import { V38Model } from "./models/v3-8.js";
@@ -74,6 +75,8 @@ export class Instance {
   readonly events: EventLog;
   readonly prng: Prng;
   readonly slab: SlabSystem;
+  /** Whole-page kernel allocations (stacks, large kmalloc, `__GFP_ACCOUNT` pages). */
+  readonly kernelPages: KernelPages;
   readonly root: Cgroup;
   readonly tasks = new Map<number, Task>();
   /**
@@ -123,6 +126,7 @@ export class Instance {
     this.pageStocks = Array.from({ length: this.config.cpuCount }, () => ({ memcg: null, pages: 0 }));
     this.model = this.createModel();
     this.slab = new SlabSystem(this);
+    this.kernelPages = new KernelPages(this);
     const rootHier = this.config.cgroupVersion === 2 || this.config.model === "v5.9";
     this.root = new Cgroup(this.nextCgroupId++, "", null, rootHier);
     this.root.objcgId = this.slab.newObjcg(this.root);
@@ -197,6 +201,10 @@ export class Instance {
         return {};
       case "advanceClock":
         return this.advanceClock(cmd.ms);
+      case "allocKernelPages":
+        return this.kernelPages.alloc(cmd);
+      case "freeKernelPages":
+        return this.kernelPages.free(cmd);
       default:
         return fail("INVALID_ARGUMENT", `unknown op "${(cmd as { op: unknown }).op}"`);
     }
@@ -389,6 +397,8 @@ export class Instance {
   /** Releases a dying cgroup once nothing pins it: no LRU pages, no per-cgroup cache copy. */
   maybeRelease(cg: Cgroup): void {
     if (cg.state !== "dying" || cg.lruPages > 0 || cg.liveCacheCount > 0 || cg.stockPages > 0) return;
+    // charged kernel pages of a page-charged era hold a css reference (kernel-pages.ts)
+    if (this.kernelPages.pinnedPages(cg) > 0) return;
     // a child css holds a reference on its parent (css_release → css_put(parent)): a removed cgroup
     // with a dying child still pinned stays dying until that child is released
     if (cg.dyingChildren.length > 0) return;

@@ -188,7 +188,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       const ops: (Op | undefined)[] = [];
       const thunks = commands.map((c, i) => () => {
         const command = batchCommandOf(c, instance, i);
-        ops[i] = command.op;
+        // kernel-page ops have no RPC of their own: their slot answers {ok} only
+        ops[i] = (OPS as readonly string[]).includes(command.op) ? (command.op as Op) : undefined;
         return command;
       });
       let out: ReturnType<Registry["executeBatch"]>;
