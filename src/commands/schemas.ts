@@ -87,6 +87,7 @@ export const freeObjectsBody = z
     cgroup: cgroupPath.optional(),
     count: int.min(1).max(Number.MAX_SAFE_INTEGER).optional(),
     order: z.enum(["newest", "oldest", "random", "every-other"]).optional(),
+    cpu: int.min(0).max(255).optional(),
   })
   .strict();
 export const allocPagesBody = z.object({ pid, kind: z.enum(["anon", "file"]), bytes, gfp: gfp.optional() }).strict();

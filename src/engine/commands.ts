@@ -48,6 +48,8 @@ export interface FreeObjectsCmd {
   cgroup?: string;
   count?: number;
   order?: "newest" | "oldest" | "random" | "every-other";
+  /** The CPU the frees run on (its per-CPU stocks take the uncharges); default: each object's allocating task's. */
+  cpu?: number;
 }
 export interface AllocPagesCmd { op: "allocPages"; pid: number; kind: "anon" | "file"; bytes: number; gfp?: string }
 export interface FreePagesCmd { op: "freePages"; pid?: number; cgroup?: string; kind: "anon" | "file"; bytes: number }

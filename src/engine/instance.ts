@@ -825,6 +825,10 @@ export class Instance {
   }
 
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {
+    if (cmd.cpu !== undefined && (!Number.isInteger(cmd.cpu) || cmd.cpu < 0 || cmd.cpu >= this.config.cpuCount))
+      fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${this.config.cpuCount - 1}]`, {
+        issues: [{ path: "cpu", message: "out of range" }],
+      });
     let slots: ArrayLike<number>;
     let missing = 0;
     let lastPid = -1;
@@ -870,15 +874,19 @@ export class Instance {
     const keyBefore = this.totalKernelPages();
     let freedSlabs = 0;
     const objcgBefore = this.slab.liveObjects;
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i];
-      const p = this.slab.pidOf(s);
-      if (p !== lastPid) {
-        lastPid = p;
-        cpu = this.taskAt(p)?.cpu ?? 0;
+    if (cmd.cpu !== undefined) {
+      // frees on a given CPU (a trace's, e.g. RCU callbacks on another CPU): its stocks take them
+      for (let i = 0; i < slots.length; i++) freedSlabs += this.slab.freeInRun(slots[i], cmd.cpu);
+    } else
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i];
+        const p = this.slab.pidOf(s);
+        if (p !== lastPid) {
+          lastPid = p;
+          cpu = this.taskAt(p)?.cpu ?? 0;
+        }
+        freedSlabs += this.slab.freeInRun(s, cpu);
       }
-      freedSlabs += this.slab.freeInRun(s, cpu);
-    }
     this.slab.endFreeRun();
     return {
       freedCount: objcgBefore - this.slab.liveObjects,

@@ -16,7 +16,13 @@ function setup(model: "rfc-2012" | "v3.8" | "v4.5" | "v5.9", activate = false): 
 }
 
 const stack = { op: "allocKernelPages" as const, pid: 100, kind: "kernelStack" as const };
-const accountPage = { op: "allocKernelPages" as const, pid: 100, kind: "other" as const, order: 1, gfp: "GFP_KERNEL_ACCOUNT" };
+const accountPage = {
+  op: "allocKernelPages" as const,
+  pid: 100,
+  kind: "other" as const,
+  order: 1,
+  gfp: "GFP_KERNEL_ACCOUNT",
+};
 const plainPage = { op: "allocKernelPages" as const, pid: 100, kind: "other" as const, gfp: "GFP_KERNEL" };
 
 describe("allocKernelPages per era", () => {
