@@ -1,0 +1,188 @@
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { MODELS } from "../engine/config.js";
+import { EngineError } from "../engine/errors.js";
+import { TraceInputError } from "./input.js";
+import { openRecording } from "./recording.js";
+import { COUNTERS } from "./replay.js";
+import { renderReplayReport } from "./report.js";
+import { type ModelReport, type ReplayReport, replayRecording } from "./run.js";
+
+export const REPLAY_USAGE = `Usage: memcg-sim replay DIR [--model M ...] [--json] [--report OUT.html] [options]
+
+Replays the kernel trace of the recording DIR (meta.json + trace.txt.gz, the layout of
+docs/REPLAY.md) under each model and prints, per cgroup and counter, the real delta
+(after − before in meta.json), the predicted one and the error.
+
+  --model M              a model to replay under (repeatable, or a comma list; default: ${MODELS.join(",")})
+  --json                 print one JSON document (with one --model: that model's object, no "models" wrapper)
+  --report OUT.html      also write an HTML report (predicted vs real, live objects per cache)
+  --pid-cgroup PID=NAME  place PID in the recording's cgroup NAME (a new child of parent if unknown; repeatable)
+  --cpus N               CPUs of the simulated machine (default: meta.json nr_cpus, else its highest cpus entry + 1)
+  --charge-batch-pages N the per-CPU page-charge batch (the kernel's MEMCG_CHARGE_BATCH is 64; default 1)
+  --no-batch             one allocObjects per allocation line (slower; the same answer)
+  -h, --help             this text
+
+Exit status: 0 done, 1 the recording or trace cannot be used, 2 wrong usage.
+`;
+
+export interface ReplayCliIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string", multiple: true },
+      models: { type: "string" },
+      json: { type: "boolean" },
+      report: { type: "string" },
+      "pid-cgroup": { type: "string", multiple: true },
+      cpus: { type: "string" },
+      "charge-batch-pages": { type: "string" },
+      "no-batch": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function intArg(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi)
+    throw new Error(`--${name} must be an integer in [${lo}, ${hi}]`);
+  return Number(v);
+}
+
+/** Pages, with sign and two decimals where not whole. */
+function pagesOf(bytes: number): string {
+  const p = bytes / 4096;
+  const s = Number.isInteger(p) ? String(p) : p.toFixed(2);
+  return p > 0 ? `+${s}` : s;
+}
+
+/** The text report: one block per model, one row per cgroup and counter. */
+export function formatReplay(report: ReplayReport): string {
+  const rows: string[][] = [["model", "cgroup", "counter", "real", "predicted", "error", "error pages"]];
+  const tail: string[] = [];
+  for (const [model, m] of Object.entries(report.models)) {
+    for (const [cg, v] of Object.entries(m.cgroups))
+      for (const k of COUNTERS) {
+        const real = v.real?.[k];
+        const pred = v.predicted[k];
+        const err = real === undefined ? null : pred - real;
+        const bytes = k.endsWith("_bytes");
+        rows.push([
+          model,
+          cg,
+          k,
+          real === undefined ? "-" : String(real),
+          String(pred),
+          err === null ? "-" : (err > 0 ? "+" : "") + String(err),
+          err === null || !bytes ? "" : pagesOf(err),
+        ]);
+      }
+    const kills = m.oomKills.map((k) => `pid ${k.pid} in ${k.cgroup} at line ${k.atLine}`).join("; ");
+    const skipped = Object.entries(m.lines.skipped)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(", ");
+    tail.push(
+      `${model}: ${m.lines.parsed} lines, ${m.lines.used} used${skipped ? `, skipped: ${skipped}` : ""}; OOM kills: ${kills || "none"}`,
+    );
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const text = rows.map((r) =>
+    r
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd(),
+  );
+  return `${text.join("\n")}\n\n${tail.join("\n")}\n`;
+}
+
+/** `memcg-sim replay DIR ...`. Resolves to the exit status. */
+export async function runReplayCli(
+  argv: string[],
+  io: ReplayCliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  let models: string[];
+  let pidCgroups: Map<number, string>;
+  let cpus: number | undefined;
+  let batchPages: number | undefined;
+  try {
+    args = parse(argv);
+    if (args.values.help) {
+      io.stdout.write(REPLAY_USAGE);
+      return 0;
+    }
+    if (args.positionals.length !== 1) throw new Error("give exactly one recording directory");
+    models = [...(args.values.model ?? []), ...(args.values.models !== undefined ? [args.values.models] : [])]
+      .flatMap((m) => m.split(","))
+      .map((m) => m.trim())
+      .filter((m) => m.length > 0);
+    if (models.length === 0) models = [...MODELS];
+    for (const m of models)
+      if (!(MODELS as readonly string[]).includes(m))
+        throw new Error(`unknown model "${m}"; one of ${MODELS.join(", ")}`);
+    if (new Set(models).size !== models.length) throw new Error("a model is given twice");
+    pidCgroups = new Map();
+    for (const pc of args.values["pid-cgroup"] ?? []) {
+      const m = /^([1-9]\d{0,6})=([A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254})$/.exec(pc);
+      if (m === null || m[2] === "parent")
+        throw new Error(
+          `--pid-cgroup ${pc}: expected PID=NAME (a cgroup name of the recording, not "parent")`,
+        );
+      pidCgroups.set(Number(m[1]), m[2]);
+    }
+    cpus = intArg(args.values.cpus, "cpus", 1, 256);
+    batchPages = intArg(args.values["charge-batch-pages"], "charge-batch-pages", 1, 64);
+  } catch (e) {
+    io.stderr.write(`replay: ${(e as Error).message}\n\n${REPLAY_USAGE}`);
+    return 2;
+  }
+  try {
+    const rec = openRecording(args.positionals[0]);
+    let lastLen = 0;
+    const report = await replayRecording(rec, {
+      models,
+      pidCgroups,
+      cpuCount: cpus,
+      chargeBatchPages: batchPages,
+      batch: args.values["no-batch"] ? false : undefined,
+      series: args.values.report !== undefined,
+      now: () => performance.now(),
+      onProgress: (p) => {
+        if (p.elapsedMs < 1000) return;
+        const rate = Math.round(p.lines / (p.elapsedMs / 1000));
+        const pct = p.bytesTotal > 0 ? Math.min(100, (100 * p.bytesIn) / p.bytesTotal) : 0;
+        const line = `replay: ${p.lines} lines, ${rate} lines/s, ${pct.toFixed(1)}%`;
+        io.stderr.write(`\r${line.padEnd(lastLen)}`);
+        lastLen = line.length;
+      },
+    });
+    if (lastLen > 0) io.stderr.write("\n");
+    if (args.values.report !== undefined)
+      await writeFile(args.values.report, renderReplayReport(report, rec.dir));
+    const strip = (m: ModelReport) => {
+      const { series: _series, ...rest } = m;
+      return rest;
+    };
+    if (args.values.json) {
+      const doc =
+        models.length === 1
+          ? strip(report.models[models[0]])
+          : { models: Object.fromEntries(Object.entries(report.models).map(([k, v]) => [k, strip(v)])) };
+      io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    } else io.stdout.write(formatReplay(report));
+    return 0;
+  } catch (e) {
+    if (e instanceof TraceInputError || e instanceof EngineError) {
+      io.stderr.write(`replay: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
