@@ -280,6 +280,12 @@ export async function replayRecording(
       `${rec.tracePath}: none of its ${total} lines is a kmem/page/fork event (${JSON.stringify(runs[0].replayer.counts.skipped)})`,
       { path: rec.tracePath, skipped: runs[0].replayer.counts.skipped },
     );
+  if (runs.every((r) => r.replayer.counts.used === 0))
+    throw new TraceInputError(
+      "NO_USABLE_LINE",
+      `${rec.tracePath}: none of its ${total} lines could be used (${JSON.stringify(runs[0].replayer.counts.skipped)}): is the pid map the trace's?`,
+      { path: rec.tracePath, skipped: runs[0].replayer.counts.skipped },
+    );
   const out: ReplayReport = { models: {} };
   for (const r of runs) {
     r.replayer.finish(opts.endDelayMs ?? 2000);
