@@ -14,7 +14,9 @@ const bytes = int.min(0);
 const limit = bytes.nullable();
 
 /** The resolved config: the request schema with every field present. */
-export const instanceConfigOut = instanceConfigSchema.required().describe("Every field resolved (API.md §3).");
+export const instanceConfigOut = instanceConfigSchema
+  .required()
+  .describe("Every field resolved (API.md §3).");
 
 export const instance = z.object({
   name: z.string(),
@@ -88,7 +90,14 @@ export const cache = z.object({
   objectsPerSlab: count,
   pagesPerSlab: count,
   minPartial: count,
-  flags: z.object({ account: z.boolean(), reclaimAccount: z.boolean(), hwcacheAlign: z.boolean(), typesafeByRcu: z.boolean() }).partial(),
+  flags: z
+    .object({
+      account: z.boolean(),
+      reclaimAccount: z.boolean(),
+      hwcacheAlign: z.boolean(),
+      typesafeByRcu: z.boolean(),
+    })
+    .partial(),
   shrinker: z.object({ memcgAware: z.boolean(), seeks: count }).partial().nullable(),
   accounted: z.boolean(),
   activeObjectCount: count,
@@ -231,4 +240,23 @@ export const compareResult = z.object({
   ),
   runs: z.array(z.record(z.string(), z.unknown())),
   series: z.array(z.record(z.string(), z.unknown())),
+});
+
+const replayCounters = z.object({
+  "memory.kmem.usage_in_bytes": z.number().int(),
+  "memory.usage_in_bytes": z.number().int(),
+  "memory.failcnt": z.number().int(),
+  oom_kill: z.number().int(),
+});
+
+/** The answer of POST /v1/instances/{name}/replay: one model's object of `memcg-sim replay --json`. */
+export const replayResult = z.object({
+  cgroups: z.record(z.string(), z.object({ predicted: replayCounters, real: replayCounters.nullable() })),
+  oomKills: z.array(z.object({ pid: z.number().int(), cgroup: z.string(), atLine: z.number().int() })),
+  lines: z.object({
+    parsed: z.number().int(),
+    used: z.number().int(),
+    skipped: z.record(z.string(), z.number().int()),
+  }),
+  notes: z.record(z.string(), z.number().int()).optional(),
 });
