@@ -8,6 +8,7 @@ import * as Q from "../commands/queries.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
 import { OPS, type Op } from "../engine/commands.js";
+import { replayRpc } from "./replay.js";
 import { EngineError, fail } from "../engine/errors.js";
 import type { Metrics } from "../metrics/index.js";
 import { Persistence } from "../persistence/index.js";
@@ -205,6 +206,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     }),
   };
   for (const op of OPS) handlers[RPC_OF_OP[op]] = commandRpc(op);
+  handlers.Replay = replayRpc(registry, logger, metrics, durable ?? (async () => flush()));
 
   const watchers = new Set<EventWatch>();
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
