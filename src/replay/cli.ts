@@ -186,3 +186,87 @@ export async function runReplayCli(
     throw e;
   }
 }
+
+export const RECORD_USAGE = `Usage: memcg-sim record --out DIR [--limit BYTES] [--cpus 0,1] [--siblings K] [--pages] [--buffer-kb N] -- CMD ARGS...
+
+Runs CMD in K fresh memory cgroups of this host (children of a new parent cgroup, each process
+pinned to one CPU of --cpus in turn), with the kmem tracepoints on, and writes the recording
+DIR/meta.json + DIR/trace.txt.gz (docs/REPLAY.md). Needs Linux, root, tracefs and the memory
+cgroup controller (v1 or v2). Tracing runs in a tracing instance of its own and every cgroup it
+made is removed at the end, also on Ctrl-C and on errors.
+
+  --out DIR       the recording directory; its last part names the case and the cgroups
+  --limit BYTES   memory limit of each sibling cgroup (default none)
+  --cpus LIST     CPUs to pin the siblings to (default 0)
+  --siblings K    sibling cgroups, one process each (default 1)
+  --pages         also trace ACCOUNT page allocations/frees and the workload's forks and exits
+  --buffer-kb N   ring buffer per CPU in KiB (default 65536); lost events are reported
+`;
+
+/** `memcg-sim record ...`. Resolves to the exit status. */
+export async function runRecordCli(
+  argv: string[],
+  io: ReplayCliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const dd = argv.indexOf("--");
+  const own = dd < 0 ? argv : argv.slice(0, dd);
+  const command = dd < 0 ? [] : argv.slice(dd + 1);
+  let opts: import("./record.js").RecordOptions;
+  try {
+    const a = parseArgs({
+      args: own,
+      options: {
+        out: { type: "string" },
+        limit: { type: "string" },
+        cpus: { type: "string" },
+        siblings: { type: "string" },
+        pages: { type: "boolean" },
+        "buffer-kb": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (a.values.help) {
+      io.stdout.write(RECORD_USAGE);
+      return 0;
+    }
+    if (a.values.out === undefined) throw new Error("--out DIR is required");
+    if (command.length === 0) throw new Error("give the command to record after --");
+    const cpus = (a.values.cpus ?? "0").split(",").map((c) => {
+      if (!/^\d{1,3}$/.test(c))
+        throw new Error(`--cpus ${a.values.cpus}: expected a comma list of CPU numbers`);
+      return Number(c);
+    });
+    opts = {
+      out: a.values.out,
+      command,
+      limit:
+        a.values.limit === undefined
+          ? null
+          : (intArg(a.values.limit, "limit", 4096, Number.MAX_SAFE_INTEGER) as number),
+      cpus,
+      siblings: intArg(a.values.siblings, "siblings", 1, 64) ?? 1,
+      pages: a.values.pages === true,
+      bufferKb: intArg(a.values["buffer-kb"], "buffer-kb", 64, 4_194_304) ?? 65536,
+      log: (s) => io.stderr.write(`${s}\n`),
+    };
+  } catch (e) {
+    io.stderr.write(`record: ${(e as Error).message}\n\n${RECORD_USAGE}`);
+    return 2;
+  }
+  const { record, RecordError } = await import("./record.js");
+  try {
+    const n = await record(opts);
+    io.stderr.write(`record: wrote ${opts.out}/meta.json and ${opts.out}/trace.txt.gz (${n} lines)\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof RecordError) {
+      io.stderr.write(`record: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof Error && "code" in e && typeof e.code === "string" && e.code.startsWith("E")) {
+      io.stderr.write(`record: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

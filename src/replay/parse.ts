@@ -43,6 +43,7 @@ export type SkipReason =
   | "freeOfUnknownPage"
   | "unaccountedPage"
   | "afterKill"
+  | "afterExit"
   | "allocFailed"
   | "badCache";
 

@@ -102,6 +102,8 @@ export class Replayer {
   private readonly pagePfn = new Map<number, string>();
   private readonly stacks = new Map<number, number>();
   private readonly killed = new Set<number>();
+  /** Pids whose sched_process_exit was seen: their later allocation lines are not theirs to make. */
+  private readonly exited = new Set<number>();
   private readonly knownCaches = new Set<string>();
   private readonly registered = new Set<string>();
   private readonly batchable = new Map<string, boolean>();
@@ -238,8 +240,8 @@ export class Replayer {
         this.skip("pidNotInMap");
         return;
       }
-      if (this.killed.has(pid)) {
-        this.skip("afterKill");
+      if (this.killed.has(pid) || this.exited.has(pid)) {
+        this.skip(this.killed.has(pid) ? "afterKill" : "afterExit");
         return;
       }
       const name = type === EV_CACHE_ALLOC ? ev.cache : kmallocCacheName(ev.bytesAlloc, ev.accounted);
@@ -407,8 +409,8 @@ export class Replayer {
       this.skip("pidNotInMap");
       return;
     }
-    if (this.killed.has(pid)) {
-      this.skip("afterKill");
+    if (this.killed.has(pid) || this.exited.has(pid)) {
+      this.skip(this.killed.has(pid) ? "afterKill" : "afterExit");
       return;
     }
     const order = orderOf(ev.bytesAlloc);
@@ -452,8 +454,8 @@ export class Replayer {
       this.skip("pidNotInMap");
       return;
     }
-    if (this.killed.has(pid)) {
-      this.skip("afterKill");
+    if (this.killed.has(pid) || this.exited.has(pid)) {
+      this.skip(this.killed.has(pid) ? "afterKill" : "afterExit");
       return;
     }
     this.advance(ms);
@@ -484,8 +486,8 @@ export class Replayer {
       this.skip("pidNotInMap");
       return;
     }
-    if (this.killed.has(parent)) {
-      this.skip("afterKill");
+    if (this.killed.has(parent) || this.exited.has(parent)) {
+      this.skip(this.killed.has(parent) ? "afterKill" : "afterExit");
       return;
     }
     this.advance(ms);
@@ -522,7 +524,7 @@ export class Replayer {
       this.target.exec({ op: "freeKernelPages", pageIds: [stack] });
     }
     if (this.target.hasTask(pid) && !this.killed.has(pid)) this.target.exec({ op: "exitTask", pid });
-    this.killed.add(pid);
+    this.exited.add(pid);
     this.counts.used++;
   }
 }
