@@ -96,6 +96,19 @@ export function realDelta(meta: RecordingMeta, cgroup: string): Record<string, n
   const a = meta.after?.[cgroup];
   if (b === undefined || a === undefined) return null;
   const num = (o: Record<string, unknown>, k: string) => (typeof o[k] === "number" ? (o[k] as number) : 0);
+  if (meta.cgroup === "v2") {
+    // cgroup v2: kmem is memory.stat `kernel`, usage memory.current, failures memory.events `max`
+    const sub = (o: Record<string, unknown>, f: string, k: string) => {
+      const v = (o[f] as Record<string, unknown> | undefined)?.[k];
+      return typeof v === "number" ? v : 0;
+    };
+    return {
+      "memory.kmem.usage_in_bytes": sub(a, "memory.stat", "kernel") - sub(b, "memory.stat", "kernel"),
+      "memory.usage_in_bytes": num(a, "memory.current") - num(b, "memory.current"),
+      "memory.failcnt": sub(a, "memory.events", "max") - sub(b, "memory.events", "max"),
+      oom_kill: sub(a, "memory.events", "oom_kill") - sub(b, "memory.events", "oom_kill"),
+    };
+  }
   const oom = (o: Record<string, unknown>) => {
     const c = o["memory.oom_control"] as Record<string, unknown> | undefined;
     return c !== undefined && typeof c.oom_kill === "number" ? c.oom_kill : 0;

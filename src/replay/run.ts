@@ -120,7 +120,8 @@ function setupModel(
   const cpuCount = opts.cpuCount ?? rec.meta.nr_cpus ?? Math.max(1, ...cpus.map((c) => c + 1));
   const inst = new Instance({
     model: model as (typeof MODELS)[number],
-    cgroupVersion: 1,
+    // a v2 recording replays on v2 where the era has it (4.5+), else on v1
+    cgroupVersion: rec.meta.cgroup === "v2" && model !== "rfc-2012" && model !== "v3.8" ? 2 : 1,
     cpuCount,
     chargeBatchPages: opts.chargeBatchPages ?? 1,
     // the 2012 RFC keeps kmem on its own counter (memory.kmem.usage_in_bytes) only with
@@ -131,7 +132,7 @@ function setupModel(
   const ex = (c: Command) => inst.execute(c);
   ex({ op: "createCgroup", path: `/${PARENT}` });
   // the recordings' v1 hierarchy has use_hierarchy 1 everywhere (README of the recordings)
-  if (!inst.lookup(`/${PARENT}`).useHierarchy)
+  if (inst.config.cgroupVersion === 1 && !inst.lookup(`/${PARENT}`).useHierarchy)
     ex({ op: "updateCgroup", path: `/${PARENT}`, useHierarchy: true });
   // 3.8 accounts nothing in a cgroup until memory.kmem.limit_in_bytes is written with a finite value
   // (mm/memcontrol.c:memcg_update_kmem_limit, 3.8); children of an active cgroup are born active.
@@ -169,7 +170,11 @@ function setupModel(
   // the deltas are unchanged; an era that does not account such pages charges nothing.
   for (const [name, path] of paths) {
     if (name === PARENT) continue;
-    const before = rec.meta.before?.[name]?.["memory.kmem.usage_in_bytes"];
+    const b = rec.meta.before?.[name];
+    const before =
+      rec.meta.cgroup === "v2"
+        ? (b?.["memory.stat"] as Record<string, unknown> | undefined)?.kernel
+        : b?.["memory.kmem.usage_in_bytes"];
     const pid = pids.find((p) => pidPaths.get(p) === path);
     if (typeof before !== "number" || before < 4096 || pid === undefined) continue;
     let pages = Math.floor(before / 4096);
