@@ -9,6 +9,7 @@ import { renderReplayReport } from "./report.js";
 import { type ModelReport, type ReplayReport, replayRecording } from "./run.js";
 
 export const REPLAY_USAGE = `Usage: memcg-sim replay DIR [--model M ...] [--json] [--report OUT.html] [options]
+       memcg-sim replay --table DIR... [--model M ...]
 
 Replays the kernel trace of the recording DIR (meta.json + trace.txt.gz, the layout of
 docs/REPLAY.md) under each model and prints, per cgroup and counter, the real delta
@@ -21,6 +22,7 @@ docs/REPLAY.md) under each model and prints, per cgroup and counter, the real de
   --cpus N               CPUs of the simulated machine (default: meta.json nr_cpus, else its highest cpus entry + 1)
   --charge-batch-pages N the per-CPU page-charge batch (the kernel's MEMCG_CHARGE_BATCH is 64; default 1)
   --no-batch             one allocObjects per allocation line (slower; the same answer)
+  --table DIR...         several recordings: one markdown table of each cgroup's Δkmem error in pages per model
   -h, --help             this text
 
 Exit status: 0 done, 1 the recording or trace cannot be used, 2 wrong usage.
@@ -44,9 +46,44 @@ function parse(argv: string[]) {
       cpus: { type: "string" },
       "charge-batch-pages": { type: "string" },
       "no-batch": { type: "boolean" },
+      table: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+/**
+ * `--table`: one markdown table over several recordings — per non-parent cgroup the real
+ * Δmemory.kmem.usage_in_bytes and each model's error in pages, then the OOM kills.
+ */
+export function formatTable(rows: { dir: string; report: ReplayReport }[], models: string[]): string {
+  const head = `| recording | cgroup | real Δkmem (pages) | ${models.map((m) => `${m} error (pages)`).join(" | ")} |`;
+  const sep = `|---|---|---:|${models.map(() => "---:").join("|")}|`;
+  const lines = [head, sep];
+  const kills: string[] = [];
+  for (const { dir, report } of rows) {
+    const name = dir.replace(/\/+$/, "").split("/").pop() ?? dir;
+    const first = report.models[models[0]];
+    for (const cg of Object.keys(first.cgroups)) {
+      if (cg === "parent") continue;
+      const real = first.cgroups[cg].real?.["memory.kmem.usage_in_bytes"];
+      const cells = models.map((m) => {
+        const v = report.models[m].cgroups[cg];
+        return v.real === null
+          ? "-"
+          : pagesOf(v.predicted["memory.kmem.usage_in_bytes"] - v.real["memory.kmem.usage_in_bytes"]);
+      });
+      lines.push(
+        `| ${name} | ${cg} | ${real === undefined ? "-" : `${real} (${real / 4096})`} | ${cells.join(" | ")} |`,
+      );
+    }
+    for (const m of models)
+      for (const k of report.models[m].oomKills)
+        kills.push(
+          `${name}: ${m} OOM-kills pid ${k.pid} in ${k.cgroup} at line ${k.atLine} of ${report.models[m].lines.parsed}`,
+        );
+  }
+  return `${lines.join("\n")}\n\nOOM kills: ${kills.length === 0 ? "none" : `\n${kills.map((k) => `- ${k}`).join("\n")}`}\n`;
 }
 
 function intArg(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
@@ -118,7 +155,8 @@ export async function runReplayCli(
       io.stdout.write(REPLAY_USAGE);
       return 0;
     }
-    if (args.positionals.length !== 1) throw new Error("give exactly one recording directory");
+    if (args.positionals.length === 0 || (args.positionals.length > 1 && !args.values.table))
+      throw new Error("give exactly one recording directory (several with --table)");
     models = [...(args.values.model ?? []), ...(args.values.models !== undefined ? [args.values.models] : [])]
       .flatMap((m) => m.split(","))
       .map((m) => m.trim())
@@ -144,6 +182,21 @@ export async function runReplayCli(
     return 2;
   }
   try {
+    if (args.values.table) {
+      const rows: { dir: string; report: ReplayReport }[] = [];
+      for (const dir of args.positionals)
+        rows.push({
+          dir,
+          report: await replayRecording(openRecording(dir), {
+            models,
+            pidCgroups,
+            cpuCount: cpus,
+            chargeBatchPages: batchPages,
+          }),
+        });
+      io.stdout.write(formatTable(rows, models));
+      return 0;
+    }
     const rec = openRecording(args.positionals[0]);
     let lastLen = 0;
     const report = await replayRecording(rec, {

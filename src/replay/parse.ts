@@ -164,10 +164,21 @@ export function parseLine(line: string, ev: TraceEvent): SkipReason | null {
     tsStart = sp;
     while (tsStart < n && line.charCodeAt(tsStart) === 32) tsStart++;
   }
-  const tsText = line.slice(tsStart, colon);
-  const ts = Number(tsText);
-  if (tsText.length === 0 || !Number.isFinite(ts)) return "garbled";
-  ev.ts = ts;
+  // seconds.micros, parsed in place (no substring per line)
+  let ip = 0;
+  let k = tsStart;
+  for (; k < colon && isDigit(line.charCodeAt(k)); k++) ip = ip * 10 + (line.charCodeAt(k) - 48);
+  if (k === tsStart) return "garbled";
+  let frac = 0;
+  let scale = 1;
+  if (k < colon && line.charCodeAt(k) === 46 /* . */) {
+    for (k++; k < colon && isDigit(line.charCodeAt(k)); k++) {
+      frac = frac * 10 + (line.charCodeAt(k) - 48);
+      scale *= 10;
+    }
+  }
+  if (k !== colon) return "garbled";
+  ev.ts = ip + frac / scale;
   // the event name, "name:" (ftrace) or "system:name:" (perf); perf may print a period first
   p = colon + 2;
   while (p < n && line.charCodeAt(p) === 32) p++;

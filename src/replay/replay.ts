@@ -163,7 +163,19 @@ export class Replayer {
     if (this.fIds.length > 0) this.flushFrees();
   }
 
+  private readonly gfpMemo = new Map<string, string>();
+
   private gfpOf(ev: TraceEvent): string {
+    const key = ev.accounted ? `A${ev.gfp}` : ev.gfp;
+    let s = this.gfpMemo.get(key);
+    if (s === undefined) {
+      s = this.gfpText(ev);
+      if (this.gfpMemo.size < 1024) this.gfpMemo.set(key, s);
+    }
+    return s;
+  }
+
+  private gfpText(ev: TraceEvent): string {
     const g = ev.gfp;
     let base = "GFP_KERNEL";
     if (g.includes("GFP_ATOMIC")) base = "GFP_ATOMIC";
