@@ -51,7 +51,10 @@ export function syntheticRecording(lines: number): string {
   let n = 0;
   let ts = 1000;
   const hex = (v: number) => v.toString(16).padStart(16, "0");
-  const head = () => `         python3-${PID}   [000] ..... ${(ts += 0.000003).toFixed(6)}: `;
+  const head = () => {
+    ts += 0.000003;
+    return `         python3-${PID}   [000] ..... ${ts.toFixed(6)}: `;
+  };
   const steps: number[][] = [];
   let step = 0;
   while (n < lines) {
