@@ -33,6 +33,12 @@ describe("replay CLI output", () => {
     });
   });
 
+  it("batching consecutive allocations changes no answer: --no-batch gives the same document, every model", async () => {
+    const batched = await run([F("mixed-3000"), "--json"]);
+    const single = await run([F("mixed-3000"), "--json", "--no-batch"]);
+    expect(single.out).toBe(batched.out);
+  });
+
   it("--table: one row per non-parent cgroup, the error in pages per model, the kills", async () => {
     const r = await run(["--table", F("oom-2m"), F("siblings-3"), "--model", "v4.5,v5.9"]);
     expect(r.code).toBe(0);
