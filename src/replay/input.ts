@@ -102,7 +102,9 @@ export async function readTraceLines(
         cb(null, chunk);
       },
     });
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    // 64 KiB of text per chunk: a larger chunk's string goes to V8's large-object space, and its
+    // decoding ran 2-5x slower here (bench/replay-speed.ts, docs/BENCHMARKS.md)
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
     try {
       await pipeline(rest(), counter, gunzip, async (decoded: AsyncIterable<Buffer>) => {
         for await (const chunk of decoded) emit(chunk.toString("latin1"));

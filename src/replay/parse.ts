@@ -128,7 +128,9 @@ export function parseLine(line: string, ev: TraceEvent): SkipReason | null {
     lb = line.indexOf(" [", lb + 2);
   }
   if (lb < 0) return "garbled";
-  ev.cpu = Number(line.slice(lb + 2, rb));
+  let cpu = 0;
+  for (let k = lb + 2; k < rb; k++) cpu = cpu * 10 + (line.charCodeAt(k) - 48);
+  ev.cpu = cpu;
   // task: trim, drop a TGID column "(  123)" or "(-------)"
   let te = lb;
   while (te > i && line.charCodeAt(te - 1) === 32) te--;
@@ -142,7 +144,8 @@ export function parseLine(line: string, ev: TraceEvent): SkipReason | null {
   let d = te;
   while (d > i && isDigit(line.charCodeAt(d - 1))) d--;
   if (d === te || d === i) return "garbled";
-  const pid = Number(line.slice(d, te));
+  let pid = 0;
+  for (let k = d; k < te; k++) pid = pid * 10 + (line.charCodeAt(k) - 48);
   const sep = line.charCodeAt(d - 1);
   if (sep === 47 /* / */) {
     // perf "pid/tid": the tid is the task that allocated (ftrace prints the tid too)
@@ -182,6 +185,15 @@ export function parseLine(line: string, ev: TraceEvent): SkipReason | null {
   // the event name, "name:" (ftrace) or "system:name:" (perf); perf may print a period first
   p = colon + 2;
   while (p < n && line.charCodeAt(p) === 32) p++;
+  // the common events first, without a substring: "name: " (ftrace) or "kmem:name: " (perf)
+  const sys = line.startsWith("kmem:", p) ? 5 : line.startsWith("sched:", p) ? 6 : 0;
+  for (let e = 0; e < HOT.length; e++) {
+    const h = HOT[e];
+    if (line.startsWith(h.text, p + sys)) {
+      ev.type = h.type;
+      return fields(line, h.type, p + sys + h.text.length - 1, ev);
+    }
+  }
   colon = line.indexOf(":", p);
   if (colon < 0) return "garbled";
   let name = line.slice(p, colon);
@@ -202,21 +214,44 @@ export function parseLine(line: string, ev: TraceEvent): SkipReason | null {
     return name.length === 0 ? "garbled" : "otherEvent";
   }
   ev.type = type;
-  const f = colon + 1;
+  return fields(line, type, colon + 1, ev);
+}
+
+/** The hot events as they start after the timestamp (the name and its colon-space). */
+const HOT = Object.entries(EVENTS).map(([name, type]) => ({ text: `${name}: `, type }));
+
+/** The value of ` key=` after `from` as a non-negative integer, in place; NaN when absent or not digits. */
+function intField(line: string, key: string, from: number): number {
+  const k = line.indexOf(key, from);
+  if (k < 0) return Number.NaN;
+  let v = 0;
+  let j = k + key.length;
+  const start = j;
+  for (; j < line.length; j++) {
+    const c = line.charCodeAt(j);
+    if (c === 32) break;
+    if (!isDigit(c)) return Number.NaN;
+    v = v * 10 + (c - 48);
+  }
+  return j === start ? Number.NaN : v;
+}
+
+/** The fields of event `type`, its text starting at `f` (at the colon after the event name). */
+function fields(line: string, type: number, f: number, ev: TraceEvent): SkipReason | null {
   switch (type) {
     case EV_CACHE_ALLOC:
     case EV_KMALLOC: {
       const ptr = fieldOf(line, " ptr=", f);
-      const ba = intOf(fieldOf(line, " bytes_alloc=", f));
+      const ba = intField(line, " bytes_alloc=", f);
       if (ptr === null || ptr.length === 0 || !(ba > 0)) return "garbled";
       ev.ptr = ptr;
       ev.bytesAlloc = ba;
       ev.cache = type === EV_CACHE_ALLOC ? (fieldOf(line, " name=", f) ?? "") : "";
       if (type === EV_CACHE_ALLOC && ev.cache.length === 0) return "garbled";
       ev.gfp = fieldOf(line, " gfp_flags=", f) ?? "";
-      const acc = fieldOf(line, " accounted=", f);
+      const acc = line.indexOf(" accounted=", f);
       // kernels before 6.0 print no `accounted=`: the flag in gfp_flags is all there is
-      ev.accounted = acc === null ? ev.gfp.includes("ACCOUNT") : acc === "true";
+      ev.accounted = acc < 0 ? ev.gfp.includes("ACCOUNT") : line.startsWith("true", acc + 11);
       return null;
     }
     case EV_CACHE_FREE:

@@ -272,7 +272,7 @@ export async function replayRecording(
   };
   const gz = rec.tracePath.endsWith(".gz") ? "yes" : "auto";
   const total = await readTraceLines(
-    createReadStream(rec.tracePath, { highWaterMark: 256 * 1024 }),
+    createReadStream(rec.tracePath, { highWaterMark: 64 * 1024 }),
     gz,
     onLine,
     progress,
