@@ -102,8 +102,8 @@ export async function readTraceLines(
         cb(null, chunk);
       },
     });
-    // 64 KiB of text per chunk: a larger chunk's string goes to V8's large-object space, and its
-    // decoding ran 2-5x slower here (bench/replay-speed.ts, docs/BENCHMARKS.md)
+    // 64 KiB of text per chunk: decoding 256 KiB chunks to strings ran 2-5x slower here (likely
+    // V8's large-object space, above 128 KiB; docs/BENCHMARKS.md "Trace replay")
     const gunzip = createGunzip({ chunkSize: 64 * 1024 });
     try {
       await pipeline(rest(), counter, gunzip, async (decoded: AsyncIterable<Buffer>) => {

@@ -393,13 +393,15 @@ export class Replayer {
     this.counts.used += ids.length;
     if (ids.length < n) this.skip("allocFailed", n - ids.length);
     this.noteKills(r, this.aPid, lines[Math.min(ids.length, n - 1)]);
-    this.aPtrs = [];
-    this.aLines = [];
+    // reused: no new arrays per command
+    this.aPtrs.length = 0;
+    this.aLines.length = 0;
   }
 
   private flushFrees(): void {
     this.target.exec({ op: "freeObjects", objectIds: this.fIds, cpu: this.fCpu });
     this.counts.used += this.fIds.length;
+    // a new array: the command (and its objectIds) may be kept by the journal
     this.fIds = [];
     this.fLines = [];
   }
