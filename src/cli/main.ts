@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { runCompareCli } from "../compare/cli.js";
 import { EngineError } from "../engine/index.js";
 import { main as serve } from "../main.js";
+import { runRecordCli, runReplayCli } from "../replay/cli.js";
 import { type Io, runCli } from "./run.js";
 
 export const USAGE = `Usage: memcg-sim <command> [args]   (npm run cli -- <command>)
@@ -11,6 +12,8 @@ Commands:
   serve              start the REST + gRPC server (what npm start runs)
   run FILE [--json]  run a scenario file against a fresh instance, print the final state
   compare FILE ...   run a scenario once per model, one row per model
+  replay DIR ...     replay a real kernel trace recording under each model, predicted vs real
+  record --out DIR -- CMD ...  record CMD's slab trace on this host (root, tracefs, memory cgroups)
 
 Run "memcg-sim <command> --help" for a command's flags.
 `;
@@ -29,6 +32,10 @@ export async function cli(
         return await runCli(rest, io);
       case "compare":
         return await runCompareCli(rest);
+      case "replay":
+        return await runReplayCli(rest, io);
+      case "record":
+        return await runRecordCli(rest, io);
       case undefined:
       case "help":
       case "--help":

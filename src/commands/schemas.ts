@@ -100,6 +100,7 @@ export const freeObjectsBody = z
     cgroup: cgroupPath.optional(),
     count: int.min(1).max(Number.MAX_SAFE_INTEGER).optional(),
     order: z.enum(["newest", "oldest", "random", "every-other"]).optional(),
+    cpu: int.min(0).max(255).optional(),
   })
   .strict();
 export const allocPagesBody = z
@@ -109,8 +110,17 @@ export const freePagesBody = z
   .object({ pid: pid.optional(), cgroup: cgroupPath.optional(), kind: z.enum(["anon", "file"]), bytes })
   .strict();
 export const reclaimBody = z.object({ cgroup: cgroupPath, bytes, gfp: gfp.optional() }).strict();
-export const writeFileBody = z
-  .object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) })
+export const writeFileBody = z.object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) }).strict();
+export const allocKernelPagesBody = z
+  .object({
+    pid,
+    kind: z.enum(["kernelStack", "kmallocLarge", "other"]),
+    order: int.min(0).max(10).optional(),
+    gfp: gfp.optional(),
+  })
+  .strict();
+export const freeKernelPagesBody = z
+  .object({ pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000) })
   .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 
@@ -149,6 +159,8 @@ export const commandSchema = z.discriminatedUnion("op", [
   reclaimBody.extend({ op: z.literal("reclaim") }).strict(),
   writeFileBody.extend({ op: z.literal("writeFile") }).strict(),
   advanceClockBody.extend({ op: z.literal("advanceClock") }).strict(),
+  allocKernelPagesBody.extend({ op: z.literal("allocKernelPages") }).strict(),
+  freeKernelPagesBody.extend({ op: z.literal("freeKernelPages") }).strict(),
 ]);
 
 // compile-time check: every parsed command is an engine Command

@@ -13,7 +13,7 @@ export {
   type Cgroup,
 } from "./cgroup.js";
 export { procMeminfo, procSlabinfo } from "./cgroupfs/proc.js";
-export { OPS, type Command, type Op } from "./commands.js";
+export { OPS, type AllocResult, type Command, type Op } from "./commands.js";
 export {
   eraOf,
   MODEL_NAMES,

@@ -26,6 +26,7 @@ import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./
 import { EngineError, fail } from "./errors.js";
 import { EventLog } from "./events.js";
 import { GFP_DIRECT_RECLAIM, parseGfp } from "./gfp.js";
+import { KernelPages } from "./kernel-pages.js";
 import type { Era } from "./models/era.js";
 import { MODELS } from "./models/index.js";
 import type { AccountingModel } from "./models/model.js";
@@ -83,6 +84,8 @@ export class Instance {
   readonly events: EventLog;
   readonly prng: Prng;
   readonly slab: SlabSystem;
+  /** Whole-page kernel allocations (stacks, large kmalloc, `__GFP_ACCOUNT` pages). */
+  readonly kernelPages: KernelPages;
   readonly root: Cgroup;
   readonly tasks = new Map<number, Task>();
   /**
@@ -141,6 +144,7 @@ export class Instance {
     }));
     this.model = MODELS[this.config.model].create(this);
     this.slab = new SlabSystem(this);
+    this.kernelPages = new KernelPages(this);
     const rootHier = this.config.cgroupVersion === 2 || this.era.hierarchyAlways;
     this.root = new Cgroup(this.nextCgroupId++, "", null, rootHier);
     this.root.objcgId = this.slab.newObjcg(this.root);
@@ -202,6 +206,10 @@ export class Instance {
         return {};
       case "advanceClock":
         return this.advanceClock(cmd.ms);
+      case "allocKernelPages":
+        return this.kernelPages.alloc(cmd);
+      case "freeKernelPages":
+        return this.kernelPages.free(cmd);
       default:
         return fail("INVALID_ARGUMENT", `unknown op "${(cmd as { op: unknown }).op}"`);
     }
@@ -394,6 +402,8 @@ export class Instance {
   /** Releases a dying cgroup once nothing pins it: no LRU pages, no per-cgroup cache copy. */
   maybeRelease(cg: Cgroup): void {
     if (cg.state !== "dying" || cg.lruPages > 0 || cg.liveCacheCount > 0 || cg.stockPages > 0) return;
+    // charged kernel pages of a page-charged era hold a css reference (kernel-pages.ts)
+    if (this.kernelPages.pinnedPages(cg) > 0) return;
     // a child css holds a reference on its parent (css_release → css_put(parent)): a removed cgroup
     // with a dying child still pinned stays dying until that child is released
     if (cg.dyingChildren.length > 0) return;
@@ -820,6 +830,10 @@ export class Instance {
   }
 
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {
+    if (cmd.cpu !== undefined && (!Number.isInteger(cmd.cpu) || cmd.cpu < 0 || cmd.cpu >= this.config.cpuCount))
+      fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${this.config.cpuCount - 1}]`, {
+        issues: [{ path: "cpu", message: "out of range" }],
+      });
     let slots: ArrayLike<number>;
     let missing = 0;
     let lastPid = -1;
@@ -872,15 +886,19 @@ export class Instance {
     const keyBefore = this.totalKernelPages();
     let freedSlabs = 0;
     const objcgBefore = this.slab.liveObjects;
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i];
-      const p = this.slab.pidOf(s);
-      if (p !== lastPid) {
-        lastPid = p;
-        cpu = this.taskAt(p)?.cpu ?? 0;
+    if (cmd.cpu !== undefined) {
+      // frees on a given CPU (a trace's, e.g. RCU callbacks on another CPU): its stocks take them
+      for (let i = 0; i < slots.length; i++) freedSlabs += this.slab.freeInRun(slots[i], cmd.cpu);
+    } else
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i];
+        const p = this.slab.pidOf(s);
+        if (p !== lastPid) {
+          lastPid = p;
+          cpu = this.taskAt(p)?.cpu ?? 0;
+        }
+        freedSlabs += this.slab.freeInRun(s, cpu);
       }
-      freedSlabs += this.slab.freeInRun(s, cpu);
-    }
     this.slab.endFreeRun();
     return {
       freedCount: objcgBefore - this.slab.liveObjects,

@@ -20,6 +20,16 @@ export interface PageStock {
   pages: number;
 }
 
+/** What the checks see of the whole-page kernel allocations (kernel-pages.ts: KernelPages). */
+export interface KernelPagesView {
+  /** Pages of whole-page kernel allocations alive now. */
+  readonly totalPages: number;
+  /** Pages held charged to `cg` by page-charged eras (a dying cgroup stays pinned while > 0). */
+  pinnedPages(cg: Cgroup): number;
+  /** Charged pages per cgroup now charged for them. */
+  chargedPagesByCgroup(): Map<Cgroup, number>;
+}
+
 export interface Sim {
   readonly config: InstanceConfig;
   readonly model: AccountingModel;
@@ -33,6 +43,8 @@ export interface Sim {
   /** The per-CPU page stocks, `nrMemcgStock` slots per CPU, CPU-major (charge.ts). */
   readonly pageStocks: PageStock[];
   readonly nrMemcgStock: number;
+  /** Whole-page kernel allocations (kernel stacks, large kmalloc, __GFP_ACCOUNT pages). */
+  readonly kernelPages: KernelPagesView;
   /** Some cgroup's v1 memsw limit was set below max (the charge path's memsw check). */
   memswLimitSet: boolean;
   /** Cgroups whose `high_work` was queued by remote charges of the current command. */
@@ -64,6 +76,8 @@ export interface Sim {
   activateKmem(cg: Cgroup): void;
   /** Moves a local statistic of a dying cgroup into its parent (objcg reparenting). */
   moveLocalStat(cg: Cgroup, parent: Cgroup, stat: number): void;
+  /** The live task `pid`, TASK_NOT_FOUND otherwise. */
+  task(pid: number): Task;
   /** Moves task `pid` to the cgroup at `path`. */
   moveTask(pid: number, path: string): Task;
   /** The task leaves: its anon pages are freed and uncharged. */

@@ -8,6 +8,7 @@ import * as Q from "../commands/queries.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
 import { EngineError, fail, type Op, OPS } from "../engine/index.js";
+import { replayRpc } from "./replay.js";
 import type { Metrics } from "../metrics/index.js";
 import { Persistence } from "../persistence/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
@@ -228,7 +229,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       const ops: (Op | undefined)[] = [];
       const thunks = commands.map((c, i) => () => {
         const command = batchCommandOf(c, instance, i);
-        ops[i] = command.op;
+        // kernel-page ops have no RPC of their own: their slot answers {ok} only
+        ops[i] = (OPS as readonly string[]).includes(command.op) ? (command.op as Op) : undefined;
         return command;
       });
       let out: ReturnType<Registry["executeBatch"]>;
@@ -244,6 +246,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     }),
   };
   for (const op of OPS) handlers[RPC_OF_OP[op]] = commandRpc(op);
+  handlers.Replay = replayRpc(registry, logger, metrics, durable ?? (async () => flush()));
 
   const watchers = new Set<EventWatch>();
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {

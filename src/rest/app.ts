@@ -15,6 +15,7 @@ import { cacheRoutes } from "./routes/caches.js";
 import { cgroupfsRoutes } from "./routes/cgroupfs.js";
 import { cgroupRoutes } from "./routes/cgroups.js";
 import { compareRoutes } from "./routes/compare.js";
+import { replayRoutes } from "./routes/replay.js";
 import { docsRoutes } from "./routes/docs.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
@@ -149,6 +150,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   eventRoutes(app, ctx, hub);
   transferRoutes(app, ctx, transfer);
   compareRoutes(app, ctx);
+  await replayRoutes(app, ctx);
   await docsRoutes(app, opts.openapiText ?? readOpenapiText());
   return app;
 }

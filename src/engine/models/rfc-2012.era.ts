@@ -19,6 +19,8 @@ export const RFC_2012_ERA: Era = {
   cgroupStatPerSubsys: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
+  cachesNeedRegistration: true,
+  kernelPages: "none",
   nrMemcgStock: 1,
   oomPassedRetry: false,
   peakResetPerFd: false,

@@ -18,6 +18,8 @@ export const V3_8_ERA: Era = {
   cgroupStatPerSubsys: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
+  cachesNeedRegistration: false,
+  kernelPages: "kmemcg",
   nrMemcgStock: 1,
   oomPassedRetry: false,
   peakResetPerFd: false,

@@ -18,6 +18,8 @@ export const V4_5_ERA: Era = {
   cgroupStatPerSubsys: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
+  cachesNeedRegistration: false,
+  kernelPages: "account",
   nrMemcgStock: 1,
   oomPassedRetry: false,
   peakResetPerFd: false,

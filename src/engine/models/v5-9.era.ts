@@ -21,6 +21,8 @@ export const V5_9_ERA: Era = {
   cgroupStatPerSubsys: true,
   anonStartsInactive: true,
   moveChargeRemoved: false,
+  cachesNeedRegistration: false,
+  kernelPages: "account",
   nrMemcgStock: 1,
   oomPassedRetry: false,
   peakResetPerFd: false,

@@ -52,6 +52,8 @@ export const V6_18_ERA: Era = {
   cgroupStatPerSubsys: true,
   anonStartsInactive: true,
   moveChargeRemoved: true,
+  cachesNeedRegistration: false,
+  kernelPages: "account",
   nrMemcgStock: 7,
   oomPassedRetry: true,
   peakResetPerFd: true,

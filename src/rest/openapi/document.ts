@@ -70,6 +70,17 @@ const IMPORT_QUERY: Json[] = [
   },
 ];
 
+const REPLAY_QUERY: Json[] = [
+  {
+    name: "pidCgroup",
+    in: "query",
+    required: false,
+    description:
+      "pid → cgroup map, `PID=/cgroup/path` items separated by commas (or the header `memcg-sim-pid-cgroup`); one of the two is required",
+    schema: { type: "string" },
+  },
+];
+
 const EVENTS_QUERY: Json[] = [
   {
     name: "sinceSeq",
@@ -111,6 +122,7 @@ function operation(r: RouteDoc): Json {
   const params: Json[] = (r.params ?? []).map((p) => PARAMS[p]);
   if (r.query === "events") params.push(...EVENTS_QUERY);
   if (r.query === "import") params.push(...IMPORT_QUERY);
+  if (r.query === "replay") params.push(...REPLAY_QUERY);
   if (params.length > 0) op.parameters = params;
   if (r.body !== undefined)
     op.requestBody = { required: true, content: { "application/json": { schema: ref(r.body) } } };
@@ -119,6 +131,20 @@ function operation(r: RouteDoc): Json {
       required: true,
       content: { "text/plain": { schema: { type: "string", maxLength: 4096 } } },
     };
+
+  if (r.streamBody === true) {
+    const trace = { schema: { type: "string", description: "ftrace text or perf script output, streamed" } };
+    const gzip = { schema: { type: "string", format: "binary", description: "the same, gzip-compressed" } };
+    op.requestBody = {
+      required: true,
+      content: {
+        "text/plain": trace,
+        "application/gzip": gzip,
+        "application/x-gzip": gzip,
+        "application/octet-stream": gzip,
+      },
+    };
+  }
 
   const ok: Json = { description: r.ok.status === 204 ? "done, no body" : "success" };
   const content: Json = {};

@@ -249,3 +249,22 @@ export const compareResult = z.object({
   runs: z.array(z.record(z.string(), z.unknown())),
   series: z.array(z.record(z.string(), z.unknown())),
 });
+
+const replayCounters = z.object({
+  "memory.kmem.usage_in_bytes": z.number().int(),
+  "memory.usage_in_bytes": z.number().int(),
+  "memory.failcnt": z.number().int(),
+  oom_kill: z.number().int(),
+});
+
+/** The answer of POST /v1/instances/{name}/replay: one model's object of `memcg-sim replay --json`. */
+export const replayResult = z.object({
+  cgroups: z.record(z.string(), z.object({ predicted: replayCounters, real: replayCounters.nullable() })),
+  oomKills: z.array(z.object({ pid: z.number().int(), cgroup: z.string(), atLine: z.number().int() })),
+  lines: z.object({
+    parsed: z.number().int(),
+    used: z.number().int(),
+    skipped: z.record(z.string(), z.number().int()),
+  }),
+  notes: z.record(z.string(), z.number().int()).optional(),
+});

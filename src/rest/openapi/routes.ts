@@ -63,6 +63,7 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   Health: R.health,
   Problem: R.problemOut,
   CompareResult: R.compareResult,
+  ReplayResult: R.replayResult,
 };
 
 type Param = "name" | "path" | "cache" | "pid" | "fsPath";
@@ -77,9 +78,11 @@ export interface RouteDoc {
   summary: string;
   description?: string;
   params?: Param[];
-  query?: "events" | "import";
+  query?: "events" | "import" | "replay";
   body?: string;
   textBody?: boolean;
+  /** A streamed trace body (text/plain or gzip). */
+  streamBody?: boolean;
   ok: Ok;
   errors: number[];
 }
@@ -232,6 +235,21 @@ export const ROUTES: RouteDoc[] = [
       "Body: `{scenario: {description?, config?, commands}, models?, maxSamples?}`; the scenario runs on fresh in-process instances, one per model. 400 INVALID_ARGUMENT with `details.issues` (paths like `scenario.commands.3.containers`); 429 LIMIT_EXCEEDED when the scenario expands beyond the server's command limit.",
     body: "CompareRequest",
     ok: { status: 200, schema: "CompareResult" },
+    errors: WRITE,
+  },
+  {
+    method: "post",
+    path: `${I}/replay`,
+    operationId: "replayTrace",
+    tag: "simulation",
+    summary:
+      "Replays a real kernel slab trace into the instance (the summary of `memcg-sim replay --json`, real null)",
+    description:
+      "Body: ftrace text (`kmem:kmem_cache_alloc`, `kmalloc`, `kmem_cache_free`, `kfree`, `mm_page_alloc`/`mm_page_free` with ACCOUNT, `sched_process_fork`/`exit`) or `perf script` output, as `text/plain`, or gzip (`application/gzip`, or `content-encoding: gzip`); streamed, never buffered. The pids of `pidCgroup` are spawned in their cgroups where absent. 400 INVALID_ARGUMENT with `details.reason` NOT_GZIP, TRUNCATED_GZIP (with `details.offset`, the byte where the input ended, and `appliedLines`), BAD_GZIP, EMPTY_TRACE or NO_USABLE_LINE; 404 for the instance or a cgroup of the map; 429 LIMIT_EXCEEDED when two replays already run.",
+    params: ["name"],
+    query: "replay",
+    streamBody: true,
+    ok: { status: 200, schema: "ReplayResult" },
     errors: WRITE,
   },
   {
