@@ -81,7 +81,17 @@ export interface ReplayerOptions {
   cpuOf: (pid: number) => number;
   /** Batch consecutive allocations of one cache by one pid into one allocObjects (default true). */
   batch?: boolean;
+  /**
+   * Where the trace shows the kernel failing an accounted object allocation (a NULL pointer), let
+   * another cgroup take over that CPU's object stock first (see Replayer.takeOverObjStock).
+   * Creates the top-level cgroup FOREIGN_CGROUP in the instance. Default false.
+   */
+  foreignStockSwitch?: boolean;
 }
+
+/** The cgroup whose allocations stand for the other cgroups on a CPU (foreignStockSwitch). */
+export const FOREIGN_CGROUP = "/memcg-sim-replay-other";
+const FOREIGN_CACHE = "memcg-sim-replay-other";
 
 /**
  * Drives one instance through a trace, event by event, in the engine's command language. Frees
@@ -102,6 +112,8 @@ export class Replayer {
   private readonly pagePfn = new Map<number, string>();
   private readonly stacks = new Map<number, number>();
   private readonly killed = new Set<number>();
+  /** CPU → the FOREIGN_CGROUP task on it (foreignStockSwitch). */
+  private readonly foreignTasks = new Map<number, number>();
   /** Pids whose sched_process_exit was seen: their later allocation lines are not theirs to make. */
   private readonly exited = new Set<number>();
   private readonly knownCaches = new Set<string>();
@@ -258,6 +270,11 @@ export class Replayer {
       }
       const name = type === EV_CACHE_ALLOC ? ev.cache : kmallocCacheName(ev.bytesAlloc, ev.accounted);
       const gfp = this.gfpOf(ev);
+      if (ev.accounted && isNullPtr(ev.ptr) && this.opts.foreignStockSwitch === true) {
+        this.flush();
+        this.advance(ms);
+        this.takeOverObjStock(this.opts.cpuOf(pid));
+      }
       if (
         this.aPtrs.length > 0 &&
         this.aCache === name &&
@@ -344,6 +361,34 @@ export class Replayer {
         this.exit(ev, ms);
         return;
     }
+  }
+
+  /**
+   * The trace says the kernel failed this small accounted allocation. Its only way to fail is a
+   * failed page charge, so the allocating CPU's object stock could not serve the object: on a
+   * real machine another cgroup's allocation on that CPU had taken the stock over (one per-CPU
+   * `obj_stock`, whose refill_obj_stock drains the previous objcg: whole pages back, the rest
+   * parked in `objcg->nr_charged_bytes`, which obj_cgroup_charge only takes back after charging a
+   * page). The trace keeps only the workload's events, so the replay makes that allocation itself:
+   * one accounted object allocated and freed on that CPU by a task of FOREIGN_CGROUP. Whether the
+   * charge that follows fails, how often failcnt counts and whom the OOM killer picks stay the
+   * model's decisions.
+   */
+  private takeOverObjStock(cpu: number): void {
+    let pid = this.foreignTasks.get(cpu);
+    if (pid === undefined) {
+      if (this.foreignTasks.size === 0) {
+        this.target.exec({ op: "createCgroup", path: FOREIGN_CGROUP });
+        this.target.exec({ op: "createCache", name: FOREIGN_CACHE, objectSizeBytes: 64, flags: { account: true } });
+        if (this.target.registersAccountedCaches) this.target.exec({ op: "registerCache", name: FOREIGN_CACHE });
+      }
+      const t = this.target.exec({ op: "spawnTask", cgroup: FOREIGN_CGROUP, cpu }) as { pid: number };
+      pid = t.pid;
+      this.foreignTasks.set(cpu, pid);
+    }
+    const r = this.target.exec({ op: "allocObjects", cache: FOREIGN_CACHE, pid, count: 1, returnObjectIds: true }) as AllocResult;
+    if ((r.objectIds ?? []).length > 0) this.target.exec({ op: "freeObjects", objectIds: r.objectIds, cpu });
+    this.notes.objStockTakenOver = (this.notes.objStockTakenOver ?? 0) + 1;
   }
 
   private freePage(id: number): void {

@@ -60,6 +60,8 @@ export interface RecordingReplayOptions {
   pidCgroups?: Map<number, string>;
   /** Batch consecutive allocations (default true). */
   batch?: boolean;
+  /** Before an accounted allocation the kernel failed, another cgroup takes over the CPU's object stock (default true). */
+  foreignStockSwitch?: boolean;
   /** Simulated time after the last event before the counters are read (default 2000 ms, as the recordings). */
   endDelayMs?: number;
   /** Sample series for the HTML report. */
@@ -194,6 +196,9 @@ function setupModel(
     caches: rec.meta.caches ?? {},
     cpuOf: (pid) => inst.taskAt(pid)?.cpu ?? 0,
     batch: opts.batch,
+    // a recording is replayed into an instance of its own: the stand-in for the machine's other
+    // cgroups may live there (docs/REPLAY.md, "the kernel's failed allocations")
+    foreignStockSwitch: opts.foreignStockSwitch ?? true,
   });
   const baseline = new Map<string, Counters>();
   for (const [name, path] of paths) baseline.set(name, readCounters(target, path, 0));

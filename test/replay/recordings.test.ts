@@ -120,6 +120,24 @@ describe("the facts of the recordings", () => {
     expect(r.models["v4.5"].cgroups["oom-2m-0"].real?.[KMEM]).toBe(2088960);
   });
 
+  it("oom-2m: v5.9 and v6.18 OOM-kill pid 11812 on line 11983, the dentry allocation the kernel failed; v6.18 with the kernel's failcnt 36", () => {
+    const r = reports.get("oom-2m")!;
+    for (const m of ["v5.9", "v6.18"]) {
+      const kills = r.models[m].oomKills;
+      expect(kills, m).toEqual([{ pid: 11812, cgroup: "oom-2m-0", atLine: 11983 }]);
+      expect(kills[0].atLine).toBeGreaterThanOrEqual(Math.ceil(12007 * 0.97));
+      expect(r.models[m].cgroups["oom-2m-0"].predicted.oom_kill).toBe(1);
+      // the other cgroups' use of CPU 0's object stock, which the trace cannot show, stood in once
+      expect(r.models[m].notes?.objStockTakenOver).toBe(1);
+    }
+    const v618 = r.models["v6.18"].cgroups["oom-2m-0"];
+    // try_charge_memcg's 1 + 1 + 1 + 16 tries, the kill, 1 + 16 more (5.16+ passed_oom): the real 36
+    expect(v618.predicted["memory.failcnt"]).toBe(36);
+    expect(v618.real?.["memory.failcnt"]).toBe(36);
+    expect(v618.predicted["memory.usage_in_bytes"]).toBe(v618.real?.["memory.usage_in_bytes"]);
+    expect(v618.predicted[KMEM]).toBe(2088960);
+  });
+
   it("rmdir-reparent and siblings-3: the parent's Δkmem is the sum of its children's", () => {
     for (const c of ["rmdir-reparent", "siblings-3"]) {
       const cg = reports.get(c)!.models["v5.9"].cgroups;
