@@ -120,7 +120,7 @@ export const allocKernelPagesBody = z
   })
   .strict();
 export const freeKernelPagesBody = z
-  .object({ pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000) })
+  .object({ pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000), cpu: int.min(0).max(255).optional() })
   .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 

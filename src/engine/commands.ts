@@ -93,7 +93,12 @@ export interface AllocKernelPagesCmd {
   order?: number;
   gfp?: string;
 }
-export interface FreeKernelPagesCmd { op: "freeKernelPages"; pageIds: number[] }
+export interface FreeKernelPagesCmd {
+  op: "freeKernelPages";
+  pageIds: number[];
+  /** The CPU the frees run on (its per-CPU stock takes the uncharge where the era refills it); default 0. */
+  cpu?: number;
+}
 
 export type Command =
   | CreateCgroupCmd

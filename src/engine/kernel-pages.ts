@@ -241,12 +241,10 @@ export class KernelPages {
         // objcg: the parent; the root: nothing, its charge left at offline)
         const memcg = this.sim.slab.objcgMemcg[a.objcg];
         if (memcg.isRoot) continue;
-        uncharge(memcg, a.pages);
-        unchargeAt(memcg, ROW_KMEM, a.pages);
-        memcg.objcgPages -= a.pages;
-        modStat(memcg, STAT_KERNEL_PAGES, -a.pages);
+        // __memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages, as the era does it (6.16+: the
+        // memory charge refills this CPU's page stock)
+        this.sim.model.unchargeObjcgPages(memcg, a.pages, cmd.cpu ?? 0);
         unchargedPages += a.pages;
-        this.sim.maybeRelease(memcg);
       } else if (a.memcg !== null) {
         const memcg = a.memcg;
         uncharge(memcg, a.pages);

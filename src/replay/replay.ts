@@ -319,7 +319,7 @@ export class Replayer {
         this.flush();
         this.advance(ms);
         this.largeKmalloc.delete(ev.ptr);
-        this.freePage(pageId);
+        this.freePage(pageId, this.cpuOfEvent(ev));
         this.counts.used++;
         return;
       }
@@ -350,7 +350,7 @@ export class Replayer {
           return;
         }
         this.advance(ms);
-        this.freePage(id);
+        this.freePage(id, this.cpuOfEvent(ev));
         this.counts.used++;
         return;
       }
@@ -391,8 +391,10 @@ export class Replayer {
     this.notes.objStockTakenOver = (this.notes.objStockTakenOver ?? 0) + 1;
   }
 
-  private freePage(id: number): void {
-    this.target.exec({ op: "freeKernelPages", pageIds: [id] });
+  private freePage(id: number, cpu?: number): void {
+    this.target.exec(
+      cpu === undefined ? { op: "freeKernelPages", pageIds: [id] } : { op: "freeKernelPages", pageIds: [id], cpu },
+    );
     const pfn = this.pagePfn.get(id);
     if (pfn !== undefined) {
       this.pagePfn.delete(id);

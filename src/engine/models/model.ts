@@ -41,6 +41,11 @@ export interface AccountingModel {
   unchargeObject(kmem: SlabSystem, objcg: number, bytes: number, cpu: number): void;
   /** Model C: `n` frees of `bytes` each, exactly as `n` calls of `unchargeObject` (page uncharges summed). */
   unchargeObjects(kmem: SlabSystem, objcg: number, bytes: number, n: number, cpu: number): void;
+  /**
+   * Model C: whole pages an objcg gives back (`obj_cgroup_uncharge_pages`: kmem, the `kernel`
+   * statistic and, as the era does, the memory charge) on `cpu`.
+   */
+  unchargeObjcgPages(memcg: Cgroup, nrPages: number, cpu: number): void;
   /** Model C: how many charges of `bytes` to `objcg` the CPU's obj stock would serve as they are (0 otherwise). */
   stockedObjects(objcg: number, bytes: number, cpu: number): number;
   /** Model C: takes `bytes` from the CPU's stock, which `stockedObjects` said covers them. */

@@ -86,6 +86,8 @@ export abstract class PageChargedModel implements AccountingModel {
 
   unchargeObjects(): void {}
 
+  unchargeObjcgPages(): void {}
+
   stockedObjects(): number {
     return 0;
   }

@@ -155,6 +155,10 @@ export class V59Model implements AccountingModel {
     return true;
   }
 
+  unchargeObjcgPages(memcg: Cgroup, nrPages: number, cpu: number): void {
+    this.unchargePages(memcg, nrPages, cpu);
+  }
+
   /** `obj_cgroup_uncharge_pages` of 5.9: the pages leave the memory counter (`cpu` unused here). */
   protected unchargePages(memcg: Cgroup, nrPages: number, cpu: number): void {
     void cpu;
