@@ -48,19 +48,27 @@ export const ROW_HIGH = 14;
 export const ROW_KMEM = 24;
 if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE)
   throw new Error("cgroup row layout overlaps");
-let rowChunk = new Float64Array(0);
-let rowChunkUsed = ROW_CHUNK_CGROUPS;
+/**
+ * Hands out cgroup rows, 64 to a chunk. One per simulation (its root makes it, every descendant
+ * shares its parent's): no state is shared between the simulations of a process.
+ */
+export class RowAllocator {
+  private chunk = new Float64Array(0);
+  private used = ROW_CHUNK_CGROUPS;
 
-function rowSlot(): { chunk: Float64Array; off: number } {
-  if (rowChunkUsed === ROW_CHUNK_CGROUPS) {
-    rowChunk = new Float64Array(ROW_STRIDE * ROW_CHUNK_CGROUPS);
-    rowChunkUsed = 0;
+  slot(): { chunk: Float64Array; off: number } {
+    if (this.used === ROW_CHUNK_CGROUPS) {
+      this.chunk = new Float64Array(ROW_STRIDE * ROW_CHUNK_CGROUPS);
+      this.used = 0;
+    }
+    return { chunk: this.chunk, off: ROW_STRIDE * this.used++ };
   }
-  return { chunk: rowChunk, off: ROW_STRIDE * rowChunkUsed++ };
 }
 
 /** One memory cgroup. State only; the rules live in the modules that act on it. */
 export class Cgroup implements CounterNode {
+  /** The simulation's row allocator (the root's, shared by its descendants). */
+  readonly rows: RowAllocator;
   /** This cgroup's row (statistics and page counters) and its offset in it. */
   readonly row: Float64Array;
   readonly rowOff: number;
@@ -158,7 +166,8 @@ export class Cgroup implements CounterNode {
       this.cloneChildren = parent.cloneChildren;
       this.notifyOnRelease = parent.notifyOnRelease;
     }
-    const { chunk, off } = rowSlot();
+    this.rows = parent?.rows ?? new RowAllocator();
+    const { chunk, off } = this.rows.slot();
     this.row = chunk;
     this.rowOff = off;
     this.statLocal = chunk.subarray(off, off + STAT_COUNT);
