@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { runCompareCli } from "../compare/cli.js";
 import { EngineError } from "../engine/errors.js";
 import { main as serve } from "../main.js";
+import { runSweepCli, runSweepMergeCli } from "../sweep/cli.js";
 import { type Io, runCli } from "./run.js";
 
 export const USAGE = `Usage: memcg-sim <command> [args]   (npm run cli -- <command>)
@@ -11,6 +12,8 @@ Commands:
   serve              start the REST + gRPC server (what npm start runs)
   run FILE [--json]  run a scenario file against a fresh instance, print the final state
   compare FILE ...   run a scenario once per model, one row per model
+  sweep SPEC ...     run a parameter grid (worker threads, shards, Kubernetes Indexed Jobs)
+  sweep-merge DIR... merge the shards of a sweep, draw its report
 
 Run "memcg-sim <command> --help" for a command's flags.
 `;
@@ -29,6 +32,10 @@ export async function cli(
         return await runCli(rest, io);
       case "compare":
         return await runCompareCli(rest);
+      case "sweep":
+        return await runSweepCli(rest);
+      case "sweep-merge":
+        return await runSweepMergeCli(rest);
       case undefined:
       case "help":
       case "--help":
