@@ -121,14 +121,13 @@ function setPath(doc: Record<string, unknown>, path: string, value: AxisValue): 
       at = (at as Record<string, unknown>)[k];
       continue;
     }
-    if (next === null || typeof next !== "object")
-      throw new EngineError(
-        "INVALID_ARGUMENT",
-        `axis path ${path}: ${keys.slice(0, i + 1).join(".")} is not an object or a list in the scenario`,
-        {
-          issues: [{ path: "axes", message: `${path}: ${keys.slice(0, i + 1).join(".")} does not exist` }],
-        },
-      );
+    if (next === null || typeof next !== "object") {
+      const where = keys.slice(0, i + 1).join(".");
+      const what = next === undefined ? "does not exist in the scenario" : "is not an object or a list";
+      throw new EngineError("INVALID_ARGUMENT", `axis path ${path}: ${where} ${what}`, {
+        issues: [{ path: "axes", message: `${path}: ${where} ${what}` }],
+      });
+    }
     at = next;
   }
   const last = keys[keys.length - 1];
@@ -228,7 +227,7 @@ export function checkSweepSpec(input: unknown, maxPoints = MAX_SWEEP_POINTS): Sw
         coords[ax.name] = i === a ? ax.values[v] : ax.values[0];
       });
       try {
-        pointScenario(spec, { index: -1, model: models[0], coords });
+        parseScenario(pointDocument(spec, { index: -1, model: models[0], coords }));
       } catch (e) {
         if (!(e instanceof EngineError)) throw e;
         invalid([
@@ -239,7 +238,7 @@ export function checkSweepSpec(input: unknown, maxPoints = MAX_SWEEP_POINTS): Sw
         ]);
       }
     }
-  if (s.axes.length === 0) pointScenario(spec, { index: -1, model: models[0], coords: {} });
+  if (s.axes.length === 0) parseScenario(pointDocument(spec, { index: -1, model: models[0], coords: {} }));
   spec.digest = createHash("sha256")
     .update(canonical({ description: spec.description ?? null, scenario, models, axes: s.axes }))
     .digest("hex");
