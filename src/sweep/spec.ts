@@ -4,7 +4,8 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { issuesOf } from "../commands/schemas.js";
-import { MODEL_NAMES, type ModelName } from "../engine/config.js";
+import { deriveModelConfig } from "../compare/model-config.js";
+import { MODEL_NAMES, type ModelName, resolveConfig } from "../engine/config.js";
 import { EngineError } from "../engine/errors.js";
 import { MAX_SCENARIO_FILE_BYTES } from "../scenarios/load.js";
 import { parseScenario, type Scenario } from "../scenarios/schema.js";
@@ -227,7 +228,9 @@ export function checkSweepSpec(input: unknown, maxPoints = MAX_SWEEP_POINTS): Sw
         coords[ax.name] = i === a ? ax.values[v] : ax.values[0];
       });
       try {
-        parseScenario(pointDocument(spec, { index: -1, model: models[0], coords }));
+        const scenario = parseScenario(pointDocument(spec, { index: -1, model: models[0], coords }));
+        // the config each model runs with must resolve (a CPU count of 0 passes the schema, not the engine)
+        for (const model of models) resolveConfig(deriveModelConfig(scenario.config, model).config);
       } catch (e) {
         if (!(e instanceof EngineError)) throw e;
         invalid([

@@ -107,6 +107,12 @@ describe("sweep spec", () => {
       "axes.0.values.0",
     );
     fails(axis({ name: "n", path: "commands.1.bogus", values: [1] }), "INVALID_ARGUMENT", "bogus");
+    // passes the scenario schema, not the engine's config resolution: caught before any point runs
+    fails(
+      axis({ name: "n", path: "config.cpuCount", values: [4, 0] }),
+      "INVALID_ARGUMENT",
+      "axes.0.values.1: config.cpuCount = 0",
+    );
     fails(
       axis({ name: "n", path: "config.cpuCount", values: [2, 2] }),
       "INVALID_ARGUMENT",
