@@ -215,7 +215,7 @@ export async function runSweepMergeCli(argv: string[], io: SweepIo = defaultIo()
       const results = merged.lines.map((l) => JSON.parse(l) as PointResult);
       writeFileSync(
         args.values.report,
-        renderSweepReport(merged.spec, results, merged.spec.description ?? "memcg-sim sweep"),
+        renderSweepReport(merged.spec, results, `memcg-sim sweep: ${args.values.out}`),
       );
     }
     io.stderr.write(

@@ -36,7 +36,7 @@ export function renderSweepReport(spec: SweepSpec, results: PointResult[], title
   const axes = spec.axes;
   parts.push(
     `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`,
-    `<style>body{font-family:sans-serif;margin:2em}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:13px}svg{width:380px;height:160px}</style></head><body>`,
+    `<style>body{font-family:sans-serif;margin:2em}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:13px}svg{width:520px;height:219px}</style></head><body>`,
     `<h1>${escapeHtml(title)}</h1>`,
     `<p>${spec.pointCount} points: models ${spec.models.map(escapeHtml).join(", ")}; ${axes.map((a) => `${escapeHtml(a.name)} (${escapeHtml(a.path)}) ∈ {${a.values.map((v) => escapeHtml(String(v))).join(", ")}}`).join("; ")}. ${results.length} results.</p>`,
   );
