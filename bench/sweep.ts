@@ -2,7 +2,7 @@
  * Sweep throughput and server capacity (issue #21, docs/SCALE.md).
  *
  * - `sweepThroughput(spec, workers)`: points/s of a whole sweep on a pool of `workers` threads
- *   (warmed first: every thread has loaded the code), results kept in memory as the server does.
+ *   (after an untimed warm-up pass), results kept in memory as the server does.
  * - `instancesPerProcess(budgetMiB)`: in a fresh process (`node --expose-gc --import tsx
  *   bench/sweep.ts instances BUDGET_MIB`), creates registry instances with a fixed small workload
  *   until the process's RSS passes the budget; prints one JSON line.
@@ -13,7 +13,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "../src/engine/commands.js";
 import { DEFAULT_SERVER_LIMITS, Registry } from "../src/registry.js";
-import { DEFAULT_POINT_LIMITS } from "../src/sweep/point.js";
 import { SweepPool } from "../src/sweep/pool.js";
 import { runSweep } from "../src/sweep/run.js";
 import { loadSweepSpecFile } from "../src/sweep/spec.js";
@@ -27,13 +26,14 @@ export interface Throughput {
   cpuSecondsPerPoint: number;
 }
 
-/** Runs every point of the spec file on `workers` threads; the pool is started and warmed untimed. */
+/** Runs every point of the spec file on `workers` threads, after one untimed warm-up pass. */
 export async function sweepThroughput(specFile: string, workers: number): Promise<Throughput> {
   const spec = await loadSweepSpecFile(specFile);
   const pool = new SweepPool(workers);
   try {
-    // warm-up: each thread runs point 0 once (module load, JIT), untimed
-    await Promise.all(Array.from({ length: workers }, () => pool.run(spec, 0, DEFAULT_POINT_LIMITS)));
+    // warm-up: one whole untimed pass. One point per thread is not enough: the first pass costs
+    // about twice the CPU of the next (JIT tiers, heap growth: 4.6× the page faults), per thread
+    await runSweep(spec, { pool, onResult: () => {} });
     let bytes = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
