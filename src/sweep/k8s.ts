@@ -25,11 +25,13 @@ export interface K8sOptions {
   workers: number;
 }
 
-/** The three objects of a sweep on Kubernetes, as plain objects in the API's JSON shape. */
+/** The objects of a sweep on Kubernetes, as plain objects in the API's JSON shape. */
 export interface K8sObjects {
   configMap: Record<string, unknown>;
   volumeClaim: Record<string, unknown>;
   job: Record<string, unknown>;
+  /** A pod that only mounts the results volume, for `kubectl cp` once the Job is complete. */
+  resultsPod: Record<string, unknown>;
 }
 
 /** Where the pod finds the spec and writes its shard (also what docs/SCALE.md shows). */
@@ -143,10 +145,29 @@ export function k8sObjects(spec: SweepSpec, o: K8sOptions): K8sObjects {
       },
     },
   };
-  return { configMap, volumeClaim, job };
+  const resultsPod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `${name}-reader`, labels },
+    spec: {
+      restartPolicy: "Never",
+      securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, runAsNonRoot: true },
+      containers: [
+        {
+          name: "reader",
+          image: o.image,
+          // the image is Debian slim: sleep and tar (kubectl cp) are there
+          command: ["sleep", "3600"],
+          volumeMounts: [{ name: "results", mountPath: POD_RESULTS_DIR, readOnly: true }],
+        },
+      ],
+      volumes: [{ name: "results", persistentVolumeClaim: { claimName: `${name}-results`, readOnly: true } }],
+    },
+  };
+  return { configMap, volumeClaim, job, resultsPod };
 }
 
-/** Writes configmap.yaml, pvc.yaml and job.yaml into `dir`; returns their paths. */
+/** Writes configmap.yaml, pvc.yaml, job.yaml and results-reader.yaml into `dir`; returns their paths. */
 export function emitK8s(spec: SweepSpec, dir: string, o: K8sOptions): string[] {
   const objs = k8sObjects(spec, o);
   mkdirSync(dir, { recursive: true });
@@ -154,6 +175,7 @@ export function emitK8s(spec: SweepSpec, dir: string, o: K8sOptions): string[] {
     ["configmap.yaml", objs.configMap],
     ["pvc.yaml", objs.volumeClaim],
     ["job.yaml", objs.job],
+    ["results-reader.yaml", objs.resultsPod],
   ];
   return files.map(([f, obj]) => {
     const path = join(dir, f);

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigMap, PersistentVolumeClaim } from "kubernetes-models/v1";
+import { ConfigMap, PersistentVolumeClaim, Pod } from "kubernetes-models/v1";
 import { Job } from "kubernetes-models/batch/v1";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -26,11 +26,11 @@ async function emit(completions: number, extra: string[] = []) {
 const load = (f: string): Obj => parse(readFileSync(f, "utf8"));
 
 describe("sweep --emit-k8s", () => {
-  it("writes a ConfigMap, a PersistentVolumeClaim and an Indexed Job that the Kubernetes object schemas accept", async () => {
+  it("writes a ConfigMap, a PersistentVolumeClaim, an Indexed Job and a results reader Pod that the Kubernetes object schemas accept", async () => {
     const { out, code, t } = await emit(2, ["--image", "registry.example/memcg-sim:1.0", "--workers", "2"]);
     expect(code).toBe(0);
     expect(t.out().trim().split("\n")).toEqual(
-      ["configmap.yaml", "pvc.yaml", "job.yaml"].map((f) => join(out, f)),
+      ["configmap.yaml", "pvc.yaml", "job.yaml", "results-reader.yaml"].map((f) => join(out, f)),
     );
     const cm = load(join(out, "configmap.yaml"));
     const pvc = load(join(out, "pvc.yaml"));
@@ -39,6 +39,9 @@ describe("sweep --emit-k8s", () => {
     expect(() => new ConfigMap(cm).validate()).not.toThrow();
     expect(() => new PersistentVolumeClaim(pvc).validate()).not.toThrow();
     expect(() => new Job(job).validate()).not.toThrow();
+    const reader = load(join(out, "results-reader.yaml"));
+    expect(() => new Pod(reader).validate()).not.toThrow();
+    expect(reader.spec.volumes[0].persistentVolumeClaim.claimName).toBe(pvc.metadata.name);
     expect(job.spec).toMatchObject({
       completionMode: "Indexed",
       completions: 2,
