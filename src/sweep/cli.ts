@@ -63,6 +63,10 @@ function int(text: string | undefined, name: string, min: number, max: number): 
 
 class UsageError extends Error {}
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /** `--shard I/N`, else JOB_COMPLETION_INDEX / JOB_COMPLETIONS, else 0/1. */
 export function shardOf(flag: string | undefined, env: NodeJS.ProcessEnv): Shard {
   if (flag !== undefined) {
@@ -162,6 +166,11 @@ export async function runSweepCli(argv: string[], io: SweepIo = defaultIo()): Pr
         workers: Math.max(1, workers),
       });
       io.stdout.write(`${files.join("\n")}\n`);
+      const g = gcd(completions, spec.models.length);
+      if (g > 1)
+        io.stderr.write(
+          `sweep: note: ${completions} completions and ${spec.models.length} models share the factor ${g}: each pod runs only ${spec.models.length / g} of the models (the model is the fastest coordinate); a completion count coprime with ${spec.models.length} mixes every model into every pod\n`,
+        );
       return 0;
     }
     const shard = shardOf(v.shard, io.env);

@@ -179,7 +179,8 @@ export function emitK8s(spec: SweepSpec, dir: string, o: K8sOptions): string[] {
   ];
   return files.map(([f, obj]) => {
     const path = join(dir, f);
-    writeFileSync(path, stringify(obj));
+    // no YAML anchors: the labels repeat in full (kubectl reads anchors, but people read these files)
+    writeFileSync(path, stringify(obj, { aliasDuplicateObjects: false }));
     return path;
   });
 }
