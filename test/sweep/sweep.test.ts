@@ -1,10 +1,11 @@
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareScenario } from "../../src/compare/compare.js";
 import { runSweepCli, runSweepMergeCli } from "../../src/sweep/cli.js";
 import { loadSweepSpecFile, pointAt, pointScenario } from "../../src/sweep/spec.js";
-import { io, runCliProcess, tmp } from "./helpers.js";
+import { CLI, io, runCliProcess, tmp } from "./helpers.js";
 
 const EXAMPLE = "examples/sweep.yaml";
 
@@ -103,5 +104,33 @@ describe("sweep of examples/sweep.yaml", () => {
     const again = io();
     expect(await runSweepCli([EXAMPLE, "--out", cut, "--workers", "0"], again.io)).toBe(0);
     expect(again.err()).toContain("sweep: 0 points in");
+  }, 240_000);
+
+  it("resumes after the process is killed (SIGKILL) mid-sweep: the finished file is the uninterrupted bytes", async () => {
+    const d = tmp();
+    const full = join(d, "full");
+    expect(await runSweepCli([EXAMPLE, "--out", full, "--workers", "0"], io().io)).toBe(0);
+    const killed = join(d, "killed");
+    // one process (node with tsx's loader), so the pid killed is the one writing
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", CLI, "sweep", EXAMPLE, "--out", killed, "--workers", "2"],
+      {
+        stdio: "ignore",
+      },
+    );
+    const file = join(killed, "results.jsonl");
+    const lines = () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").length - 1 : 0);
+    const deadline = Date.now() + 60_000;
+    while (lines() < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const before = lines();
+    expect(before).toBeGreaterThanOrEqual(5);
+    expect(before).toBeLessThan(45);
+    const t = io();
+    expect(await runSweepCli([EXAMPLE, "--out", killed, "--workers", "2"], t.io)).toBe(0);
+    expect(t.err()).toContain(`45 points, shard 0/1 owns 45, ${before} already done`);
+    expect(readFileSync(file).equals(readFileSync(join(full, "results.jsonl")))).toBe(true);
   }, 240_000);
 });
