@@ -61,7 +61,9 @@ export async function startServer(
   const flush = () => persistence.flush();
   const durable = () => persistence.durable();
   // one pool of sweep worker threads for both transports (POST /v1/sweeps, StartSweep)
-  const sweeps = new SweepService(undefined, registry.limits);
+  const sweeps = new SweepService(undefined, registry.limits, (err) =>
+    logger.error({ err }, "a sweep failed with an internal error"),
+  );
   const common = { registry, metrics, flush, durable, transfer: persistence, apiToken: config.apiToken };
   const app = await buildApp({ ...common, sweeps, logger, readiness });
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;

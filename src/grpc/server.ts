@@ -90,7 +90,12 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     transfer = ownTransfer;
   }
   const transferOf: Transfer = transfer;
-  const ownSweeps = opts.sweeps === undefined ? new SweepService(undefined, registry.limits) : null;
+  const ownSweeps =
+    opts.sweeps === undefined
+      ? new SweepService(undefined, registry.limits, (err) =>
+          logger.error({ err }, "a sweep failed with an internal error"),
+        )
+      : null;
   const sweeps = opts.sweeps ?? (ownSweeps as SweepService);
 
   const unary =

@@ -152,7 +152,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   compareRoutes(app, ctx);
   let sweeps = opts.sweeps;
   if (sweeps === undefined) {
-    const own = new SweepService(undefined, registry.limits);
+    const own = new SweepService(undefined, registry.limits, (err) =>
+      app.log.error({ err }, "a sweep failed with an internal error"),
+    );
     app.addHook("onClose", async () => own.close());
     sweeps = own;
   }

@@ -58,6 +58,8 @@ export class SweepPool {
   }[] = [];
   private nextId = 1;
   private closed = false;
+  /** Set when a thread could not start: no thread will, so the pool refuses work from then on. */
+  private broken: Error | null = null;
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError("a sweep pool needs at least one worker");
@@ -71,8 +73,11 @@ export class SweepPool {
       const job = slot.busy;
       slot.busy = null;
       if (reply.id === -1 && "error" in reply) {
-        // the thread could not start: fail what it held and stop handing it work
-        job?.reject(new Error(`sweep worker did not start: ${reply.error.message}`));
+        // the thread could not start (its loader or its module failed): neither will the next one,
+        // so fail everything now instead of starting threads in a loop
+        this.broken = new Error(`sweep worker did not start: ${reply.error.message}`);
+        job?.reject(this.broken);
+        for (const queued of this.queue.splice(0)) queued.reject(this.broken);
         void worker.terminate();
         return;
       }
@@ -92,7 +97,7 @@ export class SweepPool {
       slot.busy = null;
       job?.reject(err);
       const i = this.slots.indexOf(slot);
-      if (i >= 0 && !this.closed) {
+      if (i >= 0 && !this.closed && this.broken === null) {
         this.slots[i] = this.spawn();
         this.pump();
       }
@@ -108,6 +113,7 @@ export class SweepPool {
   /** Runs point `index` of `spec` on the next free thread. */
   run(spec: SweepSpec, index: number, limits: PointLimits): Promise<PointDone> {
     if (this.closed) return Promise.reject(new Error("sweep pool closed"));
+    if (this.broken !== null) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ req: { spec, index, limits }, resolve, reject });
       this.pump();

@@ -18,6 +18,11 @@ export interface SweepServiceLimits {
   maxCommandsPerPoint: number;
   /** Worker threads of the server's pool, shared by every sweep. */
   workers: number;
+  /**
+   * Entries of the spec's scenario `commands` (generators make large workloads from short
+   * documents): the spec is checked on the event loop, once per axis value.
+   */
+  maxScenarioSteps: number;
 }
 
 export const DEFAULT_SWEEP_SERVICE_LIMITS: SweepServiceLimits = {
@@ -26,6 +31,7 @@ export const DEFAULT_SWEEP_SERVICE_LIMITS: SweepServiceLimits = {
   maxKeptSweeps: 16,
   maxCommandsPerPoint: 1_000_000,
   workers: 2,
+  maxScenarioSteps: 10_000,
 };
 
 /** `POST /v1/sweeps` body: a sweep spec whose scenario is the document itself (no file names). */
@@ -64,6 +70,8 @@ export class SweepService {
   constructor(
     readonly limits: SweepServiceLimits = DEFAULT_SWEEP_SERVICE_LIMITS,
     private readonly engine: EngineLimits = DEFAULT_LIMITS,
+    /** Told of a sweep that failed with an internal error (a bug: logged, never sent to the client). */
+    private readonly onInternalError: (err: unknown) => void = () => {},
   ) {}
 
   /** Validates `body` (400 INVALID_ARGUMENT) and the limits (429), then starts the sweep. */
@@ -79,6 +87,13 @@ export class SweepService {
         },
       );
     }
+    const steps = (parsed.data.spec.scenario as { commands?: unknown } | undefined)?.commands;
+    if (Array.isArray(steps) && steps.length > this.limits.maxScenarioSteps)
+      fail(
+        "LIMIT_EXCEEDED",
+        `the sweep's scenario has ${steps.length} commands, more than the ${this.limits.maxScenarioSteps} allowed`,
+        { limit: "maxScenarioSteps", value: this.limits.maxScenarioSteps },
+      );
     let spec: SweepSpec;
     try {
       spec = checkSweepSpec(parsed.data.spec, this.limits.maxSweepPoints);
@@ -128,6 +143,7 @@ export class SweepService {
       (e: unknown) => {
         job.status.state = "failed";
         // a point's request error (a limit) is the client's; anything else is reported, never thrown
+        if (!(e instanceof EngineError) && !this.closed) this.onInternalError(e);
         job.status.error =
           e instanceof EngineError
             ? { code: e.code, detail: e.message }

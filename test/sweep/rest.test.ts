@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runSweepCli } from "../../src/sweep/cli.js";
@@ -10,6 +11,17 @@ import {
 } from "../../src/sweep/service.js";
 import { build, expectProblem, json } from "../rest/helpers.js";
 import { io, SMALL_SPEC, tmp, writeSpec } from "./helpers.js";
+
+// the answers must match openapi.yaml's components (JSON Schema 2020-12, OpenAPI 3.1's dialect)
+// biome-ignore lint/suspicious/noExplicitAny: the parsed document is walked by key
+const doc: any = parse(readFileSync("openapi.yaml", "utf8"));
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema({ $id: "openapi", components: { schemas: doc.components.schemas } });
+function matches(schema: string, body: unknown): void {
+  const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`)!;
+  if (!validate(body))
+    throw new Error(`${schema}: ${ajv.errorsText(validate.errors)}: ${JSON.stringify(body)}`);
+}
 
 const services: SweepService[] = [];
 afterEach(async () => {
@@ -42,6 +54,12 @@ describe("POST /v1/sweeps", () => {
     expect(started).toMatchObject({ id: "sweep-1", state: "running", pointCount: 8, error: null });
     const done = await waitDone(call, started.id);
     expect(done).toMatchObject({ state: "done", pointCount: 8, pointsDone: 8, error: null });
+    matches("SweepStatus", started);
+    matches("SweepStatus", done);
+    matches("SweepList", json(await call("GET", "/v1/sweeps")));
+    expect(Object.keys(doc.paths["/v1/sweeps/{id}/results"].get.responses["200"].content)).toEqual([
+      "application/x-ndjson",
+    ]);
     const res = await call("GET", `/v1/sweeps/${started.id}/results`);
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("application/x-ndjson; charset=utf-8");
@@ -88,8 +106,19 @@ describe("POST /v1/sweeps", () => {
       400,
       "INVALID_ARGUMENT",
     );
+    matches("Problem", bad);
     const many = expectProblem(await call("POST", "/v1/sweeps", { spec: SMALL_SPEC }), 429, "LIMIT_EXCEEDED");
     expect(many.details).toEqual({ limit: "maxSweepPoints", value: 6 });
+    const long = {
+      ...SMALL_SPEC,
+      axes: [],
+      scenario: {
+        ...SMALL_SPEC.scenario,
+        commands: Array.from({ length: 10_001 }, () => ({ op: "advanceClock", ms: 1 })),
+      },
+    };
+    const steps = expectProblem(await call("POST", "/v1/sweeps", { spec: long }), 429, "LIMIT_EXCEEDED");
+    expect(steps.details).toEqual({ limit: "maxScenarioSteps", value: 10_000 });
     expectProblem(await call("GET", "/v1/sweeps/sweep-1"), 404, "NOT_FOUND");
     expectProblem(await call("GET", "/v1/sweeps/sweep-1/results"), 404, "NOT_FOUND");
     expect(json(await call("GET", "/v1/sweeps")).sweeps).toEqual([]);
