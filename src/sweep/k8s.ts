@@ -10,8 +10,11 @@ export const K8S_DEFAULTS = {
   /** Retries of one index before it counts as failed (`backoffLimitPerIndex`). */
   backoffLimitPerIndex: 2,
   storage: "1Gi",
-  /** Memory one worker thread needs for the example grid's largest point, with headroom. */
-  memoryPerWorker: "512Mi",
+  /**
+   * MiB requested (and the limit) per worker thread: a container-fleet point (1.9M live objects)
+   * peaked at 233 MiB for a whole one-thread process; twice that, rounded up.
+   */
+  memoryPerWorkerMi: 512,
 };
 
 /** A ConfigMap holds at most 1 MiB (Kubernetes' etcd object limit for its data). */
@@ -86,7 +89,7 @@ export function k8sObjects(spec: SweepSpec, o: K8sOptions): K8sObjects {
       resources: { requests: { storage: K8S_DEFAULTS.storage } },
     },
   };
-  const memoryMi = 512 * o.workers;
+  const memoryMi = K8S_DEFAULTS.memoryPerWorkerMi * o.workers;
   const job = {
     apiVersion: "batch/v1",
     kind: "Job",

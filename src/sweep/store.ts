@@ -1,6 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EngineError } from "../engine/errors.js";
 import type { Shard } from "./run.js";
 import { checkSweepSpec, type SweepSpec, specDocument } from "./spec.js";
 
@@ -165,9 +164,4 @@ function readTimingsTail(file: string): number | null {
   const buf = readFileSync(file);
   if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return null;
   return buf.lastIndexOf(0x0a) + 1;
-}
-
-/** EngineError → SweepFileError-like text for a CLI (kept for symmetry with compare). */
-export function isUserError(e: unknown): e is EngineError | SweepFileError {
-  return e instanceof EngineError || e instanceof SweepFileError;
 }
