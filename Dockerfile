@@ -30,5 +30,5 @@ VOLUME ["/data"]
 EXPOSE 8080 50051
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# `npm start` runs tsx on the sources; the image runs the compiled server directly (one process, signals reach node)
+# the compiled server directly, as `npm start` runs it: one process, so `docker stop`'s SIGTERM reaches node
 CMD ["node", "dist/src/main.js"]

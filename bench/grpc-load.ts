@@ -1,6 +1,6 @@
 /**
  * gRPC load generator, run as a child process by bench/grpc.ts (so client and server share the
- * machine's cores, as in TOOLCHAIN.md §4): `node --import tsx bench/grpc-load.ts ADDRESS KIND
+ * machine's cores, as in the baseline method of docs/BENCHMARKS.md): `node --import tsx bench/grpc-load.ts ADDRESS KIND
  * CALLS CONCURRENCY MAX_MS [PID]`, one channel, KIND "echo" (the bare baseline's Echo) or "alloc"
  * (SimulatorService.AllocObjects, count 1). 200 warm-up calls, then CALLS calls with CONCURRENCY in
  * flight, stopped early after MAX_MS. Prints `{"callsPerSec": N, "calls": N}`.

@@ -1,7 +1,7 @@
 /**
  * REST benchmarks (issue "Performance"), servers on 127.0.0.1 port 0 in this process, the load
  * generator (autocannon 9) in a child process so the two share the machine's cores as in
- * TOOLCHAIN.md §4:
+ * the baseline method of docs/BENCHMARKS.md:
  *  - one `objects/alloc` of 2M objects end to end (real listen + fetch), against the same command
  *    run in-process on an engine instance in the same state;
  *  - single-object `objects/alloc` with 50 connections, interleaved with a bare fastify POST route

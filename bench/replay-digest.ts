@@ -4,7 +4,8 @@
  * every result, dumpState (minus the slab-array fingerprints, which depend on layout), each
  * cgroup's memory.stat and page counters (with the metrics totals) to FILE. Run it on two versions and `cmp` the files.
  * `npx tsx bench/replay-digest.ts FILE [--invariants]` (--invariants: checkInvariants after every
- * command, first violation per script printed).
+ * command, first violation per script printed). Any `page_counter underflow` warning
+ * (PageCounter.underflows) is printed too.
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "../src/engine/commands.js";
@@ -183,6 +184,9 @@ for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"])
           c.forcedTotal,
         ]),
       );
+      // `page_counter underflow` warnings (page-counter.ts PC_UNDERFLOWS): none in a correct simulation
+      const underflows = sim.allCgroups().reduce((n, cg) => n + cg.memory.underflows + cg.kmem.underflows, 0);
+      if (underflows > 0) console.log(model, seed, cgv, `${underflows} page_counter underflow warnings`);
       out[`${model}/${seed}/${cgv}`] = { results, d, views, counters };
     }
 writeFileSync(process.argv[2], JSON.stringify(out));

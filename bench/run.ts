@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only engine,rss,http,grpc,metrics,sweep] [-- --json FILE]`: every
+ * `npm run bench [-- --quick] [-- --only engine,rss,http,grpc,metrics,replay,sweep] [-- --json FILE]`: every
  * figure is printed with its ratio to a baseline measured in this same invocation, and whether
  * its target is met. `--quick` (one repetition, smaller counts) finishes in under a minute.
  */
@@ -21,6 +21,7 @@ import { unaryAllocGrpc } from "./grpc.js";
 import { bulkAllocHttp, journalOverheadHttp, median, singleAllocHttp } from "./http.js";
 import { scrapeBench } from "./metrics.js";
 import { instancesPerProcess, sweepThroughput } from "./sweep.js";
+import { replaySpeed } from "./replay-speed.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -49,6 +50,27 @@ const add = (f: Figure) => {
 };
 
 console.log(`memcg-sim bench${quick ? " --quick" : ""}: ${runs} run(s) per figure, median`);
+
+if (want("replay")) {
+  // bench/replay-speed.ts: trace lines replayed per second per model from a gzip file
+  const r = await replaySpeed(quick ? 200_000 : 1_000_000, runs);
+  add({ name: "baseline: gunzip + line split (no parse, no replay)", value: r.floorPerSec, unit: "lines/s" });
+  for (const [model, v] of Object.entries(r.perModel))
+    add({
+      name: `replay ${model}: trace lines from gzip`,
+      value: v,
+      unit: "lines/s",
+      baseline: r.floorPerSec,
+      baselineName: "gunzip + split",
+      target: "≥ 1M/s",
+      met: v >= 1e6,
+    });
+  add({
+    name: `replay RSS after ${r.lines} lines (then ×4: ${r.rssMiB[1].toFixed(0)} MiB)`,
+    value: r.rssMiB[0],
+    unit: "MiB",
+  });
+}
 
 if (want("engine")) {
   const N = quick ? 1_000_000 : 2_000_000;

@@ -1,4 +1,4 @@
-// Layering rule (ARCHITECTURE.md §1): src/engine/ is a pure library. Every import in it must be a
+// Layering rule (docs/ARCHITECTURE.md §1): src/engine/ is a pure library. Every import in it must be a
 // relative path that stays inside src/engine/. No npm packages, no node:* modules.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";

@@ -12,7 +12,7 @@ const names = [...readFileSync(join(allowed, "index.ts"), "utf8").matchAll(/^\s+
   (m) => m[1],
 );
 if (names.length === 0) {
-  console.error("check-model-branches: found no rows in src/engine/models/index.ts MODELS");
+  console.error("check-model-branches: found no rows in src/engine/models/eras.ts ERAS");
   process.exit(1);
 }
 const quoted = names.map((n) => n.replace(/[.]/g, "\\.")).join("|");

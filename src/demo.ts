@@ -1,11 +1,9 @@
 import type { Logger } from "pino";
-import type { Command } from "./engine/commands.js";
-import type { InstanceConfigInput } from "./engine/config.js";
-import { EngineError } from "./engine/errors.js";
+import { type Command, EngineError, type InstanceConfigInput } from "./engine/index.js";
 import type { Registry } from "./registry.js";
 
 /**
- * The demo of API.md §9: two instances running the same slow workload, so the cgroupfs files,
+ * The demo of docs/API.md §9: two instances running the same slow workload, so the cgroupfs files,
  * /metrics and the dashboard show moving numbers, and the two designs side by side, within a
  * minute of start-up. Everything goes through `registry.execute`, so it is journaled like any
  * client's commands.

@@ -7,7 +7,7 @@ import { startServer } from "./server.js";
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /**
- * `npm start` / `memcg-sim serve`: config from env and flags (API.md §1), one start-up line
+ * `npm start` / `memcg-sim serve`: config from env and flags (docs/API.md §1), one start-up line
  * naming the bound ports, SIGTERM/SIGINT drain and exit 0. Returns the exit code on a refusal.
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -33,6 +33,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   logger.info(
     {
+      pid: process.pid,
       host: config.host,
       httpPort: server.httpPort,
       grpcPort: server.grpcPort,

@@ -1,12 +1,17 @@
-import type { Command } from "./engine/commands.js";
-import type { InstanceConfigInput } from "./engine/config.js";
-import { EngineError, fail } from "./engine/errors.js";
-import { DEFAULT_LIMITS, type EngineLimits, Instance } from "./engine/instance.js";
-import { instanceView } from "./engine/views.js";
+import {
+  type Command,
+  DEFAULT_LIMITS,
+  EngineError,
+  type EngineLimits,
+  fail,
+  Instance,
+  type InstanceConfigInput,
+  instanceView,
+} from "./engine/index.js";
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-/** Server-wide limits (ARCHITECTURE.md habit 4): every one configurable, every hit a 429 LIMIT_EXCEEDED. */
+/** Server-wide limits (docs/ARCHITECTURE.md habit 4): every one configurable, every hit a 429 LIMIT_EXCEEDED. */
 export interface ServerLimits extends EngineLimits {
   maxInstances: number;
   /**
@@ -212,7 +217,7 @@ export class Registry {
   }
 
   /**
-   * `/batch` (API.md §6): each command applied in order; an invalid or refused one is reported
+   * `/batch` (docs/API.md §6): each command applied in order; an invalid or refused one is reported
    * in its slot and, with stopOnError (default), ends the batch.
    */
   executeBatch(
@@ -248,7 +253,7 @@ export class Registry {
     return { results, executedCount: executed };
   }
 
-  /** The Instance JSON of API.md §3. */
+  /** The Instance JSON of docs/API.md §3. */
   view(e: Entry) {
     return { name: e.name, ...instanceView(e.instance) };
   }

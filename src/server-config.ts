@@ -1,8 +1,8 @@
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from "./registry.js";
 
 /**
- * Server configuration of API.md §1: each setting from its environment variable, overridden by
- * its `--kebab-case` flag. Parsed once, validated, frozen (ARCHITECTURE.md habit 3).
+ * Server configuration of docs/API.md §1: each setting from its environment variable, overridden by
+ * its `--kebab-case` flag. Parsed once, validated, frozen (docs/ARCHITECTURE.md habit 3).
  */
 export interface ServerConfig {
   readonly host: string;

@@ -16,7 +16,7 @@ export interface RunningServer {
   metrics: Metrics;
   persistence: Persistence;
   restore: RestoreReport;
-  /** Stop accepting, finish in-flight requests, end streams, flush state (API.md §1). Safe to call twice. */
+  /** Stop accepting, finish in-flight requests, end streams, flush state (docs/API.md §1). Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -26,7 +26,7 @@ export interface StartOptions {
 }
 
 /**
- * The wiring of ARCHITECTURE.md §2: config → registry → persistence (restore, then journal) →
+ * The wiring of docs/ARCHITECTURE.md §2: config → registry → persistence (restore, then journal) →
  * demo → REST + gRPC. Readiness turns true only once both listeners are bound and state is loaded.
  */
 export async function startServer(
@@ -69,7 +69,7 @@ export async function startServer(
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;
   try {
     await app.listen({ host: config.host, port: config.httpPort });
-    // ---- gRPC (src/grpc/server.ts, API.md §10): NOT_SERVING until everything is up ----
+    // ---- gRPC (src/grpc/server.ts, docs/API.md §10): NOT_SERVING until everything is up ----
     grpc = await startGrpcServer({
       ...common,
       sweeps,

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { pathToFileURL } from "node:url";
 import { runCompareCli } from "../compare/cli.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 import { main as serve } from "../main.js";
 import { runSweepCli, runSweepMergeCli } from "../sweep/cli.js";
+import { runRecordCli, runReplayCli } from "../replay/cli.js";
 import { type Io, runCli } from "./run.js";
 
 export const USAGE = `Usage: memcg-sim <command> [args]   (npm run cli -- <command>)
@@ -14,11 +15,13 @@ Commands:
   compare FILE ...   run a scenario once per model, one row per model
   sweep SPEC ...     run a parameter grid (worker threads, shards, Kubernetes Indexed Jobs)
   sweep-merge DIR... merge the shards of a sweep, draw its report
+  replay DIR ...     replay a real kernel trace recording under each model, predicted vs real
+  record --out DIR -- CMD ...  record CMD's slab trace on this host (root, tracefs, memory cgroups)
 
 Run "memcg-sim <command> --help" for a command's flags.
 `;
 
-/** The `memcg-sim` command (API.md §11). Returns the exit code; `serve` keeps running. */
+/** The `memcg-sim` command (docs/API.md §11). Returns the exit code; `serve` keeps running. */
 export async function cli(
   argv: string[],
   io: Io = { stdout: process.stdout, stderr: process.stderr },
@@ -36,6 +39,10 @@ export async function cli(
         return await runSweepCli(rest);
       case "sweep-merge":
         return await runSweepMergeCli(rest);
+      case "replay":
+        return await runReplayCli(rest, io);
+      case "record":
+        return await runRecordCli(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -1,12 +1,11 @@
-import { DEFAULT_LIMITS, Instance } from "../engine/instance.js";
-import { cacheView, cgroupView, instanceView, taskView } from "../engine/views.js";
+import { cacheView, cgroupView, DEFAULT_LIMITS, Instance, instanceView, taskView } from "../engine/index.js";
 import { expandScenario, loadScenarioFile, runCommands } from "../scenarios/index.js";
 import { renderTable } from "./table.js";
 
 export const RUN_USAGE = `Usage: memcg-sim run FILE [--json]
 
 Runs a scenario file (JSON or YAML: {"description"?, "config": {...}, "commands": [...]}, the
-command language of API.md §6 plus generator steps) against a fresh in-process instance and
+command language of docs/API.md §6 plus generator steps) against a fresh in-process instance and
 prints the final state: tables, or one JSON document with --json. A command the engine refuses
 is counted and listed; the run goes on.
 

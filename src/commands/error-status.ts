@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from "../engine/errors.js";
+import { ERROR_CODES, type ErrorCode } from "../engine/index.js";
 
 /** gRPC status codes used (numeric values of grpc.status). */
 export const GRPC = {
@@ -19,8 +19,8 @@ export interface ErrorStatus {
 }
 
 /**
- * The one table from error code to HTTP status, gRPC status and problem title (API.md §2, §7,
- * §10; ARCHITECTURE.md habit 5). A test fails when a code of the catalogue is missing here.
+ * The one table from error code to HTTP status, gRPC status and problem title (docs/API.md §2, §7,
+ * §10; docs/ARCHITECTURE.md habit 5). A test fails when a code of the catalogue is missing here.
  */
 export const ERROR_STATUS: Record<ErrorCode, ErrorStatus> = {
   INVALID_ARGUMENT: { http: 400, grpc: GRPC.INVALID_ARGUMENT, title: "Invalid argument" },

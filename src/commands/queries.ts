@@ -1,13 +1,18 @@
-import { procMeminfo, procSlabinfo } from "../engine/cgroupfs/proc.js";
-import { fail } from "../engine/errors.js";
-import type { SimEvent } from "../engine/events.js";
-import { cacheView, cgroupView, taskView } from "../engine/views.js";
+import {
+  cacheView,
+  cgroupView,
+  fail,
+  procMeminfo,
+  procSlabinfo,
+  type SimEvent,
+  taskView,
+} from "../engine/index.js";
 import type { Registry } from "../registry.js";
 
 /**
- * The read side of API.md §4, §7 and §8: what GET routes and their gRPC twins answer. Mutations
+ * The read side of docs/API.md §4, §7 and §8: what GET routes and their gRPC twins answer. Mutations
  * go through `Registry.execute`; reads have no command, so they live here once, and REST and gRPC
- * answer the same JSON by construction (API.md §10: "the same request gives the same result").
+ * answer the same JSON by construction (docs/API.md §10: "the same request gives the same result").
  * Each function throws the EngineError a missing instance, cgroup, cache, task or file deserves.
  */
 

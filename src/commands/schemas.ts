@@ -1,10 +1,8 @@
 import { z } from "zod";
-import type { Command } from "../engine/commands.js";
-import { MODEL_NAMES } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { type Command, EngineError, MODEL_NAMES } from "../engine/index.js";
 
 /**
- * The zod schemas of the command language (API.md §6): the single source for REST bodies,
+ * The zod schemas of the command language (docs/API.md §6): the single source for REST bodies,
  * `/batch`, scenario files, the gRPC mapping and the journal. Shapes only; domain rules
  * (ranges that depend on the instance, existence) are the engine's.
  */
@@ -102,6 +100,7 @@ export const freeObjectsBody = z
     cgroup: cgroupPath.optional(),
     count: int.min(1).max(Number.MAX_SAFE_INTEGER).optional(),
     order: z.enum(["newest", "oldest", "random", "every-other"]).optional(),
+    cpu: int.min(0).max(255).optional(),
   })
   .strict();
 export const allocPagesBody = z
@@ -111,8 +110,17 @@ export const freePagesBody = z
   .object({ pid: pid.optional(), cgroup: cgroupPath.optional(), kind: z.enum(["anon", "file"]), bytes })
   .strict();
 export const reclaimBody = z.object({ cgroup: cgroupPath, bytes, gfp: gfp.optional() }).strict();
-export const writeFileBody = z
-  .object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) })
+export const writeFileBody = z.object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) }).strict();
+export const allocKernelPagesBody = z
+  .object({
+    pid,
+    kind: z.enum(["kernelStack", "kmallocLarge", "other"]),
+    order: int.min(0).max(10).optional(),
+    gfp: gfp.optional(),
+  })
+  .strict();
+export const freeKernelPagesBody = z
+  .object({ pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000) })
   .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 
@@ -151,6 +159,8 @@ export const commandSchema = z.discriminatedUnion("op", [
   reclaimBody.extend({ op: z.literal("reclaim") }).strict(),
   writeFileBody.extend({ op: z.literal("writeFile") }).strict(),
   advanceClockBody.extend({ op: z.literal("advanceClock") }).strict(),
+  allocKernelPagesBody.extend({ op: z.literal("allocKernelPages") }).strict(),
+  freeKernelPagesBody.extend({ op: z.literal("freeKernelPages") }).strict(),
 ]);
 
 // compile-time check: every parsed command is an engine Command
@@ -161,7 +171,7 @@ export const batchBody = z
   .object({ commands: z.array(z.unknown()).max(100_000), stopOnError: z.boolean().optional() })
   .strict();
 
-/** zod issues as the problem+json `details.issues` of API.md §2. */
+/** zod issues as the problem+json `details.issues` of docs/API.md §2. */
 export function issuesOf(err: z.ZodError, prefix = ""): { path: string; message: string }[] {
   return err.issues.map((i) => ({ path: prefix + i.path.map(String).join("."), message: i.message }));
 }

@@ -1,7 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { MODEL_NAMES } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError, MODEL_NAMES } from "../engine/index.js";
 import { loadScenarioFile } from "../scenarios/load.js";
 import { type CompareProgress, type CompareResult, compareScenario } from "./compare.js";
 import { formatCompareTable } from "./format.js";
@@ -47,7 +46,7 @@ function progressBar(io: CliIo): { update: (p: CompareProgress) => void; done: (
 
 /**
  * `memcg-sim compare FILE --models rfc-2012,v3.8,v4.5,v5.9 [--json] [--report out.html]`
- * (API.md §11). `argv` are the arguments after `compare`. Resolves to the exit status.
+ * (docs/API.md §11). `argv` are the arguments after `compare`. Resolves to the exit status.
  */
 export async function runCompareCli(
   argv: string[],

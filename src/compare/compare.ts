@@ -1,6 +1,12 @@
-import { type InstanceConfig, MODEL_NAMES, type ModelName } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
-import { DEFAULT_LIMITS, type EngineLimits, Instance } from "../engine/instance.js";
+import {
+  DEFAULT_LIMITS,
+  EngineError,
+  type EngineLimits,
+  Instance,
+  type InstanceConfig,
+  type ModelName,
+  MODEL_NAMES,
+} from "../engine/index.js";
 import { DEFAULT_MAX_COMMANDS, expandScenario, measureExpansion } from "../scenarios/expand.js";
 import { type CommandError, executeRecorded, type RunOutcome } from "../scenarios/run.js";
 import type { Scenario } from "../scenarios/schema.js";
@@ -40,7 +46,7 @@ export interface CompareOptions {
 /** How one model's run went, beside its row: what it ran with and what it refused. */
 export interface ModelRun {
   model: ModelName;
-  /** The resolved instance config of the run (API.md §3, every field). */
+  /** The resolved instance config of the run (docs/API.md §3, every field). */
   config: InstanceConfig;
   /** What `deriveModelConfig` changed in the scenario's config for this model. */
   configAdjustments: string[];
@@ -54,7 +60,7 @@ export interface ModelRun {
 }
 
 /**
- * The comparison: `models` is exactly the JSON of API.md §11 `compare --json` (one row per model,
+ * The comparison: `models` is exactly the JSON of docs/API.md §11 `compare --json` (one row per model,
  * in the order asked); `runs` and `series` add how each run went and its time series.
  */
 export interface CompareResult {

@@ -1,10 +1,9 @@
-import { type Cgroup, STAT_KERNEL_PAGES } from "../engine/cgroup.js";
-import type { Instance } from "../engine/instance.js";
+import { type Cgroup, type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
 
 const PAGE = 4096;
 
 /**
- * One model's end state, exactly the fields of API.md §11 `compare --json`. Every byte count is
+ * One model's end state, exactly the fields of docs/API.md §11 `compare --json`. Every byte count is
  * an integer number of bytes; counts are integers.
  */
 export interface ModelRow {

@@ -1,4 +1,4 @@
-import { eraOf, type InstanceConfigInput, type ModelName } from "../engine/config.js";
+import { eraOf, type InstanceConfigInput, type ModelName } from "../engine/index.js";
 
 /** The instance config one model runs a scenario with, and what was changed to get it. */
 export interface ModelConfig {
@@ -9,9 +9,9 @@ export interface ModelConfig {
 
 /**
  * Derives the config `model` runs a scenario with from the scenario's own config, instead of
- * failing on keys that only some eras accept (API.md §3):
+ * failing on keys that only some eras accept (docs/API.md §3):
  *
- * - `model` is replaced by `model` (API.md §11: `--models` overrides `config.model`).
+ * - `model` is replaced by `model` (docs/API.md §11: `--models` overrides `config.model`).
  * - `cgroupVersion: 2` becomes 1 for `rfc-2012` and `v3.8`, which predate the v2 memory
  *   controller (4.5). An unset `cgroupVersion` stays unset, so each model runs with its own
  *   default: v1, except v2 for `v5.9`. A scenario that sets `cgroupVersion: 1` runs `v5.9` on v1.

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { MODEL_NAMES } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
-import type { EngineLimits } from "../engine/instance.js";
+import { EngineError, type EngineLimits, MODEL_NAMES } from "../engine/index.js";
 import { issuesOf } from "../commands/schemas.js";
 import { parseScenario } from "../scenarios/schema.js";
 import { type CompareResult, compareScenario } from "./compare.js";
@@ -16,7 +14,7 @@ export const compareRequestSchema = z
   .strict();
 export type CompareRequest = z.infer<typeof compareRequestSchema>;
 
-/** Server-side bounds of one compare request (ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
+/** Server-side bounds of one compare request (docs/ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
 export interface CompareRequestLimits {
   /** Most commands the scenario may expand to, per model. Default 1 000 000. */
   maxCommands: number;

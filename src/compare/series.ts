@@ -1,5 +1,4 @@
-import { STAT_KERNEL_PAGES } from "../engine/cgroup.js";
-import type { Instance } from "../engine/instance.js";
+import { type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
 import { slabPageCount, slabUtilization, topLevelCgroups } from "./measure.js";
 
 const PAGE = 4096;

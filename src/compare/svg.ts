@@ -6,12 +6,16 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
+export type Marker = "circle" | "square" | "triangle" | "diamond" | "ring";
+
 export interface LineSeries {
   name: string;
   color: string;
   dashed?: boolean;
   /** Plot against the right axis (dual-axis charts). */
   right?: boolean;
+  /** A shape drawn at a few points of the line (and in its legend entry). */
+  marker?: Marker;
   points: [number, number][];
 }
 
@@ -23,8 +27,10 @@ export interface Axis {
 }
 
 const W = 760;
-const H = 320;
-const M = { left: 72, right: 72, top: 16, bottom: 64 };
+/** Height of the plot area plus axes, without the legend. */
+const H = 290;
+const M = { left: 72, right: 72, top: 16, bottom: 50 };
+const LEGEND_ROW = 18;
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 /** 0 and about five round ticks up to at least `max`. */
@@ -39,19 +45,94 @@ function ticks(max: number): number[] {
   return out;
 }
 
-function legend(items: { name: string; color: string; dashed?: boolean; box?: boolean }[]): string {
-  let x = M.left;
-  const y = H - 14;
-  return items
-    .map((it) => {
-      const mark = it.box
+/**
+ * Upper bound of the width of `text` at 12 px sans-serif: 0.62 em per character covers DejaVu Sans
+ * and Liberation Sans for the ASCII this report prints (their widest common glyphs, "m" and "W",
+ * are wider, but labels are mixed text; the headless-Chromium test measures the real boxes).
+ */
+export function textWidth(text: string, fontSize = 12): number {
+  return text.length * fontSize * 0.62;
+}
+
+export interface LegendItem {
+  name: string;
+  color: string;
+  dashed?: boolean;
+  box?: boolean;
+  marker?: Marker;
+}
+
+/** Legend entries laid out in rows that fit between the chart's margins: [row, x] per item. */
+export function legendLayout(items: LegendItem[], width = W - 2 * 16): { row: number; x: number }[] {
+  const out: { row: number; x: number }[] = [];
+  let row = 0;
+  let x = 0;
+  for (const it of items) {
+    const w = 24 + textWidth(it.name) + 16;
+    if (x > 0 && x + w > width) {
+      row++;
+      x = 0;
+    }
+    out.push({ row, x });
+    x += w;
+  }
+  return out;
+}
+
+function markerShape(m: Marker, x: number, y: number, color: string): string {
+  switch (m) {
+    case "circle":
+      return `<circle cx="${r1(x)}" cy="${r1(y)}" r="3.5" fill="${color}"/>`;
+    case "square":
+      return `<rect x="${r1(x - 3.5)}" y="${r1(y - 3.5)}" width="7" height="7" fill="${color}"/>`;
+    case "triangle":
+      return `<path d="M${r1(x)} ${r1(y - 4.5)}L${r1(x + 4.5)} ${r1(y + 3.5)}L${r1(x - 4.5)} ${r1(y + 3.5)}Z" fill="${color}"/>`;
+    case "ring":
+      return `<circle cx="${r1(x)}" cy="${r1(y)}" r="4" fill="white" stroke="${color}" stroke-width="2"/>`;
+    default:
+      return `<path d="M${r1(x)} ${r1(y - 5)}L${r1(x + 5)} ${r1(y)}L${r1(x)} ${r1(y + 5)}L${r1(x - 5)} ${r1(y)}Z" fill="${color}"/>`;
+  }
+}
+
+/** The legend below the plot, wrapped into rows; returns the SVG and the number of rows. */
+function legend(items: LegendItem[], top: number): { svg: string; rows: number } {
+  const left = 16;
+  const layout = legendLayout(items);
+  const svg = items
+    .map((it, i) => {
+      const x = left + layout[i].x;
+      const y = top + layout[i].row * LEGEND_ROW;
+      let mark = it.box
         ? `<rect x="${x}" y="${y - 8}" width="14" height="10" fill="${it.color}"/>`
         : `<line x1="${x}" y1="${y - 3}" x2="${x + 18}" y2="${y - 3}" stroke="${it.color}" stroke-width="2.5"${it.dashed ? ' stroke-dasharray="6 4"' : ""}/>`;
-      const text = `<text x="${x + 24}" y="${y}" font-size="12">${escapeHtml(it.name)}</text>`;
-      x += 34 + it.name.length * 7;
-      return mark + text;
+      if (it.marker !== undefined) mark += markerShape(it.marker, x + 9, y - 3, it.color);
+      return `${mark}<text x="${x + 24}" y="${y}" font-size="12">${escapeHtml(it.name)}</text>`;
     })
     .join("");
+  return { svg, rows: items.length === 0 ? 0 : layout[layout.length - 1].row + 1 };
+}
+
+/** The SVG element around `parts`, tall enough for the plot and `legendRows` rows of legend. */
+function svgOf(parts: string[], legendRows: number): string {
+  const h = H + 4 + legendRows * LEGEND_ROW + 8;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}" font-family="sans-serif" role="img">${parts.join("")}</svg>`;
+}
+
+/**
+ * Series drawn exactly on top of an earlier one (same points, same axis): name → the earlier
+ * series' name. Their legend entries say so, and their markers sit at other x positions, so a
+ * model whose line coincides with another's stays visible.
+ */
+export function identicalSeries(series: LineSeries[]): Map<string, string> {
+  const first = new Map<string, string>();
+  const same = new Map<string, string>();
+  for (const s of series) {
+    const key = `${s.right ? "R" : "L"}${s.dashed ? "d" : "s"}${JSON.stringify(s.points)}`;
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, s.name);
+    else same.set(s.name, earlier);
+  }
+  return same;
 }
 
 /** A line chart over x (left axis, optional right axis). */
@@ -98,15 +179,31 @@ export function lineChart(opts: { x: Axis; y: Axis; y2?: Axis; series: LineSerie
     parts.push(
       `<text x="${W - 14}" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(90 ${W - 14} ${M.top + ph / 2})">${escapeHtml(opts.y2.label)}</text>`,
     );
-  for (const s of opts.series) {
-    if (s.points.length === 0) continue;
+  const same = identicalSeries(opts.series);
+  opts.series.forEach((s, si) => {
+    if (s.points.length === 0) return;
     const d = s.points.map((p, i) => `${i === 0 ? "M" : "L"}${px(p[0])} ${py(p[1], s.right)}`).join("");
     parts.push(
       `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}><title>${escapeHtml(s.name)}</title></path>`,
     );
-  }
-  parts.push(legend(opts.series));
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" role="img">${parts.join("")}</svg>`;
+    if (s.marker !== undefined) {
+      // about 8 markers per line, shifted by the series' index so coinciding lines show each one
+      const n = s.points.length;
+      const count = Math.min(8, n);
+      const shift = ((si % 4) + 1) / 5;
+      for (let j = 0; j < count; j++) {
+        const k = Math.min(n - 1, Math.round(((j + shift) / count) * (n - 1)));
+        parts.push(markerShape(s.marker, px(s.points[k][0]), py(s.points[k][1], s.right), s.color));
+      }
+    }
+  });
+  const items = opts.series.map((s) => {
+    const earlier = same.get(s.name);
+    return { ...s, name: earlier === undefined ? s.name : `${s.name} (same as ${earlier})` };
+  });
+  const lg = legend(items, H + 10);
+  parts.push(lg.svg);
+  return svgOf(parts, lg.rows);
 }
 
 /** A grouped bar chart: one group per category, one bar per series. */
@@ -145,6 +242,10 @@ export function barChart(opts: {
   parts.push(
     `<text x="14" y="${M.top + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">${escapeHtml(opts.y.label)}</text>`,
   );
-  parts.push(legend(opts.series.map((s) => ({ name: s.name, color: s.color, box: true }))));
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" role="img">${parts.join("")}</svg>`;
+  const lg = legend(
+    opts.series.map((s) => ({ name: s.name, color: s.color, box: true })),
+    H + 10,
+  );
+  parts.push(lg.svg);
+  return svgOf(parts, lg.rows);
 }

@@ -1,6 +1,6 @@
 import { type CounterNode, PageCounter, PC_FIELDS, UNLIMITED } from "./page-counter.js";
 
-/** memory.events keys in the kernel's print order (DOMAIN §3.2). */
+/** memory.events keys in the kernel's print order (docs/DOMAIN.md §3.2). */
 export const EVENT_KEYS = ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"] as const;
 export type EventKey = (typeof EVENT_KEYS)[number];
 export const EV_LOW = 0;
@@ -11,7 +11,7 @@ export const EV_OOM_KILL = 4;
 export const EV_OOM_GROUP_KILL = 5;
 
 /**
- * Per-cgroup statistics kept incrementally (ARCHITECTURE.md §3: no scans on reads). Each has a
+ * Per-cgroup statistics kept incrementally (docs/ARCHITECTURE.md §3: no scans on reads). Each has a
  * local value and a hierarchical value (local + every descendant, alive or dying), the way the
  * kernel's rstat keeps `memory.stat` (v2) and the `total_*` keys (v1).
  */
@@ -67,7 +67,7 @@ export class Cgroup implements CounterNode {
   /** The level charged next by this cgroup's counters: the parent, or null (root; v1 `use_hierarchy=0` parent). */
   readonly counterParent: Cgroup | null;
   readonly children = new Map<string, Cgroup>();
-  /** Removed children still pinned by charges (DOMAIN §10), oldest first. */
+  /** Removed children still pinned by charges (docs/DOMAIN.md §10), oldest first. */
   readonly dyingChildren: Cgroup[] = [];
   readonly tasks = new Set<number>();
   state: CgroupState = "online";
@@ -81,7 +81,7 @@ export class Cgroup implements CounterNode {
   /**
    * v1 `memory.memsw.*` (eras with swap accounting): no swap is simulated, so the memsw counter's
    * usage is the memory counter's; it keeps its own limit, failcnt and watermark (the memory
-   * counter's PC_MEMSW_WATERMARK slot).
+   * counter's `memswWatermark`).
    */
   memswMaxPages = UNLIMITED;
   memswFailcnt = 0;
@@ -103,7 +103,7 @@ export class Cgroup implements CounterNode {
   oomGroup = false;
   oomKillDisable = false;
   moveChargeAtImmigrate = 0;
-  /** v3.8: kmem accounting activated by a kmem.limit_in_bytes write (DOMAIN §6.2). */
+  /** v3.8: kmem accounting activated by a kmem.limit_in_bytes write (docs/DOMAIN.md §6.2). */
   kmemActive = false;
   /** v3.8 kmemcg_id (ida index) once kmem-active; -1 before. */
   kmemcgId = -1;

@@ -1,37 +1,21 @@
 import { type Cgroup, EV_HIGH, EV_MAX, ROW_HIGH, ROW_MEMORY, raiseEvent } from "./cgroup.js";
 import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
+import type { AllocOutcome, ChargeCtx } from "./kernel.js";
 import { outOfMemory } from "./oom.js";
 import { chargeAt, marginAt, tryChargeAt, unchargeAt } from "./page-counter.js";
 import { tryToFreeMemcgPages } from "./reclaim.js";
 import type { Task } from "./tasks.js";
 
-/** What one command's allocations did, accumulated across every charge it made (API.md §5). */
-export interface AllocOutcome {
-  reclaimedPages: number;
-  oomKilledPids: number[];
-  /** The allocating task was chosen by the OOM killer. */
-  selfKilled: boolean;
-  throttleMs: number;
-  /** The cgroup whose limit failed the last failed charge. */
-  failedAt: Cgroup | null;
-}
+export type { AllocOutcome, ChargeCtx } from "./kernel.js";
 
 export function newOutcome(): AllocOutcome {
   return { reclaimedPages: 0, oomKilledPids: [], selfKilled: false, throttleMs: 0, failedAt: null };
 }
 
-/** The context of one charge: who allocates, on which CPU, with which gfp flags. */
-export interface ChargeCtx {
-  task: Task | null;
-  cpu: number;
-  gfp: number;
-  out: AllocOutcome;
-}
-
 export const CHARGE_OK = 0;
 export const CHARGE_ENOMEM = 1;
-/** Old eras (DOMAIN §4.3): a NOFAIL charge that failed is bypassed to the root, i.e. not charged. */
+/** Old eras (docs/DOMAIN.md §4.3): a NOFAIL charge that failed is bypassed to the root, i.e. not charged. */
 export const CHARGE_BYPASS = 2;
 
 /** `1 << PAGE_ALLOC_COSTLY_ORDER`: small charges keep retrying while reclaim makes progress. */
@@ -40,13 +24,13 @@ const MEMCG_CHARGE_BATCH = 64;
 
 /**
  * Charges `nrPages` to `memcg.memory` the way the kernel's try-charge path does for the
- * instance's era: modern `try_charge_memcg` (DOMAIN §4.1) for v4.5/v5.9, 3.x
+ * instance's era: modern `try_charge_memcg` (docs/DOMAIN.md §4.1) for v4.5/v5.9, 3.x
  * `mem_cgroup_do_charge` (§4.3) for rfc-2012/v3.8. Reclaims the failing level's subtree, raises
  * `max`/`oom` events where the kernel does (modern eras only), invokes the memcg OOM killer, and
  * forces the charge for `__GFP_NOFAIL` (and `__GFP_HIGH` in modern eras). The root is never
  * charged. Returns CHARGE_OK, CHARGE_ENOMEM (ctx.out.failedAt says where) or CHARGE_BYPASS.
  */
-export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ctx: ChargeCtx): number {
+export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: ChargeCtx): number {
   if (memcg.isRoot) return CHARGE_OK;
   const modern = sim.modern;
   const gfp = ctx.gfp;
@@ -54,10 +38,21 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
   let batch = stockBatch > 1 ? Math.max(stockBatch, nrPages) : nrPages;
   let retries = sim.config.maxReclaimRetries;
   let drained = false;
+  let passedOom = false;
   let raisedMax = false;
   let memOverLimit: Cgroup | null = null;
 
   for (let guard = 0; guard < 100_000; guard++) {
+    // The task the OOM killer chose, retrying (passed_oom): where the kernel's retry succeeds
+    // (the victim's memory came back), the page is charged to a dying task and uncharged again
+    // when it exits. The simulator has already let the task go, so it skips that round trip —
+    // same counters afterwards — and fails the charge, as the kernel's next charge from it would.
+    if (
+      passedOom &&
+      ctx.out.selfKilled &&
+      (marginAt(memcg, ROW_MEMORY) >= batch || (stockBatch > 1 && stockHolds(sim, memcg, nrPages, ctx.cpu)))
+    )
+      return CHARGE_ENOMEM;
     if (stockBatch > 1 && consumeStock(sim, memcg, nrPages, ctx.cpu)) return CHARGE_OK;
     // with a v1 memsw limit set, try_charge_memcg charges memsw first: a level over its memsw
     // limit fails the charge there (memsw failcnt) before the memory counter is tried
@@ -69,7 +64,7 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
       return CHARGE_OK;
     }
     if (batch > nrPages) {
-      // a failed batch retried at its real size: this alone can bump failcnt (DOMAIN §4.1 step 2)
+      // a failed batch retried at its real size: this alone can bump failcnt (docs/DOMAIN.md §4.1 step 2)
       batch = nrPages;
       continue;
     }
@@ -98,6 +93,21 @@ export function tryChargeMemcg(sim: Instance, memcg: Cgroup, nrPages: number, ct
     // !nr_oom_retries` (5 → the OOM runs on the 6th res_counter failure).
     if (retries-- > 0) continue;
     if (gfp & GFP_RETRY_MAYFAIL) break;
+    if (sim.era.oomPassedRetry) {
+      // 5.16+ try_charge_memcg: after the OOM killer made progress the charge is retried with
+      // MAX_RECLAIM_RETRIES fresh retries; a task the killer chose (or one already dying: the
+      // killer returns at once for it, task_will_free_mem) then fails it: `if (passed_oom &&
+      // task_is_dying()) goto nomem` (commit a4ebf1b6ca1e, 5.16). Every retry is one more failed
+      // page_counter_try_charge: the recorded oom-2m kill's failcnt 36 is 1 + 1 + 1 + 16 + 1 + 16.
+      if (passedOom && ctx.out.selfKilled) return CHARGE_ENOMEM;
+      const progress = ctx.out.selfKilled || outOfMemory(sim, memOverLimit, ctx);
+      if (progress) {
+        passedOom = true;
+        retries = sim.config.maxReclaimRetries;
+        continue;
+      }
+      break;
+    }
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;
     const progress = outOfMemory(sim, memOverLimit, ctx);
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;
@@ -147,7 +157,17 @@ export function uncharge(memcg: Cgroup, nrPages: number): void {
 // `sim.pageStocks` holds `Era.nrMemcgStock` slots per CPU, CPU-major: one cached memcg per CPU up
 // to 6.15, NR_MEMCG_STOCK = 7 from 6.16 (mm/memcontrol.c "memcg: multi-memcg percpu charge cache").
 
-function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): boolean {
+/** consume_stock's test without the taking: this CPU's stock holds `nrPages` for memcg. */
+function stockHolds(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): boolean {
+  const n = sim.nrMemcgStock;
+  for (let i = cpu * n, end = i + n; i < end; i++) {
+    const s = sim.pageStocks[i];
+    if (s.memcg === memcg) return s.pages >= nrPages;
+  }
+  return false;
+}
+
+function consumeStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): boolean {
   const n = sim.nrMemcgStock;
   if (n === 1) {
     const s = sim.pageStocks[cpu];
@@ -178,7 +198,7 @@ function consumeStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number
  * reused (`get_random_u32_below(NR_MEMCG_STOCK)`: the simulation's seeded PRNG); more than a batch
  * at once is uncharged instead.
  */
-export function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: number): void {
+export function refillStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): void {
   const n = sim.nrMemcgStock;
   if (n === 1) {
     const s = sim.pageStocks[cpu];
@@ -218,7 +238,7 @@ export function refillStock(sim: Instance, memcg: Cgroup, nrPages: number, cpu: 
 }
 
 /** `drain_stock` of one slot: its pages are uncharged, the slot forgets its memcg. */
-function drainSlot(sim: Instance, i: number): void {
+function drainSlot(sim: Sim, i: number): void {
   const s = sim.pageStocks[i];
   if (s.memcg !== null && s.pages > 0) {
     s.memcg.stockPages -= s.pages;
@@ -229,7 +249,7 @@ function drainSlot(sim: Instance, i: number): void {
 }
 
 /** Drains every slot of one CPU's stock (`drain_local_memcg_stock`). */
-function drainStock(sim: Instance, cpu: number): void {
+function drainStock(sim: Sim, cpu: number): void {
   const n = sim.nrMemcgStock;
   for (let i = cpu * n; i < cpu * n + n; i++) drainSlot(sim, i);
 }
@@ -238,7 +258,7 @@ function drainStock(sim: Instance, cpu: number): void {
  * As `drain_all_stock(root)`: every CPU whose stock caches a memcg in root's subtree is drained
  * (all its slots: 6.16+ drain_local_memcg_stock empties the whole per-CPU cache).
  */
-export function drainAllStock(sim: Instance, root: Cgroup): void {
+export function drainAllStock(sim: Sim, root: Cgroup): void {
   const n = sim.nrMemcgStock;
   for (let cpu = 0; cpu < sim.config.cpuCount; cpu++) {
     for (let i = cpu * n; i < cpu * n + n; i++) {
@@ -252,9 +272,9 @@ export function drainAllStock(sim: Instance, root: Cgroup): void {
   }
 }
 
-// --- memory.high (DOMAIN §4.1 step 16, §4.2) ----------------------------------------------------
+// --- memory.high (docs/DOMAIN.md §4.1 step 16, §4.2) ----------------------------------------------------
 
-function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
+function noteOverHigh(sim: Sim, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
     const r = c.row;
     const o = c.rowOff;
@@ -280,7 +300,7 @@ function noteOverHigh(sim: Instance, memcg: Cgroup, batch: number, ctx: ChargeCt
 }
 
 /** Runs the `high_work` still queued by remote charges of the command that just ended. */
-export function runPendingHighWork(sim: Instance, out: AllocOutcome): void {
+export function runPendingHighWork(sim: Sim, out: AllocOutcome): void {
   // almost always empty: skip the iterator and `clear()`, which allocates a fresh table in V8
   if (sim.pendingHighWork.size === 0) return;
   for (const c of sim.pendingHighWork) {
@@ -296,7 +316,7 @@ export function runPendingHighWork(sim: Instance, out: AllocOutcome): void {
  * As `mem_cgroup_handle_over_high` on return to user space: reclaim the debt from every ancestor
  * above memory.high (raising `high` there), then sleep the §4.2 penalty, reported as throttleMs.
  */
-export function handleOverHigh(sim: Instance, task: Task, out: AllocOutcome): void {
+export function handleOverHigh(sim: Sim, task: Task, out: AllocOutcome): void {
   const nrPages = task.pagesOverHigh;
   if (nrPages === 0) return;
   task.pagesOverHigh = 0;
@@ -318,7 +338,7 @@ export function handleOverHigh(sim: Instance, task: Task, out: AllocOutcome): vo
   }
 }
 
-function reclaimHigh(sim: Instance, memcg: Cgroup, nrPages: number, out: AllocOutcome): number {
+function reclaimHigh(sim: Sim, memcg: Cgroup, nrPages: number, out: AllocOutcome): number {
   let total = 0;
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
     if (c.row[c.rowOff + ROW_MEMORY] <= c.highPages) continue;

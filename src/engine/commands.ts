@@ -1,5 +1,5 @@
 /**
- * The command language (API.md §6) as the engine receives it, already shape-validated by the
+ * The command language (docs/API.md §6) as the engine receives it, already shape-validated by the
  * zod schemas of `src/commands/`. Sizes are bytes, null means unlimited.
  */
 export interface CreateCgroupCmd {
@@ -73,37 +73,27 @@ export interface FreeObjectsCmd {
   cgroup?: string;
   count?: number;
   order?: "newest" | "oldest" | "random" | "every-other";
+  /** The CPU the frees run on (its per-CPU stocks take the uncharges); default: each object's allocating task's. */
+  cpu?: number;
 }
-export interface AllocPagesCmd {
-  op: "allocPages";
+export interface AllocPagesCmd { op: "allocPages"; pid: number; kind: "anon" | "file"; bytes: number; gfp?: string }
+export interface FreePagesCmd { op: "freePages"; pid?: number; cgroup?: string; kind: "anon" | "file"; bytes: number }
+export interface ReclaimCmd { op: "reclaim"; cgroup: string; bytes: number; gfp?: string }
+export interface WriteFileCmd { op: "writeFile"; cgroup: string; file: string; value: string }
+export interface AdvanceClockCmd { op: "advanceClock"; ms: number }
+/**
+ * A whole-page kernel allocation on behalf of `pid` (kernel-pages.ts): `1 << order` pages
+ * (default: 4 for a kernel stack, else 1), charged as the era charges `kind`; the result's
+ * `pageId` frees them.
+ */
+export interface AllocKernelPagesCmd {
+  op: "allocKernelPages";
   pid: number;
-  kind: "anon" | "file";
-  bytes: number;
+  kind: "kernelStack" | "kmallocLarge" | "other";
+  order?: number;
   gfp?: string;
 }
-export interface FreePagesCmd {
-  op: "freePages";
-  pid?: number;
-  cgroup?: string;
-  kind: "anon" | "file";
-  bytes: number;
-}
-export interface ReclaimCmd {
-  op: "reclaim";
-  cgroup: string;
-  bytes: number;
-  gfp?: string;
-}
-export interface WriteFileCmd {
-  op: "writeFile";
-  cgroup: string;
-  file: string;
-  value: string;
-}
-export interface AdvanceClockCmd {
-  op: "advanceClock";
-  ms: number;
-}
+export interface FreeKernelPagesCmd { op: "freeKernelPages"; pageIds: number[] }
 
 export type Command =
   | CreateCgroupCmd
@@ -121,9 +111,17 @@ export type Command =
   | FreePagesCmd
   | ReclaimCmd
   | WriteFileCmd
-  | AdvanceClockCmd;
+  | AdvanceClockCmd
+  | AllocKernelPagesCmd
+  | FreeKernelPagesCmd;
 
-export type Op = Command["op"];
+/** Every op of the command language. */
+export type AnyOp = Command["op"];
+/**
+ * The ops with their own REST route and gRPC RPC. The kernel-page ops are reachable through
+ * `/batch`, ExecuteBatch (`json`), scenario files and the journal.
+ */
+export type Op = Exclude<AnyOp, "allocKernelPages" | "freeKernelPages">;
 
 export const OPS: readonly Op[] = [
   "createCgroup",
@@ -144,7 +142,7 @@ export const OPS: readonly Op[] = [
   "advanceClock",
 ];
 
-/** Result of allocObjects / allocPages (API.md §5). */
+/** Result of allocObjects / allocPages (docs/API.md §5). */
 export interface AllocResult {
   allocatedCount?: number;
   failedCount?: number;

@@ -1,9 +1,9 @@
 import { fail } from "./errors.js";
-import { DEFAULT_MODEL, eraOf, isModelName, MODEL_NAMES, type ModelName } from "./models/index.js";
+import { DEFAULT_MODEL, eraOf, isModelName, MODEL_NAMES, type ModelName } from "./models/eras.js";
 
-export { eraOf, MODEL_NAMES, type ModelName } from "./models/index.js";
+export { eraOf, MODEL_NAMES, type ModelName } from "./models/eras.js";
 
-/** Instance configuration as a client may send it (API.md §3); every key optional. */
+/** Instance configuration as a client may send it (docs/API.md §3); every key optional. */
 export interface InstanceConfigInput {
   model?: ModelName;
   cgroupVersion?: 1 | 2;
@@ -32,9 +32,9 @@ export interface InstanceConfig {
   readonly reclaimOnKmemFailure: boolean;
   readonly chargeBatchPages: number;
   readonly maxReclaimRetries: number;
-  /** SLUB `slub_max_order` (default PAGE_ALLOC_COSTLY_ORDER = 3, DOMAIN §5.1). */
+  /** SLUB `slub_max_order` (default PAGE_ALLOC_COSTLY_ORDER = 3, docs/DOMAIN.md §5.1). */
   readonly slubMaxOrder: number;
-  /** SLUB `slub_min_objects`; 0 = derived from cpuCount (DOMAIN §5.1 step 1). */
+  /** SLUB `slub_min_objects`; 0 = derived from cpuCount (docs/DOMAIN.md §5.1 step 1). */
   readonly slubMinObjects: number;
   /** Override of the per-cache `min_partial`; null = the kernel's clamp(ilog2(size)/2, 5, 10). */
   readonly minPartial: number | null;
@@ -81,7 +81,7 @@ function bool(v: unknown, key: string): boolean {
 
 /**
  * Resolves a client config into a full, frozen InstanceConfig with the per-model defaults of
- * API.md §3. Unknown keys and out-of-range values throw INVALID_ARGUMENT.
+ * docs/API.md §3. Unknown keys and out-of-range values throw INVALID_ARGUMENT.
  */
 export function resolveConfig(input: InstanceConfigInput | undefined): InstanceConfig {
   const c = (input ?? {}) as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
 import type { V59Model } from "./models/v5-9.js";
 
 /** FNV-1a over the bytes of a typed array prefix: a compact fingerprint of the slab arrays. */
@@ -18,9 +18,9 @@ function fnv(a: ArrayLike<number>, n: number, h = 0x811c9dc5): number {
  * A complete, JSON-serialisable picture of an instance's state (cgroups with counters, stats and
  * events; tasks; caches and their copies; stocks; a fingerprint of the slab typed arrays; the PRNG,
  * the clock and the event log). Two instances that took the same config and the same commands give
- * deep-equal dumps (API.md §3); nothing in it depends on object identity or insertion accidents.
+ * deep-equal dumps (docs/API.md §3); nothing in it depends on object identity or insertion accidents.
  */
-export function dumpState(sim: Instance) {
+export function dumpState(sim: Sim) {
   const counter = (c: { usage: number; max: number; watermark: number; failcnt: number }) => ({
     usage: c.usage,
     max: c.max === Number.POSITIVE_INFINITY ? null : c.max,

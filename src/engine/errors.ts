@@ -1,5 +1,5 @@
 /**
- * The one closed catalogue of request-error codes (ARCHITECTURE.md §1, habit 5). The engine
+ * The one closed catalogue of request-error codes (docs/ARCHITECTURE.md §1, habit 5). The engine
  * throws `EngineError` with one of these; transports map the code to an HTTP and a gRPC status
  * through `src/commands/error-status.ts`. Simulated kernel outcomes (ENOMEM, an OOM kill) are
  * never errors: they are data in results.
@@ -22,7 +22,7 @@ export const ERROR_CODES = [
   "LIMIT_EXCEEDED",
   "UNAUTHENTICATED",
   "NOT_READY",
-  // errnos of the cgroupfs facade (API.md §7)
+  // errnos of the cgroupfs facade (docs/API.md §7)
   "ENOENT",
   "EINVAL",
   "EBUSY",

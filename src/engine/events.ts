@@ -1,4 +1,4 @@
-/** Event types of API.md §8. */
+/** Event types of docs/API.md §8. */
 export type EventType =
   | "charge_failed"
   | "max"

@@ -1,7 +1,7 @@
 import { fail } from "./errors.js";
 
 /**
- * gfp flags as the charge path reads them (DOMAIN §4.1, §4.3). Only the bits that change a
+ * gfp flags as the charge path reads them (docs/DOMAIN.md §4.1, §4.3). Only the bits that change a
  * memcg charge decision are modelled.
  */
 export const GFP_DIRECT_RECLAIM = 1 << 0; // can block and reclaim (__GFP_DIRECT_RECLAIM / 3.x __GFP_WAIT)
@@ -31,8 +31,20 @@ export const GFP_NAMES = Object.keys(NAMED);
  * (`GFP_KERNEL`, `GFP_KERNEL_ACCOUNT`, `GFP_NOWAIT`, `GFP_ATOMIC`) is required; modifiers may be
  * repeated harmlessly. Throws INVALID_ARGUMENT on anything else.
  */
+const parsed = new Map<string, number>();
+
 export function parseGfp(text: string | undefined): number {
   if (text === undefined) return NAMED.GFP_KERNEL;
+  // a pure function of the text: strings seen before (a trace replay sends the same few per
+  // command) are answered from a bounded memo
+  const known = parsed.get(text);
+  if (known !== undefined) return known;
+  const mask = parseGfpText(text);
+  if (parsed.size < 256) parsed.set(text, mask);
+  return mask;
+}
+
+function parseGfpText(text: string): number {
   const parts = text.split("|").map((p) => p.trim());
   let bases = 0;
   let mask = 0;

@@ -26,6 +26,7 @@ import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./
 import { EngineError, fail } from "./errors.js";
 import { EventLog } from "./events.js";
 import { GFP_DIRECT_RECLAIM, parseGfp } from "./gfp.js";
+import { KernelPages } from "./kernel-pages.js";
 import type { Era } from "./models/era.js";
 import { MODELS } from "./models/index.js";
 import type { AccountingModel } from "./models/model.js";
@@ -42,7 +43,7 @@ const PAGE = 4096;
 const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254}$/;
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 
-/** Server-wide limits the registry passes in (ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
+/** Server-wide limits the registry passes in (docs/ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
 export interface EngineLimits {
   maxCgroups: number;
   maxDepth: number;
@@ -73,7 +74,7 @@ function pages(bytes: number): number {
 
 /**
  * One simulation: all its state and `execute(command)`, pure, synchronous and deterministic
- * (ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
+ * (docs/ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
  */
 export class Instance {
   readonly config: InstanceConfig;
@@ -83,6 +84,8 @@ export class Instance {
   readonly events: EventLog;
   readonly prng: Prng;
   readonly slab: SlabSystem;
+  /** Whole-page kernel allocations (stacks, large kmalloc, `__GFP_ACCOUNT` pages). */
+  readonly kernelPages: KernelPages;
   readonly root: Cgroup;
   readonly tasks = new Map<number, Task>();
   /**
@@ -98,7 +101,7 @@ export class Instance {
   readonly pendingHighWork = new Set<Cgroup>();
   /**
    * Some cgroup's memory.high was set below max at some point. Until then no charge can land above
-   * a memory.high, so the charge path skips its over-high walk (DOMAIN §4.1 step 16) — the same
+   * a memory.high, so the charge path skips its over-high walk (docs/DOMAIN.md §4.1 step 16) — the same
    * outcome without a walk to the root per charge. Never reset.
    */
   highLimitSet = false;
@@ -141,6 +144,7 @@ export class Instance {
     }));
     this.model = MODELS[this.config.model].create(this);
     this.slab = new SlabSystem(this);
+    this.kernelPages = new KernelPages(this);
     const rootHier = this.config.cgroupVersion === 2 || this.era.hierarchyAlways;
     this.root = new Cgroup(this.nextCgroupId++, "", null, rootHier);
     this.root.objcgId = this.slab.newObjcg(this.root);
@@ -202,6 +206,10 @@ export class Instance {
         return {};
       case "advanceClock":
         return this.advanceClock(cmd.ms);
+      case "allocKernelPages":
+        return this.kernelPages.alloc(cmd);
+      case "freeKernelPages":
+        return this.kernelPages.free(cmd);
       default:
         return fail("INVALID_ARGUMENT", `unknown op "${(cmd as { op: unknown }).op}"`);
     }
@@ -209,7 +217,7 @@ export class Instance {
 
   // ===== cgroups ================================================================================
 
-  /** Splits and validates a cgroup path (API.md §2). */
+  /** Splits and validates a cgroup path (docs/API.md §2). */
   parsePath(path: string): string[] {
     if (typeof path !== "string" || !path.startsWith("/"))
       fail("INVALID_ARGUMENT", `cgroup path "${path}" must start with /`);
@@ -345,7 +353,7 @@ export class Instance {
     this.offline(cg);
   }
 
-  /** rmdir → offline (DOMAIN §10): no new tasks or charges; the cgroup lingers while pinned. */
+  /** rmdir → offline (docs/DOMAIN.md §10): no new tasks or charges; the cgroup lingers while pinned. */
   private offline(cg: Cgroup): void {
     const parent = cg.parent!;
     parent.children.delete(cg.name);
@@ -394,6 +402,8 @@ export class Instance {
   /** Releases a dying cgroup once nothing pins it: no LRU pages, no per-cgroup cache copy. */
   maybeRelease(cg: Cgroup): void {
     if (cg.state !== "dying" || cg.lruPages > 0 || cg.liveCacheCount > 0 || cg.stockPages > 0) return;
+    // charged kernel pages of a page-charged era hold a css reference (kernel-pages.ts)
+    if (this.kernelPages.pinnedPages(cg) > 0) return;
     // a child css holds a reference on its parent (css_release → css_put(parent)): a removed cgroup
     // with a dying child still pinned stays dying until that child is released
     if (cg.dyingChildren.length > 0) return;
@@ -409,7 +419,7 @@ export class Instance {
     this.maybeRelease(parent);
   }
 
-  /** Online cgroup for a charge on behalf of `cg`: a dying one charges its nearest online ancestor (DOMAIN §12.6). */
+  /** Online cgroup for a charge on behalf of `cg`: a dying one charges its nearest online ancestor (docs/DOMAIN.md §12 (invariant 6)). */
   onlineAncestor(cg: Cgroup): Cgroup {
     let c = cg;
     while (c.state !== "online") c = c.parent!;
@@ -469,7 +479,7 @@ export class Instance {
   }
 
   /**
-   * Attaches a task to another cgroup. Charges stay where they are (DOMAIN §8) except in v1 with
+   * Attaches a task to another cgroup. Charges stay where they are (docs/DOMAIN.md §8) except in v1 with
    * the destination's `move_charge_at_immigrate`: bit 0 moves the task's anon pages charged to the
    * source, bit 1 its file pages; the destination is precharged (with reclaim) and a failed
    * precharge fails the move with ENOMEM, as `mem_cgroup_can_attach`.
@@ -820,6 +830,10 @@ export class Instance {
   }
 
   freeObjects(cmd: C.FreeObjectsCmd): C.FreeResult {
+    if (cmd.cpu !== undefined && (!Number.isInteger(cmd.cpu) || cmd.cpu < 0 || cmd.cpu >= this.config.cpuCount))
+      fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${this.config.cpuCount - 1}]`, {
+        issues: [{ path: "cpu", message: "out of range" }],
+      });
     let slots: ArrayLike<number>;
     let missing = 0;
     let lastPid = -1;
@@ -872,15 +886,19 @@ export class Instance {
     const keyBefore = this.totalKernelPages();
     let freedSlabs = 0;
     const objcgBefore = this.slab.liveObjects;
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i];
-      const p = this.slab.pidOf(s);
-      if (p !== lastPid) {
-        lastPid = p;
-        cpu = this.taskAt(p)?.cpu ?? 0;
+    if (cmd.cpu !== undefined) {
+      // frees on a given CPU (a trace's, e.g. RCU callbacks on another CPU): its stocks take them
+      for (let i = 0; i < slots.length; i++) freedSlabs += this.slab.freeInRun(slots[i], cmd.cpu);
+    } else
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i];
+        const p = this.slab.pidOf(s);
+        if (p !== lastPid) {
+          lastPid = p;
+          cpu = this.taskAt(p)?.cpu ?? 0;
+        }
+        freedSlabs += this.slab.freeInRun(s, cpu);
       }
-      freedSlabs += this.slab.freeInRun(s, cpu);
-    }
     this.slab.endFreeRun();
     return {
       freedCount: objcgBefore - this.slab.liveObjects,

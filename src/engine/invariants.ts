@@ -10,7 +10,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim as Instance } from "./sim.js";
 import type { PageCounter } from "./page-counter.js";
 import type { V59Model } from "./models/v5-9.js";
 import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
@@ -19,11 +19,11 @@ const PAGE = 4096;
 const SLAB_PARTIAL = 2;
 const SLAB_CPU = 1;
 
-/** Charges seen on each dying cgroup at the previous check (DOMAIN §12 invariant 6). */
+/** Charges seen on each dying cgroup at the previous check (docs/DOMAIN.md §12 invariant 6). */
 const chargedWhenDying = new WeakMap<Cgroup, number>();
 
 /**
- * Checks DOMAIN §12 invariants 1–6 and the structural bookkeeping of an instance; returns one
+ * Checks docs/DOMAIN.md §12 invariants 1–6 and the structural bookkeeping of an instance; returns one
  * message per violation (empty when all hold). O(cgroups + slabs + object slots): for tests and
  * debugging, not for the hot path. Invariant 6 compares each dying cgroup's charge total with the
  * previous call's, so call it after every step to check it.
@@ -43,6 +43,8 @@ export function checkInvariants(sim: Instance): string[] {
       bad(`${cg.path} ${name}.usage ${c.usage} > max ${c.max} without a forced charge`);
     if (!Number.isInteger(c.usage) || c.failcnt < 0)
       bad(`${cg.path} ${name} non-integer usage or negative failcnt`);
+    // page_counter_cancel's WARN_ONCE: every underflow is a bookkeeping bug
+    if (c.underflows !== 0) bad(`${cg.path} ${name} underflowed ${c.underflows} time(s)`);
   };
 
   let dying = 0;
@@ -103,14 +105,14 @@ export function checkInvariants(sim: Instance): string[] {
         if (inst.memcg !== cg) bad(`${cg.path} copy ${inst.displayName} charges another cgroup`);
       }
     }
-    if (copies !== cg.liveCacheCount)
-      bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
+    if (copies !== cg.liveCacheCount) bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
     if (
       cg.state === "dying" &&
       cg.lruPages === 0 &&
       cg.liveCacheCount === 0 &&
       cg.stockPages === 0 &&
-      cg.dyingChildren.length === 0
+      cg.dyingChildren.length === 0 &&
+      sim.kernelPages.pinnedPages(cg) === 0
     )
       bad(`${cg.path} dying but pinned by nothing`);
     if (cg.state === "online" && cg.parent !== null && cg.parent.children.get(cg.name) !== cg)
@@ -199,12 +201,13 @@ export function checkInvariants(sim: Instance): string[] {
   if (live !== slab.liveObjects) bad(`liveObjects ${slab.liveObjects} ≠ Σ active ${live}`);
 
   // --- 3. page-charged models: kmem = Σ copies' slab pages ----------------------------------------
+  // whole-page kernel allocations (kernel-pages.ts) count in `kernel` next to slab pages
+  const kernelPagesByCg = sim.kernelPages.chargedPagesByCgroup();
   if (!sim.model.objectCharging)
     for (const cg of all) {
       if (cg.isRoot) continue;
-      const p = pagesByCg.get(cg) ?? 0;
-      if (cg.statLocal[STAT_KERNEL_PAGES] !== p)
-        bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
+      const p = (pagesByCg.get(cg) ?? 0) + (kernelPagesByCg.get(cg) ?? 0);
+      if (cg.statLocal[STAT_KERNEL_PAGES] !== p) bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
       const rb = recBytesByCg.get(cg) ?? 0;
       if (cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES] !== rb)
         bad(`${cg.path} slab_reclaimable ${cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES]} ≠ ${rb}`);
@@ -316,19 +319,20 @@ export function checkInvariants(sim: Instance): string[] {
     let stocked = 0;
     for (const s of m.stocks) if (s.objcg >= 0 && !slab.objcgMemcg[s.objcg].isRoot) stocked += s.bytes;
     let parked = 0;
-    for (let i = 1; i < slab.objcgChargedBytes.length; i++)
-      if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
-    if (kernelBytes !== liveCharged + stocked + parked)
-      bad(`kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked}`);
-    if (slabBytes !== liveCharged)
-      bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
+    for (let i = 1; i < slab.objcgChargedBytes.length; i++) if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
+    let wholePages = 0;
+    for (const n of kernelPagesByCg.values()) wholePages += n;
+    if (kernelBytes !== liveCharged + stocked + parked + wholePages * PAGE)
+      bad(`kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked} + kernel pages ${wholePages * PAGE}`);
+    if (slabBytes !== liveCharged) bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
   }
 
   // --- physical memory -----------------------------------------------------------------------------
   let userPages = 0;
   for (const cg of all) userPages += cg.lruPages;
-  if (sim.usedPages !== userPages + slabPages)
-    bad(`usedPages ${sim.usedPages} ≠ user ${userPages} + slab ${slabPages}`);
+  const kpages = sim.kernelPages.totalPages;
+  if (sim.usedPages !== userPages + slabPages + kpages)
+    bad(`usedPages ${sim.usedPages} ≠ user ${userPages} + slab ${slabPages} + kernel pages ${kpages}`);
   if (sim.usedPages > sim.totalPages) bad(`usedPages ${sim.usedPages} > total ${sim.totalPages}`);
   let stockPages = 0;
   for (const s of sim.pageStocks) if (s.memcg !== null) stockPages += s.pages;

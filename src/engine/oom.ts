@@ -1,6 +1,6 @@
-import type { ChargeCtx } from "./charge.js";
+import type { ChargeCtx } from "./kernel.js";
 import { type Cgroup, EV_OOM, EV_OOM_GROUP_KILL, EV_OOM_KILL, raiseEvent } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
 import { subtree } from "./reclaim.js";
 import type { Task } from "./tasks.js";
 
@@ -9,7 +9,7 @@ import type { Task } from "./tasks.js";
  * = anon pages + oomScoreAdj × (totalPages / 1000); oomScoreAdj −1000 is never chosen; ties go
  * to the highest pid. Returns null when no task can be killed.
  */
-export function selectVictim(sim: Instance, domain: Cgroup): Task | null {
+export function selectVictim(sim: Sim, domain: Cgroup): Task | null {
   const totalPages =
     domain.isRoot || domain.memory.max === Number.POSITIVE_INFINITY
       ? sim.totalPages
@@ -38,7 +38,7 @@ export function selectVictim(sim: Instance, domain: Cgroup): Task | null {
  * raises `oom_kill` on each victim's cgroup and `oom_group_kill` on the group. v1
  * `oom_kill_disable` on the domain suppresses the kill. Returns true if anything was killed.
  */
-export function outOfMemory(sim: Instance, domain: Cgroup, ctx: ChargeCtx | null): boolean {
+export function outOfMemory(sim: Sim, domain: Cgroup, ctx: ChargeCtx | null): boolean {
   if (!domain.isRoot) {
     if (sim.modern) raiseEvent(domain, EV_OOM);
     sim.events.emit(sim.clockMs, "oom", { cgroup: domain.path });

@@ -1,5 +1,5 @@
 /**
- * A hierarchical memory counter in pages, as `mm/page_counter.c` (DOMAIN §2.2) — and, with the
+ * A hierarchical memory counter in pages, as `mm/page_counter.c` (docs/DOMAIN.md §2.2) — and, with the
  * byte/rounding differences handled at the cgroupfs edge, as the older `res_counter` (§2.1):
  * every charge in the simulator is a whole number of pages, so one implementation serves both.
  *
@@ -19,19 +19,22 @@ export const PC_MAX = 1;
 export const PC_WATERMARK = 2;
 export const PC_FAILCNT = 3;
 /**
- * Monotonic totals for metrics, never reset by failcnt/max_usage writes (API.md §8): pages
+ * Monotonic totals for metrics, never reset by failcnt/max_usage writes (docs/API.md §8): pages
  * uncharged, failed charges. Pages charged are not stored: every change of usage is a charge, an
  * uncharge or a rollback of a charge, so charged = usage + uncharged at all times.
  */
 export const PC_UNCHARGED_TOTAL = 4;
 export const PC_FAIL_TOTAL = 5;
-/** Forced charges (`page_counter_charge`) at this level; they may take usage above max (DOMAIN §12.1). */
+/** Forced charges (`page_counter_charge`) at this level; they may take usage above max (docs/DOMAIN.md §12 (invariant 1)). */
 export const PC_FORCED_TOTAL = 6;
 /**
- * A second watermark of the same usage: the v1 memsw counter's (swap accounting eras; no swap is
- * simulated, so memsw usage is memory usage) — reset on its own by `memory.memsw.max_usage_in_bytes`.
+ * Underflows at this level: cancels of more pages than the usage held. The kernel warns
+ * (mm/page_counter.c:page_counter_cancel, 6.18: `WARN_ONCE(new < 0, "page_counter underflow: %ld
+ * nr_pages=%lu\n", new, nr_pages)`) and sets the usage to 0; the simulator sets it to 0 the same
+ * way and counts every occurrence here, where checks and tests can see it (a correct simulation
+ * never underflows: each one is a bookkeeping bug, as in the kernel).
  */
-export const PC_MEMSW_WATERMARK = 7;
+export const PC_UNDERFLOWS = 7;
 /** Doubles per counter in a row. */
 export const PC_FIELDS = 8;
 
@@ -70,7 +73,6 @@ export function tryChargeAt<N extends CounterNode>(node: N, at: number, n: numbe
     }
     r[o] = next;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
-    if (next > r[o + PC_MEMSW_WATERMARK]) r[o + PC_MEMSW_WATERMARK] = next;
   }
   return null;
 }
@@ -84,25 +86,36 @@ export function chargeAt(node: CounterNode, at: number, n: number): void {
     r[o] = next;
     r[o + PC_FORCED_TOTAL] += n;
     if (next > r[o + PC_WATERMARK]) r[o + PC_WATERMARK] = next;
-    if (next > r[o + PC_MEMSW_WATERMARK]) r[o + PC_MEMSW_WATERMARK] = next;
   }
 }
 
-/** As `page_counter_uncharge`: subtracts at every level, clamping at 0 like the kernel's warning path. */
+/** As `page_counter_uncharge`: subtracts at every level (`page_counter_cancel` each, see `cancel`). */
 export function unchargeAt(node: CounterNode, at: number, n: number): void {
   for (let c: CounterNode | null = node; c !== null; c = c.counterParent) cancel(c.row, c.rowOff + at, n);
 }
 
-/** Removes `n` pages from this level only (reparenting a dying cgroup's charges, DOMAIN §10). */
+/** Removes `n` pages from this level only (reparenting a dying cgroup's charges, docs/DOMAIN.md §10). */
 export function cancelLocalAt(node: CounterNode, at: number, n: number): void {
   cancel(node.row, node.rowOff + at, n);
 }
 
+/**
+ * `page_counter_cancel` (mm/page_counter.c, 6.18): usage -= n; below 0 the kernel warns
+ * ("page_counter underflow", WARN_ONCE) and sets the usage to 0. The warning is recorded in
+ * PC_UNDERFLOWS; the uncharged total counts only the pages the usage held (charged = usage +
+ * uncharged stays true).
+ */
 function cancel(r: Float64Array, o: number, n: number): void {
   const usage = r[o];
   const next = usage - n;
-  r[o] = Math.max(next, 0);
-  r[o + PC_UNCHARGED_TOTAL] += next < 0 ? usage : n;
+  if (next < 0) {
+    r[o] = 0;
+    r[o + PC_UNCHARGED_TOTAL] += usage;
+    r[o + PC_UNDERFLOWS]++;
+    return;
+  }
+  r[o] = next;
+  r[o + PC_UNCHARGED_TOTAL] += n;
 }
 
 /** Pages that can still be charged at this level and every ancestor (`mem_cgroup_margin`). */
@@ -120,7 +133,7 @@ export function marginAt(node: CounterNode, at: number): number {
 export class PageCounter implements CounterNode {
   readonly row: Float64Array;
   readonly rowOff: number;
-  /** A v2 `memory.max` write installed a max below the usage of the moment (DOMAIN §3.2). */
+  /** A v2 `memory.max` write installed a max below the usage of the moment (docs/DOMAIN.md §3.2). */
   maxSetBelowUsage = false;
 
   constructor(
@@ -149,17 +162,35 @@ export class PageCounter implements CounterNode {
   set max(v: number) {
     this.row[this.rowOff + PC_MAX] = v;
   }
+  /*
+   * Two watermarks share the row's one: the counter's own and the v1 memsw counter's (swap
+   * accounting eras; no swap is simulated, so memsw usage is this usage), each reset on its own
+   * (`memory.max_usage_in_bytes`, `memory.memsw.max_usage_in_bytes`). The row's slot holds the
+   * peak since the last reset of either; at each reset the other one's value so far is kept as a
+   * floor, so both stay exact and the charge path updates one slot, as before.
+   */
+  private watermarkFloor = 0;
+  private memswWatermarkFloor = 0;
+
   get watermark(): number {
-    return this.row[this.rowOff + PC_WATERMARK];
+    const w = this.row[this.rowOff + PC_WATERMARK];
+    return w > this.watermarkFloor ? w : this.watermarkFloor;
   }
+  /** As `page_counter_reset_watermark` (v is the usage): the memsw watermark keeps its peak. */
   set watermark(v: number) {
+    this.memswWatermarkFloor = this.memswWatermark;
+    this.watermarkFloor = 0;
     this.row[this.rowOff + PC_WATERMARK] = v;
   }
   get memswWatermark(): number {
-    return this.row[this.rowOff + PC_MEMSW_WATERMARK];
+    const w = this.row[this.rowOff + PC_WATERMARK];
+    return w > this.memswWatermarkFloor ? w : this.memswWatermarkFloor;
   }
+  /** The memsw counter's `page_counter_reset_watermark`: this counter's own watermark keeps its peak. */
   set memswWatermark(v: number) {
-    this.row[this.rowOff + PC_MEMSW_WATERMARK] = v;
+    this.watermarkFloor = this.watermark;
+    this.memswWatermarkFloor = 0;
+    this.row[this.rowOff + PC_WATERMARK] = v;
   }
   get failcnt(): number {
     return this.row[this.rowOff + PC_FAILCNT];
@@ -178,6 +209,10 @@ export class PageCounter implements CounterNode {
   }
   get forcedTotal(): number {
     return this.row[this.rowOff + PC_FORCED_TOTAL];
+  }
+  /** `page_counter underflow` warnings at this level (PC_UNDERFLOWS); 0 in a correct simulation. */
+  get underflows(): number {
+    return this.row[this.rowOff + PC_UNDERFLOWS];
   }
 
   /** `tryChargeAt` on this counter: the failing level, or null. */

@@ -1,6 +1,6 @@
 /**
  * Seeded PRNG (SplitMix32-style mixing over a 32-bit state). Every random choice of an instance
- * comes from here, so the same `seed` gives the same simulation (API.md §3). Its state is one
+ * comes from here, so the same `seed` gives the same simulation (docs/API.md §3). Its state is one
  * integer, which makes snapshots trivial.
  */
 export class Prng {

@@ -1,21 +1,12 @@
-import type { AllocOutcome } from "./charge.js";
 import { type Cgroup, EV_LOW, modStat, raiseEvent, STAT_FILE_PAGES } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
+import type { AllocOutcome, ReclaimStats } from "./kernel.js";
+import { shrinkSlab } from "./slab/shrinker.js";
+
+export type { ReclaimStats } from "./kernel.js";
 
 const DEF_PRIORITY = 12;
 const SWAP_CLUSTER_MAX = 32;
-
-/** What a reclaim pass did (API.md §5 reclaim result, in pages and objects). */
-export interface ReclaimStats {
-  filePages: number;
-  /** Slab pages freed by shrinkers (credited to reclaim as `reclaim_state`). */
-  slabPages: number;
-  scannedObjects: number;
-  freedObjects: number;
-  freedSlabs: number;
-  /** `sc->memcg_low_skipped`: some cgroup's `low` was respected in this pass. */
-  lowSkipped: boolean;
-}
 
 export function newReclaimStats(): ReclaimStats {
   return { filePages: 0, slabPages: 0, scannedObjects: 0, freedObjects: 0, freedSlabs: 0, lowSkipped: false };
@@ -35,7 +26,7 @@ export function subtree(root: Cgroup): Cgroup[] {
 }
 
 /**
- * The kernel's `effective_protection` (DOMAIN §2.2, `mm/memcontrol.c`): a child's protected usage
+ * The kernel's `effective_protection` (docs/DOMAIN.md §2.2, `mm/memcontrol.c`): a child's protected usage
  * is min(usage, setting); when the siblings together claim more than the parent's effective
  * protection, each gets its proportional share of it. The reclaim root's own protection is
  * ignored and its direct children use their settings as they are.
@@ -75,7 +66,7 @@ function calculateProtection(target: Cgroup, memcg: Cgroup, sums: Map<Cgroup, [n
 }
 
 /**
- * As `try_to_free_mem_cgroup_pages` / `do_try_to_free_pages` (DOMAIN §9, §2.3): scans `target`'s
+ * As `try_to_free_mem_cgroup_pages` / `do_try_to_free_pages` (docs/DOMAIN.md §9, §2.3): scans `target`'s
  * subtree from priority 12 down to 0, each cgroup's file LRU in proportion to its size minus its
  * effective protection (`get_scan_count`), plus its slab shrinkers; a cgroup under its effective
  * `min` is skipped, one under `low` too unless nothing else could be reclaimed, in which case a
@@ -83,7 +74,7 @@ function calculateProtection(target: Cgroup, memcg: Cgroup, sums: Map<Cgroup, [n
  * (every shrinker, memcg-aware or not). Returns pages reclaimed and adds them to `out`.
  */
 export function tryToFreeMemcgPages(
-  sim: Instance,
+  sim: Sim,
   target: Cgroup,
   nrPages: number,
   out: AllocOutcome | null,
@@ -112,7 +103,7 @@ export function tryToFreeMemcgPages(
           }
         }
         reclaimed += shrinkLruvec(sim, target, memcg, prio, nrToReclaim, lowReclaim, stats);
-        const freedPages = sim.slab.shrinkSlab(memcg, prio, global, stats);
+        const freedPages = shrinkSlab(sim.slab, memcg, prio, global, stats);
         if (global || sim.model.creditsSlabPagesInMemcgReclaim) reclaimed += freedPages;
       }
       if (reclaimed >= nrToReclaim) break;
@@ -128,7 +119,7 @@ export function tryToFreeMemcgPages(
 }
 
 function shrinkLruvec(
-  sim: Instance,
+  sim: Sim,
   target: Cgroup,
   memcg: Cgroup,
   prio: number,
@@ -171,7 +162,7 @@ function shrinkLruvec(
 }
 
 /** Drops `n` page-cache pages from `memcg`'s LRU: uncharged, out of the stats, back to free memory. */
-export function reclaimFilePages(sim: Instance, memcg: Cgroup, n: number): void {
+export function reclaimFilePages(sim: Sim, memcg: Cgroup, n: number): void {
   modStat(memcg, STAT_FILE_PAGES, -n);
   sim.usedPages -= n;
   sim.reclaimedBytesTotal.file += n * 4096;
@@ -180,16 +171,11 @@ export function reclaimFilePages(sim: Instance, memcg: Cgroup, n: number): void 
 }
 
 /**
- * `memory.reclaim` (DOMAIN §9.2): proactive reclaim of `nrPages` in batches of a quarter of what is
+ * `memory.reclaim` (docs/DOMAIN.md §9.2): proactive reclaim of `nrPages` in batches of a quarter of what is
  * left (at least 32), 16 zero-progress attempts allowed; returns reclaimed pages and whether the
  * goal was short (EAGAIN).
  */
-export function memoryReclaim(
-  sim: Instance,
-  memcg: Cgroup,
-  nrPages: number,
-  stats: ReclaimStats,
-): { reclaimed: number; eagain: boolean } {
+export function memoryReclaim(sim: Sim, memcg: Cgroup, nrPages: number, stats: ReclaimStats): { reclaimed: number; eagain: boolean } {
   let retries = 16;
   let done = 0;
   while (done < nrPages) {

@@ -8,7 +8,7 @@ export const PID_INDEX_LIMIT = 4_194_305;
 
 /** A simulated task (thread-group leader). */
 export class Task {
-  /** Anon pages this task owns, by the cgroup they are charged to (charges stay on a move, DOMAIN §8). */
+  /** Anon pages this task owns, by the cgroup they are charged to (charges stay on a move, docs/DOMAIN.md §8). */
   readonly anon = new Map<Cgroup, number>();
   /** File pages this task brought in, by charged cgroup (v1 move_charge bit 1 moves these). */
   readonly fileMapped = new Map<Cgroup, number>();

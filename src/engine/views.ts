@@ -12,7 +12,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
-import type { Instance } from "./instance.js";
+import type { Sim } from "./sim.js";
 import { subtree } from "./reclaim.js";
 import type { KmemCache } from "./slab/cache.js";
 import type { Task } from "./tasks.js";
@@ -34,23 +34,16 @@ function events(a: Float64Array) {
 /**
  * Memory usage of a cgroup in pages. The root is never charged: like v1 `mem_cgroup_usage` it
  * reports page cache + rss of the whole system (3.x: recursive CACHE + RSS stats; 6.x: global
- * NR_FILE_PAGES + NR_ANON_MAPPED) — kernel memory is not included (DOMAIN §3.1).
+ * NR_FILE_PAGES + NR_ANON_MAPPED) — kernel memory is not included (docs/DOMAIN.md §3.1).
  */
 export function usagePages(cg: Cgroup): number {
   if (!cg.isRoot) return cg.memory.usage;
   return cg.statHier[STAT_ANON_PAGES] + cg.statHier[STAT_FILE_PAGES];
 }
 
-/** The Cgroup JSON of API.md §4. */
-export function cgroupView(sim: Instance, cg: Cgroup) {
-  const caches: {
-    name: string;
-    displayName: string;
-    activeObjectCount: number;
-    objectCount: number;
-    slabCount: number;
-    state: string;
-  }[] = [];
+/** The Cgroup JSON of docs/API.md §4. */
+export function cgroupView(sim: Sim, cg: Cgroup) {
+  const caches: { name: string; displayName: string; activeObjectCount: number; objectCount: number; slabCount: number; state: string }[] = [];
   for (const cache of sim.slab.caches.values()) {
     const inst = cache.children.get(cg.id);
     if (inst !== undefined)
@@ -120,8 +113,8 @@ export function cgroupView(sim: Instance, cg: Cgroup) {
   };
 }
 
-/** The Cache JSON of API.md §4: its own counts include its per-cgroup copies, as /proc/slabinfo. */
-export function cacheView(_sim: Instance, cache: KmemCache) {
+/** The Cache JSON of docs/API.md §4: its own counts include its per-cgroup copies, as /proc/slabinfo. */
+export function cacheView(_sim: Sim, cache: KmemCache) {
   const g = cache.geometry;
   const t = cache.totals();
   return {
@@ -161,8 +154,8 @@ export function taskView(t: Task) {
   };
 }
 
-/** Instance JSON of API.md §3, without the name the registry adds. */
-export function instanceView(sim: Instance) {
+/** Instance JSON of docs/API.md §3, without the name the registry adds. */
+export function instanceView(sim: Sim) {
   return {
     config: { ...sim.config },
     clockMs: sim.clockMs,

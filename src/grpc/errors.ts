@@ -1,9 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { statusOf } from "../commands/error-status.js";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 
-/** Trailer carrying the problem `code` of API.md §2 (API.md §10). */
+/** Trailer carrying the problem `code` of docs/API.md §2 (docs/API.md §10). */
 export const ERROR_CODE_TRAILER = "memcg-sim-error-code";
 /** Trailer carrying the problem `details` (e.g. `issues`) as UTF-8 JSON; binary because details may hold non-ASCII text. */
 export const ERROR_DETAILS_TRAILER = "memcg-sim-error-details-bin";
@@ -30,7 +30,7 @@ export function grpcErrorOf(err: EngineError): GrpcError {
 /**
  * Any thrown value as the error to send. An EngineError is a request error; anything else is a
  * bug: logged with its stack, answered INTERNAL with a fixed message so nothing internal leaks
- * (API.md §2: "a bug's response never leaks a stack").
+ * (docs/API.md §2: "a bug's response never leaks a stack").
  */
 export function toGrpcError(err: unknown, logger: Logger, method: string): GrpcError {
   if (err instanceof EngineError) return grpcErrorOf(err);

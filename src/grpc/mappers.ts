@@ -1,7 +1,5 @@
 import { parseCommand } from "../commands/schemas.js";
-import { type Command, OPS, type Op } from "../engine/commands.js";
-import { EngineError, fail } from "../engine/errors.js";
-import type { SimEvent } from "../engine/events.js";
+import { type Command, EngineError, fail, type Op, OPS, type SimEvent } from "../engine/index.js";
 
 /**
  * proto ⇄ command-language mapping. A decoded request (camelCase, see LOADER_OPTIONS) is already

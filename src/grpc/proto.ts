@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as protoLoader from "@grpc/proto-loader";
+import { protoPath as healthProtoPath } from "grpc-health-check";
+import { buildFileDescriptors } from "./descriptors.js";
 
 /** The service's proto, relative to the proto root (its package path, as buf and protoc see it). */
 export const SIMULATOR_PROTO = "memcg_sim/v1/simulator.proto";
@@ -10,7 +12,7 @@ export const SIMULATOR_SERVICE = "memcg_sim.v1.SimulatorService";
 /**
  * The project's `proto/` folder. Found by walking up from this module until a folder holds
  * `proto/memcg_sim/v1/simulator.proto`, because this file runs both as `src/grpc/proto.ts` (tsx,
- * vitest) and as `dist/src/grpc/proto.js`; a fixed `../..` breaks one of them (TOOLCHAIN gotcha 5).
+ * vitest) and as `dist/src/grpc/proto.js`; a fixed `../..` breaks one of them.
  */
 export function findProtoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
   let dir = from;
@@ -45,4 +47,18 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 
 export function loadSimulatorPackage(protoRoot: string = findProtoRoot()): protoLoader.PackageDefinition {
   return protoLoader.loadSync(SIMULATOR_PROTO, { ...LOADER_OPTIONS, includeDirs: [protoRoot] });
+}
+
+/** grpc-health-check's proto folder: its file is `health/v1/health.proto` under it. */
+const HEALTH_PROTO_FILE = "health/v1/health.proto";
+export function healthProtoRoot(): string {
+  return healthProtoPath.slice(0, healthProtoPath.length - HEALTH_PROTO_FILE.length - 1);
+}
+
+/** Encoded FileDescriptorProtos of the simulator and health protos and their imports (server reflection). */
+export function reflectionDescriptors(protoRoot: string = findProtoRoot()): Uint8Array[] {
+  return buildFileDescriptors({
+    includeDirs: [protoRoot, healthProtoRoot()],
+    files: [SIMULATOR_PROTO, HEALTH_PROTO_FILE],
+  });
 }

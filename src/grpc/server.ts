@@ -1,20 +1,22 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
 import * as Q from "../commands/queries.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
-import { OPS, type Op } from "../engine/commands.js";
-import { EngineError, fail } from "../engine/errors.js";
+import { EngineError, fail, type Op, OPS } from "../engine/index.js";
+import { replayRpc } from "./replay.js";
 import type { Metrics } from "../metrics/index.js";
 import { Persistence } from "../persistence/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
 import { tokenMatcher } from "../rest/auth.js";
 import type { Transfer } from "../rest/routes/transfer.js";
 import { SweepService, type SweepStatus } from "../sweep/service.js";
+import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
+import { stringifyExact } from "../rest/json.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -26,7 +28,7 @@ import {
   responseOf,
   withoutNulls,
 } from "./mappers.js";
-import { findProtoRoot, LOADER_OPTIONS, loadSimulatorPackage, SIMULATOR_SERVICE } from "./proto.js";
+import { findProtoRoot, loadSimulatorPackage, reflectionDescriptors, SIMULATOR_SERVICE } from "./proto.js";
 import { EventWatch } from "./watch.js";
 
 export interface GrpcServerOptions {
@@ -66,7 +68,7 @@ export interface GrpcServerHandle {
 type Unary = grpc.handleUnaryCall<ProtoObject, unknown>;
 
 /**
- * The gRPC listener of API.md §10: SimulatorService, grpc.health.v1.Health and server reflection.
+ * The gRPC listener of docs/API.md §10: SimulatorService, grpc.health.v1.Health and server reflection.
  * Handlers only map: proto → command (the shared zod schemas) → Registry → result → proto.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
@@ -131,6 +133,43 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const commandRpc = (op: Op) =>
     mutation(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
 
+  // POST /v1/compare's twin: the same handler and limits; the call's cancellation aborts the run
+  const compare: Unary = (call, callback) => {
+    const t0 = performance.now();
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort());
+    const done = (err: unknown, response?: unknown) => {
+      if (err !== null) {
+        const e = toGrpcError(err, logger, "Compare");
+        metrics?.observeGrpc("Compare", e.code, (performance.now() - t0) / 1000);
+        callback(e);
+        return;
+      }
+      metrics?.observeGrpc("Compare", grpc.status.OK, (performance.now() - t0) / 1000);
+      callback(null, response);
+    };
+    let body: Record<string, unknown>;
+    try {
+      const r = requestOf(call.request);
+      body = { scenario: parseJsonText(str(r.scenarioJson), "scenario_json") };
+      if (Array.isArray(r.models) && r.models.length > 0) body.models = r.models;
+      if (typeof r.maxSamples === "number") body.maxSamples = r.maxSamples;
+    } catch (err) {
+      done(err);
+      return;
+    }
+    const limits = { maxCommands: DEFAULT_COMPARE_REQUEST_LIMITS.maxCommands, engine: registry.limits };
+    handleCompareRequest(body, limits, abort.signal).then(
+      (result) =>
+        done(null, {
+          models: result.models,
+          description: result.description,
+          resultJson: stringifyExact(result),
+        }),
+      (err) => done(err),
+    );
+  };
+
   const handlers: grpc.UntypedServiceImplementation = {
     CreateInstance: mutation("CreateInstance", (r) => {
       // the REST body's schema: the same shape errors on both transports
@@ -161,6 +200,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       });
       return { instance: registry.view(entry) };
     }),
+
+    Compare: compare,
 
     ListCgroups: unary("ListCgroups", (r) => Q.listCgroups(registry, str(r.instance))),
     GetCgroup: unary("GetCgroup", (r) => ({ cgroup: Q.getCgroup(registry, str(r.instance), str(r.path)) })),
@@ -198,7 +239,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       const ops: (Op | undefined)[] = [];
       const thunks = commands.map((c, i) => () => {
         const command = batchCommandOf(c, instance, i);
-        ops[i] = command.op;
+        // kernel-page ops have no RPC of their own: their slot answers {ok} only
+        ops[i] = (OPS as readonly string[]).includes(command.op) ? (command.op as Op) : undefined;
         return command;
       });
       let out: ReturnType<Registry["executeBatch"]>;
@@ -221,6 +263,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   handlers.ListSweeps = unary("ListSweeps", () => ({ sweeps: sweeps.list().map(sweepMessage) }));
   handlers.GetSweep = unary("GetSweep", (r) => ({ sweep: sweepMessage(sweeps.status(str(r.id))) }));
   handlers.GetSweepResults = unary("GetSweepResults", (r) => ({ resultsJsonl: sweeps.results(str(r.id)) }));
+  handlers.Replay = replayRpc(registry, logger, metrics, durable ?? (async () => flush()));
 
   const watchers = new Set<EventWatch>();
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
@@ -260,13 +303,15 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const health = new HealthImplementation({ "": initial, [SIMULATOR_SERVICE]: initial });
   // health stays open (probes carry no token), as /livez and /readyz do
   health.addToServer(server);
-  // reflection lists only the services of the definition it is given: ours and health
-  const healthPackage = protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS);
+  // reflection serves per-file descriptors built from the .proto sources (descriptors.ts), not the
+  // per-namespace ones proto-loader attaches, which standard clients' descriptor pools refuse;
+  // @grpc/reflection only indexes what it is given (the value's `fileDescriptorProtos`)
   const guarded = {
     addService: (svc: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) =>
       server.addService(svc, guard(impl)),
   } as unknown as grpc.Server;
-  new ReflectionService({ ...simulatorPackage, ...healthPackage }).addToServer(guarded);
+  const reflected = { files: { fileDescriptorProtos: reflectionDescriptors(protoRoot) } };
+  new ReflectionService(reflected as unknown as protoLoader.PackageDefinition).addToServer(guarded);
 
   const address = opts.host.includes(":") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) =>

@@ -1,7 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { EngineError } from "../engine/errors.js";
-import type { EventLog, SimEvent } from "../engine/events.js";
+import { EngineError, type EventLog, type SimEvent } from "../engine/index.js";
 import type { Registry } from "../registry.js";
 import { type GrpcError, grpcErrorOf, toGrpcError } from "./errors.js";
 import { eventMessage, type ProtoObject } from "./mappers.js";

@@ -1,5 +1,5 @@
 import type { Registry as PromRegistry } from "prom-client";
-import { EVENT_KEYS } from "../engine/cgroup.js";
+import { EVENT_KEYS } from "../engine/index.js";
 import {
   C_CHARGED_KMEM,
   C_CHARGED_MEMORY,
@@ -105,7 +105,9 @@ const ZEROS = ["", "0", "00", "000", "0000", "00000", "000000", "0000000", "0000
 /**
  * A number as prom-client prints it. Integers from 2^31 up are doubles to V8, whose general
  * number-to-text is ~3x slower than for small integers; byte counters pass 2^31 (2 GiB) early, so
- * those print as two small-integer halves (the same digits; test/metrics/format.test.ts).
+ * those print as two small-integer halves (the same digits; test/metrics/format.test.ts). Integers
+ * above 2^53 − 1 print their exact decimal digits, where prom-client prints JavaScript's shortest
+ * round-trip text.
  */
 export function valueText(v: number): string {
   if (v >= 2147483648 && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) {
@@ -118,6 +120,12 @@ export function valueText(v: number): string {
     const lo = `${rest}`;
     return `${hi}${ZEROS[9 - lo.length]}${lo}`;
   }
+  // Above 2^53 − 1 (a limit such as memparse's wrap value 200376420520689664) JavaScript's text is
+  // the shortest that reads back as the same double ("200376420520689660"); print the exact
+  // digits instead, as cgroupfs does. Prometheus parses both to the same float64, so only the text
+  // differs from prom-client's (docs/OBSERVABILITY.md, Exact values).
+  if (Number.isInteger(v) && (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER))
+    return BigInt(v).toString();
   if (Number.isNaN(v)) return "Nan";
   if (!Number.isFinite(v)) return v < 0 ? "-Inf" : "+Inf";
   return `${v}`;
@@ -213,7 +221,7 @@ const eachCgroup = rowsLabelled("cgroup");
 const SC = ["simulation", "cgroup"];
 
 /**
- * The memcg_sim_* families of API.md §8 over engine state, all with `simulation` and `cgroup`
+ * The memcg_sim_* families of docs/API.md §8 over engine state, all with `simulation` and `cgroup`
  * labels (never `instance`, which Prometheus owns). Per-simulation values carry `cgroup="/"`.
  */
 export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapshot): void {

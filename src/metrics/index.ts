@@ -68,7 +68,7 @@ const GRPC_CODES = [
 ];
 
 /**
- * Metrics over a Registry of simulations (API.md §8, ARCHITECTURE.md §3): every value is read
+ * Metrics over a Registry of simulations (docs/API.md §8, docs/ARCHITECTURE.md §3): every value is read
  * from engine state in prom-client `collect()` callbacks at scrape time — the engine never calls
  * prom-client. All families of one scrape share one snapshot of the state, taken at the first
  * `collect()` of the scrape (prom-client runs every collect in the same tick).

@@ -1,4 +1,4 @@
-import type { Instance } from "../engine/instance.js";
+import type { Instance } from "../engine/index.js";
 import type { Registry } from "../registry.js";
 import {
   CGROUP_COUNTERS,
@@ -10,7 +10,7 @@ import {
 } from "./snapshot.js";
 
 /**
- * Keeps counters monotonic across `POST /v1/instances/{i}/reset` (API.md §8): a reset replaces the
+ * Keeps counters monotonic across `POST /v1/instances/{i}/reset` (docs/API.md §8): a reset replaces the
  * Instance, whose counters restart at 0. When the registry announces a reset, the counters the old
  * Instance had reached are added to a per-simulation offset — per cgroup label (a cgroup created
  * again at the same path continues where it was), per simulation and per op — and every later

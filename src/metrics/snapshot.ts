@@ -1,14 +1,14 @@
 import {
   type Cgroup,
+  type Instance,
   STAT_ANON_PAGES,
   STAT_FILE_PAGES,
   STAT_KERNEL_PAGES,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
-} from "../engine/cgroup.js";
-import type { Instance } from "../engine/instance.js";
-import { subtree } from "../engine/reclaim.js";
-import { usagePages } from "../engine/views.js";
+  subtree,
+  usagePages,
+} from "../engine/index.js";
 import type { Registry } from "../registry.js";
 
 const PAGE = 4096;
@@ -116,7 +116,7 @@ export function simulationCounters(sim: Instance): Float64Array {
 /**
  * The cgroups of `sim` in pre-order (online before dying siblings, as `mem_cgroup_iter`), each with
  * its label. A dying cgroup whose path is already taken (an online cgroup was created at the path
- * of a dying one, API.md §4) is labelled `path#<css id>`: `#` cannot appear in a path segment, so
+ * of a dying one, docs/API.md §4) is labelled `path#<css id>`: `#` cannot appear in a path segment, so
  * the label never collides with a real path and no two series share a label set.
  */
 export function labelledCgroups(

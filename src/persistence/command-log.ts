@@ -1,7 +1,6 @@
-import type { Command } from "../engine/commands.js";
-import { fail } from "../engine/errors.js";
+import { type Command, fail } from "../engine/index.js";
 
-/** Commands the in-memory log keeps per instance before it gives up (bounded memory, ARCHITECTURE.md habit 4). */
+/** Commands the in-memory log keeps per instance before it gives up (bounded memory, docs/ARCHITECTURE.md habit 4). */
 export const DEFAULT_MEMORY_LOG_MAX_COMMANDS = 1_000_000;
 
 /** Where export reads the accepted command log of an instance (since its creation or last reset). */

@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
-import { procMeminfo, procSlabinfo } from "../engine/cgroupfs/proc.js";
-import type { Instance } from "../engine/instance.js";
-import { cacheView, cgroupView, instanceView, taskView } from "../engine/views.js";
+import {
+  cacheView,
+  cgroupView,
+  type Instance,
+  instanceView,
+  procMeminfo,
+  procSlabinfo,
+  taskView,
+} from "../engine/index.js";
 
 /**
  * A sha256 over everything a client can observe of an instance: the Instance, every cgroup

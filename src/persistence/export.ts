@@ -1,19 +1,17 @@
 import { z } from "zod";
 import { commandSchema, instanceConfigSchema, parseOrThrow } from "../commands/schemas.js";
-import type { Command } from "../engine/commands.js";
-import type { InstanceConfigInput } from "../engine/config.js";
-import { EngineError, fail } from "../engine/errors.js";
+import { type Command, EngineError, fail, type InstanceConfigInput } from "../engine/index.js";
 import { type Entry, type Registry, replayCommand } from "../registry.js";
 import type { CommandSource } from "./command-log.js";
 
 export const EXPORT_FORMAT = "memcg-sim-export";
 export const EXPORT_VERSION = 1;
-/** Server limit on the commands of one import (ARCHITECTURE.md habit 4); the body size limit usually binds first. */
+/** Server limit on the commands of one import (docs/ARCHITECTURE.md habit 4); the body size limit usually binds first. */
 export const DEFAULT_MAX_IMPORT_COMMANDS = 1_000_000;
 
 /**
  * An exported instance: its resolved config and the accepted commands since its creation or last
- * reset, in the command language of API.md §6. Because the engine is deterministic, replaying
+ * reset, in the command language of docs/API.md §6. Because the engine is deterministic, replaying
  * `commands` on a fresh instance with `config` gives the same state and the same answers.
  */
 export const exportDocSchema = z

@@ -1,7 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { Command } from "../engine/commands.js";
-import { type InstanceConfigInput, resolveConfig } from "../engine/config.js";
-import { Instance } from "../engine/instance.js";
+import { type Command, Instance, type InstanceConfigInput, resolveConfig } from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
 import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";
@@ -10,7 +8,7 @@ import { type JournalOp, JournalStore, type Synchronous } from "./store.js";
 
 export const DEFAULT_DATA_DIR = "./data";
 
-/** `MEMCG_SIM_DATA_DIR` (API.md §1): a directory, default ./data; `none` (or empty) = memory only, no file touched. */
+/** `MEMCG_SIM_DATA_DIR` (docs/API.md §1): a directory, default ./data; `none` (or empty) = memory only, no file touched. */
 export function dataDirFromEnv(value: string | undefined): string | null {
   const v = value ?? DEFAULT_DATA_DIR;
   return v === "none" || v === "" ? null : v;
@@ -73,7 +71,7 @@ const RESTORE_CHUNK = 50_000;
 
 /**
  * Persistence of a Registry (issue "Reliability"): every accepted command is appended to a journal
- * synchronously from the registry's event, in the command language (API.md §6).
+ * synchronously from the registry's event, in the command language (docs/API.md §6).
  *
  * Group commit: appends queue in memory and are written in ONE SQLite transaction, either at the
  * end of the current event-loop turn (setImmediate) or when a transport calls `flush()` before it

@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 /**
  * The SQLite file of a data directory: instances (name, resolved config, creation order), the
  * journal of accepted commands per instance (seq 1, 2, ... since creation or the last reset, each
- * command as the JSON of the command language, API.md §6) and state snapshots (a digest of the
+ * command as the JSON of the command language, docs/API.md §6) and state snapshots (a digest of the
  * state after `seq` commands, which restore uses to check that replay reproduces it).
  *
  * WAL mode; `locking_mode=EXCLUSIVE` so a second server pointed at the same directory fails at

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Command } from "../engine/commands.js";
+import type { Command } from "../engine/index.js";
+import { stringifyExact } from "./json.js";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
 import { Persistence } from "../persistence/index.js";
@@ -15,6 +16,7 @@ import { cacheRoutes } from "./routes/caches.js";
 import { cgroupfsRoutes } from "./routes/cgroupfs.js";
 import { cgroupRoutes } from "./routes/cgroups.js";
 import { compareRoutes } from "./routes/compare.js";
+import { replayRoutes } from "./routes/replay.js";
 import { docsRoutes } from "./routes/docs.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
@@ -58,7 +60,7 @@ export interface BuildAppOptions {
 export const registeredRoutes = new WeakMap<object, { method: string; url: string }[]>();
 
 /**
- * The REST service of API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
+ * The REST service of docs/API.md §3–§8 plus /metrics (src/metrics/plugin.ts) and export/import.
  * Routes are thin: zod parses, the registry executes, views map. Every error is problem+json.
  */
 export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
@@ -76,6 +78,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // integers above 2^53 − 1 as exact decimal strings (json.ts, docs/API.md)
+  app.setReplySerializer((payload) => stringifyExact(payload));
 
   const routes: { method: string; url: string }[] = [];
   registeredRoutes.set(app, routes);
@@ -159,6 +163,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     sweeps = own;
   }
   sweepRoutes(app, sweeps);
+  await replayRoutes(app, ctx);
   await docsRoutes(app, opts.openapiText ?? readOpenapiText());
   return app;
 }

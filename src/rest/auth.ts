@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 
 /** The API token (`MEMCG_SIM_API_TOKEN` / `--api-token`). */
 export interface ApiAuth {

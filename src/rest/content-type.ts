@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 
 /** Route config flag: the route takes a `text/plain` body (the cgroupfs facade's PUT), not JSON. */
 export interface BodyConfig {
   textBody?: boolean;
+  /** The route streams a text or gzip body itself (the replay route). */
+  streamBody?: boolean;
 }
 
 function mediaType(req: FastifyRequest): string | null {
@@ -36,6 +38,17 @@ export function registerBodyParsing(app: FastifyInstance): void {
   app.addHook("onRequest", (req, _reply, done) => {
     const wantsText = (req.routeOptions.config as BodyConfig | undefined)?.textBody === true;
     const type = mediaType(req);
+    if ((req.routeOptions.config as BodyConfig | undefined)?.streamBody === true) {
+      const ok = ["text/plain", "application/gzip", "application/x-gzip", "application/octet-stream"];
+      if (type === null || !ok.includes(type))
+        return done(
+          new EngineError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            `this route takes a ${ok.join(", ")} body, not ${type ?? "none"}`,
+          ),
+        );
+      return done();
+    }
     if (wantsText) {
       if (type !== "text/plain")
         return done(

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Command } from "../engine/commands.js";
+import type { Command } from "../engine/index.js";
 import type { Registry } from "../registry.js";
 
 /** The fastify instance as routes see it: zod schemas type the request. */

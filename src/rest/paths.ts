@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fail } from "../engine/errors.js";
+import { fail } from "../engine/index.js";
 
 /** Route params shared by the resource routes. Names are validated where they are looked up. */
 export const instanceParams = z.object({ name: z.string() }).strict();

@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger, FastifyError, FastifyReply } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { statusOf } from "../commands/error-status.js";
-import { EngineError, type ErrorCode } from "../engine/errors.js";
+import { EngineError, type ErrorCode } from "../engine/index.js";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-/** The RFC 9457 body of API.md §2. `code` is always one of the closed catalogue. */
+/** The RFC 9457 body of docs/API.md §2. `code` is always one of the closed catalogue. */
 export interface Problem {
   type: "about:blank";
   title: string;
@@ -22,7 +22,7 @@ export function problem(code: ErrorCode, detail: string, details?: Record<string
   return p;
 }
 
-/** zod issues from fastify-type-provider-zod as `details.issues` (API.md §2). */
+/** zod issues from fastify-type-provider-zod as `details.issues` (docs/API.md §2). */
 function validationProblem(err: FastifyError & { validationContext?: string }): Problem {
   const issues = (err.validation ?? []).map((v) => {
     const path = v.instancePath

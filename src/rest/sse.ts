@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EventLog, SimEvent } from "../engine/events.js";
+import type { EventLog, SimEvent } from "../engine/index.js";
 import type { Registry, RegistryEvent } from "../registry.js";
+import { stringifyExact } from "./json.js";
 
 export interface SseOptions {
   /** A comment line this often keeps proxies and idle timeouts from closing the stream. */
@@ -14,7 +15,7 @@ export const DEFAULT_SSE_OPTIONS = { heartbeatMs: 15_000, maxBufferedBytes: 4 * 
 /** Replay pages are bounded so one stream start never builds one huge string. */
 const REPLAY_PAGE = 1000;
 
-/** Whether the client asked for `text/event-stream` (API.md §8: SSE "when asked for it"). */
+/** Whether the client asked for `text/event-stream` (docs/API.md §8: SSE "when asked for it"). */
 export function wantsEventStream(req: FastifyRequest): boolean {
   const accept = req.headers.accept;
   return typeof accept === "string" && accept.toLowerCase().includes("text/event-stream");
@@ -76,7 +77,7 @@ export class SseHub {
     const send = (e: SimEvent) => {
       if (e.seq < next) return;
       next = e.seq + 1;
-      write(`id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`);
+      write(`id: ${e.seq}\ndata: ${stringifyExact(e)}\n\n`);
     };
     const replay = () => {
       // Bounded: the log keeps at most `capacity` events, each page advances `next`.

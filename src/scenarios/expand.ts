@@ -1,6 +1,4 @@
-import type { Command } from "../engine/commands.js";
-import type { InstanceConfig } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { type Command, EngineError, type InstanceConfig } from "../engine/index.js";
 import { type ExpansionContext, generatorSeed, PidAllocator } from "./generators/common.js";
 import { expandContainerChurn } from "./generators/container-churn.js";
 import { expandContainerFleet } from "./generators/container-fleet.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 import { parseScenario, type Scenario } from "./schema.js";
 
 /** Largest scenario file read (generators keep real scenarios small). */

@@ -1,8 +1,6 @@
-import type { Command } from "../engine/commands.js";
-import { EngineError } from "../engine/errors.js";
-import type { Instance } from "../engine/instance.js";
+import { type Command, EngineError, type Instance } from "../engine/index.js";
 
-/** A command the instance refused (a request error, API.md §2), with its place in the stream. */
+/** A command the instance refused (a request error, docs/API.md §2), with its place in the stream. */
 export interface CommandError {
   index: number;
   op: string;

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../engine/commands.js";
-import type { InstanceConfigInput } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { type Command, EngineError, type InstanceConfigInput } from "../engine/index.js";
 import { instanceConfigSchema, issuesOf, parseCommand } from "../commands/schemas.js";
 import { containerChurnSchema } from "./generators/container-churn.js";
 import { containerFleetSchema } from "./generators/container-fleet.js";
@@ -29,10 +27,10 @@ export type GeneratorStep =
   | z.infer<typeof dentryStormSchema>
   | z.infer<typeof fileServerSchema>;
 
-/** One entry of a scenario's `commands`: a command of API.md §6 or a generator step. */
+/** One entry of a scenario's `commands`: a command of docs/API.md §6 or a generator step. */
 export type ScenarioStep = Command | GeneratorStep;
 
-/** A validated scenario file (API.md §11 plus `description` and generator steps). */
+/** A validated scenario file (docs/API.md §11 plus `description` and generator steps). */
 export interface Scenario {
   description?: string;
   config: InstanceConfigInput;

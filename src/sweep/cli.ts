@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 import { emitK8s, K8S_DEFAULTS } from "./k8s.js";
 import { mergeSweepDirs } from "./merge.js";
 import type { PointResult } from "./point.js";

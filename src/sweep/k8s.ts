@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 import { type SweepSpec, specDocument } from "./spec.js";
 
 export const K8S_DEFAULTS = {

@@ -1,8 +1,6 @@
 import { measure, type ModelRow, topLevelCgroups } from "../compare/measure.js";
 import { deriveModelConfig } from "../compare/model-config.js";
-import { procMeminfo } from "../engine/cgroupfs/proc.js";
-import { EngineError } from "../engine/errors.js";
-import { DEFAULT_LIMITS, type EngineLimits, Instance } from "../engine/instance.js";
+import { procMeminfo, EngineError, DEFAULT_LIMITS, type EngineLimits, Instance } from "../engine/index.js";
 import { DEFAULT_MAX_COMMANDS, expandScenario } from "../scenarios/expand.js";
 import { executeRecorded, type RunOutcome } from "../scenarios/run.js";
 import { type AxisValue, pointAt, pointScenario, type SweepSpec } from "./spec.js";

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { EngineError, type ErrorCode } from "../engine/errors.js";
+import { EngineError, type ErrorCode } from "../engine/index.js";
 import type { PointLimits } from "./point.js";
 import type { SweepSpec } from "./spec.js";
 import type { PointReply, PointRequest } from "./worker.js";

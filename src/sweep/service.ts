@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { issuesOf } from "../commands/schemas.js";
-import { EngineError, fail } from "../engine/errors.js";
-import { DEFAULT_LIMITS, type EngineLimits } from "../engine/instance.js";
+import { EngineError, fail, DEFAULT_LIMITS, type EngineLimits } from "../engine/index.js";
 import { SweepPool } from "./pool.js";
 import { runSweep } from "./run.js";
 import { checkSweepSpec, type SweepSpec } from "./spec.js";

@@ -5,8 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { issuesOf } from "../commands/schemas.js";
 import { deriveModelConfig } from "../compare/model-config.js";
-import { MODEL_NAMES, type ModelName, resolveConfig } from "../engine/config.js";
-import { EngineError } from "../engine/errors.js";
+import { MODEL_NAMES, type ModelName, resolveConfig, EngineError } from "../engine/index.js";
 import { MAX_SCENARIO_FILE_BYTES } from "../scenarios/load.js";
 import { parseScenario, type Scenario } from "../scenarios/schema.js";
 

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { parentPort } from "node:worker_threads";
-import { EngineError } from "../engine/errors.js";
+import { EngineError } from "../engine/index.js";
 import { type PointLimits, resultLine, runPoint } from "./point.js";
 import type { SweepSpec } from "./spec.js";
 

@@ -6,7 +6,8 @@ import { MODEL_NAMES } from "../../src/engine/config.js";
 import { describe, expect, it } from "vitest";
 import { runCompareCli } from "../../src/compare/cli.js";
 import { compareScenario } from "../../src/compare/compare.js";
-import { REPORT_FIGURES, renderReport } from "../../src/compare/report.js";
+import { byteUnit, REPORT_FIGURES, renderReport } from "../../src/compare/report.js";
+import { identicalSeries, legendLayout, textWidth } from "../../src/compare/svg.js";
 import { handleCompareRequest } from "../../src/compare/rest.js";
 import { loadScenarioFile } from "../../src/scenarios/load.js";
 
@@ -86,17 +87,53 @@ describe("renderReport", () => {
   it("is self-contained HTML with one SVG chart per figure", async () => {
     const r = await compareScenario(await loadScenarioFile("test/scenarios/fixtures/tiny-churn.yaml"));
     const html = renderReport(r, { title: "tiny <churn>" });
-    const figures = [...html.matchAll(/<figure data-figure="([a-z]+)">(.*?)<\/figure>/gs)];
+    const figures = [...html.matchAll(/<figure data-figure="([a-z]+)"[^>]*>(.*?)<\/figure>/gs)];
     expect(figures.map((f) => f[1])).toEqual([...REPORT_FIGURES]);
-    for (const f of figures) expect(f[2].match(/<svg /g)).toHaveLength(1);
-    expect(html.match(/<svg /g)).toHaveLength(4);
+    // tiny-churn has no charge failure and no OOM kill: that figure is a sentence, not an empty chart
+    for (const f of figures.slice(0, 3)) expect(f[2].match(/<svg /g)).toHaveLength(1);
+    expect(figures[3][2]).not.toContain("<svg");
+    expect(figures[3][2]).toContain("No charge failed and no task was OOM-killed under any model.");
+    expect(html.match(/<svg /g)).toHaveLength(3);
     expect(html).not.toMatch(/<script|<link|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).toContain("memcg-sim compare: tiny &lt;churn&gt;");
     // one line per model in the dying chart, the kmem bars grouped by top-level cgroup
     const dying = figures[2][2];
-    expect(dying.match(/<path /g)).toHaveLength(MODEL_NAMES.length);
+    expect(dying.match(/<path d="[^"]*" fill="none"/g)).toHaveLength(MODEL_NAMES.length);
     expect(figures[1][2]).toContain("/containers");
-    expect(figures[1][2]).toContain("/shared");
+    // /shared holds nothing charged under any model: named in the caption, no empty bar group
+    expect(figures[1][2]).toContain("Nothing charged under any model: /shared.");
+  });
+});
+
+describe("chart helpers", () => {
+  it("wraps legend entries into rows that fit the chart width", () => {
+    const items = ["rfc-2012", "v3.8", "v4.5", "v5.9"].flatMap((m) => [
+      { name: `${m} slab memory (same as v3.8 slab memory)`, color: "#000" },
+      { name: `${m} utilization`, color: "#000", dashed: true },
+    ]);
+    const layout = legendLayout(items, 728);
+    expect(layout.map((l) => l.row)).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+    for (const [i, it] of items.entries()) expect(layout[i].x + 24 + textWidth(it.name)).toBeLessThanOrEqual(728);
+  });
+
+  it("names a series drawn exactly over an earlier one", () => {
+    const pts: [number, number][] = [
+      [0, 1],
+      [1, 2],
+    ];
+    const same = identicalSeries([
+      { name: "a", color: "#000", points: pts },
+      { name: "b", color: "#000", points: [...pts] },
+      { name: "c", color: "#000", points: [[0, 1]] },
+      { name: "d", color: "#000", dashed: true, points: pts },
+    ]);
+    expect([...same]).toEqual([["b", "a"]]);
+  });
+
+  it("picks the axis unit from the data (28 slab pages are 112 KiB, not 0.1 MiB)", () => {
+    expect(byteUnit(28 * 4096)).toEqual({ div: 1024, name: "KiB" });
+    expect(byteUnit(113 * 1024 * 1024)).toEqual({ div: 1024 * 1024, name: "MiB" });
+    expect(byteUnit(1000)).toEqual({ div: 1, name: "B" });
   });
 });
 

@@ -13,7 +13,7 @@ const SMALL = "examples/small-two-cgroups.json";
  * examples/small-two-cgroups.json, derived by hand (4 KiB pages, 4 CPUs, cgroup v1 for every
  * model, chargeBatchPages 1 = no page stock).
  *
- * Geometry (DOMAIN §5.1): 4 CPUs → min_objects = 4 × (fls(4) + 1) = 16.
+ * Geometry (docs/DOMAIN.md §5.1): 4 CPUs → min_objects = 4 × (fls(4) + 1) = 16.
  *   dentry 192 B: 16 × 192 = 3072 → order 0; waste 4096 mod 192 = 64 ≤ 4096/16 → o0, 21 objects/slab, 1 page.
  *   kmalloc-64:   16 × 64 = 1024 → order 0; waste 0 → o0, 64 objects/slab, 1 page.
  * Task 10 in /a runs on CPU 0, task 20 in /b on CPU 1. Steps: /a 30 dentries; /b 5 dentries;
@@ -38,7 +38,7 @@ const SMALL = "examples/small-two-cgroups.json";
  * v4.5 (opt-in: dentry is SLAB_ACCOUNT, kmalloc-64 with GFP_KERNEL is not accounted): as v3.8 for
  *   dentry (5 slabs); kmalloc-64 → base only, 1 slab. 6 pages = 24576 B; 4992 / 24576 = 0.203125.
  *   Charged /a 2 + /b 1 = 12288 B. /b dying (1).
- * v5.9 (shared caches, per-object bytes through the per-CPU obj stock, DOMAIN §7.2, obj_full_size
+ * v5.9 (shared caches, per-object bytes through the per-CPU obj stock, docs/DOMAIN.md §7.2, obj_full_size
  *   = 192 + 8 = 200 B): dentry base: CPU 0 slab gets /a's 21, a new one its other 9; CPU 1 a new
  *   slab for /b's 5 → 3 slabs; kmalloc-64 (not accounted) 1 slab → 4 pages = 16384 B,
  *   utilization 0.3046875.
@@ -106,7 +106,7 @@ describe("compareScenario", () => {
     ).toEqual(Array(4).fill([16, 0, 28, 4992]));
   });
 
-  it("answers exactly the fields of API.md §11 in each model row, in the order the models were asked", async () => {
+  it("answers exactly the fields of docs/API.md §11 in each model row, in the order the models were asked", async () => {
     const scenario = await loadScenarioFile(SMALL);
     const r = await compareScenario(scenario, ["v5.9", "v3.8"]);
     expect(r.models.map((m) => m.model)).toEqual(["v5.9", "v3.8"]);

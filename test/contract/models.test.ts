@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { MODEL_NAMES } from "../../src/engine/config.js";
 import { MODELS } from "../../src/engine/models/index.js";
+import { eraTableMarkdown } from "../../src/engine/models/table.js";
 
 /** The MODELS table is the only list of models: the contracts that spell the list out must agree with it. */
 describe("the model list", () => {
@@ -24,5 +25,15 @@ describe("the model list", () => {
 
   it("each row's era carries its own name", () => {
     for (const name of MODEL_NAMES) expect(MODELS[name].era.name).toBe(name);
+  });
+});
+
+describe("docs/MODELS.md era table", () => {
+  it("is exactly what the MODELS table generates (npx tsx scripts/models-table.ts --write)", () => {
+    const doc = readFileSync("docs/MODELS.md", "utf8");
+    const m = /<!-- era-table: [^>]*-->\n([\s\S]*?)\n<!-- \/era-table -->/.exec(doc);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(eraTableMarkdown());
+    expect(m![1].split("\n")[0]).toContain("`v6.18`");
   });
 });

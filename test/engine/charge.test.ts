@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MiB, PAGE, Sim } from "./helpers.js";
 
 /**
- * The gfp matrix at a full limit with no reclaimable memory (DOMAIN §12 S5, §4.1, §4.3).
+ * The gfp matrix at a full limit with no reclaimable memory (docs/DOMAIN.md §12 S5, §4.1, §4.3).
  *
  * Counting `max` events (verified against mm/memcontrol.c try_charge_memcg, 6.x): the event is
  * raised once per pass of the retry loop that reaches reclaim — so for GFP_KERNEL with nothing to
@@ -123,7 +123,7 @@ describe.each(["v5.9", "v4.5"] as const)("gfp matrix at a full memory.max (%s)",
   });
 });
 
-describe("3.x charge path for user pages (rfc-2012, v3.8; DOMAIN §4.3)", () => {
+describe("3.x charge path for user pages (rfc-2012, v3.8; docs/DOMAIN.md §4.3)", () => {
   function full(model: "rfc-2012" | "v3.8") {
     const s = new Sim({ model, memoryBytes: 64 * MiB });
     s.mkdir("/a");
@@ -166,7 +166,7 @@ describe("3.x charge path for user pages (rfc-2012, v3.8; DOMAIN §4.3)", () => 
   );
 });
 
-describe("charge batching (chargeBatchPages, DOMAIN §4.1 steps 1–2, 16)", () => {
+describe("charge batching (chargeBatchPages, docs/DOMAIN.md §4.1 steps 1–2, 16)", () => {
   it("pre-charges a batch into the per-CPU stock and serves later pages from it", () => {
     const s = new Sim({ model: "v5.9", chargeBatchPages: 32 });
     s.mkdir("/a");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/engine/config.js";
 import { EngineError } from "../../src/engine/errors.js";
 
-// API.md §3: every key optional, per-model defaults, unknown keys rejected.
+// docs/API.md §3: every key optional, per-model defaults, unknown keys rejected.
 describe("resolveConfig", () => {
   it("defaults to today's kernel, v6.18: cgroup v2, the 64-page charge batch, 16 reclaim retries", () => {
     expect(resolveConfig(undefined)).toEqual({
@@ -23,7 +23,7 @@ describe("resolveConfig", () => {
     });
   });
 
-  it("resolves the API.md §3 defaults for the seed model", () => {
+  it("resolves the docs/API.md §3 defaults for the seed model", () => {
     expect(resolveConfig({ model: "rfc-2012" })).toEqual({
       model: "rfc-2012",
       cgroupVersion: 1,

@@ -70,29 +70,18 @@ function replay(config: ConstructorParameters<typeof Instance>[0], log: Command[
   return { dump: dumpState(sim), results };
 }
 
-describe("determinism (API.md §3)", () => {
-  it.each(["rfc-2012", "v3.8", "v4.5", "v5.9"] as const)(
-    "replays a recorded command log of %s into an identical state dump and identical answers",
-    (model) => {
-      const config = {
-        model,
-        cgroupVersion: model === "v4.5" ? (2 as const) : undefined,
-        seed: 7,
-        cpuCount: 2,
-        memoryBytes: 32 * 1024 * 1024,
-      };
-      const log = script(42);
-      const first = replay(config, log);
-      const second = replay(config, JSON.parse(JSON.stringify(log)));
-      expect(JSON.stringify(second.dump)).toBe(JSON.stringify(first.dump));
-      expect(second.results).toEqual(first.results);
-      // a command that failed with a request error changed nothing and is not counted
-      const applied = first.results.filter(
-        (r) => !(typeof r === "object" && r !== null && "code" in r),
-      ).length;
-      expect(first.dump.commandCount).toBe(applied);
-    },
-  );
+describe("determinism (docs/API.md §3)", () => {
+  it.each(["rfc-2012", "v3.8", "v4.5", "v5.9"] as const)("replays a recorded command log of %s into an identical state dump and identical answers", (model) => {
+    const config = { model, cgroupVersion: model === "v4.5" ? (2 as const) : undefined, seed: 7, cpuCount: 2, memoryBytes: 32 * 1024 * 1024 };
+    const log = script(42);
+    const first = replay(config, log);
+    const second = replay(config, JSON.parse(JSON.stringify(log)));
+    expect(JSON.stringify(second.dump)).toBe(JSON.stringify(first.dump));
+    expect(second.results).toEqual(first.results);
+    // a command that failed with a request error changed nothing and is not counted
+    const applied = first.results.filter((r) => !(typeof r === "object" && r !== null && "code" in r)).length;
+    expect(first.dump.commandCount).toBe(applied);
+  });
 
   it("gives a different random free order for a different config seed", () => {
     const log = script(42);

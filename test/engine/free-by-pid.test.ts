@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkInvariants } from "../../src/engine/invariants.js";
 import { Sim } from "./helpers.js";
 
-// Free by pid (API.md §5) picks among the live objects the task allocated, by age. The engine
+// Free by pid (docs/API.md §5) picks among the live objects the task allocated, by age. The engine
 // keeps, per cache and allocation context, the count and the oldest and newest object
 // (KmemCache.ctxCount/ctxOldest/ctxNewest) so the walk starts at the task's own objects; these
 // tests pin the picks with object ids and check the index against the lists after every step.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { calculateAlignment, computeGeometry, minPartialFor } from "../../src/engine/slab/geometry.js";
 
-// DOMAIN §5.2: order / objects per slab / waste for 4 KiB pages.
+// docs/DOMAIN.md §5.2: order / objects per slab / waste for 4 KiB pages.
 const TABLE: [number, Record<number, [number, number, number]>][] = [
   [64, { 1: [0, 64, 0], 2: [0, 64, 0], 4: [0, 64, 0], 8: [0, 64, 0], 16: [0, 64, 0], 64: [0, 64, 0] }],
   [96, { 1: [0, 42, 64], 2: [0, 42, 64], 4: [0, 42, 64], 8: [0, 42, 64], 16: [0, 42, 64], 64: [0, 42, 64] }],
@@ -18,7 +18,7 @@ const TABLE: [number, Record<number, [number, number, number]>][] = [
   [8192, { 1: [3, 4, 0], 2: [3, 4, 0], 4: [3, 4, 0], 8: [3, 4, 0], 16: [3, 4, 0], 64: [3, 4, 0] }],
 ];
 
-describe("SLUB geometry (DOMAIN §5.2)", () => {
+describe("SLUB geometry (docs/DOMAIN.md §5.2)", () => {
   for (const [size, byCpus] of TABLE)
     for (const [cpus, [order, objects, waste]] of Object.entries(byCpus))
       it(`gives size ${size} on ${cpus} CPUs order ${order}, ${objects} objects, ${waste} B waste`, () => {

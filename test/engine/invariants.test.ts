@@ -235,7 +235,7 @@ function run(model: ModelName, version: 1 | 2, seed: number, cmds: Command[]): s
 const STEPS = 400;
 const RUNS = 10;
 
-describe("invariants under random command sequences (DOMAIN §12)", () => {
+describe("invariants under random command sequences (docs/DOMAIN.md §12)", () => {
   it("holds on a fresh instance of every model", () => {
     for (const m of ["rfc-2012", "v3.8", "v4.5", "v5.9", "v6.18"] as const)
       expect(checkInvariants(fresh(m, 1))).toEqual([]);

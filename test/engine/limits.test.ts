@@ -12,7 +12,7 @@ function errno(f: () => void): string {
   return "ok";
 }
 
-// DOMAIN §2.1 (res_counter write strategy: PAGE_ALIGN rounds up) vs §2.2 (page_counter_memparse
+// docs/DOMAIN.md §2.1 (res_counter write strategy: PAGE_ALIGN rounds up) vs §2.2 (page_counter_memparse
 // rounds down), §3 file formats and root restrictions.
 describe("v1 limit parsing per era", () => {
   it.each([

@@ -6,7 +6,7 @@ import { Sim } from "./helpers.js";
 
 const P = 4096;
 
-describe("S1 — v3.8, kmem-active cgroup (DOMAIN §12)", () => {
+describe("S1 — v3.8, kmem-active cgroup (docs/DOMAIN.md §12)", () => {
   it("serves the first dentry from the root cache, then charges one page per 21 to kmem and memory", () => {
     const s = new Sim({ model: "v3.8", cpuCount: 8 });
     s.mkdir("/A");
@@ -270,7 +270,7 @@ describe("v3.8 model", () => {
     expect(s.read("/a/child", "memory.kmem.limit_in_bytes")).toBe("9223372036854775807\n");
   });
 
-  it("activates only on a finite value: `echo -1` leaves an inactive cgroup inactive (decision on DOMAIN §6.2)", () => {
+  it("activates only on a finite value: `echo -1` leaves an inactive cgroup inactive (decision on docs/DOMAIN.md §6.2)", () => {
     const s = new Sim({ model: "v3.8" });
     s.mkdir("/a");
     s.write("/a", "memory.kmem.limit_in_bytes", "-1");

@@ -11,7 +11,7 @@ const events = (s: Sim, p: string, file = "memory.events") =>
       .map((l) => [l.split(" ")[0], Number(l.split(" ")[1])]),
   );
 
-describe("OOM killer (DOMAIN §3.2, §4.1 step 13)", () => {
+describe("OOM killer (docs/DOMAIN.md §3.2, §4.1 step 13)", () => {
   it("kills when memory.max is written below anon usage, until usage fits", () => {
     const s = new Sim({ model: "v5.9" });
     s.mkdir("/a");

@@ -9,7 +9,7 @@ function chain() {
   return { root, a, b };
 }
 
-// DOMAIN §2.1 (res_counter_charge) and §2.2 (page_counter_try_charge).
+// docs/DOMAIN.md §2.1 (res_counter_charge) and §2.2 (page_counter_try_charge).
 describe("PageCounter", () => {
   it("charges every level up to the root", () => {
     const { root, a, b } = chain();

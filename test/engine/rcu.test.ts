@@ -5,7 +5,7 @@ import { checkInvariants } from "../../src/engine/invariants.js";
 import { RCU_GRACE_PERIOD_MS } from "../../src/engine/slab/kmem.js";
 import { Sim } from "./helpers.js";
 
-// SLAB_TYPESAFE_BY_RCU (DOMAIN §5.1, §5.3): the free pointer cannot overlay the object, so 8 more
+// SLAB_TYPESAFE_BY_RCU (docs/DOMAIN.md §5.1, §5.3): the free pointer cannot overlay the object, so 8 more
 // bytes per object; a discarded slab leaves the cache at once (`dec_slabs_node`: slabinfo stops
 // counting it) but its pages, slab statistics and page charge (models A/B/B′) go only when the RCU
 // callback runs (`call_rcu(rcu_free_slab)` → `__free_slab`), after a grace period of simulated time

@@ -3,7 +3,7 @@ import { Instance } from "../../src/engine/instance.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
 import { cgroupView } from "../../src/engine/views.js";
 
-// DOMAIN §10: a removed cgroup is released when nothing pins it — and a child's css holds a
+// docs/DOMAIN.md §10: a removed cgroup is released when nothing pins it — and a child's css holds a
 // reference on its parent's (css_release → css_put(parent)), so a removed parent whose removed
 // child is still pinned stays dying until that child is released.
 describe("release order of nested dying cgroups (v4.5, cgroup v2)", () => {
@@ -17,7 +17,7 @@ describe("release order of nested dying cgroups (v4.5, cgroup v2)", () => {
       flags: { account: true, reclaimAccount: true },
     });
     sim.execute({ op: "spawnTask", cgroup: "/a/b/d", pid: 7, cpu: 0 });
-    // the first allocation queues d's copy and is served by the root cache (DOMAIN §6.1 step 4)
+    // the first allocation queues d's copy and is served by the root cache (docs/DOMAIN.md §6.1 step 4)
     sim.execute({ op: "allocObjects", cache: "dentry", pid: 7, count: 1 });
     const r = sim.execute({ op: "allocObjects", cache: "dentry", pid: 7, count: 5 }) as {
       objectIds: number[];

@@ -15,7 +15,7 @@ function setup(high: string | null) {
   return sim;
 }
 
-// DOMAIN §4.1 step 16: a charge with no task to throttle (interrupt/kthread context; here a remote
+// docs/DOMAIN.md §4.1 step 16: a charge with no task to throttle (interrupt/kthread context; here a remote
 // charge on behalf of a cgroup) schedules the memcg's high_work, which runs
 // reclaim_high(memcg, MEMCG_CHARGE_BATCH) — memory.high is enforced by reclaim, never by failure.
 describe("memory.high under remote charges (v5.9)", () => {

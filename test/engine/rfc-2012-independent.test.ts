@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Instance } from "../../src/engine/instance.js";
 
-// DOMAIN §0, §11 model A: with kmem_independent_accounting the seed charges slab pages to
+// docs/DOMAIN.md §0, §11 model A: with kmem_independent_accounting the seed charges slab pages to
 // memcg->kmem; a charge over the kmem limit frees the page and fails the allocation, no reclaim.
 describe("rfc-2012 with kmemIndependentAccounting", () => {
   it("fails at the kmem limit and names the cgroup whose kmem counter failed", () => {
@@ -13,12 +13,8 @@ describe("rfc-2012 with kmemIndependentAccounting", () => {
     sim.execute({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } });
     sim.execute({ op: "registerCache", name: "dentry" });
     sim.execute({ op: "spawnTask", cgroup: "/w/a", pid: 10, cpu: 0 });
-    // 192 B objects, 21 per order-0 slab (DOMAIN §5.2, 4 CPUs): two slabs fit under 8 KiB, the 43rd object needs a third
-    const r = sim.execute({ op: "allocObjects", cache: "dentry", pid: 10, count: 50 }) as {
-      allocatedCount: number;
-      error: string;
-      failedAt: string;
-    };
+    // 192 B objects, 21 per order-0 slab (docs/DOMAIN.md §5.2, 4 CPUs): two slabs fit under 8 KiB, the 43rd object needs a third
+    const r = sim.execute({ op: "allocObjects", cache: "dentry", pid: 10, count: 50 }) as { allocatedCount: number; error: string; failedAt: string };
     expect(r.allocatedCount).toBe(42);
     expect(r.error).toBe("ENOMEM");
     expect(r.failedAt).toBe("/w");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Sim } from "./helpers.js";
 
-// DOMAIN §5.3: SLUB slab lifecycle; page charges only when a slab is allocated or discarded.
+// docs/DOMAIN.md §5.3: SLUB slab lifecycle; page charges only when a slab is allocated or discarded.
 describe("SLUB slabs", () => {
   function filled(model: "rfc-2012" | "v5.9", n: number) {
     const s = new Sim({ model, cpuCount: 4 });
@@ -83,7 +83,7 @@ describe("SLUB slabs", () => {
   });
 });
 
-describe("do_shrink_slab (DOMAIN §9.1)", () => {
+describe("do_shrink_slab (docs/DOMAIN.md §9.1)", () => {
   it("defers 4 objects at priority 12 for 10000 freeable objects with seeks 2, scanning nothing", () => {
     const s = new Sim({ model: "v5.9", memoryBytes: 1024 * 1024 * 1024 });
     s.dentry({ shrinker: { memcgAware: false, seeks: 2 } });

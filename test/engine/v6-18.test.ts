@@ -123,8 +123,21 @@ describe("v6.18", () => {
     const peak = s.num("/a", "memory.max_usage_in_bytes");
     expect(peak).toBe(10 * PAGE);
     s.write("/a", "memory.memsw.max_usage_in_bytes", "0");
-    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(s.num("/a", "memory.usage_in_bytes"));
+    const usage = s.num("/a", "memory.usage_in_bytes");
+    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(usage);
     expect(s.num("/a", "memory.max_usage_in_bytes")).toBe(peak);
+    // a smaller peak after the memsw reset, then the memory reset: each keeps its own
+    // 100 × 200 bytes: the first 20 from the 4096 bytes left in the obj stock, 16000 in 4 new pages
+    s.alloc("dentry", { pid }, 100);
+    const peak2 = s.num("/a", "memory.usage_in_bytes");
+    expect(peak2).toBe(usage + 4 * PAGE);
+    s.ex({ op: "freeObjects", cache: "dentry", pid, count: 100 });
+    s.write("/a", "memory.max_usage_in_bytes", "0");
+    expect(s.num("/a", "memory.max_usage_in_bytes")).toBe(s.num("/a", "memory.usage_in_bytes"));
+    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(peak2);
+    s.alloc("dentry", { pid }, 20);
+    expect(s.num("/a", "memory.memsw.max_usage_in_bytes")).toBe(peak2);
+    expect(s.num("/a", "memory.max_usage_in_bytes")).toBe(s.num("/a", "memory.usage_in_bytes"));
   });
 
   it("memory.swappiness is inherited at creation; numa_stat counts LRU pages", () => {
@@ -153,5 +166,36 @@ describe("v6.18", () => {
     );
     s.write("/a", "memory.peak", "reset");
     expect(s.num("/a", "memory.peak")).toBe(10 * PAGE);
+  });
+});
+
+describe("v6.18 memcg OOM: the order of events of try_charge_memcg", () => {
+  it("a task filling a 2 MiB cgroup with unreclaimable objects is killed at usage 2097152 with failcnt 36, as the real 6.18 host recorded", () => {
+    const s = v618(1);
+    s.cache("kmalloc-cg-192", 192, { flags: { account: true } });
+    s.mkdir("/a");
+    s.write("/a", "memory.limit_in_bytes", "2M");
+    const pid = s.spawn("/a");
+    // 512 pages in 8 batches of 64 fit exactly; the charge after the stock runs dry fails: the
+    // 64-page batch (1), the page itself (2), again after drain_all_stock (3), 16 reclaim retries
+    // (19), the OOM killer chooses the task, 17 more tries with fresh retries (36), then nomem
+    const r = s.alloc("kmalloc-cg-192", { pid }, 100_000);
+    expect(r.oomKilledPids).toEqual([pid]);
+    expect(r.allocatedCount).toBe(Math.floor((512 * PAGE) / 200));
+    expect(s.num("/a", "memory.failcnt")).toBe(36);
+    expect(s.num("/a", "memory.usage_in_bytes")).toBe(2097152);
+    expect(s.read("/a", "memory.oom_control")).toBe("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+    expect(checkInvariants(s.sim)).toEqual([]);
+  });
+
+  it("v5.9 keeps its own order (the killed task's charge fails at once): failcnt 19 on the same workload", () => {
+    const s = new Sim({ model: "v5.9", cgroupVersion: 1, cpuCount: 1, chargeBatchPages: 64 });
+    s.cache("kmalloc-cg-192", 192, { flags: { account: true } });
+    s.mkdir("/a");
+    s.write("/a", "memory.limit_in_bytes", "2M");
+    const pid = s.spawn("/a");
+    const r = s.alloc("kmalloc-cg-192", { pid }, 100_000);
+    expect(r.oomKilledPids).toEqual([pid]);
+    expect(s.num("/a", "memory.failcnt")).toBe(19);
   });
 });

@@ -5,7 +5,7 @@ import { DEFAULT_SERVER_LIMITS, Registry } from "../../src/registry.js";
 import { asProto, type Obj, plain, startTestServer, type TestServer } from "./helpers.js";
 
 /**
- * API.md §10: "the same request over REST and over gRPC gives the same result". REST answers the
+ * docs/API.md §10: "the same request over REST and over gRPC gives the same result". REST answers the
  * registry's results as JSON, so the same commands applied directly to a second Registry are the
  * reference: every gRPC answer must equal it, field for field, with JSON null ⇔ absent.
  */

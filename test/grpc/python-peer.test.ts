@@ -8,7 +8,8 @@ const PYTHON = "/usr/bin/python3";
 const CLIENT = join(import.meta.dirname, "py", "client.py");
 
 /**
- * Debian's python3-grpcio / python3-grpc-tools install for /usr/bin/python3 only (TOOLCHAIN §3).
+ * Debian's python3-grpcio / python3-grpc-tools install for /usr/bin/python3 only (not for a pyenv or
+ * venv python3 earlier on PATH).
  * CI installs them; without them this peer cannot run, and the test says so instead of failing.
  */
 const probe = spawnSync(PYTHON, ["-c", "import grpc, grpc_tools"], { encoding: "utf8", timeout: 30_000 });

@@ -232,7 +232,7 @@ describe("caches", () => {
       ).cache,
     ) as Obj;
     expect(custom.shrinker).toEqual({ memcgAware: true, seeks: 4 });
-    // SLAB_TYPESAFE_BY_RCU: the free pointer after the object (DOMAIN §5.1)
+    // SLAB_TYPESAFE_BY_RCU: the free pointer after the object (docs/DOMAIN.md §5.1)
     const rcu = plain(
       (
         await t.rpc("CreateCache", {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics, type Metrics } from "../../src/metrics/index.js";
 import { metricsPlugin } from "../../src/metrics/plugin.js";
 import { Registry } from "../../src/registry.js";
-import { MiB, PAGE } from "./helpers.js";
+import * as Q from "../../src/commands/queries.js";
+import { MiB, PAGE, parseText, select } from "./helpers.js";
 
 const HAS_PROMETHEUS = spawnSync("prometheus", ["--version"], { encoding: "utf8" }).status === 0;
 if (!HAS_PROMETHEUS)
@@ -91,6 +92,47 @@ function workload(registry: Registry): void {
   b({ op: "allocPages", pid: 300, kind: "file", bytes: 70 * PAGE });
 }
 
+/**
+ * A still workload for the panel values (no background ticker touches it): v4.5 on cgroup v2 with
+ * a nested tree, so hierarchical counters (reclaim, charges, events) count each byte at every
+ * level: reclaim in /web/a shows at /web/a, /web and /. Returns the commands per op.
+ */
+function dashWorkload(registry: Registry): { ops: Record<string, number>; reclaimedBytes: number } {
+  registry.create("dash", { model: "v4.5", cgroupVersion: 2 });
+  const ops: Record<string, number> = {};
+  const a = (cmd: Parameters<Registry["execute"]>[1]) => {
+    ops[cmd.op] = (ops[cmd.op] ?? 0) + 1;
+    return registry.execute("dash", cmd);
+  };
+  a({ op: "createCgroup", path: "/web" });
+  a({ op: "createCgroup", path: "/web/a" });
+  a({ op: "updateCgroup", path: "/web", memoryMaxBytes: 2 * MiB });
+  a({
+    op: "createCache",
+    name: "dentry",
+    objectSizeBytes: 192,
+    flags: { account: true, reclaimAccount: true },
+  });
+  a({ op: "createCache", name: "kmalloc-256", objectSizeBytes: 256, flags: { account: true } });
+  a({ op: "spawnTask", cgroup: "/web/a", pid: 500 });
+  a({ op: "spawnTask", cgroup: "/web/a", pid: 501 });
+  a({ op: "allocObjects", cache: "dentry", pid: 500, count: 300 });
+  a({ op: "allocObjects", cache: "kmalloc-256", pid: 500, count: 40 });
+  a({ op: "allocPages", pid: 500, kind: "file", bytes: 64 * PAGE });
+  const oom = a({ op: "allocPages", pid: 501, kind: "anon", bytes: 3 * MiB }) as {
+    error: string;
+    reclaimedBytes: number;
+  };
+  expect(oom.error).toBe("OOM_KILLED"); // after reclaiming what it could
+  a({ op: "allocPages", pid: 500, kind: "file", bytes: 16 * PAGE });
+  const r = a({ op: "reclaim", cgroup: "/web/a", bytes: 8 * PAGE }) as { reclaimedBytes: number };
+  expect(r.reclaimedBytes).toBeGreaterThanOrEqual(8 * PAGE);
+  a({ op: "createCgroup", path: "/job" });
+  a({ op: "allocObjects", cache: "dentry", cgroup: "/job", count: 5 });
+  a({ op: "removeCgroup", path: "/job" });
+  return { ops, reclaimedBytes: oom.reclaimedBytes + r.reclaimedBytes };
+}
+
 describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => {
   let app: FastifyInstance;
   let metrics: Metrics;
@@ -125,9 +167,13 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
     );
   }
 
+  let registry: Registry;
+  let dashRun: ReturnType<typeof dashWorkload>;
+
   beforeAll(async () => {
-    const registry = new Registry();
+    registry = new Registry();
     workload(registry);
+    dashRun = dashWorkload(registry);
     metrics = createMetrics({ registry });
     app = Fastify();
     await app.register(metricsPlugin, { metrics });
@@ -223,7 +269,7 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
       );
       values[v.name] = ((await r.json()) as { data: string[] }).data;
     }
-    expect(values.simulation).toEqual(["v1-sim", "v2-sim"]);
+    expect(values.simulation).toEqual(["dash", "v1-sim", "v2-sim"]);
     expect(values.cgroup).toEqual(expect.arrayContaining(["/", "/app", "/k", "/tmp-job"]));
   });
 
@@ -244,5 +290,119 @@ describe.skipIf(!HAS_PROMETHEUS)("a real Prometheus scraping the plugin", () => 
       0,
     );
     expect(await one('count(process_resident_memory_bytes{job="memcg-sim"})')).toBe(1);
+  });
+  it("shows in every panel the engine's number for a known workload (no hierarchical double count)", async () => {
+    const dash = JSON.parse(readFileSync(DASHBOARD, "utf8")) as Dashboard;
+    // totals instead of rates: the workload is still, so a counter's total is the engine's number
+    const asTotal = (expr: string) =>
+      expr
+        .replace(/rate\(([^[]+)\[\$__rate_interval\]\)/g, "$1")
+        .replaceAll("$simulation", "dash")
+        .replaceAll("$cgroup", ".*");
+    const key = (m: Record<string, string>) =>
+      Object.entries(m)
+        .filter(([k]) => k !== "__name__" && k !== "job" && k !== "instance")
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+    const deadline = Date.now() + DEADLINE_MS;
+    const series = async (expr: string) => {
+      const out: Record<string, number> = {};
+      for (const r of (await eventually(expr, deadline)) as {
+        metric: Record<string, string>;
+        value: [number, string];
+      }[])
+        out[key(r.metric)] = Number(r.value[1]);
+      return out;
+    };
+
+    // the engine's numbers
+    const cgroups = Q.listCgroups(registry, "dash").cgroups;
+    const caches = Q.listCaches(registry, "dash").caches;
+    const perCgroup = (f: (c: (typeof cgroups)[number]) => number | null, extra = "") =>
+      Object.fromEntries(
+        cgroups.flatMap((c) => {
+          const v = f(c);
+          return v === null ? [] : [[`cgroup=${c.path}${extra},simulation=dash`, v]];
+        }),
+      );
+    const byKey = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort());
+    const scraped = parseText(await metrics.scrape()).filter((x) => x.labels.simulation === "dash");
+    const raw = (name: string, match: Record<string, string> = {}) =>
+      select(scraped, name, match).reduce((sum, x) => sum + x.value, 0);
+    const rootReclaim = (source: string) => raw("memcg_sim_reclaimed_bytes_total", { cgroup: "/", source });
+
+    const expected: Record<string, Record<string, number>> = {
+      "Memory usage vs limit/A": perCgroup((c) => c.memory.usageBytes),
+      "Memory usage vs limit/B": perCgroup((c) => c.memory.maxBytes),
+      "Kernel memory (kmem) usage/A": perCgroup((c) => c.kmem.usageBytes),
+      "Slab memory: reclaimable / unreclaimable/A": byKey({
+        ...Object.fromEntries(
+          cgroups.map((c) => [
+            `cgroup=${c.path},simulation=dash,type=reclaimable`,
+            c.stat.slabReclaimableBytes,
+          ]),
+        ),
+        ...Object.fromEntries(
+          cgroups.map((c) => [
+            `cgroup=${c.path},simulation=dash,type=unreclaimable`,
+            c.stat.slabUnreclaimableBytes,
+          ]),
+        ),
+      }),
+      "Memory events (max, high, oom, oom_kill)/A": byKey(
+        Object.fromEntries(
+          // the root has no memory.events (cgroup v2: the file is absent at the root)
+          cgroups
+            .filter((c) => c.path !== "/")
+            .flatMap((c) =>
+              (["max", "high", "oom", "oom_kill"] as const).map((e) => [
+                `cgroup=${c.path},event=${e},simulation=dash`,
+                c.events[e === "oom_kill" ? "oomKill" : e],
+              ]),
+            ),
+        ),
+      ),
+      "Memory events (max, high, oom, oom_kill)/B": { "simulation=dash": 1 },
+      // hierarchical: the root's counter is the whole simulation
+      "Reclaim by source/A": {
+        "simulation=dash,source=file": rootReclaim("file"),
+        "simulation=dash,source=slab": rootReclaim("slab"),
+      },
+      "Dying cgroups/A": { "cgroup=/,simulation=dash": cgroups[0].dyingDescendantCount },
+      "Slab objects per cache/A": byKey(
+        Object.fromEntries(
+          caches.flatMap((c) => [
+            [`cache=${c.name},simulation=dash,state=active`, c.activeObjectCount],
+            [`cache=${c.name},simulation=dash,state=total`, c.objectCount],
+          ]),
+        ),
+      ),
+      "Slab pages per cache/A": Object.fromEntries(
+        caches.map((c) => [`cache=${c.name},simulation=dash`, c.slabCount * c.pagesPerSlab]),
+      ),
+      "Slab utilization per cache/A": Object.fromEntries(
+        caches.map((c) => [`cache=${c.name},simulation=dash`, c.activeObjectCount / c.objectCount]),
+      ),
+      "Commands applied/A": Object.fromEntries(
+        Object.entries(dashRun.ops).map(([op, n]) => [`op=${op},simulation=dash`, n]),
+      ),
+    };
+    // the sum over cgroups the old "Reclaim by source" query took counts /web/a's reclaim three times
+    expect(raw("memcg_sim_reclaimed_bytes_total", { source: "file" })).toBeGreaterThan(rootReclaim("file"));
+    // what the workload's commands reported reclaiming, all under /web/a
+    expect(rootReclaim("file") + rootReclaim("slab")).toBe(dashRun.reclaimedBytes);
+    expect(cgroups[0].dyingDescendantCount).toBe(1);
+
+    const checked: string[] = [];
+    for (const p of dash.panels)
+      for (const t of p.targets as { expr: string; refId: string }[]) {
+        const name = `${p.title}/${t.refId}`;
+        const want = expected[name];
+        if (want === undefined) continue;
+        expect(byKey(await series(asTotal(t.expr))), name).toEqual(byKey(want));
+        checked.push(name);
+      }
+    expect(checked.sort()).toEqual(Object.keys(expected).sort());
   });
 });

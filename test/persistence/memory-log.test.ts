@@ -3,7 +3,7 @@ import { Persistence } from "../../src/persistence/index.js";
 import { Registry } from "../../src/registry.js";
 
 // Without a data directory export reads an in-memory log; a long-running server must not let it
-// grow without bound (ARCHITECTURE.md habit 4): past the cap the log is dropped and export says so.
+// grow without bound (docs/ARCHITECTURE.md habit 4): past the cap the log is dropped and export says so.
 describe("in-memory command log (MEMCG_SIM_DATA_DIR=none)", () => {
   it("exports while under the cap, refuses with 429 LIMIT_EXCEEDED past it, and recovers after a reset", () => {
     const registry = new Registry();

@@ -11,7 +11,7 @@ import { startBoth } from "./helpers.js";
  * Bad input, generated from openapi.yaml: for every operation, requests built from its request
  * schema (JSON Schema → fast-check) and then mutated (wrong types, huge numbers, deep nesting,
  * prototype keys, invalid UTF-8, NUL bytes, overlong strings), plus garbage writes to every
- * cgroupfs file of API.md §7. Zero 5xx, every instance's invariants hold afterwards, and no
+ * cgroupfs file of docs/API.md §7. Zero 5xx, every instance's invariants hold afterwards, and no
  * prototype pollution. Seeded: FUZZ_SEED=<n> reproduces a run (the seed is printed on failure).
  */
 // biome-ignore lint/suspicious/noExplicitAny: the parsed document is walked by key
@@ -153,7 +153,7 @@ const OPS: Op[] = Object.entries(doc.paths).flatMap(([path, ops]) =>
   })),
 );
 
-// API.md §7: every cgroupfs file, both versions
+// docs/API.md §7: every cgroupfs file, both versions
 const FS_FILES = [
   "memory.usage_in_bytes",
   "memory.max_usage_in_bytes",

@@ -13,7 +13,7 @@ async function fillUntilRefused<T extends { statusCode: number }>(make: (i: numb
   throw new Error(`no refusal after ${max}`);
 }
 
-describe("limits on everything a client controls (ARCHITECTURE.md habit 4): 429 LIMIT_EXCEEDED naming the limit", () => {
+describe("limits on everything a client controls (docs/ARCHITECTURE.md habit 4): 429 LIMIT_EXCEEDED naming the limit", () => {
   it("maxInstances: REST create, gRPC CreateInstance and ImportInstance", async () => {
     const s = await startBoth({ limits: { maxInstances: 2 } });
     expect((await s.call("POST", "/v1/instances", { name: "a" })).statusCode).toBe(201);

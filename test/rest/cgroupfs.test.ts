@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { build, expectProblem, json, withDentry } from "./helpers.js";
 
-describe("cgroupfs facade (API.md §7)", () => {
+describe("cgroupfs facade (docs/API.md §7)", () => {
   it("reads files byte-for-byte as text/plain, the root's at /fs/{file}", async () => {
     const { call } = await build();
     await withDentry(call, { model: "v5.9" });

@@ -4,7 +4,7 @@ import { build, expectProblem, json } from "./helpers.js";
 
 const SMALL = JSON.parse(readFileSync("examples/small-two-cgroups.json", "utf8"));
 
-describe("POST /v1/compare (API.md §11)", () => {
+describe("POST /v1/compare (docs/API.md §11)", () => {
   it("answers the rows of `compare --json` for the models asked, in that order", async () => {
     const { call } = await build();
     const r = await call("POST", "/v1/compare", { scenario: SMALL, models: ["v5.9", "v4.5"] });

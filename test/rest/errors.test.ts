@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Registry } from "../../src/registry.js";
 import { build, expectProblem } from "./helpers.js";
 
-describe("errors are problem+json (API.md §2)", () => {
+describe("errors are problem+json (docs/API.md §2)", () => {
   it("answers 400 to bad JSON, 415 to a wrong content type, 413 to a body over the limit", async () => {
     const { call } = await build({ limits: { maxBodyBytes: 1024 } });
     await call("POST", "/v1/instances", { name: "t" });

@@ -39,7 +39,7 @@ async function listening(opts: Parameters<typeof build>[0] = {}) {
   return { ...b, base };
 }
 
-describe("events (API.md §8)", () => {
+describe("events (docs/API.md §8)", () => {
   it("pages the log as JSON with nextSeq", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t" });

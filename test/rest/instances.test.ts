@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { build, expectProblem, json } from "./helpers.js";
 
-describe("instances (API.md §3)", () => {
+describe("instances (docs/API.md §3)", () => {
   it("creates an instance with every config field resolved", async () => {
     const { call } = await build();
     const r = await call("POST", "/v1/instances", { name: "a1", config: { model: "v5.9" } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { build, expectProblem, json } from "./helpers.js";
 
-describe("cgroups (API.md §4)", () => {
+describe("cgroups (docs/API.md §4)", () => {
   it("creates, lists in pre-order root first, gets by wildcard path and the root at /cgroups/", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
@@ -108,7 +108,7 @@ describe("cgroups (API.md §4)", () => {
   });
 });
 
-describe("caches (API.md §4)", () => {
+describe("caches (docs/API.md §4)", () => {
   it("creates dentry 192 B: 21 objects per 4 KiB slab, a memcg-aware shrinker, not accounted until registered", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });
@@ -173,7 +173,7 @@ describe("caches (API.md §4)", () => {
   });
 });
 
-describe("tasks (API.md §4)", () => {
+describe("tasks (docs/API.md §4)", () => {
   it("spawns, lists by pid, moves (charges stay) and exits", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t", config: { model: "rfc-2012" } });

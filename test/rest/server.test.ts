@@ -6,7 +6,7 @@ import { ConfigError, parseServerConfig } from "../../src/server-config.js";
 import { startServer } from "../../src/server.js";
 import { build, expectProblem, json } from "./helpers.js";
 
-describe("health (API.md §1)", () => {
+describe("health (docs/API.md §1)", () => {
   it("answers livez always and readyz/healthz 503 NOT_READY until the caller sets ready", async () => {
     const readiness = { ready: false };
     const { call } = await build({ readiness });
@@ -28,7 +28,7 @@ describe("health (API.md §1)", () => {
   });
 });
 
-describe("server config (API.md §1)", () => {
+describe("server config (docs/API.md §1)", () => {
   it("has the documented defaults", () => {
     expect(parseServerConfig({})).toEqual({
       host: "127.0.0.1",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { build, expectProblem, json, withDentry } from "./helpers.js";
 
-describe("simulation verbs (API.md §5)", () => {
+describe("simulation verbs (docs/API.md §5)", () => {
   it("allocates 21 dentries into one 4 KiB slab charged to /a's kmem counter", async () => {
     const { call } = await build();
     await withDentry(call);
@@ -161,7 +161,7 @@ describe("simulation verbs (API.md §5)", () => {
   });
 });
 
-describe("batch (API.md §6)", () => {
+describe("batch (docs/API.md §6)", () => {
   it("reports each command in its slot and stops at the first error by default", async () => {
     const { call } = await build();
     await call("POST", "/v1/instances", { name: "t" });

@@ -8,8 +8,8 @@ import {
   STAT_PGPGOUT,
 } from "../cgroup.js";
 import { fail } from "../errors.js";
-import type { Instance } from "../instance.js";
 import type { Era } from "../models/era.js";
+import type { Sim as Instance } from "../sim.js";
 import { outOfMemory } from "../oom.js";
 import { UNLIMITED } from "../page-counter.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "../reclaim.js";
@@ -472,7 +472,7 @@ function lookup(sim: Instance, cg: Cgroup, file: string): Cftype {
 
 // ===== reads ======================================================================================
 
-/** Reads a cgroupfs file byte-for-byte as the era's kernel prints it (API.md §7, DOMAIN §3). */
+/** Reads a cgroupfs file byte-for-byte as the era's kernel prints it (docs/API.md §7, docs/DOMAIN.md §3). */
 export function readCgroupFile(sim: Instance, cg: Cgroup, file: string): string {
   const c = lookup(sim, cg, file);
   if (c.read === undefined) return fail("EINVAL", `${file} is write-only`, { file });
@@ -568,7 +568,7 @@ function v1StatValue(sim: Instance, key: string, a: Float64Array): number {
   }
 }
 
-/** v1 `memory.stat` (DOMAIN §3.1): the era's keys, hierarchical_memory_limit, then total_* sums. */
+/** v1 `memory.stat` (docs/DOMAIN.md §3.1): the era's keys, hierarchical_memory_limit, then total_* sums. */
 function v1MemoryStat(sim: Instance, cg: Cgroup): string {
   const keys = sim.era.v1StatKeys;
   let limit = Number.POSITIVE_INFINITY;
@@ -593,7 +593,7 @@ function v1MemoryStat(sim: Instance, cg: Cgroup): string {
 // ===== writes =====================================================================================
 
 /**
- * `echo value > file` on `cg` (API.md §7) with the era's parsing and errnos. With `dryRun` only
+ * `echo value > file` on `cg` (docs/API.md §7) with the era's parsing and errnos. With `dryRun` only
  * validates (file exists, value parses, the write is allowed now) and changes nothing, so a
  * multi-field PATCH is all-or-nothing.
  */
@@ -617,7 +617,7 @@ function attachTask(sim: Instance, cg: Cgroup, value: string, file: string): () 
 }
 
 /**
- * v1 `limit_in_bytes` (DOMAIN §9.4): set_limit fails with EBUSY while usage is above it; the
+ * v1 `limit_in_bytes` (docs/DOMAIN.md §9.4): set_limit fails with EBUSY while usage is above it; the
  * kernel then reclaims and retries — 3.x up to 5 × (cgroups in the subtree) rounds that made no
  * progress, 4.x+ until a reclaim pass frees nothing.
  */
@@ -650,7 +650,7 @@ function v1Resize(sim: Instance, cg: Cgroup, file: string, setMax: () => boolean
 }
 
 /**
- * v1 `kmem.limit_in_bytes` by era (DOMAIN §3.1, §6.2): the seed sets the kmem counter's limit;
+ * v1 `kmem.limit_in_bytes` by era (docs/DOMAIN.md §3.1, §6.2): the seed sets the kmem counter's limit;
  * 3.8 activates accounting on the first finite write (EBUSY with tasks or, hierarchically,
  * children) and children of an active cgroup are born active; 4.x sets the limit (EBUSY below
  * usage, no reclaim); 5.16+ (our v5.9) accepts the value without enforcing it.
@@ -663,7 +663,7 @@ function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number): () => void {
     return () => {
       cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
     };
-  // DOMAIN §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
+  // docs/DOMAIN.md §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
   // code as remembered (memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`), so
   // `echo -1` on an inactive cgroup is accepted and changes nothing.
   if (rule === "activate" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
@@ -704,7 +704,7 @@ function setUseHierarchy(sim: Instance, cg: Cgroup, on: boolean): () => void {
   };
 }
 
-/** `memory.force_empty` (DOMAIN §9.3): reclaim until empty or 5 fruitless rounds; 3.x then moves LRU charges up. */
+/** `memory.force_empty` (docs/DOMAIN.md §9.3): reclaim until empty or 5 fruitless rounds; 3.x then moves LRU charges up. */
 function forceEmpty(sim: Instance, cg: Cgroup): void {
   drainAllStock(sim, cg);
   let retries = 5;
@@ -713,7 +713,7 @@ function forceEmpty(sim: Instance, cg: Cgroup): void {
   }
 }
 
-/** v2 `memory.max` write (DOMAIN §3.2): install, drain, 16 reclaim failures, then OOM-kill until under. */
+/** v2 `memory.max` write (docs/DOMAIN.md §3.2): install, drain, 16 reclaim failures, then OOM-kill until under. */
 function v2SetMax(sim: Instance, cg: Cgroup, p: number): void {
   if (cg.memory.usage > p) cg.memory.maxSetBelowUsage = true;
   cg.memory.max = p;

@@ -27,7 +27,7 @@ export function memparse(text: string): bigint {
 }
 
 /**
- * A limit as the era's counter parses it (DOMAIN §2.1, §2.2), in pages, Infinity for unlimited:
+ * A limit as the era's counter parses it (docs/DOMAIN.md §2.1, §2.2), in pages, Infinity for unlimited:
  * `res_counter` (rfc-2012, v3.8) takes "-1" or memparse rounded UP to a page;
  * `page_counter` (v4.5, v5.9) takes `maxText` ("-1" in v1, "max" in v2) or memparse rounded DOWN.
  */

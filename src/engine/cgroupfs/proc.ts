@@ -1,9 +1,9 @@
 import { STAT_ANON_PAGES, STAT_FILE_PAGES } from "../cgroup.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 
 /**
- * `/proc/slabinfo` (DOMAIN §6.3): root caches only, newest first (the kernel adds caches at the
+ * `/proc/slabinfo` (docs/DOMAIN.md §6.3): root caches only, newest first (the kernel adds caches at the
  * head of `slab_caches`), each with its per-cgroup copies' numbers added in
  * (`memcg_accumulate_slabinfo`).
  */

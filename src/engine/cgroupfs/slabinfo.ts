@@ -7,7 +7,7 @@ export const SLABINFO_HEADER =
 const pad = (s: string | number, w: number) => String(s).padStart(w, " ");
 
 /**
- * One `cache_show` line (DOMAIN §3.1): `%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u :
+ * One `cache_show` line (docs/DOMAIN.md §3.1): `%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u :
  * slabdata %6lu %6lu %6lu`. SLUB counts objects free on CPU slabs as active (only the node
  * partial list's free objects are subtracted) and prints tunables and sharedavail as 0.
  */

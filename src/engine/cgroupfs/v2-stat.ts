@@ -7,7 +7,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 
 const PAGE = 4096;
 

@@ -56,6 +56,20 @@ export interface Era {
    * a non-zero value are EINVAL from 6.8, memcg1: mem_cgroup_move_charge_write).
    */
   readonly moveChargeRemoved: boolean;
+  /**
+   * After the OOM killer made progress, the charge retries with fresh reclaim retries and fails
+   * if the charging task is dying (5.16+ try_charge_memcg `passed_oom`); before, the charge of a
+   * task the killer chose failed at once (the simulator's older eras).
+   */
+  readonly oomPassedRetry: boolean;
+  /** A cache's objects are accounted only once the cache is registered (the seed's register_memcg_cache). */
+  readonly cachesNeedRegistration: boolean;
+  /**
+   * Whole-page kernel allocations the era charges (kernel-pages.ts): `none` — only slab pages (the
+   * seed); `kmemcg` — `__GFP_KMEMCG` kernel stacks and large kmalloc once kmem is active (3.8);
+   * `account` — kernel stacks and every `__GFP_ACCOUNT` page (4.5+).
+   */
+  readonly kernelPages: "none" | "kmemcg" | "account";
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
   /**

@@ -6,7 +6,7 @@ import type { SlabSystem } from "../slab/kmem.js";
 import { PageChargedModel } from "./page-charged.js";
 
 /**
- * What 3.8 and 4.5–5.2 share (DOMAIN §6.4): per-cgroup copies created lazily (nothing to do when a
+ * What 3.8 and 4.5–5.2 share (docs/DOMAIN.md §6.4): per-cgroup copies created lazily (nothing to do when a
  * cgroup or a cache appears), slab pages uncharged from `memory` and `kmem` together, and on rmdir
  * the copies deactivated and destroyed once they hold no slab, pinning the cgroup until then.
  */

@@ -1,7 +1,6 @@
-import type { ChargeCtx } from "../charge.js";
+import type { ChargeCtx, SlabHeader as SlabSystem } from "../kernel.js";
 import type { Cgroup } from "../cgroup.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
-import type { SlabSystem } from "../slab/kmem.js";
 
 /** Which cache copy serves an allocation, and (model C) which objcg its bytes are charged to (0 = none). */
 export interface Selection {
@@ -16,13 +15,13 @@ export interface Selection {
 }
 
 /**
- * One kernel-memory accounting design (DOMAIN §11). The engine asks the model every question
+ * One kernel-memory accounting design (docs/DOMAIN.md §11). The engine asks the model every question
  * whose answer differs between eras; nothing else branches on the model's name
- * (ARCHITECTURE.md §1).
+ * (docs/ARCHITECTURE.md §1).
  */
 export interface AccountingModel {
   readonly name: string;
-  /** 4.5+ charge path (DOMAIN §4.1) rather than 3.x (§4.3). */
+  /** 4.5+ charge path (docs/DOMAIN.md §4.1) rather than 3.x (§4.3). */
   readonly modern: boolean;
   /** Per-object byte charging through the obj stock (C) instead of per slab page. */
   readonly objectCharging: boolean;
@@ -51,7 +50,7 @@ export interface AccountingModel {
 
   onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void;
   onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void;
-  /** rmdir: what happens to the cgroup's caches, lists and objcgs (DOMAIN §6.4, §7.4, §10). */
+  /** rmdir: what happens to the cgroup's caches, lists and objcgs (docs/DOMAIN.md §6.4, §7.4, §10). */
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
   /** A free landed in a dying copy: destroy it once the era says it is done. */
   afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void;

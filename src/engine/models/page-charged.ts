@@ -6,7 +6,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
@@ -14,7 +14,7 @@ import type { AccountingModel, Selection } from "./model.js";
 /**
  * What the three per-cgroup-cache designs (A, B, B′) share: slab pages charged when a copy
  * allocates a slab and uncharged when it frees one; `kernel`/`slab_*` statistics in whole pages
- * (DOMAIN §11 "Charge unit: slab page").
+ * (docs/DOMAIN.md §11 "Charge unit: slab page").
  */
 export abstract class PageChargedModel implements AccountingModel {
   abstract readonly name: string;
@@ -116,7 +116,7 @@ export abstract class PageChargedModel implements AccountingModel {
   }
 
   /**
-   * Lazy, asynchronous copy creation of 3.8–5.8 (DOMAIN §6.1 step 4, §6.4): a miss queues the
+   * Lazy, asynchronous copy creation of 3.8–5.8 (docs/DOMAIN.md §6.1 step 4, §6.4): a miss queues the
    * creation and is served by the root cache, unaccounted; the copy serves allocations once its
    * creation delay has passed and a later allocation asks for it.
    */

@@ -6,10 +6,9 @@ import type { SlabSystem } from "../slab/kmem.js";
 import { tryToFreeMemcgPages } from "../reclaim.js";
 import type { Selection } from "./model.js";
 import { PageChargedModel } from "./page-charged.js";
-import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE } from "./era.js";
 
 /**
- * Model A — the seed patch "[PATCH 3/7] per-cgroup slab caches" (DOMAIN §0, §11): registered
+ * Model A — the seed patch "[PATCH 3/7] per-cgroup slab caches" (docs/DOMAIN.md §0, §11): registered
  * caches only; a copy per registered cache made eagerly when a cgroup is created (and for every
  * existing cgroup when a cache is registered later), named `<base>-<index>` with a small-integer
  * index (the seed's TODO: an ida instead of the memcg pointer); slab pages charged to `kmem` when
@@ -83,33 +82,3 @@ export class Rfc2012Model extends PageChargedModel {
     if (inst.activeObjects === 0) kmem.destroyInstance(inst);
   }
 }
-
-/** The seed (docs/DOMAIN.md §11 model A): a 3.3-era memcg with the RFC's kmem counter. */
-export const RFC_2012_ERA: Era = {
-  name: "rfc-2012",
-  title: 'the "[PATCH 3/7] per-cgroup slab caches" RFC (Feb 2012)',
-  kernelSource: "v3.3 + the RFC series",
-  modern: false,
-  counter: "res_counter",
-  cgroupV2: false,
-  defaultCgroupVersion: 1,
-  hierarchyAlways: false,
-  kmemLimit: "limit",
-  kmemCounter: "seed",
-  // the seed predates memory.kmem.slabinfo (3.8)
-  kmemSlabinfo: "absent",
-  oomControlOomKill: false,
-  cgroupStatPerSubsys: false,
-  anonStartsInactive: false,
-  moveChargeRemoved: false,
-  nrMemcgStock: 1,
-  peakResetPerFd: false,
-  emptyWriteIsNoop: false,
-  defaults: { maxReclaimRetries: 5, chargeBatchPages: 1 },
-  v1Files: V1_FILES_BASE.filter((f) => f !== "memory.kmem.slabinfo"),
-  v2Files: V2_FILES_BASE,
-  v1StatKeys: ["cache", "rss", "mapped_file", "pgpgin", "pgpgout", "pgfault", "pgmajfault", ...LRU_KEYS],
-  v1StatMemswLimit: false,
-  v2StatKeys: [],
-  v2EventKeys: [],
-};

@@ -6,10 +6,9 @@ import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { Selection } from "./model.js";
 import { LazyCopyModel } from "./lazy-copy.js";
-import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE } from "./era.js";
 
 /**
- * Model B — kmem accounting as merged in 3.8 (DOMAIN §6, §11): nothing is accounted in a cgroup
+ * Model B — kmem accounting as merged in 3.8 (docs/DOMAIN.md §6, §11): nothing is accounted in a cgroup
  * until its `memory.kmem.limit_in_bytes` is first written with a finite value (children of an
  * active cgroup are born active); then every cache gets a per-cgroup copy, created lazily and
  * asynchronously (`dentry(<kmemcg_id>:<cgroup>)`); slab pages are charged to `kmem` first (a
@@ -29,7 +28,7 @@ export class V38Model extends LazyCopyModel {
   }
 
   protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
-    // memcg_charge_kmem (DOMAIN §4.4): kmem first, no reclaim on its failure
+    // memcg_charge_kmem (docs/DOMAIN.md §4.4): kmem first, no reclaim on its failure
     const failed = tryChargeAt(memcg, ROW_KMEM, pages);
     if (failed !== null) {
       ctx.out.failedAt = failed;
@@ -42,32 +41,3 @@ export class V38Model extends LazyCopyModel {
     return true;
   }
 }
-
-/** 3.8 kmem accounting (docs/DOMAIN.md §11 model B). */
-export const V3_8_ERA: Era = {
-  name: "v3.8",
-  title: "kmem accounting as merged in 3.8",
-  kernelSource: "v3.8",
-  modern: false,
-  counter: "res_counter",
-  cgroupV2: false,
-  defaultCgroupVersion: 1,
-  hierarchyAlways: false,
-  kmemLimit: "activate",
-  kmemCounter: "subset",
-  kmemSlabinfo: "active-only",
-  oomControlOomKill: false,
-  cgroupStatPerSubsys: false,
-  anonStartsInactive: false,
-  moveChargeRemoved: false,
-  nrMemcgStock: 1,
-  peakResetPerFd: false,
-  emptyWriteIsNoop: false,
-  defaults: { maxReclaimRetries: 5, chargeBatchPages: 1 },
-  v1Files: V1_FILES_BASE,
-  v2Files: V2_FILES_BASE,
-  v1StatKeys: ["cache", "rss", "mapped_file", "pgpgin", "pgpgout", "pgfault", "pgmajfault", ...LRU_KEYS],
-  v1StatMemswLimit: false,
-  v2StatKeys: [],
-  v2EventKeys: [],
-};

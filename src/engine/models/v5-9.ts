@@ -9,11 +9,10 @@ import {
 } from "../cgroup.js";
 import { GFP_ACCOUNT } from "../gfp.js";
 import { chargeAt, unchargeAt } from "../page-counter.js";
-import type { Instance } from "../instance.js";
+import type { Sim as Instance } from "../sim.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
-import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE, V2_STAT_KEYS_6X } from "./era.js";
 
 const PAGE = 4096;
 
@@ -24,7 +23,7 @@ export interface ObjStock {
 }
 
 /**
- * Model C — the slab controller of 5.9+ (DOMAIN §7): caches are shared; an accounted object
+ * Model C — the slab controller of 5.9+ (docs/DOMAIN.md §7): caches are shared; an accounted object
  * (SLAB_ACCOUNT cache or `__GFP_ACCOUNT` call, non-root cgroup) charges `size + 8` bytes to the
  * allocating cgroup's objcg through the per-CPU obj stock (§7.2, the 6.x refill rules); whole pages
  * go through the full modern charge path and the `kernel` statistic, with the v1 `kmem` counter
@@ -184,7 +183,7 @@ export class V59Model implements AccountingModel {
   onCacheAccounted(): void {}
 
   /**
-   * `memcg_offline_kmem` (DOMAIN §7.4): drain the stocks caching this cgroup's objcgs, point every
+   * `memcg_offline_kmem` (docs/DOMAIN.md §7.4): drain the stocks caching this cgroup's objcgs, point every
    * objcg it owns or inherited at the parent, move its kmem charges, statistics and lists there.
    */
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
@@ -229,50 +228,3 @@ export class V59Model implements AccountingModel {
 
   onClock(): void {}
 }
-
-/**
- * The object-based slab controller (docs/DOMAIN.md §11 model C), with the later 5.x/6.x file
- * formats the simulator has served under this name (cgroup.stat per subsystem, 6.18 memory.stat).
- */
-export const V5_9_ERA: Era = {
-  name: "v5.9",
-  title: "the object-based slab controller (5.9+)",
-  kernelSource: "v5.9",
-  modern: true,
-  counter: "page_counter",
-  cgroupV2: true,
-  defaultCgroupVersion: 2,
-  hierarchyAlways: true,
-  kmemLimit: "unenforced",
-  kmemCounter: "mirror",
-  kmemSlabinfo: "empty",
-  oomControlOomKill: true,
-  cgroupStatPerSubsys: true,
-  anonStartsInactive: true,
-  moveChargeRemoved: false,
-  nrMemcgStock: 1,
-  peakResetPerFd: false,
-  emptyWriteIsNoop: false,
-  defaults: { maxReclaimRetries: 16, chargeBatchPages: 1 },
-  v1Files: V1_FILES_BASE,
-  v2Files: V2_FILES_BASE,
-  v1StatKeys: [
-    "cache",
-    "rss",
-    "rss_huge",
-    "shmem",
-    "mapped_file",
-    "dirty",
-    "writeback",
-    "workingset_refault_anon",
-    "workingset_refault_file",
-    "pgpgin",
-    "pgpgout",
-    "pgfault",
-    "pgmajfault",
-    ...LRU_KEYS,
-  ],
-  v1StatMemswLimit: false,
-  v2StatKeys: V2_STAT_KEYS_6X,
-  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"],
-};

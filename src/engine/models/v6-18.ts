@@ -2,7 +2,6 @@ import { refillStock, uncharge } from "../charge.js";
 import { type Cgroup, modStat, ROW_KMEM, STAT_KERNEL_PAGES } from "../cgroup.js";
 import { unchargeAt } from "../page-counter.js";
 import type { SlabSystem } from "../slab/kmem.js";
-import { type Era, LRU_KEYS, V2_FILES_BASE, V2_STAT_KEYS_6X } from "./era.js";
 import { V59Model } from "./v5-9.js";
 
 /**
@@ -48,84 +47,3 @@ export class V618Model extends V59Model {
     this.reparent(kmem, cg, cg.parent!);
   }
 }
-
-/** cgroup v1 files of 6.18: mem_cgroup_legacy_files[], memsw_files[] (swap accounting on), cgroup1_base_files[]. */
-const V1_FILES_6_18 = [
-  "memory.usage_in_bytes",
-  "memory.max_usage_in_bytes",
-  "memory.limit_in_bytes",
-  "memory.soft_limit_in_bytes",
-  "memory.failcnt",
-  "memory.stat",
-  "memory.force_empty",
-  "memory.use_hierarchy",
-  "cgroup.event_control",
-  "memory.swappiness",
-  "memory.move_charge_at_immigrate",
-  "memory.oom_control",
-  "memory.pressure_level",
-  "memory.numa_stat",
-  "memory.kmem.limit_in_bytes",
-  "memory.kmem.usage_in_bytes",
-  "memory.kmem.failcnt",
-  "memory.kmem.max_usage_in_bytes",
-  "memory.kmem.slabinfo",
-  "memory.kmem.tcp.limit_in_bytes",
-  "memory.kmem.tcp.usage_in_bytes",
-  "memory.kmem.tcp.failcnt",
-  "memory.kmem.tcp.max_usage_in_bytes",
-  "memory.memsw.usage_in_bytes",
-  "memory.memsw.max_usage_in_bytes",
-  "memory.memsw.limit_in_bytes",
-  "memory.memsw.failcnt",
-  "cgroup.procs",
-  "cgroup.clone_children",
-  "notify_on_release",
-  "tasks",
-] as const;
-
-export const V6_18_ERA: Era = {
-  name: "v6.18",
-  title: "today's kernel: Linux 6.18, calibrated against a real 6.18 host",
-  kernelSource: "v6.18",
-  modern: true,
-  counter: "page_counter",
-  cgroupV2: true,
-  defaultCgroupVersion: 2,
-  hierarchyAlways: true,
-  kmemLimit: "ignored",
-  kmemCounter: "mirror",
-  kmemSlabinfo: "empty",
-  oomControlOomKill: true,
-  cgroupStatPerSubsys: true,
-  anonStartsInactive: true,
-  moveChargeRemoved: true,
-  nrMemcgStock: 7,
-  peakResetPerFd: true,
-  emptyWriteIsNoop: true,
-  defaults: { maxReclaimRetries: 16, chargeBatchPages: 64 },
-  v1Files: V1_FILES_6_18,
-  v2Files: V2_FILES_BASE,
-  // memcg1_stat_format: memcg1_stats[] (swap and swapcached with swap accounting), memcg1_events[], LRUs
-  v1StatKeys: [
-    "cache",
-    "rss",
-    "rss_huge",
-    "shmem",
-    "mapped_file",
-    "dirty",
-    "writeback",
-    "workingset_refault_anon",
-    "workingset_refault_file",
-    "swap",
-    "swapcached",
-    "pgpgin",
-    "pgpgout",
-    "pgfault",
-    "pgmajfault",
-    ...LRU_KEYS,
-  ],
-  v1StatMemswLimit: true,
-  v2StatKeys: V2_STAT_KEYS_6X,
-  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill", "sock_throttled"],
-};

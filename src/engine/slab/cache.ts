@@ -5,7 +5,7 @@ export interface CacheFlags {
   account: boolean;
   reclaimAccount: boolean;
   hwcacheAlign: boolean;
-  /** SLAB_TYPESAFE_BY_RCU: the free pointer sits after the object; freed slab pages wait a grace period (DOMAIN §5.1, §5.3). */
+  /** SLAB_TYPESAFE_BY_RCU: the free pointer sits after the object; freed slab pages wait a grace period (docs/DOMAIN.md §5.1, §5.3). */
   typesafeByRcu: boolean;
 }
 
@@ -99,7 +99,7 @@ export class KmemCache {
     this.accounted = flags.account;
   }
 
-  /** Sum over the base and its copies (what /proc/slabinfo prints, DOMAIN §6.3). */
+  /** Sum over the base and its copies (what /proc/slabinfo prints, docs/DOMAIN.md §6.3). */
   totals(): { activeObjects: number; objects: number; slabs: number } {
     let a = this.base.activeObjects;
     let s = this.base.slabCount;

@@ -1,5 +1,5 @@
 /**
- * SLUB cache geometry (DOMAIN §5.1, `mm/slub.c`: calculate_alignment, calculate_sizes,
+ * SLUB cache geometry (docs/DOMAIN.md §5.1, `mm/slub.c`: calculate_alignment, calculate_sizes,
  * calculate_order, calc_slab_order, set_min_partial). Pure functions of the object size, the
  * alignment flags, the CPU count and the SLUB knobs.
  */
@@ -7,7 +7,7 @@ export const PAGE_SIZE = 4096;
 const MAX_OBJS_PER_PAGE = 32767;
 const MIN_PARTIAL = 5;
 const MAX_PARTIAL = 10;
-/** Largest kmalloc slab class is kmalloc-8k (DOMAIN §5.1). */
+/** Largest kmalloc slab class is kmalloc-8k (docs/DOMAIN.md §5.1). */
 export const MAX_OBJECT_SIZE_BYTES = 8192;
 const CACHE_LINE_SIZE = 64;
 

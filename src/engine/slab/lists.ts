@@ -1,6 +1,13 @@
+/** The slab storage's one grow helper: a copy of `a` with room for `cap` entries (new entries zero). */
+export function grow<T extends Int32Array | Uint32Array | Uint8Array>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a);
+  return b;
+}
+
 /**
  * Intrusive circular doubly linked lists over integer node ids held in typed arrays
- * (ARCHITECTURE.md §3): O(1) push, remove and splice, oldest-first iteration, no JS object per
+ * (docs/ARCHITECTURE.md §3): O(1) push, remove and splice, oldest-first iteration, no JS object per
  * node. A list is named by its sentinel node.
  *
  * Memory: two Int32 per node and nothing else. A node does not record which list it is on (the
@@ -22,13 +29,8 @@ export class IntrusiveLists {
 
   /** Resizes the link arrays; the slot owner re-points `len` at its own resized array. */
   grow(capacity: number, len: Int32Array): void {
-    const g = (a: Int32Array) => {
-      const b = new Int32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    this.prev = g(this.prev);
-    this.next = g(this.next);
+    this.prev = grow(this.prev, capacity);
+    this.next = grow(this.next, capacity);
     this.len = len;
   }
 

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { z } from "zod";
 import { ERROR_STATUS } from "../../commands/error-status.js";
-import { ERROR_CODES } from "../../engine/errors.js";
+import { ERROR_CODES } from "../../engine/index.js";
 import { REQUEST_SCHEMAS, RESPONSE_SCHEMAS, ROUTES, type RouteDoc } from "./routes.js";
 
 type Json = Record<string, unknown>;
@@ -77,6 +77,17 @@ const IMPORT_QUERY: Json[] = [
   },
 ];
 
+const REPLAY_QUERY: Json[] = [
+  {
+    name: "pidCgroup",
+    in: "query",
+    required: false,
+    description:
+      "pid → cgroup map, `PID=/cgroup/path` items separated by commas (or the header `memcg-sim-pid-cgroup`); one of the two is required",
+    schema: { type: "string" },
+  },
+];
+
 const EVENTS_QUERY: Json[] = [
   {
     name: "sinceSeq",
@@ -118,6 +129,7 @@ function operation(r: RouteDoc): Json {
   const params: Json[] = (r.params ?? []).map((p) => PARAMS[p]);
   if (r.query === "events") params.push(...EVENTS_QUERY);
   if (r.query === "import") params.push(...IMPORT_QUERY);
+  if (r.query === "replay") params.push(...REPLAY_QUERY);
   if (params.length > 0) op.parameters = params;
   if (r.body !== undefined)
     op.requestBody = { required: true, content: { "application/json": { schema: ref(r.body) } } };
@@ -126,6 +138,20 @@ function operation(r: RouteDoc): Json {
       required: true,
       content: { "text/plain": { schema: { type: "string", maxLength: 4096 } } },
     };
+
+  if (r.streamBody === true) {
+    const trace = { schema: { type: "string", description: "ftrace text or perf script output, streamed" } };
+    const gzip = { schema: { type: "string", format: "binary", description: "the same, gzip-compressed" } };
+    op.requestBody = {
+      required: true,
+      content: {
+        "text/plain": trace,
+        "application/gzip": gzip,
+        "application/x-gzip": gzip,
+        "application/octet-stream": gzip,
+      },
+    };
+  }
 
   const ok: Json = { description: r.ok.status === 204 ? "done, no body" : "success" };
   const content: Json = {};
@@ -150,8 +176,9 @@ function operation(r: RouteDoc): Json {
 }
 
 const INFO_DESCRIPTION = `Deterministic simulator of Linux memory-cgroup kernel-memory (slab) accounting across four
-kernel eras. The contract is API.md; this document lists every REST route, its request and
-response schemas, and every error code.
+kernel eras. The contract is docs/API.md in the memcg-sim repository, whose root holds this file
+(openapi.yaml); this document lists every REST route, its request and response schemas, and every
+error code.
 
 Errors are RFC 9457 \`application/problem+json\` (schema \`Problem\`): \`code\` is one of a closed
 catalogue, mapped to one HTTP status and one gRPC status (trailer \`memcg-sim-error-code\`).

@@ -1,23 +1,30 @@
 import { z } from "zod";
-import { MODEL_NAMES } from "../../engine/config.js";
-import { ERROR_CODES } from "../../engine/errors.js";
+import { ERROR_CODES, MODEL_NAMES } from "../../engine/index.js";
 import { instanceConfigSchema } from "../../commands/schemas.js";
+import { EXACT_INTEGER_DESCRIPTION } from "../json.js";
 
 /**
- * Response shapes of API.md §3–§8, written once as zod so openapi.yaml is generated from them and
+ * Response shapes of docs/API.md §3–§8, written once as zod so openapi.yaml is generated from them and
  * the contract test validates real answers against the generated file. Objects are closed
  * (additionalProperties: false) so a field the engine adds fails the contract test until it is
  * documented here; events are open, each type carrying its own fields.
  */
 const int = z.number().int();
 const count = int.min(0);
-const bytes = int.min(0);
+/**
+ * A byte count: a JSON integer up to 2^53 − 1, above it a string of its exact decimal digits
+ * (src/rest/json.ts; docs/API.md, Integers above 2^53 − 1). Limits reach 2^63 − 4096 and memparse's
+ * wrap values (200376420520689664); usages stay far below.
+ */
+const bytes = z
+  .union([int.min(0), z.string().regex(/^[1-9][0-9]{15,19}$/)])
+  .describe(EXACT_INTEGER_DESCRIPTION);
 const limit = bytes.nullable();
 
 /** The resolved config: the request schema with every field present. */
 export const instanceConfigOut = instanceConfigSchema
   .required()
-  .describe("Every field resolved (API.md §3).");
+  .describe("Every field resolved (docs/API.md §3).");
 
 export const instance = z.object({
   name: z.string(),
@@ -143,7 +150,7 @@ export const allocResult = z
     throttleMs: count,
     objectIds: z.array(count).optional().describe("present when returnObjectIds or count ≤ 1000"),
   })
-  .describe("A simulated failure is data here, never an HTTP error (API.md §5).");
+  .describe("A simulated failure is data here, never an HTTP error (docs/API.md §5).");
 
 export const freeResult = z.object({
   freedCount: count.optional(),
@@ -221,9 +228,9 @@ export const problemOut = z
       .describe("INVALID_ARGUMENT carries `issues`; other codes name what they refer to"),
   })
   .partial({ details: true })
-  .describe("RFC 9457 problem details (API.md §2).");
+  .describe("RFC 9457 problem details (docs/API.md §2).");
 
-/** `POST /v1/compare`: one row per model (API.md §11), plus each run's config and sampled series. */
+/** `POST /v1/compare`: one row per model (docs/API.md §11), plus each run's config and sampled series. */
 export const compareResult = z.object({
   description: z.string().optional(),
   models: z.array(
@@ -241,4 +248,23 @@ export const compareResult = z.object({
   ),
   runs: z.array(z.record(z.string(), z.unknown())),
   series: z.array(z.record(z.string(), z.unknown())),
+});
+
+const replayCounters = z.object({
+  "memory.kmem.usage_in_bytes": z.number().int(),
+  "memory.usage_in_bytes": z.number().int(),
+  "memory.failcnt": z.number().int(),
+  oom_kill: z.number().int(),
+});
+
+/** The answer of POST /v1/instances/{name}/replay: one model's object of `memcg-sim replay --json`. */
+export const replayResult = z.object({
+  cgroups: z.record(z.string(), z.object({ predicted: replayCounters, real: replayCounters.nullable() })),
+  oomKills: z.array(z.object({ pid: z.number().int(), cgroup: z.string(), atLine: z.number().int() })),
+  lines: z.object({
+    parsed: z.number().int(),
+    used: z.number().int(),
+    skipped: z.record(z.string(), z.number().int()),
+  }),
+  notes: z.record(z.string(), z.number().int()).optional(),
 });

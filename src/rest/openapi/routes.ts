@@ -68,6 +68,7 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   CompareResult: R.compareResult,
   SweepStatus: sweepStatusSchema,
   SweepList: sweepListSchema,
+  ReplayResult: R.replayResult,
 };
 
 type Param = "name" | "path" | "cache" | "pid" | "fsPath" | "id";
@@ -90,9 +91,11 @@ export interface RouteDoc {
   summary: string;
   description?: string;
   params?: Param[];
-  query?: "events" | "import";
+  query?: "events" | "import" | "replay";
   body?: string;
   textBody?: boolean;
+  /** A streamed trace body (text/plain or gzip). */
+  streamBody?: boolean;
   ok: Ok;
   errors: number[];
 }
@@ -103,7 +106,7 @@ const WRITE = [400, 404, 409, 413, 415, 429, 500];
 
 const I = "/v1/instances/{name}";
 
-/** Every route of API.md §1 and §3–§8, /metrics (src/metrics/plugin.ts) and export/import. */
+/** Every route of docs/API.md §1 and §3–§8, /metrics (src/metrics/plugin.ts) and export/import. */
 export const ROUTES: RouteDoc[] = [
   {
     method: "get",
@@ -288,6 +291,21 @@ export const ROUTES: RouteDoc[] = [
     params: ["id"],
     ok: { status: 200, ndjson: "one JSON line per point, in index order" },
     errors: [400, 404, 409, 500],
+  },
+  {
+    method: "post",
+    path: `${I}/replay`,
+    operationId: "replayTrace",
+    tag: "simulation",
+    summary:
+      "Replays a real kernel slab trace into the instance (the summary of `memcg-sim replay --json`, real null)",
+    description:
+      "Body: ftrace text (`kmem:kmem_cache_alloc`, `kmalloc`, `kmem_cache_free`, `kfree`, `mm_page_alloc`/`mm_page_free` with ACCOUNT, `sched_process_fork`/`exit`) or `perf script` output, as `text/plain`, or gzip (`application/gzip`, or `content-encoding: gzip`); streamed, never buffered. The pids of `pidCgroup` are spawned in their cgroups where absent. 400 INVALID_ARGUMENT with `details.reason` NOT_GZIP, TRUNCATED_GZIP (with `details.offset`, the byte where the input ended, and `appliedLines`), BAD_GZIP, EMPTY_TRACE or NO_USABLE_LINE; 404 for the instance or a cgroup of the map; 429 LIMIT_EXCEEDED when two replays already run.",
+    params: ["name"],
+    query: "replay",
+    streamBody: true,
+    ok: { status: 200, schema: "ReplayResult" },
+    errors: WRITE,
   },
   {
     method: "post",

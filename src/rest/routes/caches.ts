@@ -3,7 +3,7 @@ import { createCacheBody } from "../../commands/schemas.js";
 import type { RouteContext, ZodApp } from "../context.js";
 import { cacheParams, instanceParams } from "../paths.js";
 
-/** API.md §4 caches: kmem_cache_create, the seed's register_memcg_cache, kmem_cache_destroy. */
+/** docs/API.md §4 caches: kmem_cache_create, the seed's register_memcg_cache, kmem_cache_destroy. */
 export function cacheRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 

@@ -9,7 +9,7 @@ const TEXT = "text/plain; charset=utf-8";
 const textBody = z.string();
 
 /**
- * API.md §7: the cgroupfs facade. GET answers the file byte-for-byte; PUT is `echo body > file`
+ * docs/API.md §7: the cgroupfs facade. GET answers the file byte-for-byte; PUT is `echo body > file`
  * (trimmed, as the kernel ignores the newline echo adds), answered 204 like a write(2) that returns nothing.
  */
 export function cgroupfsRoutes(app: ZodApp, ctx: RouteContext): void {

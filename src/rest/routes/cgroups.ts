@@ -3,7 +3,7 @@ import { getCgroup, listCgroups } from "../../commands/queries.js";
 import type { RouteContext, ZodApp } from "../context.js";
 import { cgroupPathOf, instanceParams, wildcardParams } from "../paths.js";
 
-/** API.md §4 cgroups: the path follows `/cgroups/` as a wildcard, the root is `/cgroups/`. */
+/** docs/API.md §4 cgroups: the path follows `/cgroups/` as a wildcard, the root is `/cgroups/`. */
 export function cgroupRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 

@@ -5,7 +5,7 @@ import type { RouteContext, ZodApp } from "../context.js";
 export const MAX_COMPARE_COMMANDS = 1_000_000;
 
 /**
- * `POST /v1/compare` (issue "Model comparison", API.md §11): the body is a scenario document and
+ * `POST /v1/compare` (issue "Model comparison", docs/API.md §11): the body is a scenario document and
  * the models to run; the answer is the JSON of `memcg-sim compare --json`. It runs on fresh
  * in-process instances, never on the registry's, and stops when the client goes away.
  */

@@ -5,7 +5,7 @@ import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams } from "../paths.js";
 import { resumeSeqOf, type SseHub, wantsEventStream } from "../sse.js";
 
-/** API.md §8: the event log as a JSON page, or as SSE when the client accepts text/event-stream. */
+/** docs/API.md §8: the event log as a JSON page, or as SSE when the client accepts text/event-stream. */
 export function eventRoutes(app: ZodApp, ctx: RouteContext, hub: SseHub): void {
   app.get(
     "/v1/instances/:name/events",

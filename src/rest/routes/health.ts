@@ -6,7 +6,7 @@ export interface Readiness {
   ready: boolean;
 }
 
-/** API.md §1: liveness, readiness (503 NOT_READY before), healthz = readyz. */
+/** docs/API.md §1: liveness, readiness (503 NOT_READY before), healthz = readyz. */
 export function healthRoutes(app: ZodApp, readiness: Readiness): void {
   app.get("/livez", async () => ({ status: "ok" }));
   const ready = async (_req: unknown, reply: import("fastify").FastifyReply) => {

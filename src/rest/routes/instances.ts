@@ -2,7 +2,7 @@ import { createInstanceBody } from "../../commands/instance-body.js";
 import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams } from "../paths.js";
 
-/** API.md §3: named instances. Create/delete/reset are registry events (journaled by persistence). */
+/** docs/API.md §3: named instances. Create/delete/reset are registry events (journaled by persistence). */
 export function instanceRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 

@@ -11,7 +11,7 @@ import {
 import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams } from "../paths.js";
 
-/** API.md §5 and §6: the simulation verbs (a simulated failure is a 200 result) and `/batch`. */
+/** docs/API.md §5 and §6: the simulation verbs (a simulated failure is a 200 result) and `/batch`. */
 export function simulationRoutes(app: ZodApp, ctx: RouteContext): void {
   const p = instanceParams;
 

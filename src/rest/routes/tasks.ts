@@ -3,7 +3,7 @@ import { moveTaskBody, spawnTaskBody } from "../../commands/schemas.js";
 import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams, pidParams } from "../paths.js";
 
-/** API.md §4 tasks: spawn, move (charges stay behind), exit. */
+/** docs/API.md §4 tasks: spawn, move (charges stay behind), exit. */
 export function taskRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry } = ctx;
 

@@ -1,10 +1,7 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
-import type { InstanceConfig } from "../../engine/config.js";
-import { EngineError } from "../../engine/errors.js";
-import { Prng } from "../../engine/prng.js";
+import { type Command, EngineError, type InstanceConfig, Prng } from "../../engine/index.js";
 
-/** Shapes shared by the generator schemas (API.md §2 names and units). */
+/** Shapes shared by the generator schemas (docs/API.md §2 names and units). */
 export const cgroupPath = z
   .string()
   .min(1)
@@ -24,7 +21,7 @@ export const seed = z.number().int().min(0).max(4294967295);
 export const bytes = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 export const MINUTE_MS = 60_000;
-/** Generated tasks take pids from here up (API.md §2 allows up to 4194304). */
+/** Generated tasks take pids from here up (docs/API.md §2 allows up to 4194304). */
 export const FIRST_GENERATED_PID = 1_000_000;
 export const MAX_PID = 4_194_304;
 
@@ -116,7 +113,7 @@ export function split(total: number, parts: number): number[] {
  * a v1 parent: `memory.use_hierarchy=1` (systemd's default; without it v1 children would be
  * separate hierarchies) and a finite `memory.kmem.limit_in_bytes` equal to the RAM size, written
  * before the cgroup has children or tasks. In 3.8 that write is what turns kmem accounting on
- * (DOMAIN §6.2) and children are born active; in the other eras it is a limit nothing reaches.
+ * (docs/DOMAIN.md §6.2) and children are born active; in the other eras it is a limit nothing reaches.
  * On cgroup v2 neither file exists and nothing is written.
  */
 export function* ensureCgroup(ctx: ExpansionContext, path: string, setUpV1 = true): Generator<Command> {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
+import type { Command } from "../../engine/index.js";
 import {
   advanceMinutes,
   cacheName,
@@ -27,7 +27,7 @@ export const allocationSchema = z
   .strict();
 
 /**
- * `containerChurn`: N short-lived containers, one after the other (DOMAIN §12 S6). Each container
+ * `containerChurn`: N short-lived containers, one after the other (docs/DOMAIN.md §12 S6). Each container
  * is a cgroup `<parent>/<namePrefix><i>` whose tasks allocate `objectsPerContainer` objects of
  * `cache` (and the `mix`), free them again, exit, and the cgroup is removed; the clock then moves
  * `minutesBetween` minutes.
@@ -120,7 +120,7 @@ export function* expandContainerChurn(
             ...(a.gfp ? { gfp: a.gfp } : {}),
           };
     }
-    // the task frees what it allocated, whichever cache copy served it (first-touch, DOMAIN §8)
+    // the task frees what it allocated, whichever cache copy served it (first-touch, docs/DOMAIN.md §8)
     for (const a of allocations) {
       const shares = split(a.count, pids.length);
       for (let t = 0; t < pids.length; t++)

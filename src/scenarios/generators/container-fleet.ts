@@ -1,18 +1,6 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
-import {
-  advanceMinutes,
-  cacheName,
-  createLeaf,
-  type ExpansionContext,
-  GeneratorRandom,
-  gfp,
-  joinPath,
-  nameSegment,
-  seed,
-  split,
-  topLevelPath,
-} from "./common.js";
+import type { Command } from "../../engine/index.js";
+import { advanceMinutes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, gfp, joinPath, nameSegment, seed, split, topLevelPath } from "./common.js";
 
 /** One cache of a container's working set: its size is log-normal around `median` objects. */
 export const workingSetSchema = z

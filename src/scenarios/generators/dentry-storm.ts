@@ -1,14 +1,6 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
-import {
-  bytes,
-  cacheName,
-  createLeaf,
-  type ExpansionContext,
-  GeneratorRandom,
-  seed,
-  topLevelPath,
-} from "./common.js";
+import type { Command } from "../../engine/index.js";
+import { bytes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, seed, topLevelPath } from "./common.js";
 
 /**
  * `dentryStormUnderHigh`: one cgroup under a memory limit creates `dentries` dentries in batches

@@ -1,16 +1,6 @@
 import { z } from "zod";
-import type { Command } from "../../engine/commands.js";
-import {
-  bytes,
-  cacheName,
-  createLeaf,
-  type ExpansionContext,
-  GeneratorRandom,
-  joinPath,
-  nameSegment,
-  seed,
-  topLevelPath,
-} from "./common.js";
+import type { Command } from "../../engine/index.js";
+import { bytes, cacheName, createLeaf, type ExpansionContext, GeneratorRandom, joinPath, nameSegment, seed, topLevelPath } from "./common.js";
 
 /**
  * `fileServerReclaimableSlab`: a file server with `tenants` cgroups `<parent>/<namePrefix><i>`,
@@ -105,7 +95,7 @@ export function* expandFileServer(
   }
 }
 
-/** `allocPages` accepts at most the instance's RAM per command (API.md §5): larger reads are split. */
+/** `allocPages` accepts at most the instance's RAM per command (docs/API.md §5): larger reads are split. */
 function* chunkedPages(pid: number, total: number, max: number): Generator<Command> {
   for (let left = total; left > 0; left -= max)
     yield { op: "allocPages", pid, kind: "file", bytes: Math.min(left, max) };

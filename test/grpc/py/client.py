@@ -5,8 +5,8 @@ Run with /usr/bin/python3 (Debian's python3-grpcio and python3-grpc-tools live t
 
     /usr/bin/python3 test/grpc/py/client.py --address 127.0.0.1:50051
 
-It generates code into a temporary folder (see generate(): messages with Debian's protoc, gRPC
-stubs with grpc_tools.protoc) for the simulator proto and for the health proto that
+It generates code into a temporary folder with scripts/gen_python_stubs.py (messages with Debian's
+protoc, gRPC stubs with grpc_tools.protoc) for the simulator proto and for the health proto that
 grpc-health-check ships, since Debian has no grpc_health module. Then it calls health
 Check, CreateInstance, CreateCgroup, CreateCache, AllocObjects (including one refused call, to see
 the status and the memcg-sim-error-code trailer) and ReadFile, and prints one JSON object.
@@ -15,15 +15,11 @@ import argparse
 import importlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 
 import grpc
-import grpc_tools
 from google.protobuf import json_format
-from grpc_tools import protoc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -31,29 +27,10 @@ TIMEOUT_S = 10
 
 
 def generate(out_dir, proto_root, health_root):
-    """Message classes from Debian's protoc (3.21), service stubs from grpc_tools.protoc.
-
-    Debian's python3-grpc-tools bundles libprotoc 3.5.1, which predates proto3 `optional` (3.15)
-    and cannot parse simulator.proto; its generated messages would not load in python3-protobuf
-    4.21 either. So the modern protoc (Debian protobuf-compiler) parses the protos and writes the
-    messages plus a descriptor set, and grpc_tools.protoc writes the gRPC stubs from that set (the
-    stubs only name messages and method paths, which 3.5.1 reads fine).
-    """
-    system_protoc = shutil.which("protoc")
-    if system_protoc is None:
-        raise SystemExit("protoc not found on PATH (apt-get install protobuf-compiler)")
-    wkt = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    files = ["memcg_sim/v1/simulator.proto", "health/v1/health.proto"]
-    descriptor_set = os.path.join(out_dir, "protos.pb")
-    subprocess.run([
-        system_protoc, "-I", proto_root, "-I", health_root, "-I", wkt,
-        "--include_imports", "--descriptor_set_out=" + descriptor_set, "--python_out=" + out_dir,
-    ] + files, check=True, timeout=60)
-    # protoc.main, not `python -m grpc_tools.protoc`: the module entry point adds an -I, which
-    # protoc refuses next to --descriptor_set_in
-    rc = protoc.main(["grpc_tools.protoc", "--descriptor_set_in=" + descriptor_set, "--grpc_python_out=" + out_dir] + files)
-    if rc != 0:
-        raise SystemExit("grpc_tools.protoc failed with %d" % rc)
+    """Messages with Debian's protoc, stubs with grpc_tools.protoc: scripts/gen_python_stubs.py."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import gen_python_stubs
+    gen_python_stubs.generate(out_dir, proto_root, health_root)
     sys.path.insert(0, out_dir)
 
 

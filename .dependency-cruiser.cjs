@@ -1,0 +1,53 @@
+// The import graph of src/ (issue #14, "Done when"), checked by `npm run lint`:
+//   npx depcruise src --config .dependency-cruiser.cjs
+//
+// Type-only imports count: `import type` ties two files together as much as a value import does
+// (a change of the header forces a change of its readers). TypeScript 7 (this project's tsc) has
+// no JavaScript compiler API, so dependency-cruiser's `tsc` extractor cannot run; its `swc`
+// extractor reads the TypeScript source before types are erased, so every `import type` is an
+// edge — what `tsPreCompilationDeps: true` asks of the tsc extractor (set too, for a later tsc).
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-engine-circle",
+      comment:
+        "An import circle in src/engine (type-only imports included): break it with a type-only import of a " +
+        "header (engine/kernel.ts: value types that cross modules; engine/sim.ts: the simulation as verb files " +
+        "see it; slab/arena.ts SlabHost), never by merging files.",
+      severity: "error",
+      from: { path: "^src/engine/" },
+      to: { circular: true },
+    },
+    {
+      name: "engine-front-door",
+      comment:
+        "Outside src/engine, src/ imports the engine only through its front door src/engine/index.ts " +
+        "(bench/ and test/ may import engine internals).",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/engine/" },
+      to: { path: "^src/engine/", pathNot: "^src/engine/index\\.ts$" },
+    },
+    {
+      name: "engine-imports-nothing-outside",
+      comment: "src/engine is a pure library: it imports nothing outside itself (ARCHITECTURE.md §1).",
+      severity: "error",
+      from: { path: "^src/engine/" },
+      to: { pathNot: "^src/engine/" },
+    },
+    {
+      name: "not-to-unresolvable",
+      comment: "An import that resolves to nothing (a typo, a removed file).",
+      severity: "error",
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    parser: "swc",
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "node_modules" },
+  },
+};

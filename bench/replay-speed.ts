@@ -1,0 +1,145 @@
+/**
+ * Replay speed: trace lines per second per model, from a gzip file (issue #15: ≥ 1M lines/s), and
+ * the RSS growth between a trace and one 4× as long (memory flat in trace length).
+ *
+ * The trace is synthetic, in the shape of the shared `mkdir`/`churn` recordings: per step a
+ * names_cache allocation and its free, a dentry, a shmem inode and an LSM blob; every 64 steps the
+ * objects of 64 steps before are freed (the live set stays bounded, as in a real churn).
+ * Baseline: gunzip + line split of the same file with no parse and no replay (the I/O floor).
+ *
+ * `npx tsx bench/replay-speed.ts [--lines N]` prints the figures; bench/run.ts calls `replaySpeed`.
+ */
+import { appendFileSync, createReadStream, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { MODEL_NAMES as MODELS } from "../src/engine/config.js";
+import { readTraceLines } from "../src/replay/input.js";
+import { openRecording } from "../src/replay/recording.js";
+import { replayRecording } from "../src/replay/run.js";
+
+const PID = 4242;
+
+/** Writes a recording directory with a synthetic trace of about `lines` lines; returns its path. */
+export function syntheticRecording(lines: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "replay-speed-"));
+  const meta = {
+    case: "synthetic",
+    cpus: [0],
+    limit: null,
+    siblings: 1,
+    pids: { [PID]: "synthetic-0" },
+    before: { parent: {}, "synthetic-0": {} },
+    after: { parent: {}, "synthetic-0": {} },
+    caches: {
+      names_cache: { object_size: 4096, slab_size: 4096, objs_per_slab: 8, order: 3, align: 64, reclaim_account: false, destroy_by_rcu: false, hwcache_align: false },
+      dentry: { object_size: 192, slab_size: 192, objs_per_slab: 21, order: 0, align: 8, reclaim_account: true, destroy_by_rcu: false, hwcache_align: false },
+      shmem_inode_cache: { object_size: 744, slab_size: 752, objs_per_slab: 21, order: 2, align: 8, reclaim_account: true, destroy_by_rcu: false, hwcache_align: false },
+      lsm_inode_cache: { object_size: 32, slab_size: 32, objs_per_slab: 128, order: 0, align: 8, reclaim_account: false, destroy_by_rcu: false, hwcache_align: false },
+    },
+    trace_lines: 0,
+  };
+  let out: string[] = [];
+  const file = join(dir, "trace.txt.gz");
+  writeFileSync(file, "");
+  // written in gzip members of ~50,000 lines (a multi-member file, as `cat a.gz b.gz` makes)
+  const spill = () => {
+    appendFileSync(file, gzipSync(`${out.join("\n")}\n`, { level: 6 }));
+    out = [];
+  };
+  let n = 0;
+  let ts = 1000;
+  const hex = (v: number) => v.toString(16).padStart(16, "0");
+  const head = () => {
+    ts += 0.000003;
+    return `         python3-${PID}   [000] ..... ${ts.toFixed(6)}: `;
+  };
+  const steps: number[][] = [];
+  let step = 0;
+  while (n < lines) {
+    const base = 0x10000000 + step * 16;
+    out.push(`${head()}kmem_cache_alloc: call_site=getname_flags.part.0+0x24/0x1f0 ptr=${hex(0xfff)} name=names_cache bytes_req=4096 bytes_alloc=4096 gfp_flags=GFP_KERNEL node=-1 accounted=false`);
+    out.push(`${head()}kmem_cache_alloc: call_site=__d_alloc+0x2d/0x230 ptr=${hex(base + 1)} name=dentry bytes_req=192 bytes_alloc=192 gfp_flags=GFP_KERNEL node=-1 accounted=true`);
+    out.push(`${head()}kmem_cache_alloc: call_site=shmem_alloc_inode+0x1d/0x40 ptr=${hex(base + 2)} name=shmem_inode_cache bytes_req=744 bytes_alloc=752 gfp_flags=GFP_KERNEL node=-1 accounted=true`);
+    out.push(`${head()}kmem_cache_alloc: call_site=security_inode_alloc+0x28/0xe0 ptr=${hex(base + 3)} name=lsm_inode_cache bytes_req=32 bytes_alloc=32 gfp_flags=GFP_NOFS|__GFP_ZERO node=-1 accounted=false`);
+    out.push(`${head()}kmem_cache_free: call_site=do_mkdirat+0xe5/0x190 ptr=${hex(0xfff)} name=names_cache`);
+    n += 5;
+    if (out.length >= 50_000) spill();
+    steps.push([base + 1, base + 2, base + 3]);
+    step++;
+    if (step % 64 === 0 && steps.length > 64) {
+      // a churn: the 64 oldest steps' objects go, freed in a batch (as rm -r does)
+      for (const [d, i, l] of steps.splice(0, 64)) {
+        out.push(`${head()}kmem_cache_free: call_site=dentry_free+0x5f/0xa0 ptr=${hex(d)} name=dentry`);
+        out.push(`${head()}kmem_cache_free: call_site=shmem_free_in_core_inode+0x2c/0x40 ptr=${hex(i)} name=shmem_inode_cache`);
+        out.push(`${head()}kmem_cache_free: call_site=security_inode_free+0x22/0x40 ptr=${hex(l)} name=lsm_inode_cache`);
+        n += 3;
+      }
+    }
+  }
+  if (out.length > 0) spill();
+  meta.trace_lines = n;
+  writeFileSync(join(dir, "meta.json"), JSON.stringify(meta));
+  return dir;
+}
+
+export interface ReplaySpeed {
+  lines: number;
+  gzipBytes: number;
+  /** gunzip + split only, lines/s. */
+  floorPerSec: number;
+  /** Per model: replay lines/s (one model per pass). */
+  perModel: Record<string, number>;
+  /** RSS after replaying `lines` and 4 × `lines` (MiB). */
+  rssMiB: [number, number];
+}
+
+async function floor(dir: string): Promise<number> {
+  const t = performance.now();
+  let count = 0;
+  await readTraceLines(createReadStream(join(dir, "trace.txt.gz"), { highWaterMark: 256 * 1024 }), "yes", () => {
+    count++;
+  });
+  return count / ((performance.now() - t) / 1000);
+}
+
+async function once(dir: string, model: string): Promise<number> {
+  const rec = openRecording(dir);
+  const t = performance.now();
+  await replayRecording(rec, { models: [model] });
+  return (rec.meta.trace_lines ?? 0) / ((performance.now() - t) / 1000);
+}
+
+export async function replaySpeed(lines: number, runs: number): Promise<ReplaySpeed> {
+  const dir = syntheticRecording(lines);
+  const rec = openRecording(dir);
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  await once(dir, "v5.9"); // warm-up (JIT)
+  const floors: number[] = [];
+  for (let i = 0; i < runs; i++) floors.push(await floor(dir));
+  const perModel: Record<string, number> = {};
+  for (const m of MODELS) {
+    const rs: number[] = [];
+    for (let i = 0; i < runs; i++) rs.push(await once(dir, m));
+    perModel[m] = med(rs);
+  }
+  global.gc?.();
+  const rss1 = process.memoryUsage().rss / 2 ** 20;
+  const big = syntheticRecording(lines * 4);
+  await once(big, "v5.9");
+  global.gc?.();
+  const rss2 = process.memoryUsage().rss / 2 ** 20;
+  return { lines: rec.meta.trace_lines ?? 0, gzipBytes: rec.traceBytes, floorPerSec: med(floors), perModel, rssMiB: [rss1, rss2] };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf("--lines");
+  const lines = i > 0 ? Number(process.argv[i + 1]) : 2_000_000;
+  const r = await replaySpeed(lines, 3);
+  console.log(`synthetic trace: ${r.lines} lines, ${(r.gzipBytes / 2 ** 20).toFixed(1)} MiB gzip`);
+  console.log(`floor (gunzip + split): ${(r.floorPerSec / 1e6).toFixed(2)}M lines/s`);
+  for (const [m, v] of Object.entries(r.perModel))
+    console.log(`replay ${m}: ${(v / 1e6).toFixed(2)}M lines/s (${((100 * v) / r.floorPerSec).toFixed(0)} % of the floor)`);
+  console.log(`RSS after ${r.lines} lines: ${r.rssMiB[0].toFixed(0)} MiB; after 4 × as many: ${r.rssMiB[1].toFixed(0)} MiB`);
+}

@@ -1,0 +1,264 @@
+import { CHARGE_OK, type ChargeCtx, newOutcome, runPendingHighWork, tryChargeMemcg, uncharge } from "./charge.js";
+import { type Cgroup, modStat, ROW_KMEM, STAT_KERNEL_PAGES } from "./cgroup.js";
+import type * as C from "./commands.js";
+import { fail } from "./errors.js";
+import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
+import type { Sim as Instance } from "./sim.js";
+import { chargeAt, tryChargeAt, unchargeAt } from "./page-counter.js";
+
+const PAGE = 4096;
+
+/** What a whole-page kernel allocation is: the kinds whose accounting differs between eras. */
+export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "other"] as const;
+export type KernelPageKind = (typeof KERNEL_PAGE_KINDS)[number];
+
+/**
+ * `THREAD_SIZE_ORDER` on x86_64 without KASAN (arch/x86/include/asm/page_64_types.h, 3.15+): a
+ * kernel stack is 4 pages, 16 KiB — the 16384 bytes per forked child the real 6.18 showed.
+ */
+export const KERNEL_STACK_ORDER = 2;
+
+/** Largest order accepted (`MAX_PAGE_ORDER` 10 on x86_64: 4 MiB). */
+export const MAX_KERNEL_PAGE_ORDER = 10;
+
+/** Bookkeeping of one live whole-page kernel allocation. */
+interface KernelAlloc {
+  pages: number;
+  kind: KernelPageKind;
+  /** Page-charged eras: the memcg the pages are charged to (the page's `mem_cgroup`), null if uncharged. */
+  memcg: Cgroup | null;
+  /** Model C: the objcg the pages are charged to (`page->memcg_data`), 0 if uncharged. */
+  objcg: number;
+}
+
+/**
+ * Whether the era charges a whole-page kernel allocation of `kind` to `memcg` (docs/DOMAIN.md §7.3, §11):
+ *
+ * - rfc-2012: nothing but slab pages of registered caches — the RFC series ("[PATCH 3/7]
+ *   per-cgroup slab caches", Feb 2012) charges only `memcg_kmem_*` slab pages; it has no
+ *   `__GFP_KMEMCG` page path.
+ * - v3.8: pages allocated with `__GFP_KMEMCG`, once kmem accounting is active in the cgroup
+ *   (mm/page_alloc.c:__alloc_pages_nodemask → memcg_kmem_newpage_charge, 3.8). Its only users in
+ *   3.8 are kernel stacks (include/linux/thread_info.h:THREADINFO_GFP_ACCOUNTED =
+ *   THREADINFO_GFP | __GFP_KMEMCG, used by kernel/fork.c:alloc_thread_info_node) and large kmalloc
+ *   (include/linux/slub_def.h:kmalloc_order, `flags |= __GFP_COMP | __GFP_KMEMCG`): other pages
+ *   (`__GFP_ACCOUNT` did not exist) are not charged.
+ * - v4.5: opt-in `__GFP_ACCOUNT` (commit a9bb7e620efd "memcg: only account kmem allocations
+ *   marked as __GFP_ACCOUNT", 4.5): any page allocation with the flag
+ *   (mm/page_alloc.c:__alloc_pages_nodemask → memcg_kmem_charge, 4.5), large kmalloc only with it
+ *   (mm/slab_common.c:kmalloc_order → alloc_kmem_pages), and kernel stacks, whose
+ *   THREADINFO_GFP carries GFP_KERNEL_ACCOUNT since 4.5 (include/linux/thread_info.h).
+ * - v5.9: the same set; stacks are vmalloc'd and charged page by page with the flag stripped from
+ *   the allocation itself (kernel/fork.c:memcg_charge_kernel_stack → memcg_kmem_charge_page, 5.9
+ *   to 6.18), pages through their objcg (mm/memcontrol.c:__memcg_kmem_charge_page →
+ *   obj_cgroup_charge_pages, 5.9+).
+ *
+ * The era says which (`Era.kernelPages`); a new model sets it in its era file.
+ */
+export function kernelPagesAccounted(sim: Instance, kind: KernelPageKind, gfp: number, memcg: Cgroup): boolean {
+  if (memcg.isRoot) return false;
+  switch (sim.era.kernelPages) {
+    case "none":
+      return false;
+    case "kmemcg":
+      return memcg.kmemActive && (kind === "kernelStack" || kind === "kmallocLarge");
+    case "account":
+      return kind === "kernelStack" || (gfp & GFP_ACCOUNT) !== 0;
+  }
+}
+
+/** Result of allocKernelPages: the AllocResult of docs/API.md §5 plus the id to free the pages by. */
+export interface KernelPagesResult extends C.AllocResult {
+  /** Id of the allocation for freeKernelPages; null when it failed. */
+  pageId: number | null;
+  /** The era charged the pages (false: allocated, not accounted). */
+  accounted: boolean;
+}
+
+/**
+ * Whole-page kernel allocations made on behalf of a task (kernel stacks, large kmalloc, pages
+ * allocated with `__GFP_ACCOUNT`): allocated from physical memory, charged whole (`4096 << order`)
+ * as the instance's era does, uncharged when freed by id. Charged pages count in the `kernel`
+ * statistic and the v1 `kmem` counter next to slab; a page-charged era's page pins its (dying)
+ * cgroup until freed, as the css reference `memcg_kmem_charge` takes (4.5, mm/memcontrol.c); model
+ * C pages follow their objcg when a cgroup is removed, as slab objects do.
+ */
+export class KernelPages {
+  private readonly live = new Map<number, KernelAlloc>();
+  private nextId = 1;
+  /** Page-charged eras: charged pages per memcg (they pin a dying cgroup). */
+  private readonly byMemcg = new Map<Cgroup, number>();
+  /** Pages allocated (charged or not), part of the instance's used physical pages. */
+  totalPages = 0;
+
+  constructor(private readonly sim: Instance) {}
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  /** Pages held charged to `cg` by page-charged eras (a dying cgroup stays pinned while > 0). */
+  pinnedPages(cg: Cgroup): number {
+    return this.byMemcg.get(cg) ?? 0;
+  }
+
+  /** Charged pages by cgroup as the `kernel` statistic holds them (for the invariants). */
+  chargedPagesByCgroup(): Map<Cgroup, number> {
+    const out = new Map<Cgroup, number>();
+    for (const a of this.live.values()) {
+      let cg: Cgroup | null = a.memcg;
+      if (a.objcg > 0) cg = this.sim.slab.objcgMemcg[a.objcg];
+      if (cg === null || cg.isRoot) continue;
+      out.set(cg, (out.get(cg) ?? 0) + a.pages);
+    }
+    return out;
+  }
+
+  alloc(cmd: C.AllocKernelPagesCmd): KernelPagesResult {
+    const t = this.sim.task(cmd.pid);
+    if (!(KERNEL_PAGE_KINDS as readonly string[]).includes(cmd.kind))
+      fail("INVALID_ARGUMENT", `kind must be one of ${KERNEL_PAGE_KINDS.join(", ")}`, {
+        issues: [{ path: "kind", message: "unknown kind" }],
+      });
+    const order = cmd.order ?? (cmd.kind === "kernelStack" ? KERNEL_STACK_ORDER : 0);
+    if (!Number.isInteger(order) || order < 0 || order > MAX_KERNEL_PAGE_ORDER)
+      fail("INVALID_ARGUMENT", `order must be an integer in [0, ${MAX_KERNEL_PAGE_ORDER}]`, {
+        issues: [{ path: "order", message: "out of range" }],
+      });
+    const gfp = parseGfp(cmd.gfp);
+    const n = 1 << order;
+    const out = newOutcome();
+    const ctx: ChargeCtx = { task: t, cpu: t.cpu, gfp, out };
+    const memcg = t.cgroup;
+    const failed = (error: C.AllocResult["error"]): KernelPagesResult => {
+      runPendingHighWork(this.sim, out);
+      return {
+        allocatedBytes: 0,
+        failedBytes: n * PAGE,
+        error,
+        failedAt: error === "ENOMEM" && out.failedAt !== null ? out.failedAt.path : null,
+        chargedBytes: 0,
+        reclaimedBytes: out.reclaimedPages * PAGE,
+        oomKilledPids: out.oomKilledPids,
+        throttleMs: out.throttleMs,
+        pageId: null,
+        accounted: false,
+      };
+    };
+    if (!this.sim.allocPhysPages(n, ctx)) return failed(out.selfKilled ? "OOM_KILLED" : "ENOMEM");
+    const accounted = kernelPagesAccounted(this.sim, cmd.kind, gfp, memcg);
+    const a: KernelAlloc = { pages: n, kind: cmd.kind, memcg: null, objcg: 0 };
+    if (accounted) {
+      if (!this.charge(memcg, n, ctx)) {
+        this.sim.usedPages -= n;
+        this.sim.chargeFailures.kmem++;
+        this.sim.events.emit(this.sim.clockMs, "charge_failed", {
+          cgroup: memcg.path,
+          pid: t.pid,
+          failedAt: out.failedAt?.path ?? memcg.path,
+          reason: "kmem",
+        });
+        return failed(out.selfKilled ? "OOM_KILLED" : "ENOMEM");
+      }
+      if (this.sim.model.objectCharging) a.objcg = memcg.objcgId;
+      else {
+        a.memcg = memcg;
+        this.byMemcg.set(memcg, (this.byMemcg.get(memcg) ?? 0) + n);
+      }
+    }
+    this.totalPages += n;
+    const id = this.nextId++;
+    this.live.set(id, a);
+    runPendingHighWork(this.sim, out);
+    return {
+      allocatedBytes: n * PAGE,
+      failedBytes: 0,
+      error: null,
+      failedAt: null,
+      chargedBytes: accounted ? n * PAGE : 0,
+      reclaimedBytes: out.reclaimedPages * PAGE,
+      oomKilledPids: out.oomKilledPids,
+      throttleMs: out.throttleMs,
+      pageId: id,
+      accounted,
+    };
+  }
+
+  /**
+   * The era's charge of `n` whole pages: 4.5+ (`memcg_kmem_charge`, 4.5; `obj_cgroup_charge_pages`,
+   * 5.9+) try-charge `memory` with reclaim and OOM, then the v1 `kmem` counter (enforced in 4.5 v1,
+   * a mirror since 5.16); 3.8 `memcg_charge_kmem` charges `kmem` first (failure: ENOMEM without
+   * reclaim), then `res` through the 3.x path. Statistic `kernel` moves by the pages.
+   */
+  private charge(memcg: Cgroup, n: number, ctx: ChargeCtx): boolean {
+    const sim = this.sim;
+    if (sim.model.objectCharging) {
+      if (tryChargeMemcg(sim, memcg, n, ctx) !== CHARGE_OK) return false;
+      chargeAt(memcg, ROW_KMEM, n);
+      memcg.objcgPages += n;
+    } else if (sim.model.modern) {
+      if (tryChargeMemcg(sim, memcg, n, ctx) !== CHARGE_OK) return false;
+      if (sim.config.cgroupVersion === 1) {
+        const failedAt = tryChargeAt(memcg, ROW_KMEM, n);
+        if (failedAt !== null) {
+          uncharge(memcg, n);
+          ctx.out.failedAt = failedAt;
+          return false;
+        }
+      } else chargeAt(memcg, ROW_KMEM, n);
+    } else {
+      const failedAt = tryChargeAt(memcg, ROW_KMEM, n);
+      if (failedAt !== null) {
+        ctx.out.failedAt = failedAt;
+        return false;
+      }
+      if (tryChargeMemcg(sim, memcg, n, ctx) !== CHARGE_OK) {
+        unchargeAt(memcg, ROW_KMEM, n);
+        return false;
+      }
+    }
+    modStat(memcg, STAT_KERNEL_PAGES, n);
+    return true;
+  }
+
+  /** Frees allocations by id (`__free_pages` → `__memcg_kmem_uncharge_page`); unknown ids count as missing. */
+  free(cmd: C.FreeKernelPagesCmd): C.FreeResult {
+    let missing = 0;
+    let freedBytes = 0;
+    let unchargedPages = 0;
+    for (const id of cmd.pageIds) {
+      const a = this.live.get(id);
+      if (a === undefined) {
+        missing++;
+        continue;
+      }
+      this.live.delete(id);
+      this.totalPages -= a.pages;
+      this.sim.usedPages -= a.pages;
+      freedBytes += a.pages * PAGE;
+      if (a.objcg > 0) {
+        // model C: the pages uncharge whatever cgroup their objcg points at now (a reparented
+        // objcg: the parent; the root: nothing, its charge left at offline)
+        const memcg = this.sim.slab.objcgMemcg[a.objcg];
+        if (memcg.isRoot) continue;
+        uncharge(memcg, a.pages);
+        unchargeAt(memcg, ROW_KMEM, a.pages);
+        memcg.objcgPages -= a.pages;
+        modStat(memcg, STAT_KERNEL_PAGES, -a.pages);
+        unchargedPages += a.pages;
+        this.sim.maybeRelease(memcg);
+      } else if (a.memcg !== null) {
+        const memcg = a.memcg;
+        uncharge(memcg, a.pages);
+        unchargeAt(memcg, ROW_KMEM, a.pages);
+        modStat(memcg, STAT_KERNEL_PAGES, -a.pages);
+        const left = (this.byMemcg.get(memcg) ?? 0) - a.pages;
+        if (left === 0) this.byMemcg.delete(memcg);
+        else this.byMemcg.set(memcg, left);
+        unchargedPages += a.pages;
+        this.sim.maybeRelease(memcg);
+      }
+    }
+    return { freedBytes, missingCount: missing, unchargedBytes: unchargedPages * PAGE, freedSlabCount: 0 };
+  }
+}

@@ -1,0 +1,139 @@
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+
+/** A trace that cannot be read at all (as opposed to single unusable lines, which are counted). */
+export class TraceInputError extends Error {
+  constructor(
+    readonly code:
+      | "NOT_GZIP"
+      | "TRUNCATED_GZIP"
+      | "BAD_GZIP"
+      | "EMPTY_TRACE"
+      | "NO_USABLE_LINE"
+      | "BAD_RECORDING",
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Whether the trace is gzip: "auto" looks at the first two bytes (1f 8b). */
+export type GzipMode = "auto" | "yes" | "no";
+
+export interface ReadProgress {
+  /** Bytes of the source consumed so far (compressed bytes for gzip). */
+  bytesIn: number;
+  lines: number;
+}
+
+/**
+ * Streams the lines of a trace from `source` (a file stream or an HTTP body) to `onLine`, with
+ * 1-based line numbers; plain text or gzip (one or more members), decompressed as it arrives,
+ * never holding more than a chunk: memory stays flat in the trace's length. `onLine` is
+ * synchronous; the source is paused while it runs (backpressure). Errors: TraceInputError NOT_GZIP
+ * (gzip asked for, magic absent), TRUNCATED_GZIP (the stream ends inside a member; the message
+ * names the byte offset where the input ended), BAD_GZIP (corrupt data, with its offset).
+ */
+export async function readTraceLines(
+  source: AsyncIterable<Buffer | string>,
+  gzip: GzipMode,
+  onLine: (line: string, lineNo: number) => void,
+  progress?: ReadProgress,
+): Promise<number> {
+  const p: ReadProgress = progress ?? { bytesIn: 0, lines: 0 };
+  let tail = "";
+  let lineNo = 0;
+  const emit = (text: string) => {
+    let start = 0;
+    let nl = text.indexOf("\n");
+    if (nl < 0) {
+      tail += text;
+      return;
+    }
+    let first = tail + text.slice(0, nl);
+    tail = "";
+    for (;;) {
+      const line = first.length > 0 && first.charCodeAt(first.length - 1) === 13 ? first.slice(0, -1) : first;
+      lineNo++;
+      onLine(line, lineNo);
+      start = nl + 1;
+      nl = text.indexOf("\n", start);
+      if (nl < 0) break;
+      first = text.slice(start, nl);
+    }
+    tail = text.slice(start);
+    p.lines = lineNo;
+  };
+
+  const iterator = source[Symbol.asyncIterator]();
+  const firstRes = await iterator.next();
+  if (firstRes.done) {
+    if (gzip === "yes")
+      throw new TraceInputError("NOT_GZIP", "the trace is empty, not gzip data (byte 0)", { offset: 0 });
+    return 0;
+  }
+  const first = typeof firstRes.value === "string" ? Buffer.from(firstRes.value, "latin1") : firstRes.value;
+  const isGzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  if (gzip === "yes" && !isGzip)
+    throw new TraceInputError(
+      "NOT_GZIP",
+      `the trace is not gzip data: byte 0 is 0x${(first[0] ?? 0).toString(16).padStart(2, "0")}, gzip starts with 0x1f 0x8b`,
+      { offset: 0 },
+    );
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield first;
+    for (;;) {
+      const r = await iterator.next();
+      if (r.done) return;
+      yield typeof r.value === "string" ? Buffer.from(r.value, "latin1") : r.value;
+    }
+  }
+  if (gzip === "no" || !isGzip) {
+    for await (const chunk of rest()) {
+      p.bytesIn += chunk.length;
+      emit(chunk.toString("latin1"));
+    }
+  } else {
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        p.bytesIn += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    // 64 KiB of text per chunk: decoding 256 KiB chunks to strings ran 2-5x slower here (likely
+    // V8's large-object space, above 128 KiB; docs/BENCHMARKS.md "Trace replay")
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+    try {
+      await pipeline(rest(), counter, gunzip, async (decoded: AsyncIterable<Buffer>) => {
+        for await (const chunk of decoded) emit(chunk.toString("latin1"));
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "Z_BUF_ERROR")
+        throw new TraceInputError(
+          "TRUNCATED_GZIP",
+          `truncated gzip: the input ends at byte ${p.bytesIn} inside a compressed member (${lineNo} complete lines read)`,
+          { offset: p.bytesIn, lines: lineNo },
+        );
+      if (e.code === "Z_DATA_ERROR")
+        throw new TraceInputError(
+          "BAD_GZIP",
+          `corrupt gzip data within the first ${p.bytesIn} bytes: ${e.message}`,
+          {
+            offset: p.bytesIn,
+          },
+        );
+      throw err;
+    }
+  }
+  if (tail.length > 0) {
+    const line = tail.charCodeAt(tail.length - 1) === 13 ? tail.slice(0, -1) : tail;
+    tail = "";
+    lineNo++;
+    onLine(line, lineNo);
+  }
+  p.lines = lineNo;
+  return lineNo;
+}

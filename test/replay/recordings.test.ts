@@ -1,0 +1,88 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MODEL_NAMES as MODELS } from "../../src/engine/config.js";
+import { openRecording } from "../../src/replay/recording.js";
+import { type ReplayReport, replayRecording } from "../../src/replay/run.js";
+
+/**
+ * One replay per shared recording (test/replay/fixtures: copies of the real Linux 6.18 recordings,
+ * README facts in docs/REPLAY.md). Held to what the real kernel showed: under v5.9 (per-object
+ * charging, the kernel's design since 5.9) each non-parent cgroup's Δmemory.kmem.usage_in_bytes
+ * within (1 + CPUs) pages of the real one; every trace line accounted for.
+ */
+const FIXTURES = join(import.meta.dirname, "fixtures");
+const CASES = ["fork-100", "mixed-3000", "mkdir-2000", "oom-2m", "pipes-500", "rmdir-reparent", "siblings-3"];
+const KMEM = "memory.kmem.usage_in_bytes";
+
+const reports = new Map<string, ReplayReport>();
+beforeAll(async () => {
+  for (const c of CASES) reports.set(c, await replayRecording(openRecording(join(FIXTURES, c))));
+}, 120_000);
+
+describe.each(CASES)("recording %s", (c) => {
+  const meta = JSON.parse(readFileSync(join(FIXTURES, c, "meta.json"), "utf8"));
+  const cpus = Math.max(...(meta.cpus as number[])) + 1;
+
+  it("replays under every model, every line counted once", () => {
+    const r = reports.get(c)!;
+    expect(Object.keys(r.models)).toEqual([...MODELS]);
+    for (const m of MODELS) {
+      const lines = r.models[m].lines;
+      expect(lines.parsed).toBe(meta.trace_lines);
+      const skipped = Object.values(lines.skipped).reduce((a, b) => a + b, 0);
+      expect(lines.used + skipped).toBe(meta.trace_lines);
+    }
+  });
+
+  it(`v5.9: each non-parent cgroup's Δkmem within (1 + ${cpus}) pages of the real one`, () => {
+    const v59 = reports.get(c)!.models["v5.9"];
+    const names = Object.keys(meta.before).filter((k) => k !== "parent");
+    expect(Object.keys(v59.cgroups).sort()).toEqual(["parent", ...names].sort());
+    for (const name of names) {
+      const { predicted, real } = v59.cgroups[name];
+      const realDelta = meta.after[name][KMEM] - meta.before[name][KMEM];
+      expect(real?.[KMEM]).toBe(realDelta);
+      expect(
+        Math.abs(predicted[KMEM] - realDelta),
+        `${c} ${name}: predicted ${predicted[KMEM]}, real ${realDelta}`,
+      ).toBeLessThanOrEqual((1 + cpus) * 4096);
+    }
+  });
+
+  it("only oom-2m has an OOM kill, in any model that kills", () => {
+    const r = reports.get(c)!;
+    if (c !== "oom-2m") for (const m of MODELS) expect(r.models[m].oomKills, m).toEqual([]);
+  });
+});
+
+describe("the facts of the recordings", () => {
+  it("fork-100: 100 kernel stacks of 16384 bytes are in the v5.9 prediction, absent from rfc-2012's", () => {
+    const r = reports.get("fork-100")!;
+    const v59 = r.models["v5.9"].cgroups["fork-100-0"].predicted[KMEM];
+    // real: 12390400 = slab objects + ACCOUNT pages + 100 × 16384
+    expect(Math.abs(v59 - 12390400)).toBeLessThanOrEqual(2 * 4096);
+    expect(r.models["v5.9"].lines.used).toBe(15897);
+    expect(r.models["rfc-2012"].cgroups["fork-100-0"].predicted[KMEM]).toBeLessThan(12390400 - 100 * 16384);
+  });
+
+  it("oom-2m: v4.5 OOM-kills the workload pid 11812 within the last 3 % of the trace, on a dentry allocation", () => {
+    const r = reports.get("oom-2m")!;
+    const kills = r.models["v4.5"].oomKills;
+    expect(kills).toHaveLength(1);
+    expect(kills[0].pid).toBe(11812);
+    expect(kills[0].cgroup).toBe("oom-2m-0");
+    expect(kills[0].atLine).toBeGreaterThanOrEqual(Math.ceil(12007 * 0.97));
+    expect(r.models["v4.5"].cgroups["oom-2m-0"].predicted.oom_kill).toBe(1);
+    // the real kernel's after − before at the limit: kmem grew by 2088960
+    expect(r.models["v4.5"].cgroups["oom-2m-0"].real?.[KMEM]).toBe(2088960);
+  });
+
+  it("rmdir-reparent and siblings-3: the parent's Δkmem is the sum of its children's", () => {
+    for (const c of ["rmdir-reparent", "siblings-3"]) {
+      const cg = reports.get(c)!.models["v5.9"].cgroups;
+      const kids = Object.entries(cg).filter(([k]) => k !== "parent");
+      expect(cg.parent.predicted[KMEM]).toBe(kids.reduce((a, [, v]) => a + v.predicted[KMEM], 0));
+    }
+  });
+});
