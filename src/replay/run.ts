@@ -28,6 +28,11 @@ export interface ReplaySeries {
 
 export interface ModelReport {
   cgroups: Record<string, CgroupReport>;
+  /**
+   * Recordings with `after_rmdir`: the workload's processes exit and its cgroups are removed with
+   * their objects alive; the parent's counters before → after that rmdir, predicted and real.
+   */
+  afterRmdir?: { parent: { predicted: { kmemBytes: number; usageBytes: number }; real: { kmemBytes: number; usageBytes: number } } };
   oomKills: OomKill[];
   lines: LineCounts;
   notes?: Record<string, number>;
@@ -303,6 +308,32 @@ export async function replayRecording(
       cgroups[name] = { predicted: subCounters(after, r.baseline.get(name)!), real };
     }
     const rep: ModelReport = { cgroups, oomKills: r.replayer.oomKills, lines: r.replayer.counts };
+    const afterRmdir = (rec.meta as { after_rmdir?: Record<string, Record<string, unknown>> }).after_rmdir;
+    const afterExit = (rec.meta as { after_exit?: Record<string, Record<string, unknown>> }).after_exit ?? rec.meta.after;
+    if (afterRmdir?.[PARENT] !== undefined && afterExit?.[PARENT] !== undefined) {
+      const parentPath = r.paths.get(PARENT)!;
+      const read = () => readCounters(r.target, parentPath, 0);
+      const at = read();
+      for (const [name, path] of r.paths) {
+        if (name === PARENT) continue;
+        const cg = r.inst.lookup(path);
+        for (const pid of [...cg.tasks]) r.target.exec({ op: "exitTask", pid });
+        r.target.exec({ op: "removeCgroup", path });
+      }
+      const after = read();
+      const num = (o: Record<string, unknown>, k: string) => (typeof o[k] === "number" ? (o[k] as number) : 0);
+      const KMEM = "memory.kmem.usage_in_bytes";
+      const USAGE = "memory.usage_in_bytes";
+      rep.afterRmdir = {
+        parent: {
+          predicted: { kmemBytes: after[KMEM] - at[KMEM], usageBytes: after[USAGE] - at[USAGE] },
+          real: {
+            kmemBytes: num(afterRmdir[PARENT], KMEM) - num(afterExit[PARENT], KMEM),
+            usageBytes: num(afterRmdir[PARENT], USAGE) - num(afterExit[PARENT], USAGE),
+          },
+        },
+      };
+    }
     if (Object.keys(r.replayer.notes).length > 0) rep.notes = r.replayer.notes;
     if (r.series !== null) rep.series = r.series;
     out.models[r.model] = rep;

@@ -50,6 +50,17 @@ describe.each(CASES)("recording %s", (c) => {
     }
   });
 
+  it(`v6.18: each non-parent cgroup's Δkmem within (1 + ${cpus}) pages of the real one`, () => {
+    const m = reports.get(c)!.models["v6.18"];
+    for (const name of Object.keys(meta.before).filter((k) => k !== "parent")) {
+      const realDelta = meta.after[name][KMEM] - meta.before[name][KMEM];
+      expect(
+        Math.abs(m.cgroups[name].predicted[KMEM] - realDelta),
+        `${c} ${name}: predicted ${m.cgroups[name].predicted[KMEM]}, real ${realDelta}`,
+      ).toBeLessThanOrEqual((1 + cpus) * 4096);
+    }
+  });
+
   it("only oom-2m has an OOM kill, in any model that kills", () => {
     const r = reports.get(c)!;
     if (c !== "oom-2m") for (const m of MODELS) expect(r.models[m].oomKills, m).toEqual([]);
@@ -57,6 +68,37 @@ describe.each(CASES)("recording %s", (c) => {
 });
 
 describe("the facts of the recordings", () => {
+  it("v6.18: Δmemory.usage_in_bytes moves in the kernel's 64-page batches: exactly the real one where the trace holds every charge", () => {
+    const USAGE = "memory.usage_in_bytes";
+    for (const [c, names] of [
+      ["mkdir-2000", ["mkdir-2000-0"]],
+      ["pipes-500", ["pipes-500-0"]],
+      ["rmdir-reparent", ["rmdir-reparent-0"]],
+      ["siblings-3", ["siblings-3-0", "siblings-3-1", "siblings-3-2"]],
+    ] as const) {
+      const m = reports.get(c)!.models["v6.18"];
+      for (const name of names) {
+        const { predicted, real } = m.cgroups[name];
+        expect(predicted[USAGE], `${c} ${name}`).toBe(real![USAGE]);
+        expect(predicted[USAGE] % (64 * 4096), `${c} ${name}: whole batches`).toBe(0);
+      }
+      // under v5.9 (no batch by default) the same counter follows kmem instead
+      expect(reports.get(c)!.models["v5.9"].cgroups[names[0]].predicted[USAGE]).not.toBe(m.cgroups[names[0]].predicted[USAGE]);
+    }
+  });
+
+  it("rmdir-reparent: removing the child with its objects alive leaves the parent's kmem unchanged (v5.9, v6.18), as recorded", () => {
+    const r = reports.get("rmdir-reparent")!;
+    for (const m of ["v5.9", "v6.18"]) {
+      const a = r.models[m].afterRmdir!;
+      expect(a.parent.real).toEqual({ kmemBytes: 0, usageBytes: -196608 });
+      expect(a.parent.predicted.kmemBytes, m).toBe(0);
+    }
+    // v6.18 drains the child's page stock at offline (drain_all_stock): the parent's usage drops
+    expect(r.models["v6.18"].afterRmdir!.parent.predicted.usageBytes).toBeLessThan(0);
+    expect(r.models["v5.9"].afterRmdir!.parent.predicted.usageBytes).toBe(0);
+  });
+
   it("fork-100: 100 kernel stacks of 16384 bytes are in the v5.9 prediction, absent from rfc-2012's", () => {
     const r = reports.get("fork-100")!;
     const v59 = r.models["v5.9"].cgroups["fork-100-0"].predicted[KMEM];
