@@ -9,7 +9,7 @@ import { type AxisValue, pointAt, pointScenario, type SweepSpec } from "./spec.j
 const MEMINFO_KEYS = ["MemFree", "Slab", "SReclaimable", "SUnreclaim"] as const;
 
 /**
- * One line of results.jsonl: the point's coordinates, every `compare` column (API.md §11), how the
+ * One line of results.jsonl: the point's coordinates, every `compare` column (docs/API.md §11), how the
  * run went, and final cgroupfs figures read through the same file handlers as the REST facade.
  * No wall-clock field: the line depends only on the spec and the point's index.
  */
