@@ -7,6 +7,7 @@ import { Persistence, type RestoreReport } from "./persistence/index.js";
 import { Registry } from "./registry.js";
 import { buildApp } from "./rest/app.js";
 import type { ServerConfig } from "./server-config.js";
+import { SweepService } from "./sweep/service.js";
 
 export interface RunningServer {
   httpPort: number;
@@ -59,14 +60,19 @@ export async function startServer(
   // is committed; export commits at once (it reads the journal)
   const flush = () => persistence.flush();
   const durable = () => persistence.durable();
+  // one pool of sweep worker threads for both transports (POST /v1/sweeps, StartSweep)
+  const sweeps = new SweepService(undefined, registry.limits, (err) =>
+    logger.error({ err }, "a sweep failed with an internal error"),
+  );
   const common = { registry, metrics, flush, durable, transfer: persistence, apiToken: config.apiToken };
-  const app = await buildApp({ ...common, logger, readiness });
+  const app = await buildApp({ ...common, sweeps, logger, readiness });
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;
   try {
     await app.listen({ host: config.host, port: config.httpPort });
     // ---- gRPC (src/grpc/server.ts, docs/API.md §10): NOT_SERVING until everything is up ----
     grpc = await startGrpcServer({
       ...common,
+      sweeps,
       host: config.host,
       port: config.grpcPort,
       logger,
@@ -75,6 +81,7 @@ export async function startServer(
   } catch (err) {
     demo?.stop();
     await app.close();
+    await sweeps.close();
     metrics.close();
     persistence.close();
     throw err;
@@ -92,6 +99,7 @@ export async function startServer(
       // REST first (ends SSE streams, lets in-flight requests finish), then gRPC, then the journal.
       await app.close();
       await grpc?.close();
+      await sweeps.close();
       persistence.close();
       metrics.close();
     })();

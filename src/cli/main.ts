@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { runCompareCli } from "../compare/cli.js";
 import { EngineError } from "../engine/index.js";
 import { main as serve } from "../main.js";
+import { runSweepCli, runSweepMergeCli } from "../sweep/cli.js";
 import { runRecordCli, runReplayCli } from "../replay/cli.js";
 import { type Io, runCli } from "./run.js";
 
@@ -12,6 +13,8 @@ Commands:
   serve              start the REST + gRPC server (what npm start runs)
   run FILE [--json]  run a scenario file against a fresh instance, print the final state
   compare FILE ...   run a scenario once per model, one row per model
+  sweep SPEC ...     run a parameter grid (worker threads, shards, Kubernetes Indexed Jobs)
+  sweep-merge DIR... merge the shards of a sweep, draw its report
   replay DIR ...     replay a real kernel trace recording under each model, predicted vs real
   record --out DIR -- CMD ...  record CMD's slab trace on this host (root, tracefs, memory cgroups)
 
@@ -32,6 +35,10 @@ export async function cli(
         return await runCli(rest, io);
       case "compare":
         return await runCompareCli(rest);
+      case "sweep":
+        return await runSweepCli(rest);
+      case "sweep-merge":
+        return await runSweepMergeCli(rest);
       case "replay":
         return await runReplayCli(rest, io);
       case "record":

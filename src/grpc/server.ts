@@ -14,6 +14,7 @@ import { Persistence } from "../persistence/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
 import { tokenMatcher } from "../rest/auth.js";
 import type { Transfer } from "../rest/routes/transfer.js";
+import { SweepService, type SweepStatus } from "../sweep/service.js";
 import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
 import { stringifyExact } from "../rest/json.js";
 import { toGrpcError } from "./errors.js";
@@ -52,6 +53,8 @@ export interface GrpcServerOptions {
   apiToken?: string | null;
   /** Initial health status (default true; src/server.ts starts NOT_SERVING and turns it on when ready). */
   serving?: boolean;
+  /** StartSweep and its worker threads; default: the server's own (closed with it). */
+  sweeps?: SweepService;
 }
 
 export interface GrpcServerHandle {
@@ -89,6 +92,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     transfer = ownTransfer;
   }
   const transferOf: Transfer = transfer;
+  const ownSweeps =
+    opts.sweeps === undefined
+      ? new SweepService(undefined, registry.limits, (err) =>
+          logger.error({ err }, "a sweep failed with an internal error"),
+        )
+      : null;
+  const sweeps = opts.sweeps ?? (ownSweeps as SweepService);
 
   const unary =
     (method: string, fn: (req: ProtoObject) => unknown, mutates = false): Unary =>
@@ -246,6 +256,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     }),
   };
   for (const op of OPS) handlers[RPC_OF_OP[op]] = commandRpc(op);
+  // the sweeps of POST /v1/sweeps (issue #21): the same service, the spec as JSON text
+  handlers.StartSweep = unary("StartSweep", (r) => ({
+    sweep: sweepMessage(sweeps.start({ spec: parseJsonText(str(r.specJson), "spec_json") })),
+  }));
+  handlers.ListSweeps = unary("ListSweeps", () => ({ sweeps: sweeps.list().map(sweepMessage) }));
+  handlers.GetSweep = unary("GetSweep", (r) => ({ sweep: sweepMessage(sweeps.status(str(r.id))) }));
+  handlers.GetSweepResults = unary("GetSweepResults", (r) => ({ resultsJsonl: sweeps.results(str(r.id)) }));
   handlers.Replay = replayRpc(registry, logger, metrics, durable ?? (async () => flush()));
 
   const watchers = new Set<EventWatch>();
@@ -324,11 +341,25 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         resolve();
       });
       ownTransfer?.close();
+      void ownSweeps?.close();
     });
     return closing;
   };
 
   return { port, setServing, close };
+}
+
+/** A sweep's status as the proto's `Sweep` (no `error` field unless it failed). */
+function sweepMessage(s: SweepStatus): ProtoObject {
+  const m: ProtoObject = {
+    id: s.id,
+    state: s.state,
+    digest: s.digest,
+    pointCount: s.pointCount,
+    pointsDone: s.pointsDone,
+  };
+  if (s.error !== null) m.error = s.error;
+  return m;
 }
 
 /** JSON text from a client (ImportInstance): a syntax error is INVALID_ARGUMENT, `__proto__`/`constructor` keys are refused. */

@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
 import { Persistence } from "../persistence/index.js";
 import type { Registry, ServerLimits } from "../registry.js";
+import { SweepService } from "../sweep/service.js";
 import { type ApiAuth, registerAuth } from "./auth.js";
 import { registerBodyParsing } from "./content-type.js";
 import type { RouteContext, ZodApp } from "./context.js";
@@ -21,6 +22,7 @@ import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
 import { instanceRoutes } from "./routes/instances.js";
 import { simulationRoutes } from "./routes/simulation.js";
+import { sweepRoutes } from "./routes/sweeps.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { type Transfer, transferRoutes } from "./routes/transfer.js";
 import { DEFAULT_SSE_OPTIONS, SseHub } from "./sse.js";
@@ -48,6 +50,8 @@ export interface BuildAppOptions {
   durable?: () => Promise<void>;
   /** SSE heartbeat period (tests shorten it). */
   sseHeartbeatMs?: number;
+  /** POST /v1/sweeps and its worker threads; default: the app's own (closed with it). */
+  sweeps?: SweepService;
   /** The OpenAPI document served at /openapi.yaml and /docs; default: the committed openapi.yaml. */
   openapiText?: string;
 }
@@ -150,6 +154,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   eventRoutes(app, ctx, hub);
   transferRoutes(app, ctx, transfer);
   compareRoutes(app, ctx);
+  let sweeps = opts.sweeps;
+  if (sweeps === undefined) {
+    const own = new SweepService(undefined, registry.limits, (err) =>
+      app.log.error({ err }, "a sweep failed with an internal error"),
+    );
+    app.addHook("onClose", async () => own.close());
+    sweeps = own;
+  }
+  sweepRoutes(app, sweeps);
   await replayRoutes(app, ctx);
   await docsRoutes(app, opts.openapiText ?? readOpenapiText());
   return app;

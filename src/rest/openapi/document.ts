@@ -58,6 +58,13 @@ const PARAMS: Record<string, Json> = {
     schema: { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$" },
   },
   pid: { name: "pid", in: "path", required: true, schema: { type: "integer", minimum: 1, maximum: 4194304 } },
+  id: {
+    name: "id",
+    in: "path",
+    required: true,
+    description: "sweep id (`sweep-1`, …)",
+    schema: { type: "string" },
+  },
 };
 
 const IMPORT_QUERY: Json[] = [
@@ -156,6 +163,8 @@ function operation(r: RouteDoc): Json {
   if (r.ok.text !== undefined) content["text/plain"] = { schema: { type: "string", description: r.ok.text } };
   if (r.ok.yaml === true) content["application/yaml"] = { schema: { type: "string" } };
   if (r.ok.html === true) content["text/html"] = { schema: { type: "string" } };
+  if (r.ok.ndjson !== undefined)
+    content["application/x-ndjson"] = { schema: { type: "string", description: r.ok.ndjson } };
   if (Object.keys(content).length > 0) ok.content = content;
   // /v1 routes need the bearer token when the server has one (MEMCG_SIM_API_TOKEN): 401 without it
   const errors = r.path.startsWith("/v1/")

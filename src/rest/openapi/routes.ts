@@ -18,6 +18,8 @@ import {
 } from "../../commands/schemas.js";
 import { compareRequestSchema } from "../../compare/rest.js";
 import { exportDocSchema } from "../../persistence/index.js";
+import { startSweepBodySchema } from "../../sweep/service.js";
+import { sweepListSchema, sweepStatusSchema } from "../routes/sweeps.js";
 import * as R from "./responses.js";
 
 /** Request schemas as they appear in components.schemas (the same zod the routes parse with). */
@@ -41,6 +43,7 @@ export const REQUEST_SCHEMAS: Record<string, z.ZodType> = {
   // the body of import and the answer of export: one document
   ExportDocument: exportDocSchema,
   CompareRequest: compareRequestSchema,
+  StartSweepRequest: startSweepBodySchema,
 };
 
 export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
@@ -63,12 +66,22 @@ export const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   Health: R.health,
   Problem: R.problemOut,
   CompareResult: R.compareResult,
+  SweepStatus: sweepStatusSchema,
+  SweepList: sweepListSchema,
   ReplayResult: R.replayResult,
 };
 
-type Param = "name" | "path" | "cache" | "pid" | "fsPath";
+type Param = "name" | "path" | "cache" | "pid" | "fsPath" | "id";
 /** What a route answers on success: a component schema, text/plain, an SSE stream, or nothing. */
-type Ok = { status: number; schema?: string; text?: string; yaml?: boolean; html?: boolean; sse?: boolean };
+type Ok = {
+  status: number;
+  schema?: string;
+  text?: string;
+  yaml?: boolean;
+  html?: boolean;
+  sse?: boolean;
+  ndjson?: string;
+};
 
 export interface RouteDoc {
   method: "get" | "post" | "put" | "patch" | "delete";
@@ -236,6 +249,48 @@ export const ROUTES: RouteDoc[] = [
     body: "CompareRequest",
     ok: { status: 200, schema: "CompareResult" },
     errors: WRITE,
+  },
+  {
+    method: "post",
+    path: "/v1/sweeps",
+    operationId: "startSweep",
+    tag: "sweeps",
+    summary: "Starts a parameter sweep on the server's worker threads (202; poll GET /v1/sweeps/{id})",
+    description:
+      "Body: `{spec: {description?, scenario: {config?, commands}, models?, axes: [{name, path, values}]}}` as a sweep spec file holds, the scenario inline. 400 INVALID_ARGUMENT with `details.issues` (paths like `spec.axes.0.values.2`); 429 LIMIT_EXCEEDED past the server's points per sweep (`maxSweepPoints`) or sweeps running at once (`maxActiveSweeps`).",
+    body: "StartSweepRequest",
+    ok: { status: 202, schema: "SweepStatus" },
+    errors: WRITE,
+  },
+  {
+    method: "get",
+    path: "/v1/sweeps",
+    operationId: "listSweeps",
+    tag: "sweeps",
+    summary: "The sweeps the server holds: running, and the last finished ones",
+    ok: { status: 200, schema: "SweepList" },
+    errors: [500],
+  },
+  {
+    method: "get",
+    path: "/v1/sweeps/{id}",
+    operationId: "getSweep",
+    tag: "sweeps",
+    summary: "A sweep's progress: points done of its point count, its state, its error when it failed",
+    params: ["id"],
+    ok: { status: 200, schema: "SweepStatus" },
+    errors: READ,
+  },
+  {
+    method: "get",
+    path: "/v1/sweeps/{id}/results",
+    operationId: "getSweepResults",
+    tag: "sweeps",
+    summary: "results.jsonl of a finished sweep (the bytes `memcg-sim sweep` writes for the same spec)",
+    description: "409 EAGAIN while the sweep runs, or when it failed (the detail names its error).",
+    params: ["id"],
+    ok: { status: 200, ndjson: "one JSON line per point, in index order" },
+    errors: [400, 404, 409, 500],
   },
   {
     method: "post",
