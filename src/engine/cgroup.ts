@@ -50,7 +50,7 @@ if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE)
   throw new Error("cgroup row layout overlaps");
 /**
  * Hands out cgroup rows, 64 to a chunk. One per simulation (its root makes it, every descendant
- * shares its parent's): no state is shared between the simulations of a process.
+ * shares its parent's): simulations running side by side share no state.
  */
 export class RowAllocator {
   private chunk = new Float64Array(0);
