@@ -175,8 +175,8 @@ function operation(r: RouteDoc): Json {
   return op;
 }
 
-const INFO_DESCRIPTION = `Deterministic simulator of Linux memory-cgroup kernel-memory (slab) accounting across four
-kernel eras. The contract is docs/API.md in the memcg-sim repository, whose root holds this file
+const INFO_DESCRIPTION = `Deterministic simulator of Linux memory-cgroup kernel-memory (slab) accounting across kernel
+eras, from the 2012 per-cgroup slab caches RFC to Linux 6.18. The contract is docs/API.md in the memcg-sim repository, whose root holds this file
 (openapi.yaml); this document lists every REST route, its request and response schemas, and every
 error code.
 
