@@ -1,6 +1,6 @@
 import { type Cgroup, type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
+import { PAGE_SIZE as PAGE } from "../engine/index.js";
 
-const PAGE = 4096;
 
 /**
  * One model's end state, exactly the fields of docs/API.md §11 `compare --json`. Every byte count is

@@ -1,7 +1,7 @@
 import { type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
 import { slabPageCount, slabUtilization, topLevelCgroups } from "./measure.js";
+import { PAGE_SIZE as PAGE } from "../engine/index.js";
 
-const PAGE = 4096;
 /** Top-level cgroups charted by name; the rest are summed under OTHER_CGROUPS. */
 export const MAX_SERIES_CGROUPS = 12;
 export const OTHER_CGROUPS = "(other)";

@@ -23,6 +23,7 @@ export {
   type ModelName,
 } from "./config.js";
 export { EngineError, ERROR_CODES, fail, type ErrorCode } from "./errors.js";
+export { PAGE_SIZE } from "./page.js";
 export type { EventLog, SimEvent } from "./events.js";
 export { DEFAULT_LIMITS, Instance, type EngineLimits } from "./instance.js";
 export { Prng } from "./prng.js";

@@ -38,8 +38,8 @@ import { computeGeometry, MAX_OBJECT_SIZE_BYTES } from "./slab/geometry.js";
 import { SlabSystem } from "./slab/kmem.js";
 import { PID_INDEX_LIMIT, Task } from "./tasks.js";
 import * as V from "./views.js";
+import { PAGE_SIZE as PAGE } from "./page.js";
 
-const PAGE = 4096;
 const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254}$/;
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 

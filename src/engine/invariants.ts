@@ -14,8 +14,8 @@ import type { Sim as Instance } from "./sim.js";
 import type { PageCounter } from "./page-counter.js";
 import type { V59Model } from "./models/v5-9.js";
 import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
+import { PAGE_SIZE as PAGE } from "./page.js";
 
-const PAGE = 4096;
 const SLAB_PARTIAL = 2;
 const SLAB_CPU = 1;
 

@@ -5,8 +5,8 @@ import { fail } from "./errors.js";
 import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
 import type { Sim as Instance } from "./sim.js";
 import { chargeAt, tryChargeAt, unchargeAt } from "./page-counter.js";
+import { PAGE_SIZE as PAGE } from "./page.js";
 
-const PAGE = 4096;
 
 /** What a whole-page kernel allocation is: the kinds whose accounting differs between eras. */
 export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "other"] as const;

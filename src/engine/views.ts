@@ -16,8 +16,8 @@ import type { Sim } from "./sim.js";
 import { subtree } from "./reclaim.js";
 import type { KmemCache } from "./slab/cache.js";
 import type { Task } from "./tasks.js";
+import { PAGE_SIZE as PAGE } from "./page.js";
 
-const PAGE = 4096;
 const bytesOrNull = (pages: number) => (pages === Number.POSITIVE_INFINITY ? null : pages * PAGE);
 
 function events(a: Float64Array) {

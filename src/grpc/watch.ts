@@ -9,7 +9,7 @@ import { eventMessage, type ProtoObject } from "./mappers.js";
 export const STREAM_END_TRAILER = "memcg-sim-stream-end";
 
 /** Events read from the log per step of a catch-up. */
-const PAGE = 256;
+const EVENTS_PER_PAGE = 256;
 
 type WatchCall = grpc.ServerWritableStream<ProtoObject, ProtoObject>;
 
@@ -114,9 +114,9 @@ export class EventWatch {
 
   /** Sends kept events from the cursor until the log is exhausted or the call pushes back. */
   private pump(): void {
-    const maxRounds = Math.ceil(this.log.capacity / PAGE) + 2;
+    const maxRounds = Math.ceil(this.log.capacity / EVENTS_PER_PAGE) + 2;
     for (let round = 0; round < maxRounds && !this.paused && !this.done; round++) {
-      const batch = this.log.since(this.cursor, PAGE);
+      const batch = this.log.since(this.cursor, EVENTS_PER_PAGE);
       const tolerateGap = !this.strict;
       this.strict = true;
       if (batch.length === 0) return;

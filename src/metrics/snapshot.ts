@@ -10,8 +10,8 @@ import {
   usagePages,
 } from "../engine/index.js";
 import type { Registry } from "../registry.js";
+import { PAGE_SIZE as PAGE } from "../engine/index.js";
 
-const PAGE = 4096;
 
 /**
  * Monotonic per-cgroup counters, in the order of this vector (bytes for the charge counters,

@@ -17,8 +17,8 @@ import { usagePages } from "../views.js";
 import { memparse, parseLimitPages, parseUint, v1LimitText, v2LimitText } from "./parse.js";
 import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 import { v2MemoryStat } from "./v2-stat.js";
+import { PAGE_SIZE as PAGE } from "../page.js";
 
-const PAGE = 4096;
 
 /**
  * One cgroupfs file, as the kernel's `struct cftype` rows of `mem_cgroup_legacy_files[]` (v1) and

@@ -8,8 +8,8 @@ import {
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
 import type { Sim as Instance } from "../sim.js";
+import { PAGE_SIZE as PAGE } from "../page.js";
 
-const PAGE = 4096;
 
 /** One v2 `memory.stat` value of a hierarchical statistics row, in the file's unit (0: not simulated). */
 function v2StatValue(sim: Instance, key: string, h: Float64Array): number {

@@ -13,8 +13,8 @@ import type { Sim as Instance } from "../sim.js";
 import type { CacheInstance, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
+import { PAGE_SIZE as PAGE } from "../page.js";
 
-const PAGE = 4096;
 
 /** One CPU's obj stock (`struct obj_stock`): the cached objcg and its pre-charged bytes. */
 export interface ObjStock {

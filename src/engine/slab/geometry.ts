@@ -3,7 +3,9 @@
  * calculate_order, calc_slab_order, set_min_partial). Pure functions of the object size, the
  * alignment flags, the CPU count and the SLUB knobs.
  */
-export const PAGE_SIZE = 4096;
+import { PAGE_SIZE } from "../page.js";
+
+export { PAGE_SIZE };
 const MAX_OBJS_PER_PAGE = 32767;
 const MIN_PARTIAL = 5;
 const MAX_PARTIAL = 10;
