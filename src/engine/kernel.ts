@@ -1,5 +1,5 @@
 import type { Cgroup } from "./cgroup.js";
-import type { CacheInstance, KmemCache } from "./slab/cache.js";
+import type { CacheCopy, KmemCache } from "./slab/cache.js";
 import type { Task } from "./tasks.js";
 
 // The engine's header (the role of include/linux/memcontrol.h, issue #14): value types that cross
@@ -52,14 +52,14 @@ export interface SlabHeader {
   readonly objcgChargedBytes: number[];
   /** Allocations so far (model B's asynchronous copy creation waits for a later one). */
   readonly allocSerial: number;
-  newInstance(
+  newCopy(
     cache: KmemCache,
     memcg: Cgroup | null,
     displayName: string,
-    state: CacheInstance["state"],
-  ): CacheInstance;
-  destroyInstance(inst: CacheInstance): void;
-  shrinkInstance(inst: CacheInstance): number;
+    state: CacheCopy["state"],
+  ): CacheCopy;
+  destroyCopy(inst: CacheCopy): void;
+  shrinkInstance(inst: CacheCopy): number;
   moveObjcgs(from: Cgroup, to: Cgroup): void;
   spliceLists(child: Cgroup, parent: Cgroup, owner: boolean, lru: boolean): void;
 }

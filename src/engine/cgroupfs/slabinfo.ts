@@ -1,4 +1,4 @@
-import type { CacheInstance } from "../slab/cache.js";
+import type { CacheCopy } from "../slab/cache.js";
 
 export const SLABINFO_HEADER =
   "slabinfo - version: 2.1\n" +
@@ -11,7 +11,7 @@ const pad = (s: string | number, w: number) => String(s).padStart(w, " ");
  * slabdata %6lu %6lu %6lu`. SLUB counts objects free on CPU slabs as active (only the node
  * partial list's free objects are subtracted) and prints tunables and sharedavail as 0.
  */
-export function slabinfoLine(name: string, parts: CacheInstance[]): string {
+export function slabinfoLine(name: string, parts: CacheCopy[]): string {
   const g = parts[0].root.geometry;
   let slabs = 0;
   let partialFree = 0;

@@ -1,7 +1,7 @@
 import { uncharge } from "../charge.js";
 import { type Cgroup, ROW_KMEM } from "../cgroup.js";
 import { unchargeAt } from "../page-counter.js";
-import type { CacheInstance } from "../slab/cache.js";
+import type { CacheCopy } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import { PageChargedModel } from "./page-charged.js";
 
@@ -24,7 +24,7 @@ export abstract class LazyCopyModel extends PageChargedModel {
     this.deactivateCopies(kmem, cg);
   }
 
-  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
-    if (inst.slabCount === 0) kmem.destroyInstance(inst);
+  afterDyingFree(kmem: SlabSystem, inst: CacheCopy): void {
+    if (inst.slabCount === 0) kmem.destroyCopy(inst);
   }
 }

@@ -1,10 +1,10 @@
 import type { ChargeCtx, SlabHeader as SlabSystem } from "../kernel.js";
 import type { Cgroup } from "../cgroup.js";
-import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { CacheCopy, KmemCache } from "../slab/cache.js";
 
 /** Which cache copy serves an allocation, and (model C) which objcg its bytes are charged to (0 = none). */
 export interface Selection {
-  inst: CacheInstance;
+  inst: CacheCopy;
   objcg: number;
   /**
    * The same selection holds for every further allocation of this command with the same cache,
@@ -34,8 +34,8 @@ export interface AccountingModel {
 
   selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection;
   /** Charges a new slab's pages to its copy's cgroup (A/B/B′); false fails the allocation. */
-  chargeSlab(kmem: SlabSystem, inst: CacheInstance, pages: number, ctx: ChargeCtx): boolean;
-  unchargeSlab(kmem: SlabSystem, inst: CacheInstance, pages: number): void;
+  chargeSlab(kmem: SlabSystem, inst: CacheCopy, pages: number, ctx: ChargeCtx): boolean;
+  unchargeSlab(kmem: SlabSystem, inst: CacheCopy, pages: number): void;
   /** Model C: charge / uncharge `bytes` to an objcg through the per-CPU obj stock. */
   chargeObject(kmem: SlabSystem, objcg: number, bytes: number, ctx: ChargeCtx): boolean;
   unchargeObject(kmem: SlabSystem, objcg: number, bytes: number, cpu: number): void;
@@ -58,7 +58,7 @@ export interface AccountingModel {
   /** rmdir: what happens to the cgroup's caches, lists and objcgs (docs/DOMAIN.md §6.4, §7.4, §10). */
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
   /** A free landed in a dying copy: destroy it once the era says it is done. */
-  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void;
+  afterDyingFree(kmem: SlabSystem, inst: CacheCopy): void;
   /** Simulated time moved: finish async cache creations that are due (B/B′). */
   onClock(kmem: SlabSystem): void;
 }

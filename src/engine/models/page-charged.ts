@@ -7,7 +7,7 @@ import {
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
 import type { Sim as Instance } from "../sim.js";
-import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { CacheCopy, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
 
@@ -23,7 +23,7 @@ export abstract class PageChargedModel implements AccountingModel {
   abstract readonly memcgAwareShrinking: boolean;
   readonly creditsSlabPagesInMemcgReclaim = true;
   abstract readonly reparentsLruChargesOnOffline: boolean;
-  protected readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0, stable: true };
+  protected readonly sel: Selection = { inst: null as unknown as CacheCopy, objcg: 0, stable: true };
 
   constructor(protected readonly sim: Instance) {}
 
@@ -34,16 +34,16 @@ export abstract class PageChargedModel implements AccountingModel {
   abstract onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void;
   abstract onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void;
   abstract onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
-  abstract afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void;
+  abstract afterDyingFree(kmem: SlabSystem, inst: CacheCopy): void;
 
-  protected pick(inst: CacheInstance, stable = true): Selection {
+  protected pick(inst: CacheCopy, stable = true): Selection {
     this.sel.inst = inst;
     this.sel.objcg = 0;
     this.sel.stable = stable;
     return this.sel;
   }
 
-  chargeSlab(_kmem: SlabSystem, inst: CacheInstance, pages: number, ctx: ChargeCtx): boolean {
+  chargeSlab(_kmem: SlabSystem, inst: CacheCopy, pages: number, ctx: ChargeCtx): boolean {
     const memcg = inst.memcg;
     if (memcg === null) return true;
     if (!this.chargePages(memcg, pages, ctx)) {
@@ -65,7 +65,7 @@ export abstract class PageChargedModel implements AccountingModel {
     return true;
   }
 
-  unchargeSlab(_kmem: SlabSystem, inst: CacheInstance, pages: number): void {
+  unchargeSlab(_kmem: SlabSystem, inst: CacheCopy, pages: number): void {
     const memcg = inst.memcg;
     if (memcg === null) return;
     this.unchargePages(memcg, pages);
@@ -108,7 +108,7 @@ export abstract class PageChargedModel implements AccountingModel {
   }
 
   /** The async worker of 3.8–5.8 finished: the copy is published and serves allocations. */
-  protected activate(inst: CacheInstance): void {
+  protected activate(inst: CacheCopy): void {
     inst.state = "active";
     this.sim.events.emit(this.sim.clockMs, "cache_created", {
       cache: inst.root.name,
@@ -125,7 +125,7 @@ export abstract class PageChargedModel implements AccountingModel {
   protected lazyCopy(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, name: string): Selection {
     let inst = cache.children.get(memcg.id);
     if (inst === undefined) {
-      inst = kmem.newInstance(cache, memcg, name, "pending");
+      inst = kmem.newCopy(cache, memcg, name, "pending");
       inst.readyAtMs = this.sim.clockMs + this.sim.config.cacheCreationDelayMs;
       inst.requestedAtSerial = kmem.allocSerial;
       // the next allocation may find it ready
@@ -152,13 +152,13 @@ export abstract class PageChargedModel implements AccountingModel {
       if (inst === undefined) continue;
       if (inst.state === "pending") {
         inst.state = "active";
-        kmem.destroyInstance(inst);
+        kmem.destroyCopy(inst);
         continue;
       }
       inst.state = "dying";
       inst.minPartial = 0;
       kmem.shrinkInstance(inst);
-      if (inst.slabCount === 0) kmem.destroyInstance(inst);
+      if (inst.slabCount === 0) kmem.destroyCopy(inst);
     }
   }
 }

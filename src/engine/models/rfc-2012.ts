@@ -1,7 +1,7 @@
 import type { ChargeCtx } from "../charge.js";
 import { type Cgroup, ROW_KMEM, ROW_MEMORY } from "../cgroup.js";
 import { tryChargeAt, unchargeAt } from "../page-counter.js";
-import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { CacheCopy, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import { tryToFreeMemcgPages } from "../reclaim.js";
 import type { Selection } from "./model.js";
@@ -52,7 +52,7 @@ export class Rfc2012Model extends PageChargedModel {
 
   private dup(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void {
     if (cache.children.has(cg.id)) return;
-    kmem.newInstance(cache, cg, `${cache.name}-${cg.memcgIndex}`, "active");
+    kmem.newCopy(cache, cg, `${cache.name}-${cg.memcgIndex}`, "active");
     this.sim.events.emit(this.sim.clockMs, "cache_created", {
       cache: cache.name,
       cgroup: cg.path,
@@ -74,11 +74,11 @@ export class Rfc2012Model extends PageChargedModel {
       const inst = cache.children.get(cg.id);
       if (inst === undefined) continue;
       inst.state = "dying";
-      if (inst.activeObjects === 0) kmem.destroyInstance(inst);
+      if (inst.activeObjects === 0) kmem.destroyCopy(inst);
     }
   }
 
-  afterDyingFree(kmem: SlabSystem, inst: CacheInstance): void {
-    if (inst.activeObjects === 0) kmem.destroyInstance(inst);
+  afterDyingFree(kmem: SlabSystem, inst: CacheCopy): void {
+    if (inst.activeObjects === 0) kmem.destroyCopy(inst);
   }
 }

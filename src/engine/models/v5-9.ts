@@ -10,7 +10,7 @@ import {
 import { GFP_ACCOUNT } from "../gfp.js";
 import { chargeAt, unchargeAt } from "../page-counter.js";
 import type { Sim as Instance } from "../sim.js";
-import type { CacheInstance, KmemCache } from "../slab/cache.js";
+import type { CacheCopy, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
@@ -40,7 +40,7 @@ export class V59Model implements AccountingModel {
   readonly creditsSlabPagesInMemcgReclaim = false;
   readonly reparentsLruChargesOnOffline = false;
   readonly stocks: ObjStock[];
-  private readonly sel: Selection = { inst: null as unknown as CacheInstance, objcg: 0, stable: true };
+  private readonly sel: Selection = { inst: null as unknown as CacheCopy, objcg: 0, stable: true };
 
   constructor(protected readonly sim: Instance) {
     this.stocks = Array.from({ length: sim.config.cpuCount }, () => ({ objcg: -1, bytes: 0 }));

@@ -6,7 +6,7 @@ import {
   CTX_NEWEST,
   CTX_OLDEST,
   CTX_STRIDE,
-  type CacheInstance,
+  type CacheCopy,
   type KmemCache,
 } from "./cache.js";
 import { removePartial } from "./free.js";
@@ -174,7 +174,7 @@ export function allocObjects(
  * (or absent) CPU slab leaves the CPU as a full slab and `___slab_alloc` takes the first partial
  * slab or a new one. Returns the slot, or -1 when no new slab could be had.
  */
-function allocSlot(k: SlabArena, inst: CacheInstance, ctx: ChargeCtx): number {
+function allocSlot(k: SlabArena, inst: CacheCopy, ctx: ChargeCtx): number {
   const cpu = ctx.cpu;
   let s = inst.cpuSlab[cpu];
   if (s < 0 || k.slabFree[s] < 0) {

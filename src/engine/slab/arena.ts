@@ -3,7 +3,7 @@ import type { InstanceConfig } from "../config.js";
 import type { EventLog } from "../events.js";
 import type { ChargeCtx, SlabHeader } from "../kernel.js";
 import type { AccountingModel } from "../models/model.js";
-import type { CacheInstance, KmemCache } from "./cache.js";
+import type { CacheCopy, KmemCache } from "./cache.js";
 import { grow, IntrusiveLists } from "./lists.js";
 
 // The storage of the slab allocator of one simulation: every object slot and slab in typed
@@ -45,7 +45,7 @@ export interface SlabHost {
 /** A slab free waiting for its grace period (`call_rcu(&slab->rcu_head, rcu_free_slab)`, rcu.ts). */
 export interface RcuFree {
   dueMs: number;
-  inst: CacheInstance;
+  inst: CacheCopy;
   pages: number;
 }
 
@@ -108,7 +108,7 @@ export class SlabArena {
 
   // --- caches and objcgs ------------------------------------------------------------------------
   readonly caches = new Map<string, KmemCache>();
-  readonly instances: (CacheInstance | null)[] = [];
+  readonly instances: (CacheCopy | null)[] = [];
   nextCacheId = 1;
   /** objcg id → the cgroup it charges now (model C rewrites this on reparenting). */
   readonly objcgMemcg: Cgroup[] = [];
@@ -259,7 +259,7 @@ export class SlabArena {
   }
 
   /** Iterates every live slab id of an instance (for invariant checks). */
-  *slabsOf(inst: CacheInstance): Generator<number> {
+  *slabsOf(inst: CacheCopy): Generator<number> {
     for (let s = 0; s < this.slabTop; s++)
       if (this.slabState[s] !== 0 && this.slabInst[s] === inst.id) yield s;
   }

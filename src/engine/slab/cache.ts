@@ -20,7 +20,7 @@ export type InstanceState = "pending" | "active" | "dying" | "destroyed";
  * One `struct kmem_cache`: a root (base) cache or a per-cgroup copy (models A/B/B′). Its slabs
  * live in the SlabPool's typed arrays; this object only holds list heads and counts.
  */
-export class CacheInstance {
+export class CacheCopy {
   /** Active slab per CPU (slab id or -1). */
   readonly cpuSlab: Int32Array;
   partialHead = -1;
@@ -65,9 +65,9 @@ export const CTX_NEWEST = 2;
 
 /** A slab cache as created by `kmem_cache_create`, with its per-cgroup copies. */
 export class KmemCache {
-  base!: CacheInstance;
+  base!: CacheCopy;
   /** Per-cgroup copies by cgroup id, in creation order, including dying ones until destroyed. */
-  readonly children = new Map<number, CacheInstance>();
+  readonly children = new Map<number, CacheCopy>();
   /** `register_memcg_cache` / SLAB_ACCOUNT. */
   accounted: boolean;
   /** Live objects per (cgroup charged) list: cgroup id → list sentinel (objects in allocation order). */

@@ -1,6 +1,6 @@
 import type { SlabArena } from "./arena.js";
 import { GEN_MASK, SLAB_CPU, SLAB_FULL, SLAB_PARTIAL } from "./arena.js";
-import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type CacheInstance } from "./cache.js";
+import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type CacheCopy } from "./cache.js";
 import { lruListOf, ownedListOf } from "./list-lru.js";
 import { moveCtxEnds, recycleCtx } from "./objctx.js";
 import { freeSlabPages } from "./pages.js";
@@ -109,7 +109,7 @@ export function endFreeRun(k: SlabArena): void {
 }
 
 /** `add_partial` (at the tail). */
-export function addPartial(k: SlabArena, inst: CacheInstance, s: number): void {
+export function addPartial(k: SlabArena, inst: CacheCopy, s: number): void {
   k.slabState[s] = SLAB_PARTIAL;
   k.slabPrev[s] = inst.partialTail;
   k.slabNext[s] = -1;
@@ -121,7 +121,7 @@ export function addPartial(k: SlabArena, inst: CacheInstance, s: number): void {
 }
 
 /** `remove_partial`. */
-export function removePartial(k: SlabArena, inst: CacheInstance, s: number): void {
+export function removePartial(k: SlabArena, inst: CacheCopy, s: number): void {
   const p = k.slabPrev[s];
   const n = k.slabNext[s];
   if (p >= 0) k.slabNext[p] = n;
@@ -136,7 +136,7 @@ export function removePartial(k: SlabArena, inst: CacheInstance, s: number): voi
 }
 
 /** `discard_slab`: the slab leaves its cache; its pages go back (`free_slab`: after a grace period for SLAB_TYPESAFE_BY_RCU). */
-export function discardSlab(k: SlabArena, inst: CacheInstance, s: number): void {
+export function discardSlab(k: SlabArena, inst: CacheCopy, s: number): void {
   const g = inst.root.geometry;
   k.slabState[s] = 0;
   k.releaseSlots(k.slabBase[s], g.objectsPerSlab);
@@ -156,7 +156,7 @@ export function discardSlab(k: SlabArena, inst: CacheInstance, s: number): void 
  * `__kmem_cache_shrink`: flush the CPU slabs, then discard empty partial slabs whatever
  * `min_partial` says). Returns the slabs freed.
  */
-export function shrinkInstance(k: SlabArena, inst: CacheInstance): number {
+export function shrinkInstance(k: SlabArena, inst: CacheCopy): number {
   let freed = 0;
   for (let cpu = 0; cpu < inst.cpuSlab.length; cpu++) {
     const s = inst.cpuSlab[cpu];

@@ -3,14 +3,14 @@ import type { ChargeCtx, ReclaimStats } from "../kernel.js";
 import type { Prng } from "../prng.js";
 import { allocObjects } from "./alloc.js";
 import { SlabArena } from "./arena.js";
-import type { CacheInstance, KmemCache } from "./cache.js";
+import type { CacheCopy, KmemCache } from "./cache.js";
 import { endFreeRun, freeInRun, shrinkInstance } from "./free.js";
 import { cgroupReleased, spliceLists } from "./list-lru.js";
 import { moveObjcgs, newObjcg, taskExited } from "./objctx.js";
 import { completeRcuFrees } from "./rcu.js";
 import { listsOfTask, ownedCount, selectSlots, selectSlotsOfTask } from "./select.js";
 import { shrinkSlab } from "./shrinker.js";
-import { createCache, destroyInstance, newInstance, removeCache } from "./slab-common.js";
+import { createCache, destroyCopy, newCopy, removeCache } from "./slab-common.js";
 
 export { SLOT_SPAN } from "./arena.js";
 export { GLOBAL_LRU } from "./list-lru.js";
@@ -50,18 +50,18 @@ export class SlabSystem extends SlabArena {
     return createCache(this, name, objectSizeBytes, geometry, flags, shrinker);
   }
 
-  newInstance(
+  newCopy(
     cache: KmemCache,
     memcg: Cgroup | null,
     displayName: string,
-    state: CacheInstance["state"],
-  ): CacheInstance {
-    return newInstance(this, cache, memcg, displayName, state);
+    state: CacheCopy["state"],
+  ): CacheCopy {
+    return newCopy(this, cache, memcg, displayName, state);
   }
 
   /** Destroys a per-cgroup copy (it must be empty): its cgroup loses one pin. */
-  destroyInstance(inst: CacheInstance): void {
-    destroyInstance(this, inst);
+  destroyCopy(inst: CacheCopy): void {
+    destroyCopy(this, inst);
   }
 
   /** `kmem_cache_destroy` of a root cache with no live objects. */
@@ -70,7 +70,7 @@ export class SlabSystem extends SlabArena {
   }
 
   /** `kmem_cache_shrink` of one instance: frees every empty slab; returns how many. */
-  shrinkInstance(inst: CacheInstance): number {
+  shrinkInstance(inst: CacheCopy): number {
     return shrinkInstance(this, inst);
   }
 

@@ -1,6 +1,6 @@
 import type { ChargeCtx } from "../kernel.js";
 import type { SlabArena } from "./arena.js";
-import type { CacheInstance } from "./cache.js";
+import type { CacheCopy } from "./cache.js";
 
 // A slab's pages, to and from the page allocator (mm/slub.c: allocate_slab, __free_slab), with
 // the slab statistics (NR_SLAB_RECLAIMABLE_B / NR_SLAB_UNRECLAIMABLE_B, meminfo SReclaimable /
@@ -10,7 +10,7 @@ import type { CacheInstance } from "./cache.js";
  * `allocate_slab`: pages from the page allocator, then (models A/B/B′) the page charge; a new
  * slab of `inst` with every slot on its freelist. Returns the slab id, or -1 on a failure.
  */
-export function allocateSlab(k: SlabArena, inst: CacheInstance, ctx: ChargeCtx): number {
+export function allocateSlab(k: SlabArena, inst: CacheCopy, ctx: ChargeCtx): number {
   const g = inst.root.geometry;
   const sim = k.sim;
   if (!sim.allocPhysPages(g.pagesPerSlab, ctx)) return -1;
@@ -43,7 +43,7 @@ export function allocateSlab(k: SlabArena, inst: CacheInstance, ctx: ChargeCtx):
 }
 
 /** `__free_slab`: the pages go back to the page allocator, the slab statistics and (A/B/B′) charges with them. */
-export function freeSlabPages(k: SlabArena, inst: CacheInstance, pages: number): void {
+export function freeSlabPages(k: SlabArena, inst: CacheCopy, pages: number): void {
   if (inst.root.flags.reclaimAccount) k.reclaimablePages -= pages;
   else k.unreclaimablePages -= pages;
   const sim = k.sim;

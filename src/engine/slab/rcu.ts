@@ -1,5 +1,5 @@
 import type { SlabArena } from "./arena.js";
-import type { CacheInstance } from "./cache.js";
+import type { CacheCopy } from "./cache.js";
 import { freeSlabPages } from "./pages.js";
 
 // SLAB_TYPESAFE_BY_RCU slab frees (docs/DOMAIN.md §5.3): mm/slub.c:free_slab hands such a slab to
@@ -15,7 +15,7 @@ import { freeSlabPages } from "./pages.js";
 export const RCU_GRACE_PERIOD_MS = 10;
 
 /** `call_rcu(rcu_free_slab)` for a discarded slab of `inst` holding `pages` pages. */
-export function callRcuFreeSlab(k: SlabArena, inst: CacheInstance, pages: number): void {
+export function callRcuFreeSlab(k: SlabArena, inst: CacheCopy, pages: number): void {
   inst.rcuPages += pages;
   k.rcuPending.push({ dueMs: k.sim.clockMs + RCU_GRACE_PERIOD_MS, inst, pages });
 }
@@ -32,7 +32,7 @@ export function completeRcuFrees(k: SlabArena, nowMs: number): void {
 }
 
 /** `rcu_barrier()` before a cache (copy) is destroyed (`kmem_cache_destroy`): its pending slab frees complete now. */
-export function rcuBarrier(k: SlabArena, inst: CacheInstance): void {
+export function rcuBarrier(k: SlabArena, inst: CacheCopy): void {
   if (inst.rcuPages === 0) return;
   const rest: typeof k.rcuPending = [];
   for (const f of k.rcuPending) {

@@ -1,7 +1,7 @@
 import type { Cgroup } from "../cgroup.js";
 import { assert } from "../errors.js";
 import type { SlabArena } from "./arena.js";
-import { CacheInstance, KmemCache } from "./cache.js";
+import { CacheCopy, KmemCache } from "./cache.js";
 import { shrinkInstance } from "./free.js";
 import { rcuBarrier } from "./rcu.js";
 
@@ -18,20 +18,20 @@ export function createCache(
   shrinker: KmemCache["shrinker"],
 ): KmemCache {
   const cache = new KmemCache(k.nextCacheId++, name, objectSizeBytes, geometry, flags, shrinker);
-  cache.base = newInstance(k, cache, null, name, "active");
+  cache.base = newCopy(k, cache, null, name, "active");
   k.caches.set(name, cache);
   return cache;
 }
 
 /** A new instance of `cache`: its base (`memcg` null) or a copy for `memcg`, which it pins. */
-export function newInstance(
+export function newCopy(
   k: SlabArena,
   cache: KmemCache,
   memcg: Cgroup | null,
   displayName: string,
-  state: CacheInstance["state"],
-): CacheInstance {
-  const inst = new CacheInstance(k.instances.length, cache, memcg, displayName, k.sim.config.cpuCount, state);
+  state: CacheCopy["state"],
+): CacheCopy {
+  const inst = new CacheCopy(k.instances.length, cache, memcg, displayName, k.sim.config.cpuCount, state);
   k.instances.push(inst);
   if (memcg !== null) {
     cache.children.set(memcg.id, inst);
@@ -41,7 +41,7 @@ export function newInstance(
 }
 
 /** Destroys a per-cgroup copy (it must be empty): its cgroup loses one pin. */
-export function destroyInstance(k: SlabArena, inst: CacheInstance): void {
+export function destroyCopy(k: SlabArena, inst: CacheCopy): void {
   assert(inst.activeObjects === 0, "destroying a cache copy with live objects");
   shrinkInstance(k, inst);
   rcuBarrier(k, inst);
@@ -63,7 +63,7 @@ export function destroyInstance(k: SlabArena, inst: CacheInstance): void {
 
 /** `kmem_cache_destroy` of a root cache with no live objects: its copies and empty slabs go (after `rcu_barrier`). */
 export function removeCache(k: SlabArena, cache: KmemCache): void {
-  for (const inst of [...cache.children.values()]) destroyInstance(k, inst);
+  for (const inst of [...cache.children.values()]) destroyCopy(k, inst);
   shrinkInstance(k, cache.base);
   rcuBarrier(k, cache.base);
   cache.state = "destroyed";
