@@ -56,7 +56,8 @@ function xAxis(series: ModelSeries[]): { axis: Axis; x: (s: ModelSeries, k: numb
   };
 }
 
-function color(model: string): string {
+/** A model's colour in every chart of the project (compare and sweep reports). */
+export function modelColor(model: string): string {
   return MODEL_COLORS[model] ?? "#555";
 }
 
@@ -98,13 +99,13 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
   const slabSeries: LineSeries[] = r.series.flatMap((s) => [
     {
       name: `${s.model} slab memory`,
-      color: color(s.model),
+      color: modelColor(s.model),
       marker: marker(s.model),
       points: points(s, s.slabPageCount, x, 4096 / slabUnit.div),
     },
     {
       name: `${s.model} utilization`,
-      color: color(s.model),
+      color: modelColor(s.model),
       dashed: true,
       right: true,
       points: points(s, s.slabUtilization, x, 100),
@@ -142,7 +143,7 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
             y: { label: `kernel memory charged at the end (${kmemUnit.name})`, format: round1 },
             series: r.series.map((s) => ({
               name: s.model,
-              color: color(s.model),
+              color: modelColor(s.model),
               values: cgroups.map((c) => last(s.kmemChargedBytesByCgroup[c]) / kmemUnit.div),
             })),
           }),
@@ -153,7 +154,7 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
     y: { label: "dying cgroups", format: (v) => String(Math.round(v)) },
     series: r.series.map((s) => ({
       name: s.model,
-      color: color(s.model),
+      color: modelColor(s.model),
       marker: marker(s.model),
       points: points(s, s.dyingCgroupCount, x),
     })),
@@ -162,13 +163,13 @@ export function renderReport(r: CompareResult, opts: { title?: string } = {}): s
   const failureSeries: LineSeries[] = r.series.flatMap((s) => [
     {
       name: `${s.model} charge failures`,
-      color: color(s.model),
+      color: modelColor(s.model),
       marker: marker(s.model),
       points: points(s, s.chargeFailureCount, x),
     },
     {
       name: `${s.model} OOM kills`,
-      color: color(s.model),
+      color: modelColor(s.model),
       dashed: true,
       points: points(s, s.oomKillCount, x),
     },

@@ -39,6 +39,7 @@ import { SlabSystem } from "./slab/kmem.js";
 import { PID_INDEX_LIMIT, Task } from "./tasks.js";
 import * as V from "./views.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
+import type { PageStock } from "./sim.js";
 
 const SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9_.:@+-]{0,254}$/;
 const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
@@ -62,11 +63,6 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxCountPerCommand: 10_000_000,
 };
 
-/** The page stock of one CPU (`memcg_stock`). */
-export interface PageStock {
-  memcg: Cgroup | null;
-  pages: number;
-}
 
 function pages(bytes: number): number {
   return Math.ceil(bytes / PAGE);

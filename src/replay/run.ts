@@ -82,9 +82,13 @@ interface ModelRun {
   series: ReplaySeries | null;
 }
 
-function instanceTarget(inst: Instance): ReplayTarget {
+/**
+ * The replayer's view of an instance; commands go through `exec` (the instance itself for a
+ * recording's own instance, the registry's journaled path for the service).
+ */
+export function instanceTarget(inst: Instance, exec: (c: Command) => unknown = (c) => inst.execute(c)): ReplayTarget {
   return {
-    exec: (c: Command) => inst.execute(c),
+    exec,
     read: (path, file) => inst.readFile(path, file),
     cgroupVersion: inst.config.cgroupVersion,
     cpuCount: inst.config.cpuCount,

@@ -2,8 +2,8 @@ import { type Command, EngineError, fail } from "../engine/index.js";
 import type { Registry } from "../registry.js";
 import { type GzipMode, readTraceLines, TraceInputError } from "./input.js";
 import { newEvent, parseLine } from "./parse.js";
-import { type Counters, Replayer, type ReplayTarget, readCounters, subCounters } from "./replay.js";
-import type { ModelReport } from "./run.js";
+import { type Counters, Replayer, readCounters, subCounters } from "./replay.js";
+import { instanceTarget, type ModelReport } from "./run.js";
 
 /** Replays running at once over the service (a server limit: LIMIT_EXCEEDED beyond). */
 export const MAX_CONCURRENT_REPLAYS = 2;
@@ -67,25 +67,7 @@ export async function replayIntoInstance(
   running++;
   try {
     const exec = (c: Command) => registry.execute(name, c);
-    const target: ReplayTarget = {
-      exec,
-      read: (path, file) => inst.readFile(path, file),
-      cgroupVersion: inst.config.cgroupVersion,
-      cpuCount: inst.config.cpuCount,
-      hasCache: (c) => inst.slab.caches.has(c),
-      hasTask: (pid) => inst.taskAt(pid) !== undefined,
-      unlimited: (path) => {
-        if (inst.highLimitSet) return false;
-        for (let cg: ReturnType<typeof inst.lookup> | null = inst.lookup(path); cg !== null; cg = cg.parent)
-          if (
-            !cg.isRoot &&
-            (cg.memory.max !== Number.POSITIVE_INFINITY || cg.kmem.max !== Number.POSITIVE_INFINITY)
-          )
-            return false;
-        return true;
-      },
-      registersAccountedCaches: inst.era.cachesNeedRegistration,
-    };
+    const target = instanceTarget(inst, exec);
     const paths = [...new Set(pidCgroups.values())];
     const labels = new Map(paths.map((p) => [p, p]));
     const replayer = new Replayer(target, {

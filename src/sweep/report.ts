@@ -1,15 +1,8 @@
 import { formatBytes, formatPercent } from "../compare/format.js";
+import { modelColor } from "../compare/report.js";
 import { type Axis, escapeHtml, type LineSeries, lineChart } from "../compare/svg.js";
 import type { PointResult } from "./point.js";
 import type { AxisValue, SweepSpec } from "./spec.js";
-
-const MODEL_COLORS: Record<string, string> = {
-  "rfc-2012": "#7b3294",
-  "v3.8": "#d95f02",
-  "v4.5": "#1b9e77",
-  "v5.9": "#2c7bb6",
-  "v6.18": "#e7298a",
-};
 
 /** The compare columns a sweep report draws, each with how its values print. */
 export const REPORT_COLUMNS: { key: keyof PointResult["columns"]; format: (v: number) => string }[] = [
@@ -66,7 +59,7 @@ export function renderSweepReport(spec: SweepSpec, results: PointResult[], title
             const mean = hits.reduce((s, r) => s + (r.columns[col.key] as number), 0) / hits.length;
             pts.push([xs[k], mean]);
           });
-          return { name: model, color: MODEL_COLORS[model] ?? "#555", points: pts };
+          return { name: model, color: modelColor(model), points: pts };
         });
         const x: Axis = numeric(xAxis.values)
           ? { label: xAxis.name, format: (v) => String(v) }
