@@ -1,10 +1,9 @@
-import { CHARGE_OK, type ChargeCtx, newOutcome, runPendingHighWork, tryChargeMemcg, uncharge } from "./charge.js";
-import { type Cgroup, modStat, ROW_KMEM, STAT_KERNEL_PAGES } from "./cgroup.js";
+import { type ChargeCtx, newOutcome, runPendingHighWork } from "./charge.js";
+import type { Cgroup } from "./cgroup.js";
 import type * as C from "./commands.js";
 import { fail } from "./errors.js";
 import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
 import type { Sim as Instance } from "./sim.js";
-import { chargeAt, tryChargeAt, unchargeAt } from "./page-counter.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 
 
@@ -185,41 +184,16 @@ export class KernelPages {
   }
 
   /**
-   * The era's charge of `n` whole pages: 4.5+ (`memcg_kmem_charge`, 4.5; `obj_cgroup_charge_pages`,
-   * 5.9+) try-charge `memory` with reclaim and OOM, then the v1 `kmem` counter (enforced in 4.5 v1,
-   * a mirror since 5.16); 3.8 `memcg_charge_kmem` charges `kmem` first (failure: ENOMEM without
+   * The era's charge of `n` whole pages, by the model's own page charge (AccountingModel
+   * .chargeKernelPages): 4.5+ (`memcg_kmem_charge`, 4.5; `obj_cgroup_charge_pages`, 5.9+)
+   * try-charge `memory` with reclaim and OOM, then the v1 `kmem` counter (enforced in 4.5 v1, a
+   * mirror since 5.16); 3.8 `memcg_charge_kmem` charges `kmem` first (failure: ENOMEM without
    * reclaim), then `res` through the 3.x path. Statistic `kernel` moves by the pages.
    */
   private charge(memcg: Cgroup, n: number, ctx: ChargeCtx): boolean {
-    const sim = this.sim;
-    if (sim.model.objectCharging) {
-      if (tryChargeMemcg(sim, memcg, n, ctx) !== CHARGE_OK) return false;
-      chargeAt(memcg, ROW_KMEM, n);
-      memcg.objcgPages += n;
-    } else if (sim.model.modern) {
-      if (tryChargeMemcg(sim, memcg, n, ctx) !== CHARGE_OK) return false;
-      if (sim.config.cgroupVersion === 1) {
-        const failedAt = tryChargeAt(memcg, ROW_KMEM, n);
-        if (failedAt !== null) {
-          uncharge(memcg, n);
-          ctx.out.failedAt = failedAt;
-          return false;
-        }
-      } else chargeAt(memcg, ROW_KMEM, n);
-    } else {
-      const failedAt = tryChargeAt(memcg, ROW_KMEM, n);
-      if (failedAt !== null) {
-        ctx.out.failedAt = failedAt;
-        return false;
-      }
-      if (tryChargeMemcg(sim, memcg, n, ctx) !== CHARGE_OK) {
-        unchargeAt(memcg, ROW_KMEM, n);
-        return false;
-      }
-    }
-    modStat(memcg, STAT_KERNEL_PAGES, n);
-    return true;
+    return this.sim.model.chargeKernelPages(memcg, n, ctx);
   }
+
 
   /** Frees allocations by id (`__free_pages` → `__memcg_kmem_uncharge_page`); unknown ids count as missing. */
   free(cmd: C.FreeKernelPagesCmd): C.FreeResult {
@@ -243,13 +217,11 @@ export class KernelPages {
         if (memcg.isRoot) continue;
         // __memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages, as the era does it (6.16+: the
         // memory charge refills this CPU's page stock)
-        this.sim.model.unchargeObjcgPages(memcg, a.pages, cmd.cpu ?? 0);
+        this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
         unchargedPages += a.pages;
       } else if (a.memcg !== null) {
         const memcg = a.memcg;
-        uncharge(memcg, a.pages);
-        unchargeAt(memcg, ROW_KMEM, a.pages);
-        modStat(memcg, STAT_KERNEL_PAGES, -a.pages);
+        this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
         const left = (this.byMemcg.get(memcg) ?? 0) - a.pages;
         if (left === 0) this.byMemcg.delete(memcg);
         else this.byMemcg.set(memcg, left);

@@ -42,10 +42,13 @@ export interface AccountingModel {
   /** Model C: `n` frees of `bytes` each, exactly as `n` calls of `unchargeObject` (page uncharges summed). */
   unchargeObjects(kmem: SlabSystem, objcg: number, bytes: number, n: number, cpu: number): void;
   /**
-   * Model C: whole pages an objcg gives back (`obj_cgroup_uncharge_pages`: kmem, the `kernel`
-   * statistic and, as the era does, the memory charge) on `cpu`.
+   * Whole kernel pages (kernel-pages.ts: stacks, large kmalloc, `__GFP_ACCOUNT` pages) charged to
+   * `memcg` as the era charges a page — the same counters as its slab pages, and the `kernel`
+   * statistic; false fails them (a `charge_failed` event, as for slab).
    */
-  unchargeObjcgPages(memcg: Cgroup, nrPages: number, cpu: number): void;
+  chargeKernelPages(memcg: Cgroup, nrPages: number, ctx: ChargeCtx): boolean;
+  /** Their uncharge on `cpu` (model C: `obj_cgroup_uncharge_pages`, which refills the page stock where the era does). */
+  unchargeKernelPages(memcg: Cgroup, nrPages: number, cpu: number): void;
   /** Model C: how many charges of `bytes` to `objcg` the CPU's obj stock would serve as they are (0 otherwise). */
   stockedObjects(objcg: number, bytes: number, cpu: number): number;
   /** Model C: takes `bytes` from the CPU's stock, which `stockedObjects` said covers them. */

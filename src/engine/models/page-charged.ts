@@ -86,7 +86,24 @@ export abstract class PageChargedModel implements AccountingModel {
 
   unchargeObjects(): void {}
 
-  unchargeObjcgPages(): void {}
+  chargeKernelPages(memcg: Cgroup, nrPages: number, ctx: ChargeCtx): boolean {
+    if (!this.chargePages(memcg, nrPages, ctx)) {
+      this.sim.events.emit(this.sim.clockMs, "charge_failed", {
+        cgroup: memcg.path,
+        failedAt: ctx.out.failedAt?.path ?? memcg.path,
+        reason: "kmem",
+      });
+      this.sim.chargeFailures.kmem++;
+      return false;
+    }
+    modStat(memcg, STAT_KERNEL_PAGES, nrPages);
+    return true;
+  }
+
+  unchargeKernelPages(memcg: Cgroup, nrPages: number): void {
+    this.unchargePages(memcg, nrPages);
+    modStat(memcg, STAT_KERNEL_PAGES, -nrPages);
+  }
 
   stockedObjects(): number {
     return 0;

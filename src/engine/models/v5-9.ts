@@ -155,7 +155,11 @@ export class V59Model implements AccountingModel {
     return true;
   }
 
-  unchargeObjcgPages(memcg: Cgroup, nrPages: number, cpu: number): void {
+  chargeKernelPages(memcg: Cgroup, nrPages: number, ctx: ChargeCtx): boolean {
+    return this.chargePages(memcg, nrPages, ctx);
+  }
+
+  unchargeKernelPages(memcg: Cgroup, nrPages: number, cpu: number): void {
     this.unchargePages(memcg, nrPages, cpu);
   }
 
