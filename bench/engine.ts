@@ -7,7 +7,7 @@
  *    allocations are bound by it: every object needs ~30 B of never-touched typed-array memory).
  */
 import type { ModelName } from "../src/engine/config.js";
-import { DEFAULT_LIMITS, Instance } from "../src/engine/instance.js";
+import { DEFAULT_LIMITS, Simulation } from "../src/engine/simulation.js";
 
 export interface Figure {
   name: string;
@@ -55,8 +55,8 @@ export function firstTouchBytesPerSec(bytes: number): number {
   return bytes / dt;
 }
 
-export function setup(model: ModelName, cgroups: number, depth = 1): { sim: Instance; pids: number[] } {
-  const sim = new Instance(
+export function setup(model: ModelName, cgroups: number, depth = 1): { sim: Simulation; pids: number[] } {
+  const sim = new Simulation(
     { model, cpuCount: 4, memoryBytes: 64 * 1024 * 1024 * 1024 },
     { ...DEFAULT_LIMITS, maxCgroups: 1_000_000 },
   );
@@ -229,7 +229,7 @@ export function costCurve(passes: (() => { alloc: number; free: number })[], rou
  * on the cgroup's list). Returns ns per freed object, median of the passes after one warm-up.
  */
 export function manyTasksFree(tasks: number, reverse: boolean, passes: number): number {
-  const sim = new Instance(
+  const sim = new Simulation(
     { model: "v5.9", cpuCount: 4, memoryBytes: 64 * 1024 * 1024 * 1024 },
     { ...DEFAULT_LIMITS, maxTasks: Math.max(DEFAULT_LIMITS.maxTasks, tasks) },
   );

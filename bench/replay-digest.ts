@@ -13,7 +13,7 @@ import type { Command } from "../src/engine/commands.js";
 import { eraOf, MODEL_NAMES } from "../src/engine/config.js";
 import { dumpState } from "../src/engine/dump.js";
 import { EngineError } from "../src/engine/errors.js";
-import { Instance } from "../src/engine/instance.js";
+import { Simulation } from "../src/engine/simulation.js";
 import { checkInvariants } from "../src/engine/invariants.js";
 
 function script(seed: number, model: string): Command[] {
@@ -137,7 +137,7 @@ for (const model of MODEL_NAMES)
   for (const seed of [1, 2, 3, 4, 5, 6])
     for (const cgv of [1, 2]) {
       if (cgv === 2 && !eraOf(model).cgroupV2) continue;
-      const sim = new Instance({
+      const sim = new Simulation({
         model,
         cgroupVersion: cgv as 1,
         seed,

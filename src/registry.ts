@@ -4,7 +4,7 @@ import {
   EngineError,
   type EngineLimits,
   fail,
-  Instance,
+  Simulation,
   type InstanceConfigInput,
   instanceView,
 } from "./engine/index.js";
@@ -55,7 +55,7 @@ export interface Entry {
   readonly name: string;
   /** The config as the client sent it (reset and export recreate from it). */
   readonly configInput: InstanceConfigInput | undefined;
-  instance: Instance;
+  instance: Simulation;
 }
 
 /**
@@ -167,7 +167,7 @@ export class Registry {
         value: this.limits.maxInstances,
       });
     this.checkPages(config);
-    const entry: Entry = { name, configInput: config, instance: new Instance(config, this.limits) };
+    const entry: Entry = { name, configInput: config, instance: new Simulation(config, this.limits) };
     this.entries.set(name, entry);
     if (!opts.silent) this.emit({ kind: "created", name, config });
     return entry;
@@ -191,7 +191,7 @@ export class Registry {
 
   reset(name: string): Entry {
     const e = this.get(name);
-    e.instance = new Instance(e.configInput, this.limits);
+    e.instance = new Simulation(e.configInput, this.limits);
     this.emit({ kind: "reset", name });
     return e;
   }

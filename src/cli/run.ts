@@ -1,4 +1,4 @@
-import { cacheView, cgroupView, DEFAULT_LIMITS, Instance, instanceView, taskView } from "../engine/index.js";
+import { cacheView, cgroupView, DEFAULT_LIMITS, Simulation, instanceView, taskView } from "../engine/index.js";
 import { expandScenario, loadScenarioFile, runCommands } from "../scenarios/index.js";
 import { renderTable } from "./table.js";
 
@@ -21,7 +21,7 @@ export interface Io {
 /** Runs the scenario and returns the final state (what `--json` prints). */
 export async function runScenarioFile(file: string) {
   const scenario = await loadScenarioFile(file);
-  const sim = new Instance(scenario.config, DEFAULT_LIMITS);
+  const sim = new Simulation(scenario.config, DEFAULT_LIMITS);
   const run = runCommands(sim, expandScenario(scenario, sim.config));
   return {
     description: scenario.description ?? null,

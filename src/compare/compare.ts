@@ -2,7 +2,7 @@ import {
   DEFAULT_LIMITS,
   EngineError,
   type EngineLimits,
-  Instance,
+  Simulation,
   type InstanceConfig,
   type ModelName,
   MODEL_NAMES,
@@ -112,7 +112,7 @@ export async function compareScenario(
   // build every instance first: a config no model accepts fails before any work
   const setups = names.map((model) => {
     const derived = deriveModelConfig(scenario.config, model);
-    const instance = new Instance(derived.config, options.limits ?? DEFAULT_LIMITS);
+    const instance = new Simulation(derived.config, options.limits ?? DEFAULT_LIMITS);
     return { model, derived, instance, size: measureExpansion(scenario, instance.config, maxCommands) };
   });
   const result: CompareResult = { models: [], runs: [], series: [] };

@@ -1,4 +1,4 @@
-import { type Cgroup, type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
+import { type Cgroup, type Simulation, STAT_KERNEL_PAGES } from "../engine/index.js";
 import { PAGE_SIZE as PAGE } from "../engine/index.js";
 
 
@@ -44,32 +44,32 @@ export interface ModelRow {
 }
 
 /** Every non-root cgroup at the top of a charge hierarchy (see `memoryChargedBytes`). */
-function hierarchyTops(sim: Instance): Cgroup[] {
+function hierarchyTops(sim: Simulation): Cgroup[] {
   return sim.allCgroups().filter((c) => !c.isRoot && (c.parent === sim.root || c.memory.parent === null));
 }
 
 /** Top-level cgroups, online then dying: a path names both when a dying one was recreated. */
-export function topLevelCgroups(sim: Instance): Cgroup[] {
+export function topLevelCgroups(sim: Simulation): Cgroup[] {
   return [...sim.root.children.values(), ...sim.root.dyingChildren];
 }
 
-export function slabPageCount(sim: Instance): number {
+export function slabPageCount(sim: Simulation): number {
   return sim.slab.reclaimablePages + sim.slab.unreclaimablePages;
 }
 
-export function slabUtilization(sim: Instance): number {
+export function slabUtilization(sim: Simulation): number {
   const pages = slabPageCount(sim);
   return pages === 0 ? 0 : sim.slab.liveObjectBytes / (pages * PAGE);
 }
 
-export function kmemChargedBytes(sim: Instance): number {
+export function kmemChargedBytes(sim: Simulation): number {
   let pages = 0;
   for (const c of topLevelCgroups(sim)) pages += c.statHier[STAT_KERNEL_PAGES];
   return pages * PAGE;
 }
 
 /** Reads the end state of `sim` as one row of the comparison. */
-export function measure(model: string, sim: Instance): ModelRow {
+export function measure(model: string, sim: Simulation): ModelRow {
   const pages = slabPageCount(sim);
   let memoryPages = 0;
   for (const c of hierarchyTops(sim)) memoryPages += c.memory.usage;

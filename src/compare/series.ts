@@ -1,4 +1,4 @@
-import { type Instance, STAT_KERNEL_PAGES } from "../engine/index.js";
+import { type Simulation, STAT_KERNEL_PAGES } from "../engine/index.js";
 import { slabPageCount, slabUtilization, topLevelCgroups } from "./measure.js";
 import { PAGE_SIZE as PAGE } from "../engine/index.js";
 
@@ -111,7 +111,7 @@ export class SeriesRecorder {
   }
 
   /** Samples if the clock (or, without clock, the command count) reached the next sampling point. */
-  maybeSample(sim: Instance, commandsDone: number): void {
+  maybeSample(sim: Simulation, commandsDone: number): void {
     if (this.intervalMs > 0) {
       if (sim.clockMs < this.nextAtMs) return;
       this.nextAtMs = (Math.floor(sim.clockMs / this.intervalMs) + 1) * this.intervalMs;
@@ -120,7 +120,7 @@ export class SeriesRecorder {
   }
 
   /** Takes a sample now; a sample at the same point as the previous one replaces it. */
-  sample(sim: Instance, commandsDone: number): void {
+  sample(sim: Simulation, commandsDone: number): void {
     const s = this.series;
     const last = s.clockMs.length - 1;
     if (last >= 0 && s.clockMs[last] === sim.clockMs && s.commandIndex[last] === commandsDone) return;

@@ -25,7 +25,7 @@ export {
 export { EngineError, ERROR_CODES, fail, type ErrorCode } from "./errors.js";
 export { PAGE_SIZE } from "./page.js";
 export type { EventLog, SimEvent } from "./events.js";
-export { DEFAULT_LIMITS, Instance, type EngineLimits } from "./instance.js";
+export { DEFAULT_LIMITS, Simulation, type EngineLimits } from "./simulation.js";
 export { Prng } from "./prng.js";
 export { subtree } from "./reclaim.js";
 export { cacheView, cgroupView, instanceView, taskView, usagePages } from "./views.js";

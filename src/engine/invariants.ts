@@ -10,7 +10,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
-import type { Sim as Instance } from "./sim.js";
+import type { Sim } from "./sim.js";
 import type { PageCounter } from "./page-counter.js";
 import type { V59Model } from "./models/v5-9.js";
 import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
@@ -28,7 +28,7 @@ const chargedWhenDying = new WeakMap<Cgroup, number>();
  * debugging, not for the hot path. Invariant 6 compares each dying cgroup's charge total with the
  * previous call's, so call it after every step to check it.
  */
-export function checkInvariants(sim: Instance): string[] {
+export function checkInvariants(sim: Sim): string[] {
   const out: string[] = [];
   const bad = (msg: string) => out.push(msg);
   const kmemCounter = sim.era.kmemCounter;

@@ -3,7 +3,7 @@ import type { Cgroup } from "./cgroup.js";
 import type * as C from "./commands.js";
 import { fail } from "./errors.js";
 import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
-import type { Sim as Instance } from "./sim.js";
+import type { Sim } from "./sim.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 
 
@@ -54,7 +54,7 @@ interface KernelAlloc {
  *
  * The era says which (`Era.kernelPages`); a new model sets it in its era file.
  */
-export function kernelPagesAccounted(sim: Instance, kind: KernelPageKind, gfp: number, memcg: Cgroup): boolean {
+export function kernelPagesAccounted(sim: Sim, kind: KernelPageKind, gfp: number, memcg: Cgroup): boolean {
   if (memcg.isRoot) return false;
   switch (sim.era.kernelPages) {
     case "none":
@@ -90,7 +90,7 @@ export class KernelPages {
   /** Pages allocated (charged or not), part of the instance's used physical pages. */
   totalPages = 0;
 
-  constructor(private readonly sim: Instance) {}
+  constructor(private readonly sim: Sim) {}
 
   get liveCount(): number {
     return this.live.size;

@@ -9,9 +9,9 @@ import type { SlabSystem } from "./slab/kmem.js";
 import type { Task } from "./tasks.js";
 
 // The simulation as the engine's verb files see it (charge, reclaim, oom, views, dump, invariants,
-// cgroupfs, the models): the state they read and the up-calls they make. Instance (instance.ts)
+// cgroupfs, the models): the state they read and the up-calls they make. Simulation (simulation.ts)
 // satisfies it and hands itself to them; they import this type, not the class, so that no file
-// that instance.ts imports imports instance.ts back (no import circle in src/engine, checked by
+// that simulation.ts imports imports simulation.ts back (no import circle in src/engine, checked by
 // `npm run lint`). A member a verb file needs is added here, typed, once.
 
 /** The page stock of one CPU (`memcg_stock`, mm/memcontrol.c: consume_stock / refill_stock). */

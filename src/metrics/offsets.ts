@@ -1,4 +1,4 @@
-import type { Instance } from "../engine/index.js";
+import type { Simulation } from "../engine/index.js";
 import type { Registry } from "../registry.js";
 import {
   CGROUP_COUNTERS,
@@ -11,16 +11,16 @@ import {
 
 /**
  * Keeps counters monotonic across `POST /v1/instances/{i}/reset` (docs/API.md §8): a reset replaces the
- * Instance, whose counters restart at 0. When the registry announces a reset, the counters the old
- * Instance had reached are added to a per-simulation offset — per cgroup label (a cgroup created
+ * Simulation, whose counters restart at 0. When the registry announces a reset, the counters the old
+ * Simulation had reached are added to a per-simulation offset — per cgroup label (a cgroup created
  * again at the same path continues where it was), per simulation and per op — and every later
  * scrape adds the offset. Deleting a simulation drops its offsets: its series disappear.
  *
- * The tracker remembers the last Instance seen under each name (from registry events and scrapes),
+ * The tracker remembers the last Simulation seen under each name (from registry events and scrapes),
  * since the registry has already swapped in the new one when it announces the reset.
  */
 export class ResetOffsets {
-  private readonly seen = new Map<string, Instance>();
+  private readonly seen = new Map<string, Simulation>();
   private readonly offsets = new Map<string, Offsets>();
   private readonly unsubscribe: () => void;
 
@@ -63,7 +63,7 @@ export class ResetOffsets {
   }
 
   /** Adds the counters `old` reached to the offsets of `name`. */
-  private fold(name: string, old: Instance): void {
+  private fold(name: string, old: Simulation): void {
     let off = this.offsets.get(name);
     if (off === undefined) {
       off = { cgroups: new Map(), simulation: new Float64Array(SIM_COUNTERS), ops: new Map() };
@@ -86,7 +86,7 @@ export class ResetOffsets {
   }
 
   /** The offsets to add for `name` at a scrape; records `current` as the instance seen. */
-  get(name: string, current: Instance): Offsets | undefined {
+  get(name: string, current: Simulation): Offsets | undefined {
     const prev = this.seen.get(name);
     // a reset no listener announced (should not happen) still must not make counters go down
     if (prev !== undefined && prev !== current) this.fold(name, prev);

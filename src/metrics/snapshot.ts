@@ -1,6 +1,6 @@
 import {
   type Cgroup,
-  type Instance,
+  type Simulation,
   STAT_ANON_PAGES,
   STAT_FILE_PAGES,
   STAT_KERNEL_PAGES,
@@ -71,7 +71,7 @@ export interface CacheRow {
 
 export interface SimulationRow {
   readonly name: string;
-  readonly instance: Instance;
+  readonly instance: Simulation;
   readonly cgroups: CgroupRow[];
   readonly caches: CacheRow[];
   /** Cgroups left out by the series cap. */
@@ -103,7 +103,7 @@ export function cgroupCounters(cg: Cgroup): Float64Array {
 }
 
 /** Raw (offset-free) monotonic counters of one simulation. */
-export function simulationCounters(sim: Instance): Float64Array {
+export function simulationCounters(sim: Simulation): Float64Array {
   const v = new Float64Array(SIM_COUNTERS);
   v[S_RECLAIMED_FILE] = sim.reclaimedBytesTotal.file;
   v[S_RECLAIMED_SLAB] = sim.reclaimedBytesTotal.slab;
@@ -120,7 +120,7 @@ export function simulationCounters(sim: Instance): Float64Array {
  * the label never collides with a real path and no two series share a label set.
  */
 export function labelledCgroups(
-  sim: Instance,
+  sim: Simulation,
   limit: number,
 ): { rows: { cg: Cgroup; label: string }[]; dropped: number } {
   const all = subtree(sim.root);
@@ -151,7 +151,7 @@ export interface Offsets {
 export function takeSnapshot(
   registry: Registry,
   cgroupBudget: number,
-  offsetsOf: (name: string, sim: Instance) => Offsets | undefined,
+  offsetsOf: (name: string, sim: Simulation) => Offsets | undefined,
 ): Snapshot {
   const simulations: SimulationRow[] = [];
   let budget = cgroupBudget;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import {
   cacheView,
   cgroupView,
-  type Instance,
+  type Simulation,
   instanceView,
   procMeminfo,
   procSlabinfo,
@@ -10,14 +10,14 @@ import {
 } from "../engine/index.js";
 
 /**
- * A sha256 over everything a client can observe of an instance: the Instance, every cgroup
+ * A sha256 over everything a client can observe of an instance: the Simulation, every cgroup
  * (online and dying), cache and task view, /proc/slabinfo, /proc/meminfo, the event sequence and
  * the PRNG state. Two instances with equal digests answer every read identically (up to the
  * event ring's contents), which is what a snapshot records and what restore checks after replay:
  * a mismatch means the engine no longer reproduces what clients saw (an engine change between
  * the run that wrote the journal and the one replaying it).
  */
-export function stateDigest(sim: Instance): string {
+export function stateDigest(sim: Simulation): string {
   const h = createHash("sha256");
   h.update(JSON.stringify(instanceView(sim)));
   h.update(`\0events:${sim.events.nextSeq}\0prng:${sim.prng.state}\0`);

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { type Command, Instance, type InstanceConfigInput, resolveConfig } from "../engine/index.js";
+import { type Command, Simulation, type InstanceConfigInput, resolveConfig } from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
 import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";
@@ -165,7 +165,7 @@ export class Persistence implements CommandSource {
       let seq = 0;
       try {
         const config = JSON.parse(row.config) as InstanceConfigInput;
-        const sim = new Instance(config, registry.limits);
+        const sim = new Simulation(config, registry.limits);
         const snaps = this.store.snapshots(row.name);
         let si = 0;
         const check = () => {

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { type Command, eraOf, fail, Instance, MODEL_NAMES as MODELS, type ModelName } from "../engine/index.js";
+import { type Command, eraOf, fail, Simulation, MODEL_NAMES as MODELS, type ModelName } from "../engine/index.js";
 import { type ReadProgress, readTraceLines, TraceInputError } from "./input.js";
 import { newEvent, parseLine } from "./parse.js";
 import { PARENT, type Recording, realDelta } from "./recording.js";
@@ -74,7 +74,7 @@ export interface RecordingReplayOptions {
 /** One model's instance and replayer for a recording. */
 interface ModelRun {
   model: string;
-  inst: Instance;
+  inst: Simulation;
   target: ReplayTarget;
   replayer: Replayer;
   baseline: Map<string, Counters>;
@@ -86,7 +86,7 @@ interface ModelRun {
  * The replayer's view of an instance; commands go through `exec` (the instance itself for a
  * recording's own instance, the registry's journaled path for the service).
  */
-export function instanceTarget(inst: Instance, exec: (c: Command) => unknown = (c) => inst.execute(c)): ReplayTarget {
+export function instanceTarget(inst: Simulation, exec: (c: Command) => unknown = (c) => inst.execute(c)): ReplayTarget {
   return {
     exec,
     read: (path, file) => inst.readFile(path, file),
@@ -96,7 +96,7 @@ export function instanceTarget(inst: Instance, exec: (c: Command) => unknown = (
     hasTask: (pid) => inst.taskAt(pid) !== undefined,
     unlimited: (path) => {
       if (inst.highLimitSet) return false;
-      for (let cg: ReturnType<Instance["lookup"]> | null = inst.lookup(path); cg !== null; cg = cg.parent)
+      for (let cg: ReturnType<Simulation["lookup"]> | null = inst.lookup(path); cg !== null; cg = cg.parent)
         if (
           !cg.isRoot &&
           (cg.memory.max !== Number.POSITIVE_INFINITY || cg.kmem.max !== Number.POSITIVE_INFINITY)
@@ -127,7 +127,7 @@ function setupModel(
   const cpus = rec.meta.cpus ?? [0];
   const cpuCount = opts.cpuCount ?? rec.meta.nr_cpus ?? Math.max(1, ...cpus.map((c) => c + 1));
   const era = eraOf(model as ModelName);
-  const inst = new Instance({
+  const inst = new Simulation({
     model: model as ModelName,
     // a v2 recording replays on v2 where the era has it (4.5+), else on v1
     cgroupVersion: rec.meta.cgroup === "v2" && era.cgroupV2 ? 2 : 1,

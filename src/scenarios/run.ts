@@ -1,4 +1,4 @@
-import { type Command, EngineError, type Instance } from "../engine/index.js";
+import { type Command, EngineError, type Simulation } from "../engine/index.js";
 
 /** A command the instance refused (a request error, docs/API.md §2), with its place in the stream. */
 export interface CommandError {
@@ -29,7 +29,7 @@ export interface RunHooks {
  * errors. Any other exception is a bug and propagates.
  */
 export function runCommands(
-  instance: Instance,
+  instance: Simulation,
   commands: Iterable<Command>,
   hooks: RunHooks = {},
 ): RunOutcome {
@@ -44,7 +44,7 @@ export function runCommands(
 
 /** Executes one command of a run, recording a refusal in `out`; returns the command's index. */
 export function executeRecorded(
-  instance: Instance,
+  instance: Simulation,
   cmd: Command,
   out: RunOutcome,
   keepErrors: number,

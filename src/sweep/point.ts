@@ -1,6 +1,6 @@
 import { measure, type ModelRow, topLevelCgroups } from "../compare/measure.js";
 import { deriveModelConfig } from "../compare/model-config.js";
-import { procMeminfo, EngineError, DEFAULT_LIMITS, type EngineLimits, Instance } from "../engine/index.js";
+import { procMeminfo, EngineError, DEFAULT_LIMITS, type EngineLimits, Simulation } from "../engine/index.js";
 import { DEFAULT_MAX_COMMANDS, expandScenario } from "../scenarios/expand.js";
 import { executeRecorded, type RunOutcome } from "../scenarios/run.js";
 import { type AxisValue, pointAt, pointScenario, type SweepSpec } from "./spec.js";
@@ -68,7 +68,7 @@ export function runPoint(
   const point = pointAt(spec, index);
   const scenario = pointScenario(spec, point);
   const derived = deriveModelConfig(scenario.config, point.model);
-  const sim = new Instance(derived.config, limits.engine);
+  const sim = new Simulation(derived.config, limits.engine);
   const outcome: RunOutcome = { commandCount: 0, errorCount: 0, errors: [] };
   for (const cmd of expandScenario(scenario, sim.config, limits.maxCommands))
     executeRecorded(sim, cmd, outcome, 0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compareScenario } from "../../src/compare/compare.js";
 import { measure } from "../../src/compare/measure.js";
 import { deriveModelConfig } from "../../src/compare/model-config.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { expandScenarioToArray } from "../../src/scenarios/expand.js";
 import { loadScenarioFile } from "../../src/scenarios/load.js";
 import { runCommands } from "../../src/scenarios/run.js";
@@ -124,11 +124,11 @@ describe("compareScenario", () => {
       ]);
   });
 
-  it("agrees with running the same commands directly on an Instance, as run does", async () => {
+  it("agrees with running the same commands directly on an Simulation, as run does", async () => {
     const scenario = await loadScenarioFile("test/scenarios/fixtures/tiny-churn.yaml");
     const r = await compareScenario(scenario, ["rfc-2012", "v3.8", "v4.5", "v5.9"]);
     for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"] as const) {
-      const sim = new Instance(deriveModelConfig(scenario.config, model).config);
+      const sim = new Simulation(deriveModelConfig(scenario.config, model).config);
       const commands = expandScenarioToArray(scenario, sim.config);
       const out = runCommands(sim, commands);
       expect(out.errorCount).toBe(0);
@@ -218,7 +218,7 @@ describe("deriveModelConfig", () => {
   it("keeps cgroup v1 for v5.9 when the scenario asks for it, and leaves an unset version to each model's default", () => {
     expect(deriveModelConfig({ cgroupVersion: 1 }, "v5.9").config.cgroupVersion).toBe(1);
     expect(deriveModelConfig({}, "v5.9").config.cgroupVersion).toBeUndefined();
-    expect(new Instance(deriveModelConfig({}, "v5.9").config).config.cgroupVersion).toBe(2);
+    expect(new Simulation(deriveModelConfig({}, "v5.9").config).config.cgroupVersion).toBe(2);
   });
 
   it("drops the seed-only knobs for the other models and keeps them for rfc-2012", () => {

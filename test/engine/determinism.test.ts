@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import { dumpState } from "../../src/engine/dump.js";
 import { EngineError } from "../../src/engine/errors.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 
 const script = (seed: number): Command[] => {
   const cmds: Command[] = [
@@ -56,8 +56,8 @@ const script = (seed: number): Command[] => {
   return cmds;
 };
 
-function replay(config: ConstructorParameters<typeof Instance>[0], log: Command[]) {
-  const sim = new Instance(config);
+function replay(config: ConstructorParameters<typeof Simulation>[0], log: Command[]) {
+  const sim = new Simulation(config);
   const results: unknown[] = [];
   for (const c of log) {
     try {

@@ -1,16 +1,16 @@
 import type { Command } from "../../src/engine/commands.js";
 import type { InstanceConfigInput } from "../../src/engine/config.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 export const PAGE = 4096;
 
-/** A small driver over Instance.execute with typed shortcuts; every call goes through the command path. */
+/** A small driver over Simulation.execute with typed shortcuts; every call goes through the command path. */
 export class Sim {
-  readonly sim: Instance;
+  readonly sim: Simulation;
   constructor(config?: InstanceConfigInput) {
-    this.sim = new Instance(config);
+    this.sim = new Simulation(config);
   }
   // biome-ignore lint/suspicious/noExplicitAny: results are heterogenous JSON
   ex(cmd: Command): any {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import type { ModelName } from "../../src/engine/config.js";
 import { EngineError } from "../../src/engine/errors.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
 
 const PATHS = ["/a", "/a/b", "/a/b/c", "/d", "/d/e", "/f"];
@@ -157,8 +157,8 @@ function commandArb(version: 1 | 2): fc.Arbitrary<Command> {
   );
 }
 
-function fresh(model: ModelName, seed: number, version: 1 | 2 = model === "v5.9" ? 2 : 1): Instance {
-  const sim = new Instance({
+function fresh(model: ModelName, seed: number, version: 1 | 2 = model === "v5.9" ? 2 : 1): Simulation {
+  const sim = new Simulation({
     model,
     cgroupVersion: model === "v5.9" ? 2 : version,
     memoryBytes: 16 * 1024 * 1024,

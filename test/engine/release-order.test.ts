@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
 import { cgroupView } from "../../src/engine/views.js";
 
@@ -8,7 +8,7 @@ import { cgroupView } from "../../src/engine/views.js";
 // child is still pinned stays dying until that child is released.
 describe("release order of nested dying cgroups (v4.5, cgroup v2)", () => {
   it("keeps a removed parent dying while its removed child is pinned, then releases both", () => {
-    const sim = new Instance({ model: "v4.5", cgroupVersion: 2, cpuCount: 1 });
+    const sim = new Simulation({ model: "v4.5", cgroupVersion: 2, cpuCount: 1 });
     for (const p of ["/a", "/a/b", "/a/b/d"]) sim.execute({ op: "createCgroup", path: p });
     sim.execute({
       op: "createCache",

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
 
 function setup(high: string | null) {
-  const sim = new Instance({ model: "v5.9", cpuCount: 1 });
+  const sim = new Simulation({ model: "v5.9", cpuCount: 1 });
   sim.execute({ op: "createCgroup", path: "/a" });
   if (high !== null) sim.execute({ op: "writeFile", cgroup: "/a", file: "memory.high", value: high });
   sim.execute({

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 
 // docs/DOMAIN.md §0, §11 model A: with kmem_independent_accounting the seed charges slab pages to
 // memcg->kmem; a charge over the kmem limit frees the page and fails the allocation, no reclaim.
 describe("rfc-2012 with kmemIndependentAccounting", () => {
   it("fails at the kmem limit and names the cgroup whose kmem counter failed", () => {
-    const sim = new Instance({ model: "rfc-2012", kmemIndependentAccounting: true, cpuCount: 4 });
+    const sim = new Simulation({ model: "rfc-2012", kmemIndependentAccounting: true, cpuCount: 4 });
     sim.execute({ op: "writeFile", cgroup: "/", file: "memory.use_hierarchy", value: "1" });
     sim.execute({ op: "createCgroup", path: "/w" });
     sim.execute({ op: "createCgroup", path: "/w/a" });

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import { EngineError } from "../../src/engine/errors.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { stateDigest } from "../../src/persistence/index.js";
 import { Registry } from "../../src/registry.js";
 import { server, tempDir } from "./helpers.js";
@@ -65,7 +65,7 @@ function runAndKill(
 /** The writer's command stream, and the first `n` commands of it that a fresh instance accepts. */
 function acceptedPrefix(n: number): { accepted: Command[]; lastIndex: number } {
   const commands = [...setupCommands(2), ...randomCommands(Math.min(COUNT, n * 3 + 1000), SEED, 2)];
-  const sim = new Instance({ model: "v5.9" });
+  const sim = new Simulation({ model: "v5.9" });
   const accepted: Command[] = [];
   let lastIndex = -1;
   for (let i = 0; i < commands.length && accepted.length < n; i++) {

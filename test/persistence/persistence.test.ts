@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import type { InstanceConfigInput } from "../../src/engine/config.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { DB_FILE, dataDirFromEnv, Persistence, stateDigest } from "../../src/persistence/index.js";
 import { Registry } from "../../src/registry.js";
 import { server, tempDir } from "./helpers.js";
@@ -121,7 +121,7 @@ describe("journal and restore", () => {
     expect(b.report.commandCount).toBe(2);
     expect(b.persistence.commands("r")).toEqual(after);
     expect(observe(b.registry, "r")).toEqual(before);
-    const fresh = new Instance({ model: "v5.9", seed: 9 });
+    const fresh = new Simulation({ model: "v5.9", seed: 9 });
     for (const c of after) fresh.execute(c);
     expect(stateDigest(b.registry.get("r").instance)).toBe(stateDigest(fresh));
     b.persistence.close();

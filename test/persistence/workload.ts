@@ -1,7 +1,7 @@
 import { parseCommand } from "../../src/commands/schemas.js";
 import type { Command } from "../../src/engine/commands.js";
 import { procMeminfo, procSlabinfo } from "../../src/engine/cgroupfs/proc.js";
-import type { Instance } from "../../src/engine/instance.js";
+import type { Simulation } from "../../src/engine/simulation.js";
 import { stateDigest } from "../../src/persistence/digest.js";
 import type { Registry } from "../../src/registry.js";
 
@@ -109,10 +109,10 @@ const V1_FILES = [
 ];
 const V2_FILES = ["memory.stat", "memory.current", "memory.events", "memory.peak"];
 
-/** Everything the comparisons look at: the Instance view, cgroupfs files of every cgroup, /proc, events, the digest. */
+/** Everything the comparisons look at: the Simulation view, cgroupfs files of every cgroup, /proc, events, the digest. */
 export function observe(registry: Registry, name: string) {
   const entry = registry.get(name);
-  const sim: Instance = entry.instance;
+  const sim: Simulation = entry.instance;
   const files: Record<string, string> = {};
   const names = sim.config.cgroupVersion === 1 ? V1_FILES : V2_FILES;
   for (const cg of sim.onlineCgroups()) {

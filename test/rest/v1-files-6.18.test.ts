@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { listCgroupFiles } from "../../src/engine/cgroupfs/files.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { build, json } from "./helpers.js";
 
 /**
@@ -31,7 +31,7 @@ async function fresh() {
 
 describe("v6.18 cgroup v1 files against the real 6.18 kernel's transcript", () => {
   it("has exactly the kernel's files on a child cgroup", () => {
-    const sim = new Instance({ model: "v6.18", cgroupVersion: 1 });
+    const sim = new Simulation({ model: "v6.18", cgroupVersion: 1 });
     sim.execute({ op: "createCgroup", path: "/t" });
     expect(listCgroupFiles(sim, sim.lookup("/t")).sort()).toEqual([...golden.files].sort());
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseCommand } from "../../src/commands/schemas.js";
 import type { Command } from "../../src/engine/commands.js";
 import { resolveConfig } from "../../src/engine/config.js";
-import { Instance } from "../../src/engine/instance.js";
+import { Simulation } from "../../src/engine/simulation.js";
 import { expandScenarioToArray, measureExpansion } from "../../src/scenarios/expand.js";
 import { loadScenarioFile, parseScenarioText } from "../../src/scenarios/load.js";
 import { runCommands } from "../../src/scenarios/run.js";
@@ -244,7 +244,7 @@ describe("generator expansion", () => {
       ],
     });
     for (const model of ["rfc-2012", "v3.8", "v4.5", "v5.9"] as const) {
-      const sim = new Instance({ ...s.config, model });
+      const sim = new Simulation({ ...s.config, model });
       const out = runCommands(sim, expandScenarioToArray(s, sim.config));
       expect(out.errors, model).toEqual([]);
     }

@@ -9,7 +9,7 @@ import {
 } from "../cgroup.js";
 import { fail } from "../errors.js";
 import type { Era } from "../models/era.js";
-import type { Sim as Instance } from "../sim.js";
+import type { Sim } from "../sim.js";
 import { outOfMemory } from "../oom.js";
 import { UNLIMITED } from "../page-counter.js";
 import { memoryReclaim, newReclaimStats, subtree, tryToFreeMemcgPages } from "../reclaim.js";
@@ -31,8 +31,8 @@ export interface Cftype {
   readonly name: string;
   /** CFTYPE_NOT_ON_ROOT: the root cgroup has no such file. */
   readonly notOnRoot?: boolean;
-  readonly read?: (sim: Instance, cg: Cgroup) => string;
-  readonly write?: (sim: Instance, cg: Cgroup, value: string) => () => void;
+  readonly read?: (sim: Sim, cg: Cgroup) => string;
+  readonly write?: (sim: Sim, cg: Cgroup, value: string) => () => void;
 }
 
 const none = () => {};
@@ -41,7 +41,7 @@ const notRoot = (cg: Cgroup, file: string) => {
   if (cg.isRoot) fail("EINVAL", `${file} cannot be written on the root cgroup`, { file });
 };
 
-const resCounter = (sim: Instance) => sim.era.counter === "res_counter";
+const resCounter = (sim: Sim) => sim.era.counter === "res_counter";
 
 /** The v1 files of every era; `Era.v1Files` says which exist in which era. */
 const V1_TABLE: readonly Cftype[] = [
@@ -447,14 +447,14 @@ function missing(name: string): never {
 }
 
 /** The cgroupfs file names of this simulation's cgroup version on `cg`, in table order. */
-export function listCgroupFiles(sim: Instance, cg: Cgroup): string[] {
+export function listCgroupFiles(sim: Sim, cg: Cgroup): string[] {
   const f = filesOf(sim.era);
   const table = sim.config.cgroupVersion === 1 ? f.v1 : f.v2;
   return [...table.values()].filter((c) => !(cg.isRoot && c.notOnRoot)).map((c) => c.name);
 }
 
 /** The file `file` on `cg`, ENOENT where this era and cgroup version have none. */
-function lookup(sim: Instance, cg: Cgroup, file: string): Cftype {
+function lookup(sim: Sim, cg: Cgroup, file: string): Cftype {
   const f = filesOf(sim.era);
   if (sim.config.cgroupVersion === 1) {
     const c = f.v1.get(file);
@@ -473,7 +473,7 @@ function lookup(sim: Instance, cg: Cgroup, file: string): Cftype {
 // ===== reads ======================================================================================
 
 /** Reads a cgroupfs file byte-for-byte as the era's kernel prints it (docs/API.md §7, docs/DOMAIN.md §3). */
-export function readCgroupFile(sim: Instance, cg: Cgroup, file: string): string {
+export function readCgroupFile(sim: Sim, cg: Cgroup, file: string): string {
   const c = lookup(sim, cg, file);
   if (c.read === undefined) return fail("EINVAL", `${file} is write-only`, { file });
   return c.read(sim, cg);
@@ -486,7 +486,7 @@ function procs(cg: Cgroup): string {
     .join("");
 }
 
-function eventsText(sim: Instance, counts: Float64Array | number[]): string {
+function eventsText(sim: Sim, counts: Float64Array | number[]): string {
   let out = "";
   for (const k of sim.era.v2EventKeys) {
     const i = (EVENT_KEYS as readonly string[]).indexOf(k);
@@ -495,7 +495,7 @@ function eventsText(sim: Instance, counts: Float64Array | number[]): string {
   return out;
 }
 
-function cgroupStat(sim: Instance, cg: Cgroup): string {
+function cgroupStat(sim: Sim, cg: Cgroup): string {
   let live = 0;
   let dying = 0;
   for (const c of subtree(cg)) {
@@ -510,7 +510,7 @@ function cgroupStat(sim: Instance, cg: Cgroup): string {
   return `nr_descendants ${live}\nnr_subsys_memory ${live + self}\nnr_dying_descendants ${dying}\nnr_dying_subsys_memory ${dying}\n`;
 }
 
-function kmemSlabinfo(sim: Instance, cg: Cgroup): string {
+function kmemSlabinfo(sim: Sim, cg: Cgroup): string {
   const rule = sim.era.kmemSlabinfo;
   if (rule === "empty") return ""; // 5.9: deprecated, prints nothing
   if (rule === "active-only" && !cg.kmemActive)
@@ -548,7 +548,7 @@ function numaStat(cg: Cgroup): string {
 }
 
 /** One v1 `memory.stat` value of a statistics row (local or hierarchical), in the file's unit. */
-function v1StatValue(sim: Instance, key: string, a: Float64Array): number {
+function v1StatValue(sim: Sim, key: string, a: Float64Array): number {
   switch (key) {
     case "cache":
     case "inactive_file":
@@ -569,7 +569,7 @@ function v1StatValue(sim: Instance, key: string, a: Float64Array): number {
 }
 
 /** v1 `memory.stat` (docs/DOMAIN.md §3.1): the era's keys, hierarchical_memory_limit, then total_* sums. */
-function v1MemoryStat(sim: Instance, cg: Cgroup): string {
+function v1MemoryStat(sim: Sim, cg: Cgroup): string {
   const keys = sim.era.v1StatKeys;
   let limit = Number.POSITIVE_INFINITY;
   let memswLimit = Number.POSITIVE_INFINITY;
@@ -597,7 +597,7 @@ function v1MemoryStat(sim: Instance, cg: Cgroup): string {
  * validates (file exists, value parses, the write is allowed now) and changes nothing, so a
  * multi-field PATCH is all-or-nothing.
  */
-export function writeCgroupFile(sim: Instance, cg: Cgroup, file: string, raw: string, dryRun: boolean): void {
+export function writeCgroupFile(sim: Sim, cg: Cgroup, file: string, raw: string, dryRun: boolean): void {
   const c = lookup(sim, cg, file);
   // A zero-length write never reaches the file's handler: the recorded 6.18 kernel answered "ok"
   // and changed nothing (v1-files.json); older eras keep the handlers' own answer to "".
@@ -607,7 +607,7 @@ export function writeCgroupFile(sim: Instance, cg: Cgroup, file: string, raw: st
   if (!dryRun) effect();
 }
 
-function attachTask(sim: Instance, cg: Cgroup, value: string, file: string): () => void {
+function attachTask(sim: Sim, cg: Cgroup, value: string, file: string): () => void {
   const pid = parseUint(value);
   if (!sim.tasks.has(pid)) fail("EINVAL", `no task ${pid}`, { file });
   if (cg.state !== "online") fail("ENOENT", "cgroup is being removed", { file });
@@ -621,12 +621,12 @@ function attachTask(sim: Instance, cg: Cgroup, value: string, file: string): () 
  * kernel then reclaims and retries — 3.x up to 5 × (cgroups in the subtree) rounds that made no
  * progress, 4.x+ until a reclaim pass frees nothing.
  */
-function v1SetLimit(sim: Instance, cg: Cgroup, p: number): void {
+function v1SetLimit(sim: Sim, cg: Cgroup, p: number): void {
   v1Resize(sim, cg, "memory.limit_in_bytes", () => cg.memory.setMax(p));
 }
 
 /** The reclaim-and-retry loop of a v1 limit write around `setMax` (true once the limit is installed). */
-function v1Resize(sim: Instance, cg: Cgroup, file: string, setMax: () => boolean): void {
+function v1Resize(sim: Sim, cg: Cgroup, file: string, setMax: () => boolean): void {
   if (setMax()) return;
   drainAllStock(sim, cg);
   if (setMax()) return;
@@ -655,7 +655,7 @@ function v1Resize(sim: Instance, cg: Cgroup, file: string, setMax: () => boolean
  * children) and children of an active cgroup are born active; 4.x sets the limit (EBUSY below
  * usage, no reclaim); 5.16+ (our v5.9) accepts the value without enforcing it.
  */
-function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number): () => void {
+function v1SetKmemLimit(sim: Sim, cg: Cgroup, p: number): () => void {
   const rule = sim.era.kmemLimit;
   // 6.1+: memcg1 mem_cgroup_write parses the value, warns that kmem.limit_in_bytes is deprecated, and drops it
   if (rule === "ignored") return none;
@@ -687,7 +687,7 @@ function v1SetKmemLimit(sim: Instance, cg: Cgroup, p: number): () => void {
 }
 
 /** 2.3: `use_hierarchy` may change only while the parent does not have it and there are no children. */
-function setUseHierarchy(sim: Instance, cg: Cgroup, on: boolean): () => void {
+function setUseHierarchy(sim: Sim, cg: Cgroup, on: boolean): () => void {
   if (sim.era.hierarchyAlways) {
     // 5.11+: the non-hierarchical mode is gone; writing 1 is accepted, 0 refused
     if (!on)
@@ -705,7 +705,7 @@ function setUseHierarchy(sim: Instance, cg: Cgroup, on: boolean): () => void {
 }
 
 /** `memory.force_empty` (docs/DOMAIN.md §9.3): reclaim until empty or 5 fruitless rounds; 3.x then moves LRU charges up. */
-function forceEmpty(sim: Instance, cg: Cgroup): void {
+function forceEmpty(sim: Sim, cg: Cgroup): void {
   drainAllStock(sim, cg);
   let retries = 5;
   while (retries > 0 && cg.memory.usage > 0) {
@@ -714,7 +714,7 @@ function forceEmpty(sim: Instance, cg: Cgroup): void {
 }
 
 /** v2 `memory.max` write (docs/DOMAIN.md §3.2): install, drain, 16 reclaim failures, then OOM-kill until under. */
-function v2SetMax(sim: Instance, cg: Cgroup, p: number): void {
+function v2SetMax(sim: Sim, cg: Cgroup, p: number): void {
   if (cg.memory.usage > p) cg.memory.maxSetBelowUsage = true;
   cg.memory.max = p;
   let drained = false;
@@ -735,7 +735,7 @@ function v2SetMax(sim: Instance, cg: Cgroup, p: number): void {
 }
 
 /** v2 `memory.high` write: install, then reclaim down to it (never OOM), 16 fruitless tries. */
-function v2SetHigh(sim: Instance, cg: Cgroup, p: number): void {
+function v2SetHigh(sim: Sim, cg: Cgroup, p: number): void {
   cg.highPages = p;
   if (p !== UNLIMITED) sim.highLimitSet = true;
   let drained = false;

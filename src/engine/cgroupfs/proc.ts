@@ -1,5 +1,5 @@
 import { STAT_ANON_PAGES, STAT_FILE_PAGES } from "../cgroup.js";
-import type { Sim as Instance } from "../sim.js";
+import type { Sim } from "../sim.js";
 import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 
 /**
@@ -7,7 +7,7 @@ import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
  * head of `slab_caches`), each with its per-cgroup copies' numbers added in
  * (`memcg_accumulate_slabinfo`).
  */
-export function procSlabinfo(sim: Instance): string {
+export function procSlabinfo(sim: Sim): string {
   let out = SLABINFO_HEADER;
   for (const cache of [...sim.slab.caches.values()].reverse())
     out += slabinfoLine(cache.name, [cache.base, ...cache.children.values()]);
@@ -18,7 +18,7 @@ const kb = (label: string, pages: number) =>
   `${`${label}:`.padEnd(16, " ")}${String(pages * 4).padStart(8, " ")} kB\n`;
 
 /** `/proc/meminfo` (`show_val_kb`: label padded to 16, value in kB right-aligned to 8), the lines the simulator knows. */
-export function procMeminfo(sim: Instance): string {
+export function procMeminfo(sim: Sim): string {
   const anon = sim.root.statHier[STAT_ANON_PAGES];
   const file = sim.root.statHier[STAT_FILE_PAGES];
   const srec = sim.slab.reclaimablePages;

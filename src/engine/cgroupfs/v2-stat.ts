@@ -7,12 +7,12 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { Sim as Instance } from "../sim.js";
+import type { Sim } from "../sim.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
 
 
 /** One v2 `memory.stat` value of a hierarchical statistics row, in the file's unit (0: not simulated). */
-function v2StatValue(sim: Instance, key: string, h: Float64Array): number {
+function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
   switch (key) {
     case "anon":
       return h[STAT_ANON_PAGES] * PAGE;
@@ -44,7 +44,7 @@ function v2StatValue(sim: Instance, key: string, h: Float64Array): number {
  * `slab_unreclaimable`, slab values in object bytes) for the object-charging eras; the 5.2-era
  * list for v4.5, where slab statistics are whole slab pages and there is no `kernel` key.
  */
-export function v2MemoryStat(sim: Instance, cg: Cgroup): string {
+export function v2MemoryStat(sim: Sim, cg: Cgroup): string {
   const h = cg.statHier;
   let out = "";
   for (const k of sim.era.v2StatKeys) out += `${k} ${v2StatValue(sim, k, h)}\n`;

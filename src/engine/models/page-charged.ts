@@ -6,7 +6,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { Sim as Instance } from "../sim.js";
+import type { Sim } from "../sim.js";
 import type { CacheCopy, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
@@ -25,7 +25,7 @@ export abstract class PageChargedModel implements AccountingModel {
   abstract readonly reparentsLruChargesOnOffline: boolean;
   protected readonly sel: Selection = { inst: null as unknown as CacheCopy, objcg: 0, stable: true };
 
-  constructor(protected readonly sim: Instance) {}
+  constructor(protected readonly sim: Sim) {}
 
   abstract selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection;
   /** Charges the counters of the era; on success the statistics follow in `chargeSlab`. */

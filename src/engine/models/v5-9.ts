@@ -9,7 +9,7 @@ import {
 } from "../cgroup.js";
 import { GFP_ACCOUNT } from "../gfp.js";
 import { chargeAt, unchargeAt } from "../page-counter.js";
-import type { Sim as Instance } from "../sim.js";
+import type { Sim } from "../sim.js";
 import type { CacheCopy, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
@@ -42,7 +42,7 @@ export class V59Model implements AccountingModel {
   readonly stocks: ObjStock[];
   private readonly sel: Selection = { inst: null as unknown as CacheCopy, objcg: 0, stable: true };
 
-  constructor(protected readonly sim: Instance) {
+  constructor(protected readonly sim: Sim) {
     this.stocks = Array.from({ length: sim.config.cpuCount }, () => ({ objcg: -1, bytes: 0 }));
   }
 

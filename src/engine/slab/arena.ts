@@ -22,9 +22,9 @@ export const SLOT_SPAN = 2 ** 31;
 export const GEN_MASK = 2 ** 22 - 1;
 
 /**
- * The simulation as the slab allocator sees it (Instance satisfies it): what the paths read and
+ * The simulation as the slab allocator sees it (Simulation satisfies it): what the paths read and
  * the up-calls they make — pages from the page allocator, a cgroup release check. Typed here, not
- * as the Instance class, so that no slab file imports instance.ts (which imports the slab).
+ * as the Simulation class, so that no slab file imports simulation.ts (which imports the slab).
  */
 export interface SlabHost {
   readonly config: Pick<InstanceConfig, "cpuCount">;
@@ -85,7 +85,7 @@ export class SlabArena {
   readonly freeCtxIds: number[] = [];
   /** Contexts of exited tasks that still have live objects: recycled when the last is freed. */
   readonly exitedCtxs = new Set<number>();
-  /** pid → its context ids (an array by pid: one memory access per free command, see Instance.taskIndex). */
+  /** pid → its context ids (an array by pid: one memory access per free command, see Simulation.taskIndex). */
   readonly ctxByPid: (number[] | undefined)[] = [];
   /** The same for pids from PID_INDEX_LIMIT up (not reachable through the API). */
   readonly ctxByBigPid = new Map<number, number[]>();

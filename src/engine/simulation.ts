@@ -72,7 +72,7 @@ function pages(bytes: number): number {
  * One simulation: all its state and `execute(command)`, pure, synchronous and deterministic
  * (docs/ARCHITECTURE.md §1). Same config + same commands ⇒ same state and same answers.
  */
-export class Instance {
+export class Simulation {
   readonly config: InstanceConfig;
   readonly model: AccountingModel;
   /** What the model's kernel era shows and decides (file tables, formats, defaults). */
