@@ -2,7 +2,7 @@ import { drainAllStock } from "./charge.js";
 import { Cgroup, type CgroupState, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES } from "./cgroup.js";
 import { writeCgroupFile } from "./cgroupfs/files.js";
 import type * as C from "./commands.js";
-import { fail } from "./errors.js";
+import { assert, fail } from "./errors.js";
 import type { Ida } from "./kernel.js";
 import { subtree } from "./reclaim.js";
 import type { Sim } from "./sim.js";
@@ -75,7 +75,8 @@ function idaAlloc(ida: Ida, from: number): number {
 
 /** `ida_free`. */
 function idaFree(ida: Ida, i: number): void {
-  ida.used.delete(i);
+  const inUse = ida.used.delete(i);
+  assert(inUse, "ida: freeing an id that is not in use");
   if (i < ida.low) ida.low = i;
 }
 
@@ -151,6 +152,7 @@ export function removeCgroup(sim: Sim, path: string): void {
 
 /** rmdir → offline (docs/DOMAIN.md §10): no new tasks or charges; the cgroup lingers while pinned. */
 function offlineCgroup(sim: Sim, cg: Cgroup): void {
+  assert(cg.state === "online", "offlining a cgroup that is not online");
   const parent = cg.parent!;
   parent.children.delete(cg.name);
   parent.dyingChildren.push(cg);
@@ -205,11 +207,15 @@ export function maybeRelease(sim: Sim, cg: Cgroup): void {
   if (cg.dyingChildren.length > 0) return;
   cg.state = "released";
   const parent = cg.parent!;
-  parent.dyingChildren.splice(parent.dyingChildren.indexOf(cg), 1);
+  // splice(-1, 1) would drop another cgroup: a dying cgroup is on its parent's list until released
+  const at = parent.dyingChildren.indexOf(cg);
+  assert(at >= 0, "released cgroup not on its parent's dying list");
+  parent.dyingChildren.splice(at, 1);
   sim.idr.byId.delete(cg.id);
   idaFree(sim.idr.memcgIndex, cg.memcgIndex);
   if (cg.kmemcgId >= 0) idaFree(sim.idr.kmemcgId, cg.kmemcgId);
   sim.dyingCount--;
+  assert(sim.dyingCount >= 0, "more cgroups released than taken offline");
   if (cg !== sim.idr.offlining) sim.slab.cgroupReleased(cg);
   sim.events.emit(sim.clockMs, "cgroup_released", { cgroup: cg.path });
   maybeRelease(sim, parent);

@@ -86,7 +86,7 @@ export interface CgroupIdr {
   nextId: number;
   /** The seed model's memcg index, from 1. */
   readonly memcgIndex: Ida;
-  /** 3.8 `memcg_cache_ida` (kmemcg_id), from 0. */
+  /** 3.8 kmemcg_id: the ida `kmem_limited_groups` (mm/memcontrol.c, memcg_update_cache_sizes), from 0. */
   readonly kmemcgId: Ida;
   /** The cgroup whose rmdir is being processed (cgroup-tree.ts offlineCgroup). */
   offlining: Cgroup | null;

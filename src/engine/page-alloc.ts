@@ -17,7 +17,7 @@ import {
 } from "./cgroup.js";
 import { lookupCgroup, maybeRelease } from "./cgroup-tree.js";
 import type * as C from "./commands.js";
-import { fail } from "./errors.js";
+import { assert, fail } from "./errors.js";
 import { GFP_DIRECT_RECLAIM, parseGfp } from "./gfp.js";
 import type { ChargeCtx } from "./kernel.js";
 import { outOfMemory } from "./oom.js";
@@ -37,6 +37,7 @@ export function pages(bytes: number): number {
 
 /** Uncharges `n` user (LRU) pages from `cg`, which may release it if dying. */
 export function releaseUserPages(sim: Sim, cg: Cgroup, n: number): void {
+  assert(n >= 0, "uncharging a negative number of user pages");
   uncharge(cg, n);
   modStat(cg, STAT_PGPGOUT, n);
   maybeRelease(sim, cg);
@@ -80,6 +81,7 @@ export function allocPages(sim: Sim, cmd: C.AllocPagesCmd): C.AllocResult {
     if (r === CHARGE_OK && !cg.isRoot) charged++;
     if (r !== CHARGE_OK && r !== CHARGE_BYPASS) {
       sim.usedPages--;
+      assert(sim.usedPages >= 0, "page allocator: more pages freed than allocated");
       error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
       sim.chargeFailures.memory++;
       sim.events.emit(sim.clockMs, "charge_failed", {
@@ -156,6 +158,7 @@ export function freePages(sim: Sim, cmd: C.FreePagesCmd): C.FreeResult {
     releaseUserPages(sim, cg, k);
     freed = k;
   }
+  assert(sim.usedPages >= 0, "page allocator: more pages freed than allocated");
   return {
     freedBytes: freed * PAGE,
     missingCount: n - freed,

@@ -2,7 +2,7 @@ import { handleOverHigh, newOutcome, runPendingHighWork } from "./charge.js";
 import { type Cgroup, STAT_KERNEL_PAGES } from "./cgroup.js";
 import { lookupCgroup, onlineAncestor } from "./cgroup-tree.js";
 import type * as C from "./commands.js";
-import { fail } from "./errors.js";
+import { assert, fail } from "./errors.js";
 import { parseGfp } from "./gfp.js";
 import type { ChargeCtx } from "./kernel.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
@@ -145,6 +145,7 @@ export function allocObjects(sim: Sim, cmd: C.AllocObjectsCmd): C.AllocResult {
   let error: C.AllocResult["error"] = null;
   const pid = task?.pid ?? 0;
   const done = sim.slab.allocObjects(cache, cg, pid, reclaimable, ctx, count, wantIds ? ids : null);
+  assert(done >= 0 && done <= count, "slab: more objects allocated than asked for");
   if (done < count) error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
   if (task !== null && taskAt(sim, task.pid) === task) handleOverHigh(sim, task, out);
   runPendingHighWork(sim, out);
@@ -238,8 +239,10 @@ export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
       freedSlabs += sim.slab.freeInRun(s, cpu);
     }
   sim.slab.endFreeRun();
+  const freed = objcgBefore - sim.slab.liveObjects;
+  assert(freed >= 0 && freed <= slots.length, "slab: a free run freed more objects than it was given");
   return {
-    freedCount: objcgBefore - sim.slab.liveObjects,
+    freedCount: freed,
     missingCount: missing,
     unchargedBytes: Math.max(0, keyBefore - totalKernelPages(sim)) * PAGE,
     freedSlabCount: freedSlabs,

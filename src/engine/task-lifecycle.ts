@@ -2,7 +2,7 @@ import { CHARGE_OK, newOutcome, tryChargeMemcg, uncharge } from "./charge.js";
 import { modStat, STAT_ANON_PAGES, STAT_FILE_PAGES } from "./cgroup.js";
 import { lookupCgroup, maybeRelease } from "./cgroup-tree.js";
 import type * as C from "./commands.js";
-import { fail } from "./errors.js";
+import { assert, fail } from "./errors.js";
 import { GFP_DIRECT_RECLAIM } from "./gfp.js";
 import type { ChargeCtx } from "./kernel.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
@@ -112,9 +112,11 @@ export function exitTask(sim: Sim, pid: number): void {
 
 /** The task leaves (`do_exit`, or the OOM killer's victim): its anon pages are freed and uncharged wherever they were charged. */
 export function killTask(sim: Sim, t: Task): void {
+  assert(sim.tasks.get(t.pid) === t, "killing a task that is not live");
   for (const [cg, n] of t.anon) {
     modStat(cg, STAT_ANON_PAGES, -n);
     sim.usedPages -= n;
+    assert(sim.usedPages >= 0, "page allocator: more pages freed than allocated");
     sim.ops.releaseUserPages(cg, n);
   }
   t.anon.clear();
