@@ -155,12 +155,26 @@ export class Registry {
     for (const l of this.listeners) l(e);
   }
 
+  /**
+   * Instances the data file holds that restore did not load because their rows failed the
+   * integrity check (`--recover=skip`): name → reason. Their rows are kept; the name cannot be
+   * created again until `delete(name)` drops them.
+   */
+  readonly kept = new Map<string, string>();
+
   create(name: string, config?: InstanceConfigInput, opts: { silent?: boolean } = {}): Entry {
     if (typeof name !== "string" || !NAME.test(name))
       fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, {
         issues: [{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }],
       });
     if (this.entries.has(name)) fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
+    const kept = this.kept.get(name);
+    if (kept !== undefined)
+      fail(
+        "INSTANCE_EXISTS",
+        `instance ${name} failed its integrity check at start-up and its rows are kept (${kept}); delete it to reuse the name`,
+        { name, state: "failed" },
+      );
     if (this.entries.size >= this.limits.maxInstances)
       fail("LIMIT_EXCEEDED", `instance limit ${this.limits.maxInstances} reached`, {
         limit: "maxInstances",
@@ -184,6 +198,11 @@ export class Registry {
   }
 
   delete(name: string): void {
+    if (!this.entries.has(name) && this.kept.delete(name)) {
+      // the kept rows of an instance that failed its integrity check go with it
+      this.emit({ kind: "deleted", name });
+      return;
+    }
     this.get(name);
     this.entries.delete(name);
     this.emit({ kind: "deleted", name });

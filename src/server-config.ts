@@ -20,6 +20,8 @@ export interface ServerConfig {
    * (401 / UNAUTHENTICATED otherwise). null = no authentication (loopback default).
    */
   readonly apiToken: string | null;
+  /** What restore does with data that fails its integrity check (docs/RELIABILITY.md). */
+  readonly recover: "refuse" | "truncate-to-last-good" | "skip";
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -82,6 +84,13 @@ const SETTINGS: Setting[] = [
     flag: "--api-token",
     fallback: "",
     help: "bearer token required on /v1 routes and gRPC; empty = none",
+  },
+  {
+    key: "recover",
+    env: "MEMCG_SIM_RECOVER",
+    flag: "--recover",
+    fallback: "refuse",
+    help: "data failing its integrity check: refuse to start, truncate-to-last-good, or skip the instance",
   },
 ];
 
@@ -190,7 +199,14 @@ export function parseServerConfig(
   if (token.v !== "" && !/^[\x21-\x7e]{1,4096}$/.test(token.v))
     throw new ConfigError(`${token.what} must be printable ASCII without spaces`);
 
+  const recover = get("recover");
+  if (!["refuse", "truncate-to-last-good", "skip"].includes(recover.v))
+    throw new ConfigError(
+      `${recover.what} must be refuse, truncate-to-last-good or skip, got "${recover.v}"`,
+    );
+
   return Object.freeze({
+    recover: recover.v as ServerConfig["recover"],
     host: host.v,
     httpPort: port(get("httpPort").v, get("httpPort").what),
     grpcPort: port(get("grpcPort").v, get("grpcPort").what),

@@ -37,6 +37,7 @@ export async function startServer(
   const registry = new Registry({ ...config.limits });
   const persistence = new Persistence({
     dataDir: config.dataDir,
+    recover: config.recover,
     onError: (err) => logger.error({ err }, "persistence group commit failed (ops kept queued)"),
   });
   const restore = persistence.start(registry);

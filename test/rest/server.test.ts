@@ -39,6 +39,7 @@ describe("server config (docs/API.md §1)", () => {
       demo: true,
       limits: DEFAULT_SERVER_LIMITS,
       apiToken: null,
+      recover: "refuse",
     });
   });
 
@@ -60,6 +61,7 @@ describe("server config (docs/API.md §1)", () => {
       demo: false,
       limits: DEFAULT_SERVER_LIMITS,
       apiToken: null,
+      recover: "refuse",
     });
     expect(parseServerConfig(env, ["--http-port", "18080", "--demo=1", "--log-level=debug"])).toMatchObject({
       httpPort: 18080,
