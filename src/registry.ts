@@ -187,6 +187,20 @@ export class Registry {
     return entry;
   }
 
+  /**
+   * Persistence rolling back what a failed journal commit had applied (a full disk): puts the
+   * instance's durable state in place, or removes an instance the file does not hold. No event.
+   */
+  replaceSilently(name: string, configInput: InstanceConfigInput | undefined, sim: Simulation | null): void {
+    if (sim === null) {
+      this.entries.delete(name);
+      return;
+    }
+    const e = this.entries.get(name);
+    if (e !== undefined) e.instance = sim;
+    else this.entries.set(name, { name, configInput, instance: sim });
+  }
+
   get(name: string): Entry {
     const e = this.entries.get(name);
     if (e === undefined) fail("INSTANCE_NOT_FOUND", `instance ${name} not found`, { name });

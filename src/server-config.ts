@@ -22,6 +22,8 @@ export interface ServerConfig {
   readonly apiToken: string | null;
   /** What restore does with data that fails its integrity check (docs/RELIABILITY.md). */
   readonly recover: "refuse" | "truncate-to-last-good" | "skip";
+  /** Largest the data file may grow (bytes; 0 = as large as the disk allows): beyond it writes answer 507. */
+  readonly maxDataBytes: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -91,6 +93,13 @@ const SETTINGS: Setting[] = [
     flag: "--recover",
     fallback: "refuse",
     help: "data failing its integrity check: refuse to start, truncate-to-last-good, or skip the instance",
+  },
+  {
+    key: "maxDataBytes",
+    env: "MEMCG_SIM_MAX_DATA_BYTES",
+    flag: "--max-data-bytes",
+    fallback: "0",
+    help: "largest size of the data file; writes beyond it answer 507 as on a full disk; 0 = the disk's",
   },
 ];
 
@@ -205,8 +214,13 @@ export function parseServerConfig(
       `${recover.what} must be refuse, truncate-to-last-good or skip, got "${recover.v}"`,
     );
 
+  const maxData = get("maxDataBytes");
+  if (!/^\d{1,15}$/.test(maxData.v))
+    throw new ConfigError(`${maxData.what} must be a byte count, got "${maxData.v}"`);
+
   return Object.freeze({
     recover: recover.v as ServerConfig["recover"],
+    maxDataBytes: Number(maxData.v),
     host: host.v,
     httpPort: port(get("httpPort").v, get("httpPort").what),
     grpcPort: port(get("grpcPort").v, get("grpcPort").what),

@@ -38,6 +38,7 @@ export async function startServer(
   const persistence = new Persistence({
     dataDir: config.dataDir,
     recover: config.recover,
+    maxDataBytes: config.maxDataBytes,
     onError: (err) => logger.error({ err }, "persistence group commit failed (ops kept queued)"),
   });
   const restore = persistence.start(registry);

@@ -1,5 +1,11 @@
 import { performance } from "node:perf_hooks";
-import { type Command, Simulation, type InstanceConfigInput, resolveConfig } from "../engine/index.js";
+import {
+  type Command,
+  EngineError,
+  type InstanceConfigInput,
+  resolveConfig,
+  Simulation,
+} from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
 import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";
@@ -89,6 +95,8 @@ export interface PersistenceOptions {
   memoryLogMaxCommands?: number;
   /** What restore does with rows that fail the integrity check (default `refuse`). */
   recover?: RecoverMode;
+  /** Largest the data file may grow (bytes; 0 = unbounded): beyond it a commit fails as on a full disk. */
+  maxDataBytes?: number;
 }
 
 export interface RestoreReport {
@@ -115,6 +123,8 @@ export interface PersistenceStats {
   snapshotCount: number;
   /** Commands of instances the journal does not track (created before attach): export of those fails. */
   untrackedCommandCount: number;
+  /** Journal writes refused by the disk (full, I/O error) and rolled back in memory. */
+  rolledBackOpCount: number;
 }
 
 interface Track {
@@ -193,6 +203,7 @@ export class Persistence implements CommandSource {
     commitCount: 0,
     snapshotCount: 0,
     untrackedCommandCount: 0,
+    rolledBackOpCount: 0,
   };
 
   constructor(opts: PersistenceOptions) {
@@ -208,6 +219,7 @@ export class Persistence implements CommandSource {
             keepSnapshots: opts.keepSnapshots,
             busyTimeoutMs: opts.busyTimeoutMs,
           });
+    if (this.store !== null && (opts.maxDataBytes ?? 0) > 0) this.store.setMaxBytes(opts.maxDataBytes ?? 0);
     this.memLog = dir === null ? new CommandLog(opts.memoryLogMaxCommands) : null;
     this.snapshotEvery = opts.snapshotEveryCommands ?? 10_000;
     this.onError =
@@ -560,8 +572,8 @@ export class Persistence implements CommandSource {
   /**
    * Commits every queued journal write in one transaction and returns once it is durable. The
    * transport calls it after applying a mutation and before replying (acknowledged ⇒ durable).
-   * Throws when the commit fails (disk full, I/O error): the writes stay queued, the request
-   * should answer 500. A no-op with dataDir `none` or nothing queued.
+   * Throws 507 INSUFFICIENT_STORAGE when the commit fails (disk full, I/O error), after rolling
+   * the uncommitted commands back in memory. A no-op with dataDir `none` or nothing queued.
    */
   flush(): void {
     if (this.store === null || this.pending.length === 0) {
@@ -574,9 +586,23 @@ export class Persistence implements CommandSource {
     try {
       this.store.apply(ops);
     } catch (err) {
-      this.pending = ops.concat(this.pending);
-      this.settle(err);
-      throw err;
+      // Nothing of `ops` is on disk (one transaction). The registry already applied them, so they
+      // are rolled back: every instance they touched is rebuilt from its durable rows, and the
+      // requests waiting for them answer 507 INSUFFICIENT_STORAGE. Nothing stays queued, so the
+      // queue is bounded by one turn's writes, and the next commit tries the disk again.
+      const refused = new EngineError(
+        "INSUFFICIENT_STORAGE",
+        `the journal could not be written (${err instanceof Error ? err.message : String(err)}); the command was not applied`,
+        { cause: (err as { code?: string })?.code ?? null },
+      );
+      this.counters.rolledBackOpCount += ops.length;
+      try {
+        this.rollback(ops);
+      } catch (rbErr) {
+        this.onError(rbErr);
+      }
+      this.settle(refused);
+      throw refused;
     }
     this.counters.commitCount++;
     this.settle(null);
@@ -647,6 +673,57 @@ export class Persistence implements CommandSource {
       t.snapSeq = t.seq;
       this.counters.snapshotCount++;
       this.dirty.delete(name);
+    }
+  }
+
+  /** A PRAGMA of the data file (diagnostics and tests: page_count, freelist_count, ...); null without one. */
+  pragma(name: string): unknown {
+    return this.store?.pragma(name) ?? null;
+  }
+
+  /** Changes the bound on the data file's size (bytes; 0 = unbounded), e.g. after space was freed. */
+  setMaxDataBytes(bytes: number): void {
+    this.store?.setMaxBytes(bytes);
+  }
+
+  /** Puts back the durable state of every instance `ops` touched (see flush). */
+  private rollback(ops: readonly JournalOp[]): void {
+    const store = this.store;
+    const registry = this.registry;
+    if (store === null || registry === null) return;
+    for (const name of new Set(ops.map((o) => o.name))) {
+      this.dirty.delete(name);
+      const row = store.instance(name);
+      if (row === undefined) {
+        registry.replaceSilently(name, undefined, null);
+        this.tracks.delete(name);
+        continue;
+      }
+      const config = JSON.parse(row.config) as InstanceConfigInput;
+      const sim = new Simulation(config, registry.limits);
+      let seq = 0;
+      let crc = chainSeed(name, row.epoch);
+      for (;;) {
+        const chunk = store.journal(name, seq, RESTORE_CHUNK);
+        for (const [s, json, c] of chunk) {
+          replayCommand(
+            (cmd) => sim.execute(cmd),
+            JSON.parse(json) as Command,
+            () => sim.commandCount++,
+          );
+          seq = s;
+          crc = c;
+        }
+        if (chunk.length < RESTORE_CHUNK) break;
+      }
+      const existing = registry.list().find((e) => e.name === name);
+      registry.replaceSilently(name, existing?.configInput ?? config, sim);
+      const snapSeq =
+        store
+          .snapshots(name)
+          .filter((x) => x.seq <= seq)
+          .at(-1)?.seq ?? 0;
+      this.tracks.set(name, { seq, snapSeq, createdSeq: row.createdSeq, epoch: row.epoch, crc });
     }
   }
 

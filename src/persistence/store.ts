@@ -153,6 +153,7 @@ export class JournalStore {
     | "pruneSnapshots"
     | "instances"
     | "instance"
+    | "instanceRow"
     | "journal"
     | "snapshots"
     | "journalCount"
@@ -239,6 +240,9 @@ export class JournalStore {
       ),
       journalCount: p("SELECT count(*) FROM journal WHERE instance = ?").pluck(),
       instance: p("SELECT config, created_seq AS createdSeq FROM instances WHERE name = ?"),
+      instanceRow: p(
+        "SELECT name, config, created_seq AS createdSeq, epoch, crc FROM instances WHERE name = ?",
+      ),
       maxCreatedSeq: p("SELECT coalesce(max(created_seq), 0) FROM instances").pluck(),
     };
     const st = this.st;
@@ -302,7 +306,13 @@ export class JournalStore {
   apply(ops: readonly JournalOp[]): void {
     this.applyTx(ops);
     // a reset or delete left free pages: give them back to the file system (auto_vacuum=INCREMENTAL)
-    if (this.freed) this.db.pragma("incremental_vacuum");
+    if (this.freed) {
+      try {
+        this.db.pragma("incremental_vacuum");
+      } catch {
+        // the commit stands; the pages are given back after a later reset or delete
+      }
+    }
   }
 
   /**
@@ -323,6 +333,21 @@ export class JournalStore {
   /** Up to `limit` journal rows of `name` after `afterSeq`, as [seq, commandJson, crc], in seq order (one bulk read). */
   journal(name: string, afterSeq: number, limit: number): [number, string, number][] {
     return this.st.journal.all(name, afterSeq, limit) as [number, string, number][];
+  }
+
+  /** The durable row of instance `name`, if any. */
+  instance(name: string): InstanceRow | undefined {
+    return this.st.instanceRow.get(name) as InstanceRow | undefined;
+  }
+
+  /**
+   * Bounds the file (`PRAGMA max_page_count`): a commit that would grow it past `bytes` fails with
+   * SQLITE_FULL, as on a full disk. 0 = no bound but SQLite's own.
+   */
+  setMaxBytes(bytes: number): void {
+    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+    const pages = bytes > 0 ? Math.max(1, Math.floor(bytes / pageSize)) : 4294967294;
+    this.db.pragma(`max_page_count = ${pages}`);
   }
 
   /** The instance `name` created as `createdSeq` was deleted (or replaced by a newer one of that name). */

@@ -266,3 +266,47 @@ describe("restore verifies the journal's checksums and the acknowledgement marke
     expect([errors, whole]).toEqual([5, 1]);
   });
 });
+
+describe("the file's schema and size", () => {
+  it("migrates a schema-1 file (no checksums): same instances, checksums computed, then verified at the next start", () => {
+    const d = dir();
+    const digests = populate(d);
+    // turn the file back into what schema 1 wrote
+    const db = new Database(`${d}/${DB_FILE}`);
+    db.exec(`
+      ALTER TABLE instances DROP COLUMN epoch; ALTER TABLE instances DROP COLUMN crc;
+      ALTER TABLE journal DROP COLUMN crc; ALTER TABLE snapshots DROP COLUMN crc;
+      DROP TABLE tombstones; UPDATE meta SET value = '1' WHERE key = 'schema_version';
+    `);
+    db.close();
+    rmSync(`${d}/${ACK_FILE}`);
+    const b = server(d);
+    expect(b.report.migratedFrom).toBe(1);
+    expect(b.report.failed).toEqual([]);
+    expect(digestsOf(b.registry)).toEqual(digests);
+    b.persistence.close();
+    const c = server(d);
+    expect(c.report.migratedFrom).toBe(null);
+    expect(digestsOf(c.registry)).toEqual(digests);
+    c.persistence.close();
+    const after = new Database(`${d}/${DB_FILE}`, { readonly: true });
+    expect(after.pragma("auto_vacuum", { simple: true })).toBe(2); // INCREMENTAL
+    after.close();
+  });
+
+  it("gives the pages of a deleted journal back to the file system", () => {
+    const d = dir();
+    populate(d);
+    const a = server(d);
+    const pages = () => [a.persistence.pragma("page_count"), a.persistence.pragma("freelist_count")];
+    const [before] = pages();
+    a.registry.delete("big");
+    a.registry.delete("mid");
+    a.persistence.flush();
+    const [after, free] = pages();
+    expect(free).toBe(0);
+    // 900 journal rows of two instances held 18 pages; all of them are returned
+    expect([before, after]).toEqual([27, 9]);
+    a.persistence.close();
+  });
+});

@@ -40,6 +40,7 @@ describe("server config (docs/API.md §1)", () => {
       limits: DEFAULT_SERVER_LIMITS,
       apiToken: null,
       recover: "refuse",
+      maxDataBytes: 0,
     });
   });
 
@@ -62,6 +63,7 @@ describe("server config (docs/API.md §1)", () => {
       limits: DEFAULT_SERVER_LIMITS,
       apiToken: null,
       recover: "refuse",
+      maxDataBytes: 0,
     });
     expect(parseServerConfig(env, ["--http-port", "18080", "--demo=1", "--log-level=debug"])).toMatchObject({
       httpPort: 18080,
