@@ -31,6 +31,16 @@ export interface ServerLimits extends EngineLimits {
   maxWatchers: number;
   /** `limit` of one events page (REST `?limit=`, gRPC ListEvents). */
   maxEventPage: number;
+  /** Live slab objects of all instances together (the server's memory budget for objects, ~28 B each). */
+  maxTotalLiveObjects: number;
+  /** Cgroups of all instances together (the budget for cgroups, ~2.6 KiB each). */
+  maxTotalCgroups: number;
+  /** Open HTTP connections (beyond it, new connections are closed at once). */
+  maxConnections: number;
+  /** An HTTP request's headers must arrive within this (slow-header clients are closed). */
+  headersTimeoutMs: number;
+  /** A whole HTTP request (headers and body) must arrive within this (slow bodies are closed). */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
@@ -44,6 +54,13 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxGrpcMessageBytes: 8 * 1024 * 1024,
   maxWatchers: 256,
   maxEventPage: 10_000,
+  // 64 instances may each hold 50M objects and 20k cgroups (3.2 billion objects, ~90 GB): the
+  // totals keep the whole server within a few GB (docs/RELIABILITY.md)
+  maxTotalLiveObjects: 100_000_000,
+  maxTotalCgroups: 200_000,
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
 };
 
 /** Throws 429 LIMIT_EXCEEDED naming the limit (`details.limit`) and its value. */
@@ -229,9 +246,37 @@ export class Registry {
     return e;
   }
 
+  /**
+   * The server-wide budgets (maxTotalLiveObjects, maxTotalCgroups): a command that would take the
+   * sum over every instance past one answers 429 naming it, before it runs.
+   */
+  private checkBudgets(command: Command): void {
+    if (command.op === "allocObjects") {
+      const count = command.count ?? 1;
+      let total = 0;
+      for (const e of this.entries.values()) total += e.instance.slab.liveObjects;
+      if (total + count > this.limits.maxTotalLiveObjects)
+        limitExceeded(
+          "maxTotalLiveObjects",
+          this.limits.maxTotalLiveObjects,
+          `the server holds ${total} live objects in all instances; ${count} more would pass the budget of ${this.limits.maxTotalLiveObjects}`,
+        );
+    } else if (command.op === "createCgroup") {
+      let total = 0;
+      for (const e of this.entries.values()) total += e.instance.cgroupCount;
+      if (total + 1 > this.limits.maxTotalCgroups)
+        limitExceeded(
+          "maxTotalCgroups",
+          this.limits.maxTotalCgroups,
+          `the server holds ${total} cgroups in all instances, the budget is ${this.limits.maxTotalCgroups}`,
+        );
+    }
+  }
+
   /** Applies one command to an instance; the command is announced only once it was accepted. */
   execute(name: string, command: Command): unknown {
     const e = this.get(name);
+    this.checkBudgets(command);
     let r: unknown;
     try {
       r = e.instance.execute(command);

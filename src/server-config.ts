@@ -119,6 +119,11 @@ export const LIMIT_HELP: Record<keyof ServerLimits, string> = {
   maxGrpcMessageBytes: "received gRPC message bytes",
   maxWatchers: "SSE + gRPC WatchEvents streams open at once",
   maxEventPage: "events in one page (`?limit=`, ListEvents `limit`)",
+  maxTotalLiveObjects: "live slab objects of all instances together",
+  maxTotalCgroups: "cgroups of all instances together",
+  maxConnections: "open HTTP connections (more are closed at once)",
+  headersTimeoutMs: "ms for a request's headers to arrive (slow clients closed)",
+  requestTimeoutMs: "ms for a whole request, body included, to arrive",
 };
 
 /** `maxLiveObjects` → `MEMCG_SIM_MAX_LIVE_OBJECTS` / `--max-live-objects`. */
