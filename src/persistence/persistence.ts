@@ -1,9 +1,13 @@
+import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   type Command,
+  captureState,
   EngineError,
   type InstanceConfigInput,
   resolveConfig,
+  restoreState,
   Simulation,
 } from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
@@ -11,6 +15,7 @@ import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";
 import { type ExportDoc, exportInstance, type ImportOptions, importInstance } from "./export.js";
 import { type Acked, AckMarker } from "./ack-marker.js";
+import { readStateFile, writeStateFile } from "./state-file.js";
 import {
   chainSeed,
   commandCrc,
@@ -95,6 +100,8 @@ export interface PersistenceOptions {
   memoryLogMaxCommands?: number;
   /** What restore does with rows that fail the integrity check (default `refuse`). */
   recover?: RecoverMode;
+  /** Snapshots write the simulation's state to `<dataDir>/state` (default true), so restore starts from the newest. */
+  saveState?: boolean;
   /** Largest the data file may grow (bytes; 0 = unbounded): beyond it a commit fails as on a full disk. */
   maxDataBytes?: number;
 }
@@ -112,6 +119,12 @@ export interface RestoreReport {
   truncated: { name: string; keptSeq: number; droppedRows: number; reason: string }[];
   /** The file was migrated from this schema version at open (checksums computed from its rows). */
   migratedFrom: number | null;
+  /** Instances restored from a state file (then the journal rows after it), not from row 1. */
+  statesLoaded: number;
+  /** Journal rows read and applied by this restore (the rows after each instance's state). */
+  replayedCommandCount: number;
+  /** State files that could not be used (missing, damaged, another digest): restore fell back to an older state or to row 1. */
+  stateFallbacks: { name: string; seq: number; error: string }[];
 }
 
 export interface PersistenceStats {
@@ -141,6 +154,7 @@ interface Track {
 }
 
 const RESTORE_CHUNK = 50_000;
+const STATE_DIR = "state";
 
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -185,6 +199,12 @@ export class Persistence implements CommandSource {
   /** Instances whose rows failed the integrity check and were kept, not loaded: name → reason. */
   private readonly kept = new Map<string, string>();
   private readonly memLog: CommandLog | null;
+  /** `<dataDir>/state`: the snapshots' state files (state-file.ts); null without a data directory. */
+  private readonly stateDir: string | null;
+  /** Snapshots write the state (not only its digest). */
+  private readonly saveState: boolean;
+  /** Instances whose old state files may be removed after the next commit. */
+  private readonly pruneState = new Set<string>();
   private readonly tracks = new Map<string, Track>();
   private pending: JournalOp[] = [];
   private readonly dirty = new Set<string>();
@@ -211,6 +231,8 @@ export class Persistence implements CommandSource {
     this.enabled = dir !== null;
     this.dataDir = dir;
     this.recover = opts.recover ?? "refuse";
+    this.stateDir = dir === null ? null : join(dir, STATE_DIR);
+    this.saveState = opts.saveState ?? true;
     this.store =
       dir === null
         ? null
@@ -268,6 +290,9 @@ export class Persistence implements CommandSource {
       failed: [],
       truncated: [],
       migratedFrom: this.store?.migratedFrom ?? null,
+      statesLoaded: 0,
+      replayedCommandCount: 0,
+      stateFallbacks: [],
     };
     const store = this.store;
     if (store === null || this.dataDir === null) return report;
@@ -323,11 +348,47 @@ export class Persistence implements CommandSource {
       try {
         const snaps = store.snapshots(row.name);
         let si = 0;
+        // start from the newest state that checks out (row checksum, file CRC, digest), else replay from row 1
+        for (let k = snaps.length - 1; k >= 0; k--) {
+          const sn = snaps[k];
+          if (sn.file === null) continue;
+          try {
+            if (
+              snapshotCrc(row.name, sn.seq, sn.commandCount, sn.digest, sn.file, sn.fileCrc, sn.chainCrc) !==
+              sn.crc
+            )
+              throw new Error("its snapshot row fails its checksum");
+            const { graph, crc: fileCrc } = readStateFile(join(this.dataDir, sn.file));
+            if (fileCrc !== sn.fileCrc) throw new Error(`${sn.file}: CRC-32 differs from the snapshot row's`);
+            const restored = restoreState(graph, registry.limits);
+            if (stateDigest(restored) !== sn.digest)
+              throw new Error(`${sn.file}: the state's digest differs from the snapshot row's`);
+            sim = restored;
+            seq = sn.seq;
+            crc = sn.chainCrc;
+            si = k + 1;
+            report.snapshotsVerified++;
+            report.statesLoaded++;
+            break;
+          } catch (err) {
+            report.stateFallbacks.push({ name: row.name, seq: sn.seq, error: errorText(err) });
+          }
+        }
         const check = () => {
           while (si < snaps.length && snaps[si].seq <= seq) {
             const sn = snaps[si];
             if (sn.seq === seq) {
-              if (snapshotCrc(row.name, sn.seq, sn.commandCount, sn.digest) !== sn.crc)
+              if (
+                snapshotCrc(
+                  row.name,
+                  sn.seq,
+                  sn.commandCount,
+                  sn.digest,
+                  sn.file,
+                  sn.fileCrc,
+                  sn.chainCrc,
+                ) !== sn.crc
+              )
                 report.snapshotMismatches.push({ name: row.name, seq });
               else if (stateDigest(sim) === sn.digest) report.snapshotsVerified++;
               else report.snapshotMismatches.push({ name: row.name, seq });
@@ -366,6 +427,7 @@ export class Persistence implements CommandSource {
             );
             seq = s;
             crc = c;
+            report.replayedCommandCount++;
             if (si < snaps.length && snaps[si].seq <= seq) check();
           }
           if (chunk.length < RESTORE_CHUNK) break;
@@ -606,6 +668,10 @@ export class Persistence implements CommandSource {
     }
     this.counters.commitCount++;
     this.settle(null);
+    const stale = new Set(this.pruneState);
+    for (const op of ops) if (op.t === "reset" || op.t === "delete" || op.t === "create") stale.add(op.name);
+    this.pruneState.clear();
+    if (stale.size > 0) this.removeStaleStateFiles(stale);
     if (this.marker !== null) {
       for (const op of ops) {
         if (op.t === "delete") this.marker.remove(op.name);
@@ -662,6 +728,20 @@ export class Persistence implements CommandSource {
       if (t === undefined || t.seq === t.snapSeq || (!force && t.seq - t.snapSeq < this.snapshotEvery))
         continue;
       const sim = this.registry.get(name).instance;
+      // the state itself, so that restore starts here instead of at the journal's first row
+      let file: string | null = null;
+      let fileCrc = 0;
+      if (this.stateDir !== null && this.saveState) {
+        const rel = `${STATE_DIR}/${name}.${t.createdSeq}.${t.epoch}.${t.seq}.state`;
+        try {
+          mkdirSync(this.stateDir, { recursive: true });
+          fileCrc = writeStateFile(join(this.dataDir as string, rel), captureState(sim)).crc;
+          file = rel;
+        } catch (err) {
+          // the digest snapshot still goes in; restore replays from an older state or the start
+          this.onError(err);
+        }
+      }
       this.pending.push({
         t: "snapshot",
         name,
@@ -669,11 +749,53 @@ export class Persistence implements CommandSource {
         commandCount: sim.commandCount,
         digest: stateDigest(sim),
         takenAtMs: this.now(),
+        file,
+        fileCrc,
+        chainCrc: t.crc,
       });
+      this.pruneState.add(name);
       t.snapSeq = t.seq;
       this.counters.snapshotCount++;
       this.dirty.delete(name);
     }
+  }
+
+  /**
+   * Removes the state files of `name` that no snapshot row names any more (pruned, or of an
+   * earlier creation or reset generation). After a commit, so a file is never removed before the
+   * rows that replace it are durable.
+   */
+  private removeStaleStateFiles(names: Iterable<string>): void {
+    if (this.store === null || this.stateDir === null) return;
+    let files: string[];
+    try {
+      files = readdirSync(this.stateDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const keep = new Set(
+        this.store
+          .snapshots(name)
+          .map((r) => r.file)
+          .filter((f): f is string => f !== null),
+      );
+      for (const f of files) {
+        if (!f.startsWith(`${name}.`) || keep.has(`${STATE_DIR}/${f}`)) continue;
+        // names are [a-z][a-z0-9-]*: "a.1.0.5.state" is a's, never "a-b"'s
+        if (f.split(".").length !== 5) continue;
+        try {
+          unlinkSync(join(this.stateDir, f));
+        } catch (err) {
+          this.onError(err);
+        }
+      }
+    }
+  }
+
+  /** Resolves once no acknowledgement-marker write is in flight (tests, and a shutdown that wants it written). */
+  async settled(): Promise<void> {
+    await this.marker?.settled();
   }
 
   /** A PRAGMA of the data file (diagnostics and tests: page_count, freelist_count, ...); null without one. */

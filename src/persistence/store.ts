@@ -9,7 +9,19 @@ export type JournalOp =
   | { t: "command"; name: string; seq: number; command: string; crc: number }
   | { t: "reset"; name: string; epoch: number }
   | { t: "delete"; name: string }
-  | { t: "snapshot"; name: string; seq: number; commandCount: number; digest: string; takenAtMs: number };
+  | {
+      t: "snapshot";
+      name: string;
+      seq: number;
+      commandCount: number;
+      digest: string;
+      takenAtMs: number;
+      /** The state file (state-file.ts, name relative to the data directory), or null: digest only. */
+      file: string | null;
+      fileCrc: number;
+      /** The journal's checksum chain after row `seq` (restore continues the chain from here). */
+      chainCrc: number;
+    };
 
 export interface InstanceRow {
   name: string;
@@ -40,14 +52,25 @@ export function instanceCrc(name: string, config: string, createdSeq: number, ep
   return crc32(`${name}\0${config}\0${createdSeq}\0${epoch}`);
 }
 
-export function snapshotCrc(name: string, seq: number, commandCount: number, digest: string): number {
-  return crc32(`${name}\0${seq}\0${commandCount}\0${digest}`);
+export function snapshotCrc(
+  name: string,
+  seq: number,
+  commandCount: number,
+  digest: string,
+  file: string | null = null,
+  fileCrc = 0,
+  chainCrc = 0,
+): number {
+  return crc32(`${name}\0${seq}\0${commandCount}\0${digest}\0${file ?? ""}\0${fileCrc}\0${chainCrc}`);
 }
 
 export interface SnapshotRow {
   seq: number;
   commandCount: number;
   digest: string;
+  file: string | null;
+  fileCrc: number;
+  chainCrc: number;
   crc: number;
 }
 
@@ -83,6 +106,9 @@ CREATE TABLE IF NOT EXISTS snapshots (
   command_count INTEGER NOT NULL,
   digest TEXT NOT NULL,
   taken_at_ms INTEGER NOT NULL,
+  file TEXT,
+  file_crc INTEGER NOT NULL DEFAULT 0,
+  chain_crc INTEGER NOT NULL DEFAULT 0,
   crc INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (instance, seq)
 ) WITHOUT ROWID;
@@ -94,6 +120,9 @@ function migrate1to2(db: Database.Database): void {
     ALTER TABLE instances ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE instances ADD COLUMN crc INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE journal ADD COLUMN crc INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE snapshots ADD COLUMN file TEXT;
+    ALTER TABLE snapshots ADD COLUMN file_crc INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE snapshots ADD COLUMN chain_crc INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE snapshots ADD COLUMN crc INTEGER NOT NULL DEFAULT 0;
   `);
   const inst = db.prepare("SELECT name, config, created_seq AS createdSeq FROM instances").all() as {
@@ -223,7 +252,7 @@ export class JournalStore {
       deleteJournal: p("DELETE FROM journal WHERE instance = ?"),
       deleteSnapshots: p("DELETE FROM snapshots WHERE instance = ?"),
       insertSnapshot: p(
-        "INSERT OR REPLACE INTO snapshots (instance, seq, command_count, digest, taken_at_ms, crc) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO snapshots (instance, seq, command_count, digest, taken_at_ms, file, file_crc, chain_crc, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       pruneSnapshots: p(
         `DELETE FROM snapshots WHERE instance = @name AND seq NOT IN
@@ -236,7 +265,7 @@ export class JournalStore {
         "SELECT seq, command, crc FROM journal WHERE instance = ? AND seq > ? ORDER BY seq LIMIT ?",
       ).raw(),
       snapshots: p(
-        "SELECT seq, command_count AS commandCount, digest, crc FROM snapshots WHERE instance = ? ORDER BY seq",
+        "SELECT seq, command_count AS commandCount, digest, file, file_crc AS fileCrc, chain_crc AS chainCrc, crc FROM snapshots WHERE instance = ? ORDER BY seq",
       ),
       journalCount: p("SELECT count(*) FROM journal WHERE instance = ?").pluck(),
       instance: p("SELECT config, created_seq AS createdSeq FROM instances WHERE name = ?"),
@@ -293,7 +322,10 @@ export class JournalStore {
               op.commandCount,
               op.digest,
               op.takenAtMs,
-              snapshotCrc(op.name, op.seq, op.commandCount, op.digest),
+              op.file,
+              op.fileCrc,
+              op.chainCrc,
+              snapshotCrc(op.name, op.seq, op.commandCount, op.digest, op.file, op.fileCrc, op.chainCrc),
             );
             st.pruneSnapshots.run({ name: op.name });
             break;
