@@ -1,0 +1,118 @@
+/**
+ * `npx tsx bench/restart.ts [--sizes 10000,1000000,10000000]` (issue "Durable and bounded" §1):
+ * time from launching the server (`node dist/src/main.js`, as the README starts it; run
+ * `npm run build` first) to its first `/readyz` 200, for a data directory holding one instance
+ * with N journaled commands — with the snapshots' state files (restart reads the newest state
+ * and the rows after it) and without them (the state files removed: restart replays all N rows,
+ * as before the state files existed). The journal is written through Registry + Persistence with
+ * a state every 10,000 commands, as the server does. Prints one row per N.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseCommand } from "../src/commands/schemas.js";
+import type { Command } from "../src/engine/commands.js";
+import { Persistence } from "../src/persistence/index.js";
+import { Registry } from "../src/registry.js";
+import { setupCommands } from "../test/persistence/workload.js";
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const sizes = (arg("--sizes") ?? "10000,1000000,10000000").split(",").map(Number);
+
+/** Cheap commands (an object allocated and freed, a clock tick), the journal's worst case per byte of state. */
+function command(i: number): Command {
+  return COMMANDS[i % COMMANDS.length];
+}
+const COMMANDS = [
+  parseCommand({ op: "allocObjects", cache: "kmalloc-256", pid: 200, count: 3 }),
+  parseCommand({ op: "freeObjects", cache: "kmalloc-256", pid: 200, count: 1 }),
+  parseCommand({ op: "allocObjects", cache: "dentry", pid: 201, count: 2 }),
+  parseCommand({ op: "freeObjects", cache: "dentry", pid: 201, count: 1 }),
+  parseCommand({ op: "advanceClock", ms: 1 }),
+];
+
+function build(dir: string, n: number): { ms: number; liveObjects: number } {
+  const t0 = performance.now();
+  const registry = new Registry({ ...new Registry().limits, maxLiveObjects: 50_000_000 });
+  const p = new Persistence({ dataDir: dir, snapshotEveryCommands: 10_000 });
+  p.start(registry);
+  registry.create("bench", { model: "v6.18", cgroupVersion: 2 });
+  registry.executeBatch("bench", setupCommands(2), false);
+  p.flush();
+  const batch: Command[] = [];
+  for (let i = 0; i < n; i++) {
+    batch.push(command(i));
+    if (batch.length === 1000 || i === n - 1) {
+      registry.executeBatch("bench", batch.splice(0), false);
+      p.flush();
+    }
+  }
+  const liveObjects = registry.get("bench").instance.slab.liveObjects;
+  // a crash after the last commit: no final snapshot, so the rows after the newest state are replayed
+  (p as unknown as { store: { close(): void } }).store.close();
+  return { ms: performance.now() - t0, liveObjects };
+}
+
+async function timeToReady(dir: string): Promise<number> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      "dist/src/main.js",
+      "--data-dir",
+      dir,
+      "--http-port",
+      String(port),
+      "--grpc-port",
+      "0",
+      "--demo",
+      "0",
+      "--log-level",
+      "warn",
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (r.status === 200) return performance.now() - t0;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+  }
+}
+
+{
+  // the baseline: the same server on an empty data directory
+  const dir = mkdtempSync(join(tmpdir(), "memcg-sim-restart-"));
+  const ms = await timeToReady(dir);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`empty data directory: ready in ${ms.toFixed(0)} ms`);
+}
+console.log("N commands | build s | live objects | ready with states ms | ready replaying all ms");
+for (const n of sizes) {
+  const dir = mkdtempSync(join(tmpdir(), "memcg-sim-restart-"));
+  try {
+    const b = build(dir, n);
+    const withState = await timeToReady(dir);
+    rmSync(join(dir, "state"), { recursive: true, force: true });
+    const replayAll = await timeToReady(dir);
+    console.log(
+      `${String(n).padStart(10)} | ${(b.ms / 1000).toFixed(1).padStart(7)} | ${String(b.liveObjects).padStart(12)} | ${withState.toFixed(0).padStart(20)} | ${replayAll.toFixed(0).padStart(22)}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
