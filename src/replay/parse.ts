@@ -54,7 +54,19 @@ export interface TraceEvent {
   cpu: number;
   /** Timestamp in seconds as printed. */
   ts: number;
+  /**
+   * The pointer as printed; "" when the byte parser kept it as a number only (ptrHi >= 0: read it
+   * with ptrText). The replay matches frees by (ptrHi, ptrLo) for pointers of the usual shape and
+   * by this text for any other.
+   */
   ptr: string;
+  /**
+   * A pointer printed as 1–16 lowercase hex digits (optionally after `0x`): its upper 32 bits × 64
+   * + 2 × the digit count + 1 for `0x` (one number per distinct text); -1 for any other text.
+   */
+  ptrHi: number;
+  /** Its lower 32 bits as a signed 32-bit integer (with ptrHi >= 0). */
+  ptrLo: number;
   /** kmem_cache_alloc/free: the cache (`name=`); empty when absent. */
   cache: string;
   bytesAlloc: number;
@@ -74,6 +86,8 @@ export function newEvent(): TraceEvent {
     cpu: 0,
     ts: 0,
     ptr: "",
+    ptrHi: -1,
+    ptrLo: 0,
     cache: "",
     bytesAlloc: 0,
     accounted: false,
@@ -244,7 +258,7 @@ function fields(line: string, type: number, f: number, ev: TraceEvent): SkipReas
       const ptr = fieldOf(line, " ptr=", f);
       const ba = intField(line, " bytes_alloc=", f);
       if (ptr === null || ptr.length === 0 || !(ba > 0)) return "garbled";
-      ev.ptr = ptr;
+      setPtr(ev, ptr);
       ev.bytesAlloc = ba;
       ev.cache = type === EV_CACHE_ALLOC ? (fieldOf(line, " name=", f) ?? "") : "";
       if (type === EV_CACHE_ALLOC && ev.cache.length === 0) return "garbled";
@@ -258,7 +272,7 @@ function fields(line: string, type: number, f: number, ev: TraceEvent): SkipReas
     case EV_KFREE: {
       const ptr = fieldOf(line, " ptr=", f);
       if (ptr === null || ptr.length === 0) return "garbled";
-      ev.ptr = ptr;
+      setPtr(ev, ptr);
       ev.cache = type === EV_CACHE_FREE ? (fieldOf(line, " name=", f) ?? "") : "";
       return null;
     }
@@ -304,4 +318,302 @@ export function orderOf(bytesAlloc: number): number {
   let order = 0;
   while (4096 * 2 ** order < bytesAlloc) order++;
   return order;
+}
+
+/** The value of a lowercase hex digit, -1 for any other character. */
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * Sets ev.ptrHi/ptrLo from the pointer text in bytes [s, e) of `b`: 1–16 lowercase hex digits,
+ * optionally after `0x`. Returns false (ptrHi -1) for any other text. Distinct texts give distinct
+ * (ptrHi, ptrLo): the digit count and the prefix are part of it.
+ */
+function ptrKey(b: Uint8Array, s: number, e: number, ev: TraceEvent): boolean {
+  let px = 0;
+  if (e - s >= 2 && b[s] === 48 && b[s + 1] === 120 /* x */) {
+    px = 1;
+    s += 2;
+  }
+  const nd = e - s;
+  if (nd < 1 || nd > 16) {
+    ev.ptrHi = -1;
+    return false;
+  }
+  let hi = 0;
+  let lo = 0;
+  const split = e - 8;
+  for (let i = s; i < e; i++) {
+    const v = hexVal(b[i]);
+    if (v < 0) {
+      ev.ptrHi = -1;
+      return false;
+    }
+    if (i < split) hi = hi * 16 + v;
+    else lo = lo * 16 + v;
+  }
+  ev.ptrHi = hi * 64 + nd * 2 + px;
+  ev.ptrLo = lo | 0;
+  return true;
+}
+
+/** Sets ev.ptr and, for a pointer of the usual shape, its numeric key (as ptrKey). */
+function setPtr(ev: TraceEvent, ptr: string): void {
+  ev.ptr = ptr;
+  // as ptrKey, on the text
+  let s = 0;
+  let px = 0;
+  if (ptr.length >= 2 && ptr.charCodeAt(0) === 48 && ptr.charCodeAt(1) === 120) {
+    px = 1;
+    s = 2;
+  }
+  const nd = ptr.length - s;
+  if (nd < 1 || nd > 16) {
+    ev.ptrHi = -1;
+    return;
+  }
+  let hi = 0;
+  let lo = 0;
+  const split = ptr.length - 8;
+  for (let i = s; i < ptr.length; i++) {
+    const v = hexVal(ptr.charCodeAt(i));
+    if (v < 0) {
+      ev.ptrHi = -1;
+      return;
+    }
+    if (i < split) hi = hi * 16 + v;
+    else lo = lo * 16 + v;
+  }
+  ev.ptrHi = hi * 64 + nd * 2 + px;
+  ev.ptrLo = lo | 0;
+}
+
+/** The pointer of `ev` as printed (rebuilt from ptrHi/ptrLo where the byte parser kept no text). */
+export function ptrText(ev: TraceEvent): string {
+  if (ev.ptr !== "" || ev.ptrHi < 0) return ev.ptr;
+  const hk = ev.ptrHi;
+  const px = hk % 2;
+  const nd = Math.floor(hk / 2) % 32;
+  const hi = Math.floor(hk / 64);
+  const lo = (ev.ptrLo >>> 0).toString(16).padStart(8, "0");
+  const digits = nd <= 8 ? lo.slice(8 - nd) : hi.toString(16).padStart(nd - 8, "0") + lo;
+  return (px === 1 ? "0x" : "") + digits;
+}
+
+/** Whether the pointer of `ev` is NULL (`%p` of NULL: all zeros, with or without 0x). */
+export function ptrIsNull(ev: TraceEvent): boolean {
+  if (ev.ptrHi >= 0) return ev.ptrHi < 64 && ev.ptrLo === 0;
+  const ptr = ev.ptr;
+  for (let i = ptr.startsWith("0x") ? 2 : 0; i < ptr.length; i++) if (ptr.charCodeAt(i) !== 48) return false;
+  return true;
+}
+
+/**
+ * Strings of a trace's repeated fields (cache names, gfp flags) made once: the byte parser looks
+ * the bytes up by a hash and compares them, instead of decoding a string per line.
+ */
+class Interner {
+  private readonly byHash = new Map<number, string>();
+
+  of(b: Uint8Array, s: number, e: number): string {
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    const hit = this.byHash.get(h);
+    if (hit !== undefined && hit.length === e - s) {
+      let same = true;
+      for (let i = s; i < e; i++)
+        if (hit.charCodeAt(i - s) !== b[i]) {
+          same = false;
+          break;
+        }
+      if (same) return hit;
+    }
+    const str = latin1(b, s, e);
+    if (hit === undefined && this.byHash.size < 4096) this.byHash.set(h, str);
+    return str;
+  }
+}
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  return Buffer.prototype.latin1Slice.call(b, s, e) as string;
+}
+
+const HOT_BYTES = HOT.filter((h) => h.type >= EV_CACHE_ALLOC && h.type <= EV_KFREE).map((h) => ({
+  text: Buffer.from(h.text, "latin1"),
+  type: h.type,
+}));
+const KMEM_PREFIX = Buffer.from("kmem:", "latin1");
+
+function bytesAt(b: Uint8Array, p: number, e: number, text: Uint8Array): boolean {
+  if (p + text.length > e) return false;
+  for (let k = 0; k < text.length; k++) if (b[p + k] !== text[k]) return false;
+  return true;
+}
+
+/**
+ * Parses the trace line in bytes [s, e) of `b` (latin1; no newline) into `ev`, with the same
+ * result as parseLine on its text. The common lines — the four kmem events in ftrace or perf
+ * shape — are read from the bytes, with no string made per line (pointers as numbers, cache names
+ * and gfp flags interned); any other line goes to parseLine.
+ */
+export class ByteParser {
+  private readonly names = new Interner();
+  private readonly gfps = new Interner();
+
+  parse(b: Uint8Array, s: number, e: number, ev: TraceEvent): SkipReason | null {
+    if (this.fast(b, s, e, ev)) return null;
+    return parseLine(latin1(b, s, e), ev);
+  }
+
+  /** True when the line is a hot kmem event read in full; false: parseLine decides. */
+  private fast(b: Uint8Array, s: number, e: number, ev: TraceEvent): boolean {
+    let i = s;
+    while (i < e && (b[i] === 32 || b[i] === 9)) i++;
+    if (i === e || b[i] === 35) return false;
+    // the first " [" of the line must be the CPU column " [NNN]" (else parseLine looks further)
+    let lb = i;
+    while (lb + 1 < e && !(b[lb] === 32 && b[lb + 1] === 91)) lb++;
+    if (lb + 1 >= e) return false;
+    let rb = lb + 2;
+    let cpu = 0;
+    while (rb < e && isDigit(b[rb])) cpu = cpu * 10 + (b[rb++] - 48);
+    if (rb >= e || b[rb] !== 93 || rb === lb + 2 || rb - lb - 2 > 4) return false;
+    // task: "comm-pid" or "comm pid" right before the CPU (no TGID column, no pid/tid)
+    let te = lb;
+    while (te > i && b[te - 1] === 32) te--;
+    let d = te;
+    while (d > i && isDigit(b[d - 1])) d--;
+    if (d === te || d === i || te - d > 15) return false;
+    const sep = b[d - 1];
+    if (sep !== 45 && sep !== 32 && sep !== 9) return false;
+    let pid = 0;
+    for (let k = d; k < te; k++) pid = pid * 10 + (b[k] - 48);
+    // flags column (optional), timestamp, ": "
+    let p = rb + 1;
+    while (p < e && b[p] === 32) p++;
+    let colon = p;
+    while (colon + 1 < e && !(b[colon] === 58 && b[colon + 1] === 32)) colon++;
+    if (colon + 1 >= e) return false;
+    let tsStart = p;
+    let sp = p;
+    while (sp < colon && b[sp] !== 32) sp++;
+    if (sp < colon) {
+      tsStart = sp;
+      while (tsStart < e && b[tsStart] === 32) tsStart++;
+    }
+    let ip = 0;
+    let k = tsStart;
+    for (; k < colon && isDigit(b[k]); k++) ip = ip * 10 + (b[k] - 48);
+    if (k === tsStart) return false;
+    let frac = 0;
+    let scale = 1;
+    if (k < colon && b[k] === 46) {
+      for (k++; k < colon && isDigit(b[k]); k++) {
+        frac = frac * 10 + (b[k] - 48);
+        scale *= 10;
+      }
+    }
+    if (k !== colon) return false;
+    p = colon + 2;
+    while (p < e && b[p] === 32) p++;
+    if (bytesAt(b, p, e, KMEM_PREFIX)) p += 5;
+    let type = 0;
+    for (let h = 0; h < HOT_BYTES.length; h++) {
+      const hb = HOT_BYTES[h];
+      if (bytesAt(b, p, e, hb.text)) {
+        type = hb.type;
+        p += hb.text.length - 1;
+        break;
+      }
+    }
+    if (type === 0) return false;
+    // the fields: the first " key=" of each after the event name, in one pass
+    let ptrAt = -1;
+    let nameAt = -1;
+    let baAt = -1;
+    let gfpAt = -1;
+    let accAt = -1;
+    for (let q = p; q < e; q++) {
+      if (b[q] !== 32) continue;
+      const c = b[q + 1];
+      if (c === 112 /* p */) {
+        if (ptrAt < 0 && b[q + 2] === 116 && b[q + 3] === 114 && b[q + 4] === 61) ptrAt = q + 5;
+      } else if (c === 110 /* n */) {
+        if (nameAt < 0 && b[q + 2] === 97 && b[q + 3] === 109 && b[q + 4] === 101 && b[q + 5] === 61)
+          nameAt = q + 6;
+      } else if (c === 98 /* b */) {
+        if (baAt < 0 && bytesAt(b, q, e, BYTES_ALLOC)) baAt = q + BYTES_ALLOC.length;
+      } else if (c === 103 /* g */) {
+        if (gfpAt < 0 && bytesAt(b, q, e, GFP_FLAGS)) gfpAt = q + GFP_FLAGS.length;
+      } else if (c === 97 /* a */) {
+        if (accAt < 0 && bytesAt(b, q, e, ACCOUNTED)) accAt = q + ACCOUNTED.length;
+      }
+    }
+    // a key found past the end of the line (b[q + n] beyond e) is not one
+    if (ptrAt > e || nameAt > e || ptrAt < 0) return false;
+    const ptrEnd = valueEnd(b, ptrAt, e);
+    if (ptrEnd === ptrAt) return false;
+    const hasCache = type === EV_CACHE_ALLOC || type === EV_CACHE_FREE;
+    let cache = "";
+    if (hasCache) {
+      if (nameAt < 0)
+        return type === EV_CACHE_FREE
+          ? this.finish(b, ev, type, cpu, pid, ip, frac, scale, ptrAt, ptrEnd, "")
+          : false;
+      cache = this.names.of(b, nameAt, valueEnd(b, nameAt, e));
+      if (cache.length === 0 && type === EV_CACHE_ALLOC) return false;
+    }
+    if (type === EV_CACHE_ALLOC || type === EV_KMALLOC) {
+      if (baAt < 0) return false;
+      let ba = 0;
+      let j = baAt;
+      for (; j < e && b[j] !== 32; j++) {
+        if (!isDigit(b[j])) return false;
+        ba = ba * 10 + (b[j] - 48);
+      }
+      if (j === baAt || !(ba > 0)) return false;
+      const gfp = gfpAt < 0 ? "" : this.gfps.of(b, gfpAt, valueEnd(b, gfpAt, e));
+      ev.bytesAlloc = ba;
+      ev.gfp = gfp;
+      ev.accounted = accAt < 0 ? gfp.includes("ACCOUNT") : bytesAt(b, accAt, e, TRUE);
+    }
+    return this.finish(b, ev, type, cpu, pid, ip, frac, scale, ptrAt, ptrEnd, cache);
+  }
+
+  private finish(
+    b: Uint8Array,
+    ev: TraceEvent,
+    type: number,
+    cpu: number,
+    pid: number,
+    ip: number,
+    frac: number,
+    scale: number,
+    ptrAt: number,
+    ptrEnd: number,
+    cache: string,
+  ): boolean {
+    ev.type = type;
+    ev.cpu = cpu;
+    ev.pid = pid;
+    ev.ts = ip + frac / scale;
+    ev.cache = cache;
+    if (ptrKey(b, ptrAt, ptrEnd, ev)) ev.ptr = "";
+    else ev.ptr = latin1(b, ptrAt, ptrEnd);
+    return true;
+  }
+}
+
+const BYTES_ALLOC = Buffer.from(" bytes_alloc=", "latin1");
+const GFP_FLAGS = Buffer.from(" gfp_flags=", "latin1");
+const ACCOUNTED = Buffer.from(" accounted=", "latin1");
+const TRUE = Buffer.from("true", "latin1");
+
+function valueEnd(b: Uint8Array, from: number, e: number): number {
+  let j = from;
+  while (j < e && b[j] !== 32) j++;
+  return j;
 }
