@@ -412,27 +412,25 @@ export function ptrIsNull(ev: TraceEvent): boolean {
 }
 
 /**
- * Strings of a trace's repeated fields (cache names, gfp flags) made once: the byte parser looks
- * the bytes up by a hash and compares them, instead of decoding a string per line.
+ * Strings of a trace's repeated fields (cache names, gfp flags) made once: the byte parser finds
+ * the string of the same bytes in a small table (slot from the length and three bytes) and
+ * compares it, instead of decoding a string per line.
  */
 class Interner {
-  private readonly byHash = new Map<number, string>();
+  private readonly slots: string[] = new Array<string>(256).fill("");
 
   of(b: Uint8Array, s: number, e: number): string {
-    let h = 0x811c9dc5;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
-    const hit = this.byHash.get(h);
-    if (hit !== undefined && hit.length === e - s) {
-      let same = true;
-      for (let i = s; i < e; i++)
-        if (hit.charCodeAt(i - s) !== b[i]) {
-          same = false;
-          break;
-        }
-      if (same) return hit;
+    const n = e - s;
+    if (n === 0) return "";
+    const slot = (n * 7 + b[s] * 3 + b[e - 1] * 5 + b[s + (n >> 1)]) & 255;
+    const hit = this.slots[slot];
+    if (hit.length === n) {
+      let k = 0;
+      while (k < n && hit.charCodeAt(k) === b[s + k]) k++;
+      if (k === n) return hit;
     }
     const str = latin1(b, s, e);
-    if (hit === undefined && this.byHash.size < 4096) this.byHash.set(h, str);
+    this.slots[slot] = str;
     return str;
   }
 }
@@ -441,11 +439,21 @@ function latin1(b: Uint8Array, s: number, e: number): string {
   return Buffer.prototype.latin1Slice.call(b, s, e) as string;
 }
 
-const HOT_BYTES = HOT.filter((h) => h.type >= EV_CACHE_ALLOC && h.type <= EV_KFREE).map((h) => ({
-  text: Buffer.from(h.text, "latin1"),
-  type: h.type,
-}));
-const KMEM_PREFIX = Buffer.from("kmem:", "latin1");
+/** The four kmem events (the texts exclude each other: the order is the most frequent first). */
+const HOT_BYTES = [
+  "kmem_cache_alloc",
+  "kmem_cache_free",
+  "kmalloc",
+  "kfree",
+  "kmem_cache_alloc_node",
+  "kmalloc_node",
+].map((name) => ({ text: Buffer.from(`${name}: `, "latin1"), type: EVENTS[name] }));
+const HOT_CACHE_ALLOC = 0;
+const HOT_CACHE_FREE = 1;
+const HOT_KMALLOC = 2;
+const HOT_KFREE = 3;
+const HOT_CACHE_ALLOC_NODE = 4;
+const HOT_KMALLOC_NODE = 5;
 
 function bytesAt(b: Uint8Array, p: number, e: number, text: Uint8Array): boolean {
   if (p + text.length > e) return false;
@@ -460,6 +468,11 @@ function bytesAt(b: Uint8Array, p: number, e: number, text: Uint8Array): boolean
  * and gfp flags interned); any other line goes to parseLine.
  */
 export class ByteParser {
+  /** The memory of the last buffer parsed, and its 32-bit words. */
+  private memory: ArrayBufferLike | null = null;
+  private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private lastBuf: Uint8Array | null = null;
+  private off = 0;
   private readonly names = new Interner();
   private readonly gfps = new Interner();
 
@@ -519,42 +532,83 @@ export class ByteParser {
     if (k !== colon) return false;
     p = colon + 2;
     while (p < e && b[p] === 32) p++;
-    if (bytesAt(b, p, e, KMEM_PREFIX)) p += 5;
-    let type = 0;
-    for (let h = 0; h < HOT_BYTES.length; h++) {
-      const hb = HOT_BYTES[h];
-      if (bytesAt(b, p, e, hb.text)) {
-        type = hb.type;
-        p += hb.text.length - 1;
-        break;
-      }
+    if (b[p] === 107 && b[p + 1] === 109 && b[p + 2] === 101 && b[p + 3] === 109 && b[p + 4] === 58) p += 5;
+    // which of the four events it can be (then compared in full)
+    let h = -1;
+    if (b[p] === 107 /* k */) {
+      if (b[p + 1] === 109 /* km */) {
+        if (b[p + 2] === 101 /* kmem_cache_ */) {
+          if (b[p + 11] === 97) h = b[p + 16] === 95 ? HOT_CACHE_ALLOC_NODE : HOT_CACHE_ALLOC;
+          else if (b[p + 11] === 102) h = HOT_CACHE_FREE;
+        } else if (b[p + 2] === 97 /* kmalloc */) h = b[p + 7] === 95 ? HOT_KMALLOC_NODE : HOT_KMALLOC;
+      } else if (b[p + 1] === 102 /* kfree */) h = HOT_KFREE;
     }
-    if (type === 0) return false;
+    if (h < 0 || !bytesAt(b, p, e, HOT_BYTES[h].text)) return false;
+    const type = HOT_BYTES[h].type;
+    p += HOT_BYTES[h].text.length - 1;
     // the fields: the first " key=" of each after the event name, in one pass
     let ptrAt = -1;
     let nameAt = -1;
     let baAt = -1;
     let gfpAt = -1;
     let accAt = -1;
+    // four bytes at a time where none is a space (the words of the buffer's memory, aligned)
+    if (b !== this.lastBuf) {
+      this.lastBuf = b;
+      this.off = b.byteOffset;
+      if (b.buffer !== this.memory) {
+        this.memory = b.buffer;
+        this.words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);
+      }
+    }
+    const words = this.words;
+    const off = this.off;
+    // the end of the value of the key last found (1 ptr, 2 name, 3 gfp_flags) is the next space
+    let open = 0;
+    let ptrEnd = e;
+    let nameEnd = e;
+    let gfpEnd = e;
     for (let q = p; q < e; q++) {
+      const a = off + q;
+      if ((a & 3) === 0) {
+        while (q + 4 <= e) {
+          const x = words[(off + q) >> 2] ^ 0x20202020;
+          if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+          q += 4;
+        }
+        if (q >= e) break;
+      }
       if (b[q] !== 32) continue;
+      if (open !== 0) {
+        if (open === 1) ptrEnd = q;
+        else if (open === 2) nameEnd = q;
+        else gfpEnd = q;
+        open = 0;
+      }
       const c = b[q + 1];
       if (c === 112 /* p */) {
-        if (ptrAt < 0 && b[q + 2] === 116 && b[q + 3] === 114 && b[q + 4] === 61) ptrAt = q + 5;
+        if (ptrAt < 0 && b[q + 2] === 116 && b[q + 3] === 114 && b[q + 4] === 61) {
+          ptrAt = q + 5;
+          open = 1;
+        }
       } else if (c === 110 /* n */) {
-        if (nameAt < 0 && b[q + 2] === 97 && b[q + 3] === 109 && b[q + 4] === 101 && b[q + 5] === 61)
+        if (nameAt < 0 && b[q + 2] === 97 && b[q + 3] === 109 && b[q + 4] === 101 && b[q + 5] === 61) {
           nameAt = q + 6;
+          open = 2;
+        }
       } else if (c === 98 /* b */) {
-        if (baAt < 0 && bytesAt(b, q, e, BYTES_ALLOC)) baAt = q + BYTES_ALLOC.length;
+        if (baAt < 0 && b[q + 7] === 97 && bytesAt(b, q, e, BYTES_ALLOC)) baAt = q + BYTES_ALLOC.length;
       } else if (c === 103 /* g */) {
-        if (gfpAt < 0 && bytesAt(b, q, e, GFP_FLAGS)) gfpAt = q + GFP_FLAGS.length;
+        if (gfpAt < 0 && bytesAt(b, q, e, GFP_FLAGS)) {
+          gfpAt = q + GFP_FLAGS.length;
+          open = 3;
+        }
       } else if (c === 97 /* a */) {
         if (accAt < 0 && bytesAt(b, q, e, ACCOUNTED)) accAt = q + ACCOUNTED.length;
       }
     }
     // a key found past the end of the line (b[q + n] beyond e) is not one
     if (ptrAt > e || nameAt > e || ptrAt < 0) return false;
-    const ptrEnd = valueEnd(b, ptrAt, e);
     if (ptrEnd === ptrAt) return false;
     const hasCache = type === EV_CACHE_ALLOC || type === EV_CACHE_FREE;
     let cache = "";
@@ -563,7 +617,7 @@ export class ByteParser {
         return type === EV_CACHE_FREE
           ? this.finish(b, ev, type, cpu, pid, ip, frac, scale, ptrAt, ptrEnd, "")
           : false;
-      cache = this.names.of(b, nameAt, valueEnd(b, nameAt, e));
+      cache = this.names.of(b, nameAt, nameEnd);
       if (cache.length === 0 && type === EV_CACHE_ALLOC) return false;
     }
     if (type === EV_CACHE_ALLOC || type === EV_KMALLOC) {
@@ -575,7 +629,7 @@ export class ByteParser {
         ba = ba * 10 + (b[j] - 48);
       }
       if (j === baAt || !(ba > 0)) return false;
-      const gfp = gfpAt < 0 ? "" : this.gfps.of(b, gfpAt, valueEnd(b, gfpAt, e));
+      const gfp = gfpAt < 0 ? "" : this.gfps.of(b, gfpAt, gfpEnd);
       ev.bytesAlloc = ba;
       ev.gfp = gfp;
       ev.accounted = accAt < 0 ? gfp.includes("ACCOUNT") : bytesAt(b, accAt, e, TRUE);
@@ -611,9 +665,3 @@ const BYTES_ALLOC = Buffer.from(" bytes_alloc=", "latin1");
 const GFP_FLAGS = Buffer.from(" gfp_flags=", "latin1");
 const ACCOUNTED = Buffer.from(" accounted=", "latin1");
 const TRUE = Buffer.from("true", "latin1");
-
-function valueEnd(b: Uint8Array, from: number, e: number): number {
-  let j = from;
-  while (j < e && b[j] !== 32) j++;
-  return j;
-}

@@ -168,6 +168,8 @@ export class Replayer {
   private aPid = 0;
   private aGfp = "";
   private aMs = 0;
+  /** Allocations pending (the arrays below are reused: entries past aN are stale). */
+  private aN = 0;
   private aPtrHi: number[] = [];
   private aPtrLo: number[] = [];
   private aPtrText: string[] = [];
@@ -215,7 +217,7 @@ export class Replayer {
   }
 
   flush(): void {
-    if (this.aPtrHi.length > 0) this.flushAllocs();
+    if (this.aN > 0) this.flushAllocs();
     if (this.fIds.length > 0) this.flushFrees();
   }
 
@@ -334,7 +336,7 @@ export class Replayer {
         this.takeOverObjStock(this.opts.cpuOf(pid));
       }
       if (
-        this.aPtrHi.length > 0 &&
+        this.aN > 0 &&
         this.aCache === name &&
         this.aPid === pid &&
         this.aMs === ms &&
@@ -364,7 +366,7 @@ export class Replayer {
         return;
       }
       // the pointer may be one of the pending batch's
-      if (this.aPtrHi.length > 0) this.flushAllocs();
+      if (this.aN > 0) this.flushAllocs();
       const id = this.objects.get(ev.ptrHi, ev.ptrLo, ev.ptr);
       if (id === undefined) {
         const ptr = type === EV_KFREE ? ptrText(ev) : "";
@@ -475,10 +477,11 @@ export class Replayer {
   }
 
   private pushAlloc(ev: TraceEvent, lineNo: number): void {
-    this.aPtrHi.push(ev.ptrHi);
-    this.aPtrLo.push(ev.ptrLo);
-    this.aPtrText.push(ev.ptr);
-    this.aLines.push(lineNo);
+    const i = this.aN++;
+    this.aPtrHi[i] = ev.ptrHi;
+    this.aPtrLo[i] = ev.ptrLo;
+    this.aPtrText[i] = ev.ptr;
+    this.aLines[i] = lineNo;
   }
 
   private flushAllocs(): void {
@@ -486,7 +489,7 @@ export class Replayer {
     const los = this.aPtrLo;
     const texts = this.aPtrText;
     const lines = this.aLines;
-    const n = his.length;
+    const n = this.aN;
     const r = this.target.exec({
       op: "allocObjects",
       cache: this.aCache,
@@ -497,12 +500,13 @@ export class Replayer {
       returnObjectIds: true,
     }) as AllocResult;
     const ids = r.objectIds ?? [];
-    const nulls: number[] = [];
+    let nulls: number[] | null = null;
     for (let i = 0; i < ids.length; i++) {
       const hi = his[i];
       if (hi >= 0 ? hi < 64 && los[i] === 0 : isNullPtr(texts[i])) {
         // the kernel failed this allocation (the tracepoint prints a NULL pointer) while the model
         // succeeded: the object never existed there, so it goes again at once
+        if (nulls === null) nulls = [];
         nulls.push(ids[i]);
         continue;
       }
@@ -514,7 +518,7 @@ export class Replayer {
       }
       this.objects.set(hi, los[i], texts[i], ids[i]);
     }
-    if (nulls.length > 0) {
+    if (nulls !== null) {
       this.target.exec({ op: "freeObjects", objectIds: nulls });
       this.notes.kernelFailedModelAllocated = (this.notes.kernelFailedModelAllocated ?? 0) + nulls.length;
     }
@@ -522,10 +526,7 @@ export class Replayer {
     if (ids.length < n) this.skip("allocFailed", n - ids.length);
     this.noteKills(r, this.aPid, lines[Math.min(ids.length, n - 1)]);
     // reused: no new arrays per command
-    his.length = 0;
-    los.length = 0;
-    texts.length = 0;
-    this.aLines.length = 0;
+    this.aN = 0;
   }
 
   private flushFrees(): void {

@@ -282,8 +282,8 @@ export async function replayRecording(
     const reason = parser.parse(buf, s, e, ev);
     if (reason === null) {
       usable++;
-      for (const r of runs) r.replayer.event(ev, lineNo);
-    } else for (const r of runs) r.replayer.unusable(reason);
+      for (let i = 0; i < runs.length; i++) runs[i].replayer.event(ev, lineNo);
+    } else for (let i = 0; i < runs.length; i++) runs[i].replayer.unusable(reason);
     if (sampleEvery > 0 && lineNo % sampleEvery === 0)
       for (const r of runs) {
         r.replayer.flush();

@@ -163,7 +163,7 @@ describe("readTraceBytes: the lines of readTraceLines", () => {
       const na = await readTraceLines(chunks(size), "no", (l, n) => a.push(`${n}:${l}`));
       const b: string[] = [];
       const nb = await readTraceBytes(chunks(size), "no", (buf, s, e, n) =>
-        b.push(`${n}:${buf.latin1Slice(s, e)}`),
+        b.push(`${n}:${buf.toString("latin1", s, e)}`),
       );
       expect(b, `chunks of ${size}`).toEqual(a);
       expect(nb).toBe(na);
