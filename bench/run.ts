@@ -65,6 +65,8 @@ if (want("replay")) {
       target: "≥ 1M/s",
       met: v >= 1e6,
     });
+  for (const [model, v] of Object.entries(r.perModelCpu))
+    add({ name: `replay ${model}: trace lines per CPU-second`, value: v, unit: "lines/s" });
   // memory flat in trace length: a fresh process per length, peak RSS against the shortest
   const mem = replayMemory(quick ? [200_000, 800_000] : [1_000_000, 4_000_000, 10_000_000]);
   for (const m of mem)
