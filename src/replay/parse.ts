@@ -1,7 +1,8 @@
 /**
  * One line of a kernel trace: ftrace text as `trace_pipe`/`trace` print it, or `perf script`
  * output of the same tracepoints. Only the fields the replay needs are extracted, with indexOf
- * (no regular expression per line): the parser sits on the replay's hot path.
+ * (no regular expression per line): the parser sits on the replay's hot path. A recording's replay
+ * reads the bytes instead (ByteParser, same result): no string per line.
  *
  * ftrace:  `  python3-8567  [000] ..... 23035.650424: kmem_cache_alloc: call_site=… ptr=… name=dentry …`
  *          (optionally a TGID column `(  8567)` before the CPU)
@@ -439,7 +440,7 @@ function latin1(b: Uint8Array, s: number, e: number): string {
   return Buffer.prototype.latin1Slice.call(b, s, e) as string;
 }
 
-/** The four kmem events (the texts exclude each other: the order is the most frequent first). */
+/** The four kmem events (with and without `_node`) as they start after the timestamp; indexed by HOT_*. */
 const HOT_BYTES = [
   "kmem_cache_alloc",
   "kmem_cache_free",
