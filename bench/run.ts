@@ -21,7 +21,7 @@ import { unaryAllocGrpc } from "./grpc.js";
 import { bulkAllocHttp, journalOverheadHttp, median, singleAllocHttp } from "./http.js";
 import { scrapeBench } from "./metrics.js";
 import { instancesPerProcess, sweepThroughput } from "./sweep.js";
-import { replaySpeed } from "./replay-speed.js";
+import { replayMemory, replaySpeed } from "./replay-speed.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -65,11 +65,18 @@ if (want("replay")) {
       target: "≥ 1M/s",
       met: v >= 1e6,
     });
-  add({
-    name: `replay RSS after ${r.lines} lines (then ×4: ${r.rssMiB[1].toFixed(0)} MiB)`,
-    value: r.rssMiB[0],
-    unit: "MiB",
-  });
+  for (const [model, v] of Object.entries(r.perModelCpu))
+    add({ name: `replay ${model}: trace lines per CPU-second`, value: v, unit: "lines/s" });
+  // memory flat in trace length: a fresh process per length, peak RSS against the shortest
+  const mem = replayMemory(quick ? [200_000, 800_000] : [1_000_000, 4_000_000, 10_000_000]);
+  for (const m of mem)
+    add({
+      name: `replay peak RSS, ${m.lines} lines (heap after: ${m.heapUsedMiB.toFixed(1)} MiB)`,
+      value: m.maxRssMiB,
+      unit: "MiB",
+      baseline: mem[0].maxRssMiB,
+      baselineName: `${mem[0].lines} lines`,
+    });
 }
 
 if (want("engine")) {

@@ -1,7 +1,8 @@
 /**
  * One line of a kernel trace: ftrace text as `trace_pipe`/`trace` print it, or `perf script`
  * output of the same tracepoints. Only the fields the replay needs are extracted, with indexOf
- * (no regular expression per line): the parser sits on the replay's hot path.
+ * (no regular expression per line): the parser sits on the replay's hot path. A recording's replay
+ * reads the bytes instead (ByteParser, same result): no string per line.
  *
  * ftrace:  `  python3-8567  [000] ..... 23035.650424: kmem_cache_alloc: call_site=… ptr=… name=dentry …`
  *          (optionally a TGID column `(  8567)` before the CPU)
@@ -54,7 +55,19 @@ export interface TraceEvent {
   cpu: number;
   /** Timestamp in seconds as printed. */
   ts: number;
+  /**
+   * The pointer as printed; "" when the byte parser kept it as a number only (ptrHi >= 0: read it
+   * with ptrText). The replay matches frees by (ptrHi, ptrLo) for pointers of the usual shape and
+   * by this text for any other.
+   */
   ptr: string;
+  /**
+   * A pointer printed as 1–16 lowercase hex digits (optionally after `0x`): its upper 32 bits × 64
+   * + 2 × the digit count + 1 for `0x` (one number per distinct text); -1 for any other text.
+   */
+  ptrHi: number;
+  /** Its lower 32 bits as a signed 32-bit integer (with ptrHi >= 0). */
+  ptrLo: number;
   /** kmem_cache_alloc/free: the cache (`name=`); empty when absent. */
   cache: string;
   bytesAlloc: number;
@@ -74,6 +87,8 @@ export function newEvent(): TraceEvent {
     cpu: 0,
     ts: 0,
     ptr: "",
+    ptrHi: -1,
+    ptrLo: 0,
     cache: "",
     bytesAlloc: 0,
     accounted: false,
@@ -244,7 +259,7 @@ function fields(line: string, type: number, f: number, ev: TraceEvent): SkipReas
       const ptr = fieldOf(line, " ptr=", f);
       const ba = intField(line, " bytes_alloc=", f);
       if (ptr === null || ptr.length === 0 || !(ba > 0)) return "garbled";
-      ev.ptr = ptr;
+      setPtr(ev, ptr);
       ev.bytesAlloc = ba;
       ev.cache = type === EV_CACHE_ALLOC ? (fieldOf(line, " name=", f) ?? "") : "";
       if (type === EV_CACHE_ALLOC && ev.cache.length === 0) return "garbled";
@@ -258,7 +273,7 @@ function fields(line: string, type: number, f: number, ev: TraceEvent): SkipReas
     case EV_KFREE: {
       const ptr = fieldOf(line, " ptr=", f);
       if (ptr === null || ptr.length === 0) return "garbled";
-      ev.ptr = ptr;
+      setPtr(ev, ptr);
       ev.cache = type === EV_CACHE_FREE ? (fieldOf(line, " name=", f) ?? "") : "";
       return null;
     }
@@ -305,3 +320,349 @@ export function orderOf(bytesAlloc: number): number {
   while (4096 * 2 ** order < bytesAlloc) order++;
   return order;
 }
+
+/** The value of a lowercase hex digit, -1 for any other character. */
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * Sets ev.ptrHi/ptrLo from the pointer text in bytes [s, e) of `b`: 1–16 lowercase hex digits,
+ * optionally after `0x`. Returns false (ptrHi -1) for any other text. Distinct texts give distinct
+ * (ptrHi, ptrLo): the digit count and the prefix are part of it.
+ */
+function ptrKey(b: Uint8Array, s: number, e: number, ev: TraceEvent): boolean {
+  let px = 0;
+  if (e - s >= 2 && b[s] === 48 && b[s + 1] === 120 /* x */) {
+    px = 1;
+    s += 2;
+  }
+  const nd = e - s;
+  if (nd < 1 || nd > 16) {
+    ev.ptrHi = -1;
+    return false;
+  }
+  let hi = 0;
+  let lo = 0;
+  const split = e - 8;
+  for (let i = s; i < e; i++) {
+    const v = hexVal(b[i]);
+    if (v < 0) {
+      ev.ptrHi = -1;
+      return false;
+    }
+    if (i < split) hi = hi * 16 + v;
+    else lo = lo * 16 + v;
+  }
+  ev.ptrHi = hi * 64 + nd * 2 + px;
+  ev.ptrLo = lo | 0;
+  return true;
+}
+
+/** Sets ev.ptr and, for a pointer of the usual shape, its numeric key (as ptrKey). */
+function setPtr(ev: TraceEvent, ptr: string): void {
+  ev.ptr = ptr;
+  // as ptrKey, on the text
+  let s = 0;
+  let px = 0;
+  if (ptr.length >= 2 && ptr.charCodeAt(0) === 48 && ptr.charCodeAt(1) === 120) {
+    px = 1;
+    s = 2;
+  }
+  const nd = ptr.length - s;
+  if (nd < 1 || nd > 16) {
+    ev.ptrHi = -1;
+    return;
+  }
+  let hi = 0;
+  let lo = 0;
+  const split = ptr.length - 8;
+  for (let i = s; i < ptr.length; i++) {
+    const v = hexVal(ptr.charCodeAt(i));
+    if (v < 0) {
+      ev.ptrHi = -1;
+      return;
+    }
+    if (i < split) hi = hi * 16 + v;
+    else lo = lo * 16 + v;
+  }
+  ev.ptrHi = hi * 64 + nd * 2 + px;
+  ev.ptrLo = lo | 0;
+}
+
+/** The pointer of `ev` as printed (rebuilt from ptrHi/ptrLo where the byte parser kept no text). */
+export function ptrText(ev: TraceEvent): string {
+  if (ev.ptr !== "" || ev.ptrHi < 0) return ev.ptr;
+  const hk = ev.ptrHi;
+  const px = hk % 2;
+  const nd = Math.floor(hk / 2) % 32;
+  const hi = Math.floor(hk / 64);
+  const lo = (ev.ptrLo >>> 0).toString(16).padStart(8, "0");
+  const digits = nd <= 8 ? lo.slice(8 - nd) : hi.toString(16).padStart(nd - 8, "0") + lo;
+  return (px === 1 ? "0x" : "") + digits;
+}
+
+/** Whether the pointer of `ev` is NULL (`%p` of NULL: all zeros, with or without 0x). */
+export function ptrIsNull(ev: TraceEvent): boolean {
+  if (ev.ptrHi >= 0) return ev.ptrHi < 64 && ev.ptrLo === 0;
+  const ptr = ev.ptr;
+  for (let i = ptr.startsWith("0x") ? 2 : 0; i < ptr.length; i++) if (ptr.charCodeAt(i) !== 48) return false;
+  return true;
+}
+
+/**
+ * Strings of a trace's repeated fields (cache names, gfp flags) made once: the byte parser finds
+ * the string of the same bytes in a small table (slot from the length and three bytes) and
+ * compares it, instead of decoding a string per line.
+ */
+class Interner {
+  private readonly slots: string[] = new Array<string>(256).fill("");
+
+  of(b: Uint8Array, s: number, e: number): string {
+    const n = e - s;
+    if (n === 0) return "";
+    const slot = (n * 7 + b[s] * 3 + b[e - 1] * 5 + b[s + (n >> 1)]) & 255;
+    const hit = this.slots[slot];
+    if (hit.length === n) {
+      let k = 0;
+      while (k < n && hit.charCodeAt(k) === b[s + k]) k++;
+      if (k === n) return hit;
+    }
+    const str = latin1(b, s, e);
+    this.slots[slot] = str;
+    return str;
+  }
+}
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  return Buffer.prototype.latin1Slice.call(b, s, e) as string;
+}
+
+/** The four kmem events (with and without `_node`) as they start after the timestamp; indexed by HOT_*. */
+const HOT_BYTES = [
+  "kmem_cache_alloc",
+  "kmem_cache_free",
+  "kmalloc",
+  "kfree",
+  "kmem_cache_alloc_node",
+  "kmalloc_node",
+].map((name) => ({ text: Buffer.from(`${name}: `, "latin1"), type: EVENTS[name] }));
+const HOT_CACHE_ALLOC = 0;
+const HOT_CACHE_FREE = 1;
+const HOT_KMALLOC = 2;
+const HOT_KFREE = 3;
+const HOT_CACHE_ALLOC_NODE = 4;
+const HOT_KMALLOC_NODE = 5;
+
+function bytesAt(b: Uint8Array, p: number, e: number, text: Uint8Array): boolean {
+  if (p + text.length > e) return false;
+  for (let k = 0; k < text.length; k++) if (b[p + k] !== text[k]) return false;
+  return true;
+}
+
+/**
+ * Parses the trace line in bytes [s, e) of `b` (latin1; no newline) into `ev`, with the same
+ * result as parseLine on its text. The common lines — the four kmem events in ftrace or perf
+ * shape — are read from the bytes, with no string made per line (pointers as numbers, cache names
+ * and gfp flags interned); any other line goes to parseLine.
+ */
+export class ByteParser {
+  /** The memory of the last buffer parsed, and its 32-bit words. */
+  private memory: ArrayBufferLike | null = null;
+  private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private lastBuf: Uint8Array | null = null;
+  private off = 0;
+  private readonly names = new Interner();
+  private readonly gfps = new Interner();
+
+  parse(b: Uint8Array, s: number, e: number, ev: TraceEvent): SkipReason | null {
+    if (this.fast(b, s, e, ev)) return null;
+    return parseLine(latin1(b, s, e), ev);
+  }
+
+  /** True when the line is a hot kmem event read in full; false: parseLine decides. */
+  private fast(b: Uint8Array, s: number, e: number, ev: TraceEvent): boolean {
+    let i = s;
+    while (i < e && (b[i] === 32 || b[i] === 9)) i++;
+    if (i === e || b[i] === 35) return false;
+    // the first " [" of the line must be the CPU column " [NNN]" (else parseLine looks further)
+    let lb = i;
+    while (lb + 1 < e && !(b[lb] === 32 && b[lb + 1] === 91)) lb++;
+    if (lb + 1 >= e) return false;
+    let rb = lb + 2;
+    let cpu = 0;
+    while (rb < e && isDigit(b[rb])) cpu = cpu * 10 + (b[rb++] - 48);
+    if (rb >= e || b[rb] !== 93 || rb === lb + 2 || rb - lb - 2 > 4) return false;
+    // task: "comm-pid" or "comm pid" right before the CPU (no TGID column, no pid/tid)
+    let te = lb;
+    while (te > i && b[te - 1] === 32) te--;
+    let d = te;
+    while (d > i && isDigit(b[d - 1])) d--;
+    if (d === te || d === i || te - d > 15) return false;
+    const sep = b[d - 1];
+    if (sep !== 45 && sep !== 32 && sep !== 9) return false;
+    let pid = 0;
+    for (let k = d; k < te; k++) pid = pid * 10 + (b[k] - 48);
+    // flags column (optional), timestamp, ": "
+    let p = rb + 1;
+    while (p < e && b[p] === 32) p++;
+    let colon = p;
+    while (colon + 1 < e && !(b[colon] === 58 && b[colon + 1] === 32)) colon++;
+    if (colon + 1 >= e) return false;
+    let tsStart = p;
+    let sp = p;
+    while (sp < colon && b[sp] !== 32) sp++;
+    if (sp < colon) {
+      tsStart = sp;
+      while (tsStart < e && b[tsStart] === 32) tsStart++;
+    }
+    let ip = 0;
+    let k = tsStart;
+    for (; k < colon && isDigit(b[k]); k++) ip = ip * 10 + (b[k] - 48);
+    if (k === tsStart) return false;
+    let frac = 0;
+    let scale = 1;
+    if (k < colon && b[k] === 46) {
+      for (k++; k < colon && isDigit(b[k]); k++) {
+        frac = frac * 10 + (b[k] - 48);
+        scale *= 10;
+      }
+    }
+    if (k !== colon) return false;
+    p = colon + 2;
+    while (p < e && b[p] === 32) p++;
+    if (b[p] === 107 && b[p + 1] === 109 && b[p + 2] === 101 && b[p + 3] === 109 && b[p + 4] === 58) p += 5;
+    // which of the four events it can be (then compared in full)
+    let h = -1;
+    if (b[p] === 107 /* k */) {
+      if (b[p + 1] === 109 /* km */) {
+        if (b[p + 2] === 101 /* kmem_cache_ */) {
+          if (b[p + 11] === 97) h = b[p + 16] === 95 ? HOT_CACHE_ALLOC_NODE : HOT_CACHE_ALLOC;
+          else if (b[p + 11] === 102) h = HOT_CACHE_FREE;
+        } else if (b[p + 2] === 97 /* kmalloc */) h = b[p + 7] === 95 ? HOT_KMALLOC_NODE : HOT_KMALLOC;
+      } else if (b[p + 1] === 102 /* kfree */) h = HOT_KFREE;
+    }
+    if (h < 0 || !bytesAt(b, p, e, HOT_BYTES[h].text)) return false;
+    const type = HOT_BYTES[h].type;
+    p += HOT_BYTES[h].text.length - 1;
+    // the fields: the first " key=" of each after the event name, in one pass
+    let ptrAt = -1;
+    let nameAt = -1;
+    let baAt = -1;
+    let gfpAt = -1;
+    let accAt = -1;
+    // four bytes at a time where none is a space (the words of the buffer's memory, aligned)
+    if (b !== this.lastBuf) {
+      this.lastBuf = b;
+      this.off = b.byteOffset;
+      if (b.buffer !== this.memory) {
+        this.memory = b.buffer;
+        this.words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);
+      }
+    }
+    const words = this.words;
+    const off = this.off;
+    // the end of the value of the key last found (1 ptr, 2 name, 3 gfp_flags) is the next space
+    let open = 0;
+    let ptrEnd = e;
+    let nameEnd = e;
+    let gfpEnd = e;
+    for (let q = p; q < e; q++) {
+      const a = off + q;
+      if ((a & 3) === 0) {
+        while (q + 4 <= e) {
+          const x = words[(off + q) >> 2] ^ 0x20202020;
+          if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+          q += 4;
+        }
+        if (q >= e) break;
+      }
+      if (b[q] !== 32) continue;
+      if (open !== 0) {
+        if (open === 1) ptrEnd = q;
+        else if (open === 2) nameEnd = q;
+        else gfpEnd = q;
+        open = 0;
+      }
+      const c = b[q + 1];
+      if (c === 112 /* p */) {
+        if (ptrAt < 0 && b[q + 2] === 116 && b[q + 3] === 114 && b[q + 4] === 61) {
+          ptrAt = q + 5;
+          open = 1;
+        }
+      } else if (c === 110 /* n */) {
+        if (nameAt < 0 && b[q + 2] === 97 && b[q + 3] === 109 && b[q + 4] === 101 && b[q + 5] === 61) {
+          nameAt = q + 6;
+          open = 2;
+        }
+      } else if (c === 98 /* b */) {
+        if (baAt < 0 && b[q + 7] === 97 && bytesAt(b, q, e, BYTES_ALLOC)) baAt = q + BYTES_ALLOC.length;
+      } else if (c === 103 /* g */) {
+        if (gfpAt < 0 && bytesAt(b, q, e, GFP_FLAGS)) {
+          gfpAt = q + GFP_FLAGS.length;
+          open = 3;
+        }
+      } else if (c === 97 /* a */) {
+        if (accAt < 0 && bytesAt(b, q, e, ACCOUNTED)) accAt = q + ACCOUNTED.length;
+      }
+    }
+    // a key found past the end of the line (b[q + n] beyond e) is not one
+    if (ptrAt > e || nameAt > e || ptrAt < 0) return false;
+    if (ptrEnd === ptrAt) return false;
+    const hasCache = type === EV_CACHE_ALLOC || type === EV_CACHE_FREE;
+    let cache = "";
+    if (hasCache) {
+      if (nameAt < 0)
+        return type === EV_CACHE_FREE
+          ? this.finish(b, ev, type, cpu, pid, ip, frac, scale, ptrAt, ptrEnd, "")
+          : false;
+      cache = this.names.of(b, nameAt, nameEnd);
+      if (cache.length === 0 && type === EV_CACHE_ALLOC) return false;
+    }
+    if (type === EV_CACHE_ALLOC || type === EV_KMALLOC) {
+      if (baAt < 0) return false;
+      let ba = 0;
+      let j = baAt;
+      for (; j < e && b[j] !== 32; j++) {
+        if (!isDigit(b[j])) return false;
+        ba = ba * 10 + (b[j] - 48);
+      }
+      if (j === baAt || !(ba > 0)) return false;
+      const gfp = gfpAt < 0 ? "" : this.gfps.of(b, gfpAt, gfpEnd);
+      ev.bytesAlloc = ba;
+      ev.gfp = gfp;
+      ev.accounted = accAt < 0 ? gfp.includes("ACCOUNT") : bytesAt(b, accAt, e, TRUE);
+    }
+    return this.finish(b, ev, type, cpu, pid, ip, frac, scale, ptrAt, ptrEnd, cache);
+  }
+
+  private finish(
+    b: Uint8Array,
+    ev: TraceEvent,
+    type: number,
+    cpu: number,
+    pid: number,
+    ip: number,
+    frac: number,
+    scale: number,
+    ptrAt: number,
+    ptrEnd: number,
+    cache: string,
+  ): boolean {
+    ev.type = type;
+    ev.cpu = cpu;
+    ev.pid = pid;
+    ev.ts = ip + frac / scale;
+    ev.cache = cache;
+    if (ptrKey(b, ptrAt, ptrEnd, ev)) ev.ptr = "";
+    else ev.ptr = latin1(b, ptrAt, ptrEnd);
+    return true;
+  }
+}
+
+const BYTES_ALLOC = Buffer.from(" bytes_alloc=", "latin1");
+const GFP_FLAGS = Buffer.from(" gfp_flags=", "latin1");
+const ACCOUNTED = Buffer.from(" accounted=", "latin1");
+const TRUE = Buffer.from("true", "latin1");

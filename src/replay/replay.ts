@@ -11,6 +11,8 @@ import {
   KMALLOC_MAX_CACHE_SIZE,
   kmallocCacheName,
   orderOf,
+  ptrIsNull,
+  ptrText,
   type SkipReason,
   type TraceEvent,
 } from "./parse.js";
@@ -19,6 +21,46 @@ import {
 export function isNullPtr(ptr: string): boolean {
   for (let i = ptr.startsWith("0x") ? 2 : 0; i < ptr.length; i++) if (ptr.charCodeAt(i) !== 48) return false;
   return true;
+}
+
+/**
+ * Live objects by pointer: pointers of the usual shape under their numeric key (ptrHi, ptrLo; one
+ * map of the lower 32 bits per upper key), any other text under itself. A pointer's text has one
+ * key, so a free finds its allocation exactly as a map of the texts would.
+ */
+class PtrMap {
+  private readonly byHi = new Map<number, Map<number, number>>();
+  private readonly byText = new Map<string, number>();
+  private lastHi = -1;
+  private last: Map<number, number> | undefined;
+
+  private lows(hi: number, create: boolean): Map<number, number> | undefined {
+    if (hi === this.lastHi) return this.last;
+    let m = this.byHi.get(hi);
+    if (m === undefined) {
+      if (!create) return undefined;
+      m = new Map();
+      this.byHi.set(hi, m);
+    }
+    this.lastHi = hi;
+    this.last = m;
+    return m;
+  }
+
+  get(hi: number, lo: number, text: string): number | undefined {
+    if (hi < 0) return this.byText.get(text);
+    return this.lows(hi, false)?.get(lo);
+  }
+
+  set(hi: number, lo: number, text: string, id: number): void {
+    if (hi < 0) this.byText.set(text, id);
+    else this.lows(hi, true)!.set(lo, id);
+  }
+
+  delete(hi: number, lo: number, text: string): void {
+    if (hi < 0) this.byText.delete(text);
+    else this.lows(hi, false)?.delete(lo);
+  }
 }
 
 /** Slab geometry of a cache as `/sys/kernel/slab` shows it (the recording's `caches`). */
@@ -106,7 +148,7 @@ export class Replayer {
   readonly killsByPath = new Map<string, number>();
   /** Notes on lines that were used but repaired (a pointer allocated again without its free). */
   readonly notes: Record<string, number> = {};
-  private readonly objects = new Map<string, number>();
+  private readonly objects = new PtrMap();
   private readonly largeKmalloc = new Map<string, number>();
   private readonly pages = new Map<string, number>();
   private readonly pagePfn = new Map<number, string>();
@@ -126,7 +168,11 @@ export class Replayer {
   private aPid = 0;
   private aGfp = "";
   private aMs = 0;
-  private aPtrs: string[] = [];
+  /** Allocations pending (the arrays below are reused: entries past aN are stale). */
+  private aN = 0;
+  private aPtrHi: number[] = [];
+  private aPtrLo: number[] = [];
+  private aPtrText: string[] = [];
   private aLines: number[] = [];
   // pending free batch
   private fIds: number[] = [];
@@ -171,18 +217,32 @@ export class Replayer {
   }
 
   flush(): void {
-    if (this.aPtrs.length > 0) this.flushAllocs();
+    if (this.aN > 0) this.flushAllocs();
     if (this.fIds.length > 0) this.flushFrees();
   }
 
+  /** gfp_flags as printed → the engine's gfp text, for accounted and unaccounted allocations. */
   private readonly gfpMemo = new Map<string, string>();
+  private readonly gfpMemoAccounted = new Map<string, string>();
+  /** bytes_alloc × 2 + accounted → kmalloc cache name. */
+  private readonly kmallocNames = new Map<number, string>();
 
   private gfpOf(ev: TraceEvent): string {
-    const key = ev.accounted ? `A${ev.gfp}` : ev.gfp;
-    let s = this.gfpMemo.get(key);
+    const memo = ev.accounted ? this.gfpMemoAccounted : this.gfpMemo;
+    let s = memo.get(ev.gfp);
     if (s === undefined) {
       s = this.gfpText(ev);
-      if (this.gfpMemo.size < 1024) this.gfpMemo.set(key, s);
+      if (memo.size < 1024) memo.set(ev.gfp, s);
+    }
+    return s;
+  }
+
+  private kmallocName(bytesAlloc: number, accounted: boolean): string {
+    const key = bytesAlloc * 2 + (accounted ? 1 : 0);
+    let s = this.kmallocNames.get(key);
+    if (s === undefined) {
+      s = kmallocCacheName(bytesAlloc, accounted);
+      if (this.kmallocNames.size < 1024) this.kmallocNames.set(key, s);
     }
     return s;
   }
@@ -268,23 +328,22 @@ export class Replayer {
         this.skip(this.killed.has(pid) ? "afterKill" : "afterExit");
         return;
       }
-      const name = type === EV_CACHE_ALLOC ? ev.cache : kmallocCacheName(ev.bytesAlloc, ev.accounted);
+      const name = type === EV_CACHE_ALLOC ? ev.cache : this.kmallocName(ev.bytesAlloc, ev.accounted);
       const gfp = this.gfpOf(ev);
-      if (ev.accounted && isNullPtr(ev.ptr) && this.opts.foreignStockSwitch === true) {
+      if (ev.accounted && this.opts.foreignStockSwitch === true && ptrIsNull(ev)) {
         this.flush();
         this.advance(ms);
         this.takeOverObjStock(this.opts.cpuOf(pid));
       }
       if (
-        this.aPtrs.length > 0 &&
+        this.aN > 0 &&
         this.aCache === name &&
         this.aPid === pid &&
         this.aMs === ms &&
         this.aGfp === gfp &&
         this.canBatch(path)
       ) {
-        this.aPtrs.push(ev.ptr);
-        this.aLines.push(lineNo);
+        this.pushAlloc(ev, lineNo);
         return;
       }
       this.flush();
@@ -297,33 +356,33 @@ export class Replayer {
       this.aPid = pid;
       this.aGfp = gfp;
       this.aMs = ms;
-      this.aPtrs.push(ev.ptr);
-      this.aLines.push(lineNo);
+      this.pushAlloc(ev, lineNo);
       if (!this.canBatch(path)) this.flushAllocs();
       return;
     }
     if (type === EV_CACHE_FREE || type === EV_KFREE) {
-      if (isNullPtr(ev.ptr)) {
+      if (ptrIsNull(ev)) {
         this.skip("freeOfNull");
         return;
       }
       // the pointer may be one of the pending batch's
-      if (this.aPtrs.length > 0) this.flushAllocs();
-      const id = this.objects.get(ev.ptr);
+      if (this.aN > 0) this.flushAllocs();
+      const id = this.objects.get(ev.ptrHi, ev.ptrLo, ev.ptr);
       if (id === undefined) {
-        const pageId = type === EV_KFREE ? this.largeKmalloc.get(ev.ptr) : undefined;
+        const ptr = type === EV_KFREE ? ptrText(ev) : "";
+        const pageId = type === EV_KFREE ? this.largeKmalloc.get(ptr) : undefined;
         if (pageId === undefined) {
           this.skip("freeOfUnknownObject");
           return;
         }
         this.flush();
         this.advance(ms);
-        this.largeKmalloc.delete(ev.ptr);
+        this.largeKmalloc.delete(ptr);
         this.freePage(pageId, this.cpuOfEvent(ev));
         this.counts.used++;
         return;
       }
-      this.objects.delete(ev.ptr);
+      this.objects.delete(ev.ptrHi, ev.ptrLo, ev.ptr);
       const cpu = this.cpuOfEvent(ev);
       if (this.fIds.length > 0 && (this.fMs !== ms || this.fCpu !== cpu)) this.flush();
       if (this.fIds.length === 0) {
@@ -379,21 +438,35 @@ export class Replayer {
     if (pid === undefined) {
       if (this.foreignTasks.size === 0) {
         this.target.exec({ op: "createCgroup", path: FOREIGN_CGROUP });
-        this.target.exec({ op: "createCache", name: FOREIGN_CACHE, objectSizeBytes: 64, flags: { account: true } });
-        if (this.target.registersAccountedCaches) this.target.exec({ op: "registerCache", name: FOREIGN_CACHE });
+        this.target.exec({
+          op: "createCache",
+          name: FOREIGN_CACHE,
+          objectSizeBytes: 64,
+          flags: { account: true },
+        });
+        if (this.target.registersAccountedCaches)
+          this.target.exec({ op: "registerCache", name: FOREIGN_CACHE });
       }
       const t = this.target.exec({ op: "spawnTask", cgroup: FOREIGN_CGROUP, cpu }) as { pid: number };
       pid = t.pid;
       this.foreignTasks.set(cpu, pid);
     }
-    const r = this.target.exec({ op: "allocObjects", cache: FOREIGN_CACHE, pid, count: 1, returnObjectIds: true }) as AllocResult;
+    const r = this.target.exec({
+      op: "allocObjects",
+      cache: FOREIGN_CACHE,
+      pid,
+      count: 1,
+      returnObjectIds: true,
+    }) as AllocResult;
     if ((r.objectIds ?? []).length > 0) this.target.exec({ op: "freeObjects", objectIds: r.objectIds, cpu });
     this.notes.objStockTakenOver = (this.notes.objStockTakenOver ?? 0) + 1;
   }
 
   private freePage(id: number, cpu?: number): void {
     this.target.exec(
-      cpu === undefined ? { op: "freeKernelPages", pageIds: [id] } : { op: "freeKernelPages", pageIds: [id], cpu },
+      cpu === undefined
+        ? { op: "freeKernelPages", pageIds: [id] }
+        : { op: "freeKernelPages", pageIds: [id], cpu },
     );
     const pfn = this.pagePfn.get(id);
     if (pfn !== undefined) {
@@ -403,10 +476,20 @@ export class Replayer {
     for (const [ptr, pid] of this.largeKmalloc) if (pid === id) this.largeKmalloc.delete(ptr);
   }
 
+  private pushAlloc(ev: TraceEvent, lineNo: number): void {
+    const i = this.aN++;
+    this.aPtrHi[i] = ev.ptrHi;
+    this.aPtrLo[i] = ev.ptrLo;
+    this.aPtrText[i] = ev.ptr;
+    this.aLines[i] = lineNo;
+  }
+
   private flushAllocs(): void {
-    const ptrs = this.aPtrs;
+    const his = this.aPtrHi;
+    const los = this.aPtrLo;
+    const texts = this.aPtrText;
     const lines = this.aLines;
-    const n = ptrs.length;
+    const n = this.aN;
     const r = this.target.exec({
       op: "allocObjects",
       cache: this.aCache,
@@ -417,23 +500,25 @@ export class Replayer {
       returnObjectIds: true,
     }) as AllocResult;
     const ids = r.objectIds ?? [];
-    const nulls: number[] = [];
+    let nulls: number[] | null = null;
     for (let i = 0; i < ids.length; i++) {
-      if (isNullPtr(ptrs[i])) {
+      const hi = his[i];
+      if (hi >= 0 ? hi < 64 && los[i] === 0 : isNullPtr(texts[i])) {
         // the kernel failed this allocation (the tracepoint prints a NULL pointer) while the model
         // succeeded: the object never existed there, so it goes again at once
+        if (nulls === null) nulls = [];
         nulls.push(ids[i]);
         continue;
       }
-      const old = this.objects.get(ptrs[i]);
+      const old = this.objects.get(hi, los[i], texts[i]);
       if (old !== undefined) {
         // allocated again without a free in the trace (lost event): the old object is gone
         this.target.exec({ op: "freeObjects", objectIds: [old] });
         this.notes.pointerReusedWithoutFree = (this.notes.pointerReusedWithoutFree ?? 0) + 1;
       }
-      this.objects.set(ptrs[i], ids[i]);
+      this.objects.set(hi, los[i], texts[i], ids[i]);
     }
-    if (nulls.length > 0) {
+    if (nulls !== null) {
       this.target.exec({ op: "freeObjects", objectIds: nulls });
       this.notes.kernelFailedModelAllocated = (this.notes.kernelFailedModelAllocated ?? 0) + nulls.length;
     }
@@ -441,8 +526,7 @@ export class Replayer {
     if (ids.length < n) this.skip("allocFailed", n - ids.length);
     this.noteKills(r, this.aPid, lines[Math.min(ids.length, n - 1)]);
     // reused: no new arrays per command
-    this.aPtrs.length = 0;
-    this.aLines.length = 0;
+    this.aN = 0;
   }
 
   private flushFrees(): void {
@@ -478,7 +562,7 @@ export class Replayer {
     const lp = this.lastPage;
     if (lp !== null && lp.pid === pid && lp.order === order && lp.lineNo === lineNo - 1) {
       // the same pages, already charged from their mm_page_alloc line just before
-      this.largeKmalloc.set(ev.ptr, lp.id);
+      this.largeKmalloc.set(ptrText(ev), lp.id);
       this.lastPage = null;
       this.counts.used++;
       return;
@@ -494,12 +578,13 @@ export class Replayer {
       pageId: number | null;
     };
     if (r.pageId !== null) {
-      const old = this.largeKmalloc.get(ev.ptr);
+      const ptr = ptrText(ev);
+      const old = this.largeKmalloc.get(ptr);
       if (old !== undefined) {
         this.freePage(old);
         this.notes.pointerReusedWithoutFree = (this.notes.pointerReusedWithoutFree ?? 0) + 1;
       }
-      this.largeKmalloc.set(ev.ptr, r.pageId);
+      this.largeKmalloc.set(ptr, r.pageId);
       this.counts.used++;
     } else this.skip("allocFailed");
     this.noteKills(r, pid, lineNo);

@@ -1,7 +1,14 @@
 import { createReadStream } from "node:fs";
-import { type Command, eraOf, fail, Simulation, MODEL_NAMES as MODELS, type ModelName } from "../engine/index.js";
-import { type ReadProgress, readTraceLines, TraceInputError } from "./input.js";
-import { newEvent, parseLine } from "./parse.js";
+import {
+  type Command,
+  eraOf,
+  fail,
+  Simulation,
+  MODEL_NAMES as MODELS,
+  type ModelName,
+} from "../engine/index.js";
+import { type ReadProgress, readTraceBytes, TraceInputError } from "./input.js";
+import { ByteParser, newEvent } from "./parse.js";
 import { PARENT, type Recording, realDelta } from "./recording.js";
 import {
   type Counters,
@@ -32,7 +39,12 @@ export interface ModelReport {
    * Recordings with `after_rmdir`: the workload's processes exit and its cgroups are removed with
    * their objects alive; the parent's counters before → after that rmdir, predicted and real.
    */
-  afterRmdir?: { parent: { predicted: { kmemBytes: number; usageBytes: number }; real: { kmemBytes: number; usageBytes: number } } };
+  afterRmdir?: {
+    parent: {
+      predicted: { kmemBytes: number; usageBytes: number };
+      real: { kmemBytes: number; usageBytes: number };
+    };
+  };
   oomKills: OomKill[];
   lines: LineCounts;
   notes?: Record<string, number>;
@@ -86,7 +98,10 @@ interface ModelRun {
  * The replayer's view of an instance; commands go through `exec` (the instance itself for a
  * recording's own instance, the registry's journaled path for the service).
  */
-export function instanceTarget(inst: Simulation, exec: (c: Command) => unknown = (c) => inst.execute(c)): ReplayTarget {
+export function instanceTarget(
+  inst: Simulation,
+  exec: (c: Command) => unknown = (c) => inst.execute(c),
+): ReplayTarget {
   return {
     exec,
     read: (path, file) => inst.readFile(path, file),
@@ -254,6 +269,7 @@ export async function replayRecording(
   for (const [pid, cg] of opts.pidCgroups ?? []) pidCgroups.set(pid, cg);
   const runs = models.map((m) => setupModel(rec, m, opts, pidCgroups));
   const ev = newEvent();
+  const parser = new ByteParser();
   const progress: ReadProgress = { bytesIn: 0, lines: 0 };
   const now = opts.now;
   const start = now?.() ?? 0;
@@ -262,12 +278,12 @@ export async function replayRecording(
     ? Math.max(1, Math.floor((rec.meta.trace_lines ?? 100_000) / MAX_SAMPLES))
     : 0;
   let usable = 0;
-  const onLine = (line: string, lineNo: number) => {
-    const reason = parseLine(line, ev);
+  const onLine = (buf: Buffer, s: number, e: number, lineNo: number) => {
+    const reason = parser.parse(buf, s, e, ev);
     if (reason === null) {
       usable++;
-      for (const r of runs) r.replayer.event(ev, lineNo);
-    } else for (const r of runs) r.replayer.unusable(reason);
+      for (let i = 0; i < runs.length; i++) runs[i].replayer.event(ev, lineNo);
+    } else for (let i = 0; i < runs.length; i++) runs[i].replayer.unusable(reason);
     if (sampleEvery > 0 && lineNo % sampleEvery === 0)
       for (const r of runs) {
         r.replayer.flush();
@@ -284,7 +300,7 @@ export async function replayRecording(
     }
   };
   const gz = rec.tracePath.endsWith(".gz") ? "yes" : "auto";
-  const total = await readTraceLines(
+  const total = await readTraceBytes(
     createReadStream(rec.tracePath, { highWaterMark: 64 * 1024 }),
     gz,
     onLine,
@@ -318,7 +334,8 @@ export async function replayRecording(
     }
     const rep: ModelReport = { cgroups, oomKills: r.replayer.oomKills, lines: r.replayer.counts };
     const afterRmdir = (rec.meta as { after_rmdir?: Record<string, Record<string, unknown>> }).after_rmdir;
-    const afterExit = (rec.meta as { after_exit?: Record<string, Record<string, unknown>> }).after_exit ?? rec.meta.after;
+    const afterExit =
+      (rec.meta as { after_exit?: Record<string, Record<string, unknown>> }).after_exit ?? rec.meta.after;
     if (afterRmdir?.[PARENT] !== undefined && afterExit?.[PARENT] !== undefined) {
       const parentPath = r.paths.get(PARENT)!;
       const read = () => readCounters(r.target, parentPath, 0);
@@ -330,7 +347,8 @@ export async function replayRecording(
         r.target.exec({ op: "removeCgroup", path });
       }
       const after = read();
-      const num = (o: Record<string, unknown>, k: string) => (typeof o[k] === "number" ? (o[k] as number) : 0);
+      const num = (o: Record<string, unknown>, k: string) =>
+        typeof o[k] === "number" ? (o[k] as number) : 0;
       const KMEM = "memory.kmem.usage_in_bytes";
       const USAGE = "memory.usage_in_bytes";
       rep.afterRmdir = {
