@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import { Simulation } from "../../src/engine/simulation.js";
 import { captureState, restoreState } from "../../src/engine/snapshot.js";
-import { stateDigest } from "../../src/persistence/index.js";
+import { DB_FILE, stateDigest } from "../../src/persistence/index.js";
 import { server, tempDir } from "./helpers.js";
 import { randomCommands, setupCommands } from "./workload.js";
 
@@ -127,6 +128,32 @@ describe("restart from the newest state", () => {
     expect(b.report.statesLoaded).toBe(0);
     expect(b.report.replayedCommandCount).toBe(n);
     expect(stateDigest(b.registry.get("s").instance)).toBe(digest);
+    b.persistence.close();
+    await b.persistence.settled();
+  });
+});
+
+describe("export reads the rows restart no longer reads", () => {
+  it("refuses to export a journal whose rows before the state fail their checksum, naming the row", async () => {
+    const d = dir();
+    const a = server(d, { snapshotEveryCommands: 100 });
+    a.registry.create("s", { model: "v5.9" });
+    const cmds = [...setupCommands(2), ...randomCommands(300, 4, 2)];
+    a.registry.executeBatch("s", cmds, false);
+    a.persistence.flush();
+    a.persistence.close();
+    await a.persistence.settled();
+    const db = new Database(`${d}/${DB_FILE}`);
+    db.prepare(
+      "UPDATE journal SET command = replace(command, '\"op\"', '\"op\" ') WHERE instance = 's' AND seq = 5",
+    ).run();
+    db.close();
+    const b = server(d);
+    expect(b.report.statesLoaded).toBe(1);
+    expect(b.report.failed).toEqual([]);
+    expect(() => b.persistence.exportInstance(b.registry, "s")).toThrow(
+      "the journal of instance s fails its integrity check at row 5: it cannot be exported (the running instance is not affected)",
+    );
     b.persistence.close();
     await b.persistence.settled();
   });
