@@ -272,7 +272,7 @@ export function wrk(
   const cpu0 = groupCpuSeconds(pgid);
   const out = execFileSync(
     bin,
-    ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", luaScript(body), url],
+    ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", "-s", luaScript(body), url],
     { encoding: "utf8", timeout: (seconds + 30) * 1000 },
   );
   const num = (re: RegExp) => {
@@ -575,12 +575,26 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "g
     console.log(JSON.stringify(await grpcOutside({ seconds: quick ? 3 : 5, pairs: quick ? 3 : 5 })));
 }
 
+/** Which part of the stack a profile key (`name location`) belongs to. */
+function component(key: string): string {
+  const where = key.slice(key.lastIndexOf(" ") + 1);
+  if (where === "")
+    return /^\((idle|program|garbage collector)\)/.test(key) ? key.trim() : "native (syscalls, builtins)";
+  if (where.startsWith("node:")) return "node core (http, streams, timers)";
+  if (where.startsWith("dist/src/"))
+    return `memcg-sim ${where
+      .slice(9)
+      .split("/")[0]
+      .replace(/\.js:.*$/, "")}`;
+  return `npm ${where.startsWith("@") ? where.split("/").slice(0, 2).join("/") : where.split("/")[0]}`;
+}
+
 /** Self time per function (ms) of a .cpuprofile, top `n`, and the profile's total (ms). */
 export function topSelf(
   profileFile: string,
   n: number,
   fromMs = 0,
-): { total: number; top: { fn: string; ms: number }[] } {
+): { total: number; top: { fn: string; ms: number }[]; parts: { part: string; ms: number }[] } {
   const prof = JSON.parse(readFileSync(profileFile, "utf8")) as {
     nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
     samples: number[];
@@ -603,11 +617,14 @@ export function topSelf(
     total += dt;
     self.set(key, (self.get(key) ?? 0) + dt);
   });
+  const byPart = new Map<string, number>();
+  for (const [fn, ms] of self) byPart.set(component(fn), (byPart.get(component(fn)) ?? 0) + ms);
+  const parts = [...byPart.entries()].sort((x, y) => y[1] - x[1]).map(([part, ms]) => ({ part, ms }));
   const top = [...self.entries()]
     .sort((x, y) => y[1] - x[1])
     .slice(0, n)
     .map(([fn, ms]) => ({ fn, ms }));
-  return { total, top };
+  return { total, top, parts };
 }
 
 /**
@@ -651,10 +668,12 @@ export async function profileApp(seconds: number, extraEnv: Record<string, strin
   cleanupLua();
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (file === undefined) throw new Error(`no profile in ${dir}`);
-  const { total, top } = topSelf(join(dir, file), 30, from);
+  const { total, top, parts } = topSelf(join(dir, file), 30, from);
   console.log(
     `${r.rate.toFixed(0)} req/s, ${r.cpuUs.toFixed(0)} µs CPU/request; profile ${join(dir, file)}, ${(total / 1000).toFixed(1)} s sampled under load`,
   );
+  for (const t of parts) console.log(`${((100 * t.ms) / total).toFixed(1).padStart(5)}%  ${t.part}`);
+  console.log("top self time:");
   for (const t of top) console.log(`${((100 * t.ms) / total).toFixed(1).padStart(5)}%  ${t.fn}`);
 }
 
