@@ -497,6 +497,8 @@ export async function httpOutside(opts: {
     const steadyBare: LoadResult[] = [];
     const steadyUrl = `${app.http}/v1/instances/${INSTANCE}/objects/alloc`;
     const steadyBody = JSON.stringify({ cache: "dentry", pid: app.pid, count: 1 });
+    // the same 1 s warm-up the pairs give each server (the bare one had it, and all the pairs since)
+    wrk(bin, steadyUrl, steadyBody, 1, app.child.pid!);
     for (let i = 0; i < opts.steadyRounds; i++)
       steadyApp.push(wrk(bin, steadyUrl, steadyBody, opts.steadySeconds, app.child.pid!));
     for (let i = 0; i < opts.steadyRounds; i++)
