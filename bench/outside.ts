@@ -82,7 +82,7 @@ export function ensureWrk(): string {
     execFileSync("apt-get", ["install", "-y", "wrk"], { stdio: "ignore" });
     wrk = find();
   }
-  if (wrk === null) throw new Error("wrk not found: install Debian's package (sudo apt-get install -y wrk)");
+  if (wrk === null) throw new Error("wrk not found: install Debian's package wrk (as root: apt-get install -y wrk)");
   return wrk;
 }
 
