@@ -80,8 +80,7 @@ if (kind === "fastify") {
   frame.writeUInt32BE(msg.length, 1);
   frame.set(msg, 5);
   const server = createH2Server();
-  if (process.env.BENCH_NODELAY === "1")
-    server.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
+  server.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
   server.on("stream", (stream) => {
     stream.on("data", () => {});
     stream.on("end", () => {
