@@ -82,7 +82,8 @@ export function ensureWrk(): string {
     execFileSync("apt-get", ["install", "-y", "wrk"], { stdio: "ignore" });
     wrk = find();
   }
-  if (wrk === null) throw new Error("wrk not found: install Debian's package wrk (as root: apt-get install -y wrk)");
+  if (wrk === null)
+    throw new Error("wrk not found: install Debian's package wrk (as root: apt-get install -y wrk)");
   return wrk;
 }
 
@@ -296,6 +297,15 @@ export function wrk(
   };
 }
 
+/**
+ * Warm-up until the server has answered `requests` requests (1 s wrk rounds, at most 8): a fixed
+ * time is not enough on a busy machine, where 1 s may be a few hundred requests of unoptimised code.
+ */
+export function warmUp(bin: string, url: string, body: string, pgid: number, requests = 20_000): void {
+  let done = 0;
+  for (let i = 0; i < 8 && done < requests; i++) done += wrk(bin, url, body, 1, pgid).rate;
+}
+
 /** A set of gRPC load generator processes bound to one address, idle between rounds. */
 export interface GrpcLoad {
   round: (seconds: number) => Promise<LoadResult>;
@@ -480,8 +490,8 @@ export async function httpOutside(opts: {
     const bareUrl = `http://127.0.0.1:${bare.port}/echo`;
     const ceilUrl = `http://127.0.0.1:${ceilingSrv.port}/`;
     const appPg = app.child.pid!;
-    wrk(bin, bareUrl, body, 1, bare.child.pid!);
-    wrk(bin, appUrl, body, 1, appPg);
+    warmUp(bin, bareUrl, body, bare.child.pid!);
+    warmUp(bin, appUrl, body, appPg);
     const cmp = await interleaved(
       {
         ceiling: async () => wrk(bin, ceilUrl, body, opts.seconds, ceilingSrv.child.pid!),
@@ -497,8 +507,8 @@ export async function httpOutside(opts: {
     const steadyBare: LoadResult[] = [];
     const steadyUrl = `${app.http}/v1/instances/${INSTANCE}/objects/alloc`;
     const steadyBody = JSON.stringify({ cache: "dentry", pid: app.pid, count: 1 });
-    // the same 1 s warm-up the pairs give each server (the bare one had it, and all the pairs since)
-    wrk(bin, steadyUrl, steadyBody, 1, app.child.pid!);
+    // the same warm-up the pairs give each server (the bare one had it, and all the pairs since)
+    warmUp(bin, steadyUrl, steadyBody, app.child.pid!);
     for (let i = 0; i < opts.steadyRounds; i++)
       steadyApp.push(wrk(bin, steadyUrl, steadyBody, opts.steadySeconds, app.child.pid!));
     for (let i = 0; i < opts.steadyRounds; i++)
