@@ -419,6 +419,7 @@ export async function interleaved(
 
 export interface HttpOutside extends Compared {
   coldStartMs: number;
+  /** NaN with `quick` (not measured). */
   coldStartNodeMs: number;
   bulkColdPerSec: number;
   bulkWarmPerSec: number;
@@ -467,11 +468,13 @@ export async function httpOutside(opts: {
   steadySeconds: number;
   bulkCount: number;
   bulkRounds: number;
+  /** Fewer warm-up requests (5,000), no separate `node dist/src/main.js` cold start. */
+  quick?: boolean;
 }): Promise<HttpOutside> {
   const bin = ensureWrk();
   ensureBuilt();
-  const coldStartNodeMs = coldStartNode();
-  const nodeMs = await coldStartNodeMs;
+  const nodeMs = opts.quick ? Number.NaN : await coldStartNode();
+  const warmRequests = opts.quick ? 5_000 : 20_000;
   // cold start and cold bulk: a fresh process, its first objects/alloc
   let app = await startApp();
   const coldStartMs = app.coldStartMs;
@@ -490,8 +493,9 @@ export async function httpOutside(opts: {
     const bareUrl = `http://127.0.0.1:${bare.port}/echo`;
     const ceilUrl = `http://127.0.0.1:${ceilingSrv.port}/`;
     const appPg = app.child.pid!;
-    warmUp(bin, bareUrl, body, bare.child.pid!);
-    warmUp(bin, appUrl, body, appPg);
+    warmUp(bin, ceilUrl, body, ceilingSrv.child.pid!, warmRequests);
+    warmUp(bin, bareUrl, body, bare.child.pid!, warmRequests);
+    warmUp(bin, appUrl, body, appPg, warmRequests);
     const cmp = await interleaved(
       {
         ceiling: async () => wrk(bin, ceilUrl, body, opts.seconds, ceilingSrv.child.pid!),
@@ -508,7 +512,7 @@ export async function httpOutside(opts: {
     const steadyUrl = `${app.http}/v1/instances/${INSTANCE}/objects/alloc`;
     const steadyBody = JSON.stringify({ cache: "dentry", pid: app.pid, count: 1 });
     // the same warm-up the pairs give each server (the bare one had it, and all the pairs since)
-    warmUp(bin, steadyUrl, steadyBody, app.child.pid!);
+    warmUp(bin, steadyUrl, steadyBody, app.child.pid!, warmRequests);
     for (let i = 0; i < opts.steadyRounds; i++)
       steadyApp.push(wrk(bin, steadyUrl, steadyBody, opts.steadySeconds, app.child.pid!));
     for (let i = 0; i < opts.steadyRounds; i++)
@@ -543,6 +547,7 @@ export async function grpcOutside(opts: { seconds: number; pairs: number }): Pro
     loads.push(bareLoad);
     const appLoad = await grpcLoad(app.grpc, app.pid, app.child.pid!);
     loads.push(appLoad);
+    await ceil.round(1);
     await bareLoad.round(1);
     await appLoad.round(1);
     return await interleaved(
@@ -580,6 +585,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "g
           steadySeconds: quick ? 3 : 5,
           bulkCount: 2_000_000,
           bulkRounds: quick ? 2 : 3,
+          quick,
         }),
       ),
     );
