@@ -15,8 +15,19 @@ export interface CommandSource {
  * caller mutating the command object after it was applied). Export reads it exactly as it reads
  * the SQLite journal, so `GET .../export` works with or without a data directory.
  */
+/**
+ * One instance's log: the distinct consecutive command texts and how many times each came in a row
+ * (a client repeating one request — the single-object alloc of a load test — costs 8 bytes of
+ * count, not a string per request).
+ */
+interface Log {
+  texts: string[];
+  repeats: number[];
+  count: number;
+}
+
 export class CommandLog implements CommandSource {
-  private readonly logs = new Map<string, string[]>();
+  private readonly logs = new Map<string, Log>();
   /** Instances whose log passed the cap: dropped, export refused until a reset or a recreate. */
   private readonly overflowed = new Set<string>();
 
@@ -24,7 +35,7 @@ export class CommandLog implements CommandSource {
 
   /** Starts (or restarts, after a reset or a recreate) the empty log of `name`. */
   begin(name: string): void {
-    this.logs.set(name, []);
+    this.logs.set(name, { texts: [], repeats: [], count: 0 });
     this.overflowed.delete(name);
   }
 
@@ -32,16 +43,22 @@ export class CommandLog implements CommandSource {
     if (this.overflowed.has(name)) return;
     let log = this.logs.get(name);
     if (log === undefined) {
-      log = [];
+      log = { texts: [], repeats: [], count: 0 };
       this.logs.set(name, log);
     }
-    if (log.length >= this.maxCommands) {
+    if (log.count >= this.maxCommands) {
       // a long-running server without a data directory must not grow without bound
       this.logs.delete(name);
       this.overflowed.add(name);
       return;
     }
-    log.push(commandJson);
+    log.count++;
+    const last = log.texts.length - 1;
+    if (last >= 0 && log.texts[last] === commandJson) log.repeats[last]++;
+    else {
+      log.texts.push(commandJson);
+      log.repeats.push(1);
+    }
   }
 
   drop(name: string): void {
@@ -51,7 +68,7 @@ export class CommandLog implements CommandSource {
 
   /** Number of commands logged for `name` (0 when unknown). */
   size(name: string): number {
-    return this.logs.get(name)?.length ?? 0;
+    return this.logs.get(name)?.count ?? 0;
   }
 
   commands(name: string): Command[] | undefined {
@@ -65,6 +82,10 @@ export class CommandLog implements CommandSource {
         },
       );
     const log = this.logs.get(name);
-    return log === undefined ? undefined : log.map((s) => JSON.parse(s) as Command);
+    if (log === undefined) return undefined;
+    const out: Command[] = [];
+    for (let i = 0; i < log.texts.length; i++)
+      for (let k = 0; k < log.repeats[i]; k++) out.push(JSON.parse(log.texts[i]) as Command);
+    return out;
   }
 }

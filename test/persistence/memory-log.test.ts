@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Persistence } from "../../src/persistence/index.js";
+import { CommandLog } from "../../src/persistence/command-log.js";
 import { Registry } from "../../src/registry.js";
 
 // Without a data directory export reads an in-memory log; a long-running server must not let it
@@ -42,5 +43,25 @@ describe("durable() with MEMCG_SIM_DATA_DIR=none", () => {
     expect(c).not.toBe(a);
     await c;
     p.close();
+  });
+});
+
+describe("CommandLog keeps repeats as counts", () => {
+  it("gives back every command in order, repeats included, and counts them against the cap", () => {
+    const log = new CommandLog(5);
+    log.begin("x");
+    const a = JSON.stringify({ op: "advanceClock", ms: 1 });
+    const b = JSON.stringify({ op: "advanceClock", ms: 2 });
+    for (const j of [a, a, b, a]) log.append("x", j);
+    expect(log.size("x")).toBe(4);
+    expect(log.commands("x")).toEqual([
+      { op: "advanceClock", ms: 1 },
+      { op: "advanceClock", ms: 1 },
+      { op: "advanceClock", ms: 2 },
+      { op: "advanceClock", ms: 1 },
+    ]);
+    log.append("x", a);
+    log.append("x", a); // the 6th passes the cap of 5
+    expect(() => log.commands("x")).toThrow(/passed 5 commands and was dropped/);
   });
 });
