@@ -5,6 +5,7 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
 import * as Q from "../commands/queries.js";
+import { COMMAND_OPERATIONS } from "../commands/operations.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
 import { EngineError, fail, type Op, OPS } from "../engine/index.js";
@@ -250,7 +251,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       };
     }),
   };
-  for (const op of OPS) handlers[RPC_OF_OP[op]] = commandRpc(op);
+  // one handler per row of the operation table (src/commands/operations.ts)
+  for (const row of COMMAND_OPERATIONS) handlers[row.rpc] = commandRpc(row.op);
   // the sweeps of POST /v1/sweeps (issue #21): the same service, the spec as JSON text
   handlers.StartSweep = unary("StartSweep", (r) => ({
     sweep: sweepMessage(sweeps.start({ spec: parseJsonText(str(r.specJson), "spec_json") })),

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
 import type { Registry, ServerLimits } from "../registry.js";
@@ -7,12 +7,14 @@ import { SweepService } from "../sweep/service.js";
 import { Service, stringifyExact, type Transfer } from "../service/index.js";
 import { registerAuth } from "./auth.js";
 import { registerBodyParsing } from "./content-type.js";
+import { validatorCompilerFast } from "./fast-validation.js";
 import type { RouteContext, ZodApp } from "./context.js";
 import { readOpenapiText } from "./openapi-file.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { cacheRoutes } from "./routes/caches.js";
 import { cgroupfsRoutes } from "./routes/cgroupfs.js";
 import { cgroupRoutes } from "./routes/cgroups.js";
+import { commandRoutes } from "./routes/commands.js";
 import { compareRoutes } from "./routes/compare.js";
 import { replayRoutes } from "./routes/replay.js";
 import { docsRoutes } from "./routes/docs.js";
@@ -79,7 +81,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     forceCloseConnections: "idle",
   });
   const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
-  app.setValidatorCompiler(validatorCompiler);
+  // hot routes validate through compiled Ajv, bad input through zod (fast-validation.ts)
+  app.setValidatorCompiler(validatorCompilerFast);
   app.setSerializerCompiler(serializerCompiler);
   // integers above 2^53 − 1 as exact decimal strings (json.ts, docs/API.md)
   app.setReplySerializer((payload) => stringifyExact(payload));
@@ -144,6 +147,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
 
   healthRoutes(app, opts.readiness ?? { ready: true });
   instanceRoutes(app, ctx);
+  commandRoutes(app, ctx);
   cgroupRoutes(app, ctx);
   cacheRoutes(app, ctx);
   taskRoutes(app, ctx);
