@@ -89,6 +89,29 @@ module.exports = {
       to: { pathNot: "^src/engine/" },
     },
     {
+      name: "grpc-not-to-rest",
+      comment:
+        "The transports are siblings: what both need (group commit, auth, export/import, the event-log " +
+        "follower, exact-integer JSON) lives in src/service, never in the other transport.",
+      severity: "error",
+      from: { path: "^src/grpc/" },
+      to: { path: "^src/rest/" },
+    },
+    {
+      name: "rest-not-to-grpc",
+      comment: "The transports are siblings (see grpc-not-to-rest): REST imports nothing of src/grpc.",
+      severity: "error",
+      from: { path: "^src/rest/" },
+      to: { path: "^src/grpc/" },
+    },
+    {
+      name: "service-not-to-transports",
+      comment: "src/service is below both transports: it imports neither.",
+      severity: "error",
+      from: { path: "^src/service/" },
+      to: { path: "^src/(rest|grpc)/" },
+    },
+    {
       name: "not-to-unresolvable",
       comment: "An import that resolves to nothing (a typo, a removed file).",
       severity: "error",

@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from "./metrics/index.js";
 import { Persistence, type RestoreReport } from "./persistence/index.js";
 import { Registry } from "./registry.js";
 import { buildApp } from "./rest/app.js";
+import { Service } from "./service/index.js";
 import type { ServerConfig } from "./server-config.js";
 import { SweepService } from "./sweep/service.js";
 
@@ -66,7 +67,9 @@ export async function startServer(
   const sweeps = new SweepService(undefined, registry.limits, (err) =>
     logger.error({ err }, "a sweep failed with an internal error"),
   );
-  const common = { registry, metrics, flush, durable, transfer: persistence, apiToken: config.apiToken };
+  // the service layer both transports stand on: group commit, token, export/import, event follower
+  const service = new Service({ registry, flush, durable, transfer: persistence, apiToken: config.apiToken });
+  const common = { registry, metrics, service };
   const app = await buildApp({ ...common, sweeps, logger, readiness });
   // bounds on what a client can hold open (docs/RELIABILITY.md): a connection cap, and slow
   // headers or bodies closed within seconds instead of Node's minutes

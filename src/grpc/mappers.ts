@@ -1,3 +1,4 @@
+import { OPERATION_OF_OP } from "../commands/operations.js";
 import { parseCommand } from "../commands/schemas.js";
 import { type Command, EngineError, fail, type Op, OPS, type SimEvent } from "../engine/index.js";
 
@@ -8,49 +9,10 @@ import { type Command, EngineError, fail, type Op, OPS, type SimEvent } from "..
  */
 export type ProtoObject = Record<string, unknown>;
 
-/** The RPC of each op (the command language says remove/exit where REST says DELETE). */
-export const RPC_OF_OP: Record<Op, string> = {
-  createCgroup: "CreateCgroup",
-  updateCgroup: "UpdateCgroup",
-  removeCgroup: "DeleteCgroup",
-  createCache: "CreateCache",
-  registerCache: "RegisterCache",
-  removeCache: "DeleteCache",
-  spawnTask: "SpawnTask",
-  moveTask: "MoveTask",
-  exitTask: "ExitTask",
-  allocObjects: "AllocObjects",
-  freeObjects: "FreeObjects",
-  allocPages: "AllocPages",
-  freePages: "FreePages",
-  reclaim: "Reclaim",
-  writeFile: "WriteFile",
-  advanceClock: "AdvanceClock",
-};
-
-/**
- * Where an op's result goes in its response: inside the resource field (`{cgroup: Cgroup}`, as
- * buf's STANDARD `XxxResponse` wants), or (null) as the response itself (results of the
- * simulation verbs, and `{}` for deletions).
- */
-const RESULT_FIELD: Record<Op, "cgroup" | "cache" | "task" | null> = {
-  createCgroup: "cgroup",
-  updateCgroup: "cgroup",
-  removeCgroup: null,
-  createCache: "cache",
-  registerCache: "cache",
-  removeCache: null,
-  spawnTask: "task",
-  moveTask: "task",
-  exitTask: null,
-  allocObjects: null,
-  freeObjects: null,
-  allocPages: null,
-  freePages: null,
-  reclaim: null,
-  writeFile: null,
-  advanceClock: null,
-};
+/** The RPC of each op (the operation table, src/commands/operations.ts). */
+export const RPC_OF_OP: Record<Op, string> = Object.fromEntries(
+  OPS.map((op) => [op, OPERATION_OF_OP[op].rpc]),
+) as Record<Op, string>;
 
 /** Unset message fields decode as null (proto-loader `defaults`); in JSON terms they are absent. */
 export function withoutNulls(o: ProtoObject): ProtoObject {
@@ -111,7 +73,7 @@ export function commandOf(op: Op, request: ProtoObject, prefix = ""): Command {
 
 /** An op's result as the RPC's response message. */
 export function responseOf(op: Op, result: unknown): unknown {
-  const field = RESULT_FIELD[op];
+  const field = OPERATION_OF_OP[op].resultField;
   return field === null ? result : { [field]: result };
 }
 

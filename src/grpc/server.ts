@@ -5,18 +5,16 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
 import * as Q from "../commands/queries.js";
+import { COMMAND_OPERATIONS } from "../commands/operations.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
 import { EngineError, fail, type Op, OPS } from "../engine/index.js";
 import { replayRpc } from "./replay.js";
 import type { Metrics } from "../metrics/index.js";
-import { Persistence } from "../persistence/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
-import { tokenMatcher } from "../rest/auth.js";
-import type { Transfer } from "../rest/routes/transfer.js";
+import { Service, stringifyExact, type Transfer } from "../service/index.js";
 import { SweepService, type SweepStatus } from "../sweep/service.js";
 import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
-import { stringifyExact } from "../rest/json.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -55,6 +53,11 @@ export interface GrpcServerOptions {
   serving?: boolean;
   /** StartSweep and its worker threads; default: the server's own (closed with it). */
   sweeps?: SweepService;
+  /**
+   * The service layer shared with the REST app (src/server.ts); default: the server's own, made
+   * from `flush`, `durable`, `transfer` and `apiToken` (closed with it).
+   */
+  service?: Service;
 }
 
 export interface GrpcServerHandle {
@@ -75,23 +78,24 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { registry, logger } = opts;
   const protoRoot = opts.protoRoot ?? findProtoRoot();
   const simulatorPackage = loadSimulatorPackage(protoRoot);
-  const service = tolerantDecoding(simulatorPackage[SIMULATOR_SERVICE] as grpc.ServiceDefinition);
+  const serviceDef = tolerantDecoding(simulatorPackage[SIMULATOR_SERVICE] as grpc.ServiceDefinition);
 
   const server = new grpc.Server({
     // grpc-js refuses a larger request itself (RESOURCE_EXHAUSTED) before decoding it
     "grpc.max_receive_message_length": registry.limits.maxGrpcMessageBytes,
   });
-  const flush = opts.flush ?? (() => {});
-  const durable = opts.durable;
   const { metrics } = opts;
-  let transfer = opts.transfer;
-  let ownTransfer: Persistence | null = null;
-  if (transfer === undefined) {
-    ownTransfer = new Persistence({ dataDir: null });
-    ownTransfer.attach(registry);
-    transfer = ownTransfer;
-  }
-  const transferOf: Transfer = transfer;
+  const ownService =
+    opts.service === undefined
+      ? new Service({
+          registry,
+          flush: opts.flush,
+          durable: opts.durable,
+          transfer: opts.transfer,
+          apiToken: opts.apiToken,
+        })
+      : null;
+  const service = opts.service ?? (ownService as Service);
   const ownSweeps =
     opts.sweeps === undefined
       ? new SweepService(undefined, registry.limits, (err) =>
@@ -113,19 +117,20 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
         callback(null, response);
       };
+      if (mutates) {
+        // acknowledged ⇒ durable (the service's group commit): a failed commit answers INTERNAL, as
+        // REST answers 500; a refusal is answered once durable too (a historic refusal is journaled)
+        service.commit(() => fn(requestOf(call.request))).then(ok, fail);
+        return;
+      }
       let response: unknown;
       try {
         response = fn(requestOf(call.request));
-        // acknowledged ⇒ durable: a failed commit answers INTERNAL, as REST answers 500
-        if (mutates && durable === undefined) flush();
       } catch (err) {
-        // a refusal that already reclaimed (a historic refusal) is journaled too: answer once durable
-        if (mutates && durable !== undefined) durable().then(() => fail(err), fail);
-        else fail(err);
+        fail(err);
         return;
       }
-      if (mutates && durable !== undefined) durable().then(() => ok(response), fail);
-      else ok(response);
+      ok(response);
     };
   const mutation = (method: string, fn: (req: ProtoObject) => unknown) => unary(method, fn, true);
 
@@ -187,17 +192,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     ResetInstance: mutation("ResetInstance", (r) => ({
       instance: registry.view(registry.reset(str(r.name))),
     })),
-    ExportInstance: unary("ExportInstance", (r) => {
-      flush();
-      return { documentJson: JSON.stringify(transferOf.exportInstance(registry, str(r.name))) };
-    }),
+    ExportInstance: unary("ExportInstance", (r) => ({
+      documentJson: JSON.stringify(service.exportInstance(str(r.name))),
+    })),
     ImportInstance: mutation("ImportInstance", (r) => {
       const doc = parseJsonText(str(r.documentJson), "document_json");
       const name = typeof r.name === "string" ? r.name : undefined;
-      const entry = transferOf.importInstance(registry, doc, {
-        name,
-        maxCommands: registry.limits.maxImportCommands,
-      });
+      const entry = service.importInstance(doc, name);
       return { instance: registry.view(entry) };
     }),
 
@@ -243,19 +244,15 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         ops[i] = (OPS as readonly string[]).includes(command.op) ? (command.op as Op) : undefined;
         return command;
       });
-      let out: ReturnType<Registry["executeBatch"]>;
-      try {
-        out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
-      } finally {
-        if (durable === undefined) flush();
-      }
+      const out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
       return {
         results: out.results.map((slot, i) => commandResultOf(ops[i], slot)),
         executedCount: out.executedCount,
       };
     }),
   };
-  for (const op of OPS) handlers[RPC_OF_OP[op]] = commandRpc(op);
+  // one handler per row of the operation table (src/commands/operations.ts)
+  for (const row of COMMAND_OPERATIONS) handlers[row.rpc] = commandRpc(row.op);
   // the sweeps of POST /v1/sweeps (issue #21): the same service, the spec as JSON text
   handlers.StartSweep = unary("StartSweep", (r) => ({
     sweep: sweepMessage(sweeps.start({ spec: parseJsonText(str(r.specJson), "spec_json") })),
@@ -263,11 +260,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   handlers.ListSweeps = unary("ListSweeps", () => ({ sweeps: sweeps.list().map(sweepMessage) }));
   handlers.GetSweep = unary("GetSweep", (r) => ({ sweep: sweepMessage(sweeps.status(str(r.id))) }));
   handlers.GetSweepResults = unary("GetSweepResults", (r) => ({ resultsJsonl: sweeps.results(str(r.id)) }));
-  handlers.Replay = replayRpc(registry, logger, metrics, durable ?? (async () => flush()));
+  handlers.Replay = replayRpc(registry, logger, metrics, () => service.durable());
 
   const watchers = new Set<EventWatch>();
   handlers.WatchEvents = ((call: grpc.ServerWritableStream<ProtoObject, ProtoObject>) => {
-    let release: (() => void) | null = null;
     try {
       requestOf(call.request);
       const name = str(call.request.instance);
@@ -276,28 +272,21 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         fail("INVALID_ARGUMENT", "since_seq must be an integer ≥ 0", {
           issues: [{ path: "sinceSeq", message: "must be ≥ 0" }],
         });
-      const log = registry.get(name).instance.events;
-      // one slot of the watcher limit SSE and gRPC share
-      release = registry.acquireWatcher();
-      const held = release;
-      const watch = new EventWatch(call, registry, name, log, sinceSeq, logger, (w) => {
-        watchers.delete(w);
-        held();
-      });
+      // the service's follower: one slot of the watcher limit SSE and gRPC share
+      const watch = new EventWatch(call, logger, (w) => watchers.delete(w));
+      watch.start(service, name, sinceSeq);
       watchers.add(watch);
-      watch.start();
     } catch (err) {
-      release?.();
       const e = toGrpcError(err, logger, "WatchEvents");
       metrics?.observeGrpc("WatchEvents", e.code, 0);
       call.emit("error", e);
     }
   }) as grpc.handleServerStreamingCall<ProtoObject, ProtoObject>;
 
-  const missing = Object.keys(service).filter((m) => handlers[m] === undefined);
+  const missing = Object.keys(serviceDef).filter((m) => handlers[m] === undefined);
   if (missing.length > 0) throw new Error(`gRPC handlers missing for ${missing.join(", ")}`);
-  const guard = authGuard(opts.apiToken ?? null, logger);
-  server.addService(service, guard(handlers));
+  const guard = authGuard(service, logger);
+  server.addService(serviceDef, guard(handlers));
 
   const initial = (opts.serving ?? true) ? "SERVING" : "NOT_SERVING";
   const health = new HealthImplementation({ "": initial, [SIMULATOR_SERVICE]: initial });
@@ -340,7 +329,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         clearTimeout(timer);
         resolve();
       });
-      ownTransfer?.close();
+      ownService?.close();
       void ownSweeps?.close();
     });
     return closing;
@@ -385,11 +374,11 @@ function parseJsonText(text: string, path: string): unknown {
  * ends UNAUTHENTICATED (trailer `memcg-sim-error-code: UNAUTHENTICATED`) before the handler runs.
  */
 function authGuard(
-  token: string | null,
+  service: Service,
   logger: Logger,
 ): (impl: grpc.UntypedServiceImplementation) => grpc.UntypedServiceImplementation {
-  if (token === null) return (impl) => impl;
-  const matches = tokenMatcher(token);
+  if (service.auth === null) return (impl) => impl;
+  const matches = service.authorized;
   return (impl) => {
     const out: grpc.UntypedServiceImplementation = {};
     for (const [name, fn] of Object.entries(impl)) {

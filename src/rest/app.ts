@@ -1,20 +1,20 @@
 import Fastify, { type FastifyBaseLogger } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Command } from "../engine/index.js";
-import { stringifyExact } from "./json.js";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
-import { Persistence } from "../persistence/index.js";
 import type { Registry, ServerLimits } from "../registry.js";
 import { SweepService } from "../sweep/service.js";
-import { type ApiAuth, registerAuth } from "./auth.js";
+import { Service, stringifyExact, type Transfer } from "../service/index.js";
+import { registerAuth } from "./auth.js";
 import { registerBodyParsing } from "./content-type.js";
+import { validatorCompilerFast } from "./fast-validation.js";
 import type { RouteContext, ZodApp } from "./context.js";
 import { readOpenapiText } from "./openapi-file.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { cacheRoutes } from "./routes/caches.js";
 import { cgroupfsRoutes } from "./routes/cgroupfs.js";
 import { cgroupRoutes } from "./routes/cgroups.js";
+import { commandRoutes } from "./routes/commands.js";
 import { compareRoutes } from "./routes/compare.js";
 import { replayRoutes } from "./routes/replay.js";
 import { docsRoutes } from "./routes/docs.js";
@@ -24,7 +24,7 @@ import { instanceRoutes } from "./routes/instances.js";
 import { simulationRoutes } from "./routes/simulation.js";
 import { sweepRoutes } from "./routes/sweeps.js";
 import { taskRoutes } from "./routes/tasks.js";
-import { type Transfer, transferRoutes } from "./routes/transfer.js";
+import { transferRoutes } from "./routes/transfer.js";
 import { DEFAULT_SSE_OPTIONS, SseHub } from "./sse.js";
 
 export interface BuildAppOptions {
@@ -54,6 +54,11 @@ export interface BuildAppOptions {
   sweeps?: SweepService;
   /** The OpenAPI document served at /openapi.yaml and /docs; default: the committed openapi.yaml. */
   openapiText?: string;
+  /**
+   * The service layer shared with the gRPC listener (src/server.ts); default: the app's own, made
+   * from `flush`, `durable`, `transfer` and `apiToken` (closed with it).
+   */
+  service?: Service;
 }
 
 /** Every route the app registered, as `METHOD url` (the contract test compares it with openapi.yaml). */
@@ -76,7 +81,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     forceCloseConnections: "idle",
   });
   const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
-  app.setValidatorCompiler(validatorCompiler);
+  // hot routes validate through compiled Ajv, bad input through zod (fast-validation.ts)
+  app.setValidatorCompiler(validatorCompilerFast);
   app.setSerializerCompiler(serializerCompiler);
   // integers above 2^53 − 1 as exact decimal strings (json.ts, docs/API.md)
   app.setReplySerializer((payload) => stringifyExact(payload));
@@ -88,7 +94,20 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
       if (m !== "HEAD") routes.push({ method: m, url: r.url });
   });
 
-  registerAuth(app, authOf(opts.apiToken));
+  let service = opts.service;
+  if (service === undefined) {
+    const own = new Service({
+      registry,
+      flush: opts.flush,
+      durable: opts.durable,
+      transfer: opts.transfer,
+      apiToken: opts.apiToken,
+    });
+    app.addHook("onClose", async () => own.close());
+    service = own;
+  }
+  const svc = service;
+  registerAuth(app, svc);
   registerBodyParsing(app);
   // per-request hooks are callback-style: an async hook costs a promise and a microtask per request
   app.addHook("onSend", (req, reply, payload, done) => {
@@ -104,24 +123,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     sendProblem(reply, problem("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
   );
 
-  const flush = opts.flush ?? (() => {});
-  const durable = opts.durable ?? (async () => flush());
   const ctx: RouteContext = {
     registry,
-    flush,
-    durable,
-    async mutate(instance: string, command: Command) {
-      let result: unknown;
-      try {
-        result = registry.execute(instance, command);
-      } finally {
-        // a refusal that already reclaimed (a historic refusal) is journaled too: answer once durable
-        await durable();
-      }
-      return result;
-    },
+    service: svc,
+    flush: () => svc.flush(),
+    durable: () => svc.durable(),
+    mutate: (instance, command) => svc.execute(instance, command),
   };
-  const hub = new SseHub(registry, {
+  const hub = new SseHub(svc, {
     ...DEFAULT_SSE_OPTIONS,
     heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_SSE_OPTIONS.heartbeatMs,
   });
@@ -136,23 +145,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   }
   await metricsPlugin(app, { metrics });
 
-  let transfer = opts.transfer;
-  if (transfer === undefined) {
-    const own = new Persistence({ dataDir: null });
-    own.attach(registry);
-    app.addHook("onClose", async () => own.close());
-    transfer = own;
-  }
-
   healthRoutes(app, opts.readiness ?? { ready: true });
   instanceRoutes(app, ctx);
+  commandRoutes(app, ctx);
   cgroupRoutes(app, ctx);
   cacheRoutes(app, ctx);
   taskRoutes(app, ctx);
   simulationRoutes(app, ctx);
   cgroupfsRoutes(app, ctx);
   eventRoutes(app, ctx, hub);
-  transferRoutes(app, ctx, transfer);
+  transferRoutes(app, ctx);
   compareRoutes(app, ctx);
   let sweeps = opts.sweeps;
   if (sweeps === undefined) {
@@ -178,8 +180,4 @@ function makeReqIdGenerator() {
     n++;
     return `req-${n.toString(36)}`;
   };
-}
-
-function authOf(token: string | null | undefined): ApiAuth | null {
-  return token === undefined || token === null || token === "" ? null : { token };
 }

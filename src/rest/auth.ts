@@ -1,11 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { EngineError } from "../engine/index.js";
-
-/** The API token (`MEMCG_SIM_API_TOKEN` / `--api-token`). */
-export interface ApiAuth {
-  token: string;
-}
+import type { Service } from "../service/index.js";
 
 /**
  * Routes that stay open when a token is set: probes, Prometheus scrapes and the published
@@ -26,26 +21,10 @@ function isOpen(route: string | undefined): boolean {
   return OPEN_ROUTES.includes(route) || route === "/docs" || route.startsWith("/docs/");
 }
 
-const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
-
-/**
- * A constant-time check of `Bearer <token>` (RFC 6750): both sides are hashed first, so the
- * comparison takes the same time whatever the length or the first differing byte.
- */
-export function tokenMatcher(token: string): (authorization: unknown) => boolean {
-  const want = digest(token);
-  return (authorization) => {
-    if (typeof authorization !== "string") return false;
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-    const given = digest(m === null ? "" : m[1]);
-    return timingSafeEqual(given, want) && m !== null;
-  };
-}
-
 /** 401 UNAUTHENTICATED (problem+json, `WWW-Authenticate: Bearer`) on a protected route without the token. */
-export function registerAuth(app: FastifyInstance, auth: ApiAuth | null): void {
-  if (auth === null) return;
-  const matches = tokenMatcher(auth.token);
+export function registerAuth(app: FastifyInstance, service: Service): void {
+  if (service.auth === null) return;
+  const matches = service.authorized;
   app.addHook("onRequest", async (req, reply) => {
     if (isOpen(req.routeOptions.url)) return;
     if (matches(req.headers.authorization)) return;

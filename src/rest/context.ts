@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from "fasti
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Command } from "../engine/index.js";
 import type { Registry } from "../registry.js";
+import type { Service } from "../service/index.js";
 
 /** The fastify instance as routes see it: zod schemas type the request. */
 export type ZodApp = FastifyInstance<
@@ -16,6 +17,8 @@ export type ZodApp = FastifyInstance<
 /** What every route module is given (everything passed in, nothing global: tests build many apps). */
 export interface RouteContext {
   registry: Registry;
+  /** The service layer both transports share (group commit, auth, export/import, event follower). */
+  service: Service;
   /** Runs one accepted mutation and resolves once it is durable (persistence group commit). */
   mutate(instance: string, command: Command): Promise<unknown>;
   /** Commits queued journal writes now (export reads the journal). */

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EventLog, SimEvent } from "../engine/index.js";
-import type { Registry, RegistryEvent } from "../registry.js";
-import { stringifyExact } from "./json.js";
+import type { SimEvent } from "../engine/index.js";
+import { type FollowEnd, type Service, stringifyExact } from "../service/index.js";
 
 export interface SseOptions {
   /** A comment line this often keeps proxies and idle timeouts from closing the stream. */
@@ -11,9 +10,6 @@ export interface SseOptions {
 }
 
 export const DEFAULT_SSE_OPTIONS = { heartbeatMs: 15_000, maxBufferedBytes: 4 * 1024 * 1024 } as const;
-
-/** Replay pages are bounded so one stream start never builds one huge string. */
-const REPLAY_PAGE = 1000;
 
 /** Whether the client asked for `text/event-stream` (docs/API.md §8: SSE "when asked for it"). */
 export function wantsEventStream(req: FastifyRequest): boolean {
@@ -29,14 +25,15 @@ export function resumeSeqOf(req: FastifyRequest): number | null {
 }
 
 /**
- * The SSE watchers of one app: each holds one of the registry's watcher slots (shared with gRPC
- * WatchEvents, `maxWatchers`), all ended on close so a shutdown never waits on an open stream.
+ * The SSE watchers of one app: each is a follower of the service layer (src/service/follower.ts,
+ * shared with gRPC WatchEvents) holding one of the registry's watcher slots (`maxWatchers`), all
+ * ended on close so a shutdown never waits on an open stream.
  */
 export class SseHub {
   private readonly streams = new Set<() => void>();
 
   constructor(
-    private readonly registry: Registry,
+    private readonly service: Service,
     private readonly opts: SseOptions,
   ) {}
 
@@ -50,15 +47,35 @@ export class SseHub {
 
   /**
    * Streams the events of `name` with seq ≥ fromSeq, then follows the log. `id:` is the seq.
-   * A reset instance restarts its log at 1: the stream says so (`event: reset`) and follows the
-   * new log; a deleted instance ends the stream. Throws before anything is written if refused.
+   * A reset instance restarts its log at 1: once every event of the old log was sent, the stream
+   * says so (`event: reset`) and follows the new log; a deleted instance ends the stream, and so
+   * does a client more than the log's capacity behind (it resumes with Last-Event-ID). Throws
+   * before anything is written if refused.
    */
   open(req: FastifyRequest, reply: FastifyReply, name: string, fromSeq: number): void {
-    let log: EventLog = this.registry.get(name).instance.events;
-    const release = this.registry.acquireWatcher();
+    const raw = reply.raw;
+    let ended = false;
+    const write = (text: string) => {
+      if (ended) return;
+      raw.write(text);
+      if (raw.writableLength > this.opts.maxBufferedBytes) end();
+    };
+    const follower = this.service.follow(name, fromSeq, {
+      event: (e: SimEvent) => {
+        write(`id: ${e.seq}\ndata: ${stringifyExact(e)}\n\n`);
+        return true;
+      },
+      reset: (nextSeq: number) => {
+        write(`event: reset\ndata: ${JSON.stringify({ nextSeq })}\n\n`);
+        return true;
+      },
+      end: (reason: FollowEnd) => {
+        if (reason.kind === "failed") req.log.error({ err: reason.error }, "SSE stream failed");
+        end();
+      },
+    });
 
     reply.hijack();
-    const raw = reply.raw;
     raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
@@ -67,40 +84,6 @@ export class SseHub {
       "x-request-id": String(req.id),
     });
 
-    let next = fromSeq;
-    let ended = false;
-    const write = (text: string) => {
-      if (ended) return;
-      raw.write(text);
-      if (raw.writableLength > this.opts.maxBufferedBytes) end();
-    };
-    const send = (e: SimEvent) => {
-      if (e.seq < next) return;
-      next = e.seq + 1;
-      write(`id: ${e.seq}\ndata: ${stringifyExact(e)}\n\n`);
-    };
-    const replay = () => {
-      // Bounded: the log keeps at most `capacity` events, each page advances `next`.
-      for (
-        let page = log.since(next, REPLAY_PAGE);
-        page.length > 0 && !ended;
-        page = log.since(next, REPLAY_PAGE)
-      )
-        for (const e of page) send(e);
-    };
-
-    let unsubscribe = log.subscribe(send);
-    const offRegistry = this.registry.on((e: RegistryEvent) => {
-      if (e.name !== name) return;
-      if (e.kind === "deleted") end();
-      else if (e.kind === "reset") {
-        unsubscribe();
-        log = this.registry.get(name).instance.events;
-        next = 1;
-        write(`event: reset\ndata: ${JSON.stringify({ nextSeq: log.nextSeq })}\n\n`);
-        unsubscribe = log.subscribe(send);
-      }
-    });
     const heartbeat = setInterval(() => write(": heartbeat\n\n"), this.opts.heartbeatMs);
     heartbeat.unref();
 
@@ -108,16 +91,14 @@ export class SseHub {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
-      unsubscribe();
-      offRegistry();
+      follower.close();
       this.streams.delete(end);
-      release();
       if (!raw.writableEnded) raw.end();
     };
     this.streams.add(end);
     raw.on("close", end);
 
     write("retry: 1000\n\n");
-    replay();
+    follower.start();
   }
 }

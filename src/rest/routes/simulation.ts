@@ -1,44 +1,10 @@
-import {
-  advanceClockBody,
-  allocObjectsBody,
-  allocPagesBody,
-  batchBody,
-  freeObjectsBody,
-  freePagesBody,
-  parseCommand,
-  reclaimBody,
-} from "../../commands/schemas.js";
+import { batchBody, parseCommand } from "../../commands/schemas.js";
 import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams } from "../paths.js";
 
-/** docs/API.md §5 and §6: the simulation verbs (a simulated failure is a 200 result) and `/batch`. */
+/** docs/API.md §6: `/batch` (the simulation verbs of §5 are rows of the operation table, routes/commands.ts). */
 export function simulationRoutes(app: ZodApp, ctx: RouteContext): void {
   const p = instanceParams;
-
-  app.post(
-    "/v1/instances/:name/objects/alloc",
-    { schema: { params: p, body: allocObjectsBody } },
-    async (req) => ctx.mutate(req.params.name, { op: "allocObjects", ...req.body }),
-  );
-  app.post(
-    "/v1/instances/:name/objects/free",
-    { schema: { params: p, body: freeObjectsBody } },
-    async (req) => ctx.mutate(req.params.name, { op: "freeObjects", ...req.body }),
-  );
-  app.post("/v1/instances/:name/pages/alloc", { schema: { params: p, body: allocPagesBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "allocPages", ...req.body }),
-  );
-  app.post("/v1/instances/:name/pages/free", { schema: { params: p, body: freePagesBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "freePages", ...req.body }),
-  );
-  app.post("/v1/instances/:name/reclaim", { schema: { params: p, body: reclaimBody } }, async (req) =>
-    ctx.mutate(req.params.name, { op: "reclaim", ...req.body }),
-  );
-  app.post(
-    "/v1/instances/:name/clock/advance",
-    { schema: { params: p, body: advanceClockBody } },
-    async (req) => ctx.mutate(req.params.name, { op: "advanceClock", ...req.body }),
-  );
 
   // Each command is parsed when its turn comes, so a malformed one is reported in its own slot
   // (with the path `commands.<i>.<field>`) instead of refusing the whole batch.

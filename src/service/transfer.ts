@@ -1,0 +1,8 @@
+import type { ExportDoc } from "../persistence/index.js";
+import type { Entry, Registry } from "../registry.js";
+
+/** What export/import run on: the Persistence (its journal or its in-memory command log). */
+export interface Transfer {
+  exportInstance(registry: Registry, name: string): ExportDoc;
+  importInstance(registry: Registry, doc: unknown, opts?: { name?: string; maxCommands?: number }): Entry;
+}
