@@ -52,8 +52,8 @@ export class V59Model implements AccountingModel {
   readonly reparentsLruChargesOnOffline = false;
   readonly stocks: ObjStock[];
   private readonly sel: Selection = { inst: null as unknown as CacheCopy, objcg: 0, stable: true };
-  /** The outcome of the command whose task was OOM-killed during its own (forced) charge. */
-  private killedIn: AllocOutcome | null = null;
+  /** The task of the command now running was OOM-killed during its own (forced) charge. */
+  private killedInCommand = false;
 
   constructor(protected readonly sim: Sim) {
     this.stocks = Array.from({ length: sim.config.cpuCount }, () => ({ objcg: -1, bytes: 0 }));
@@ -76,10 +76,10 @@ export class V59Model implements AccountingModel {
     // a task the OOM killer chose during this command (its own charge went through where the era
     // forces it) makes no further allocations: the simulator ends its command here
     if (ctx.out.selfKilled) {
-      this.killedIn = ctx.out;
+      this.killedInCommand = true;
       return false;
     }
-    this.killedIn = null;
+    this.killedInCommand = false;
     const s = this.stocks[ctx.cpu];
     if (s.objcg === objcg && s.bytes >= bytes) {
       s.bytes -= bytes;
@@ -89,7 +89,7 @@ export class V59Model implements AccountingModel {
     const rem = bytes % PAGE;
     if (!this.chargePages(kmem.objcgMemcg[objcg], nrPages, ctx)) return false;
     if (rem > 0) this.refill(kmem, objcg, PAGE - rem, false, ctx.cpu);
-    if (ctx.out.selfKilled) this.killedIn = ctx.out;
+    if (ctx.out.selfKilled) this.killedInCommand = true;
     return true;
   }
 
@@ -108,7 +108,7 @@ export class V59Model implements AccountingModel {
 
   stockedObjects(objcg: number, bytes: number, cpu: number): number {
     // the command of a task killed during its own charge takes nothing more from the stock
-    if (this.killedIn !== null) return 0;
+    if (this.killedInCommand) return 0;
     const s = this.stocks[cpu];
     return s.objcg === objcg ? Math.floor(s.bytes / bytes) : 0;
   }
