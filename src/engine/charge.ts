@@ -1,5 +1,12 @@
-import { type Cgroup, EV_HIGH, EV_MAX, ROW_HIGH, ROW_MEMORY, raiseEvent } from "./cgroup.js";
-import { GFP_DIRECT_RECLAIM, GFP_HIGH, GFP_NOFAIL, GFP_NORETRY, GFP_RETRY_MAYFAIL } from "./gfp.js";
+import { type Cgroup, EV_HIGH, EV_MAX, EV_OOM, ROW_HIGH, ROW_MEMORY, raiseEvent } from "./cgroup.js";
+import {
+  GFP_ATOMIC_CONTEXT,
+  GFP_DIRECT_RECLAIM,
+  GFP_HIGH,
+  GFP_NOFAIL,
+  GFP_NORETRY,
+  GFP_RETRY_MAYFAIL,
+} from "./gfp.js";
 import type { Sim } from "./sim.js";
 import type { AllocOutcome, ChargeCtx } from "./kernel.js";
 import { outOfMemory } from "./oom.js";
@@ -20,27 +27,41 @@ export const CHARGE_BYPASS = 2;
 
 /** `1 << PAGE_ALLOC_COSTLY_ORDER`: small charges keep retrying while reclaim makes progress. */
 const COSTLY_PAGES = 8;
-const MEMCG_CHARGE_BATCH = 64;
 
 /**
  * Charges `nrPages` to `memcg.memory` the way the kernel's try-charge path does for the
- * instance's era: modern `try_charge_memcg` (docs/DOMAIN.md §4.1) for v4.5/v5.9, 3.x
- * `mem_cgroup_do_charge` (§4.3) for rfc-2012/v3.8. Reclaims the failing level's subtree, raises
- * `max`/`oom` events where the kernel does (modern eras only), invokes the memcg OOM killer, and
- * forces the charge for `__GFP_NOFAIL` (and `__GFP_HIGH` in modern eras). The root is never
- * charged. Returns CHARGE_OK, CHARGE_ENOMEM (ctx.out.failedAt says where) or CHARGE_BYPASS.
+ * instance's era: modern `try_charge` / `try_charge_memcg` (docs/DOMAIN.md §4.1) for v4.5 and
+ * later, 3.x `mem_cgroup_do_charge` (§4.3) for rfc-2012/v3.8. Reclaims the failing level's
+ * subtree, raises `max`/`oom` events where the kernel does (modern eras only), invokes the memcg
+ * OOM killer, and forces the charge for `__GFP_NOFAIL` (and GFP_ATOMIC where the era does). The
+ * era's rules (models/era.ts) decide where the OOM runs, what a dying charger gets, and how atomic
+ * charges and memory.high are handled. `kmem`: the charge is a kernel-memory charge from a
+ * syscall (the models' page charges), not a user page from a fault. The root is never charged.
+ * Returns CHARGE_OK, CHARGE_ENOMEM (ctx.out.failedAt says where) or CHARGE_BYPASS.
  */
-export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: ChargeCtx): number {
+export function tryChargeMemcg(
+  sim: Sim,
+  memcg: Cgroup,
+  nrPages: number,
+  ctx: ChargeCtx,
+  kmem = false,
+): number {
   if (memcg.isRoot) return CHARGE_OK;
+  const era = sim.era;
   const modern = sim.modern;
   const gfp = ctx.gfp;
   const stockBatch = sim.config.chargeBatchPages;
+  // 4.x–5.15 force (and 3.x bypass) the charge of a task the OOM killer chose during it; the
+  // simulator lets that one charge through and stops the task's command at its next charge (the
+  // task is gone: its later allocations are not made)
+  if (kmem && ctx.out.selfKilled && era.oomVictimCharge !== "fail") return CHARGE_ENOMEM;
   let batch = stockBatch > 1 ? Math.max(stockBatch, nrPages) : nrPages;
   let retries = sim.config.maxReclaimRetries;
   let drained = false;
   let passedOom = false;
   let raisedMax = false;
   let memOverLimit: Cgroup | null = null;
+  let force = false;
 
   for (let guard = 0; guard < 100_000; guard++) {
     // The task the OOM killer chose, retrying (passed_oom): where the kernel's retry succeeds
@@ -70,6 +91,20 @@ export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: Ch
     }
     memOverLimit = failed;
     ctx.out.failedAt = memOverLimit;
+    // 5.x up to 5.17 try_charge: "Memcg doesn't have a dedicated reserve for atomic allocations
+    // [...] let these go through as privileged allocations": `if (gfp_mask & __GFP_ATOMIC) goto
+    // force`, before any reclaim and without a MEMCG_MAX event (mm/memcontrol.c, 5.9/5.10)
+    if (era.atomicCharge === "force-silent" && gfp & GFP_ATOMIC_CONTEXT) {
+      force = true;
+      break;
+    }
+    // the kmem charge of a task the OOM killer chose on an earlier pass of this charge: 4.x–5.15
+    // `should_force_charge()` (tsk_is_oom_victim) → force; 3.x CHARGE_OOM_DIE → bypass (-EINTR)
+    if (kmem && ctx.out.selfKilled && era.oomVictimCharge !== "fail") {
+      if (era.oomVictimCharge === "bypass") return CHARGE_BYPASS;
+      force = true;
+      break;
+    }
     if (!(gfp & GFP_DIRECT_RECLAIM)) break;
     if (!modern && gfp & GFP_NORETRY) break;
     if (modern) {
@@ -77,6 +112,9 @@ export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: Ch
       raisedMax = true;
     }
     const reclaimed = tryToFreeMemcgPages(sim, memOverLimit, nrPages, ctx.out);
+    // 3.x mem_cgroup_reclaim: a pass that left no margin reclaims once more after
+    // drain_all_stock_async(memcg) (`if (loop) drain_all_stock_async(memcg)`), in every call
+    if (!modern && marginAt(memOverLimit, ROW_MEMORY) < nrPages) drainAllStock(sim, memOverLimit);
     if (marginAt(memOverLimit, ROW_MEMORY) >= nrPages) continue;
     if (modern && !drained) {
       drainAllStock(sim, memOverLimit);
@@ -93,6 +131,15 @@ export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: Ch
     // !nr_oom_retries` (5 → the OOM runs on the 6th res_counter failure).
     if (retries-- > 0) continue;
     if (gfp & GFP_RETRY_MAYFAIL) break;
+    // 4.x–5.17: `if (gfp_mask & __GFP_NOFAIL) goto force;` before the OOM killer
+    if (era.nofailForcesBeforeOom && gfp & GFP_NOFAIL) break;
+    if (kmem && era.memcgOom === "deferred") {
+      // 3.12–4.18 try_charge: mem_cgroup_events(MEMCG_OOM), then mem_cgroup_oom() returns at once
+      // (`if (!current->memcg_may_oom) return;`: not a page fault) and the charge fails with ENOMEM
+      raiseEvent(memOverLimit, EV_OOM);
+      sim.events.emit(sim.clockMs, "oom", { cgroup: memOverLimit.path });
+      break;
+    }
     if (sim.era.oomPassedRetry) {
       // 5.16+ try_charge_memcg: after the OOM killer made progress the charge is retried with
       // MAX_RECLAIM_RETRIES fresh retries; a task the killer chose (or one already dying: the
@@ -110,18 +157,29 @@ export function tryChargeMemcg(sim: Sim, memcg: Cgroup, nrPages: number, ctx: Ch
     }
     if (ctx.out.selfKilled) return CHARGE_ENOMEM;
     const progress = outOfMemory(sim, memOverLimit, ctx);
-    if (ctx.out.selfKilled) return CHARGE_ENOMEM;
+    if (ctx.out.selfKilled) {
+      // a user page: the kernel charges it to the dying task (4.x–5.15 force, 3.x bypass to the
+      // root) and it goes when the task exits; the simulator has let the task go already, so it
+      // fails the page instead (same counters afterwards). A kmem charge goes through (above).
+      if (!kmem || era.oomVictimCharge === "fail") return CHARGE_ENOMEM;
+      // 3.x mem_cgroup_handle_oom returns false for the killed task: CHARGE_OOM_DIE → bypass
+      if (era.oomVictimCharge === "bypass") return CHARGE_BYPASS;
+      continue;
+    }
     if (progress) {
       retries = sim.config.maxReclaimRetries;
       continue;
     }
+    // OOM_FAILED (no victim): 4.19–5.15 `case OOM_FAILED: goto force` (removed by a4ebf1b6ca1e, 5.16)
+    if (era.oomFailedForces) force = true;
     break;
   }
   if (raisedMax && memOverLimit !== null) sim.events.emit(sim.clockMs, "max", { cgroup: memOverLimit.path });
   // nomem
-  if (gfp & GFP_NOFAIL || (modern && gfp & GFP_HIGH)) {
+  if (force || gfp & GFP_NOFAIL || (era.atomicCharge === "force" && gfp & GFP_HIGH)) {
     if (!modern) return CHARGE_BYPASS;
-    if (!raisedMax && memOverLimit !== null) {
+    // 6.x `force:` raises MEMCG_MAX if this charge has not (K6 try_charge_memcg); 4.x/5.x do not
+    if (era.atomicCharge === "force" && !raisedMax && memOverLimit !== null) {
       raiseEvent(memOverLimit, EV_MAX);
       sim.events.emit(sim.clockMs, "max", { cgroup: memOverLimit.path });
     }
@@ -170,6 +228,9 @@ function stockHolds(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): bool
 function consumeStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): boolean {
   const n = sim.nrMemcgStock;
   if (n === 1) {
+    // 3.x: `if (nr_pages == 1 && consume_stock(memcg))`; 4.x+ consume_stock(memcg, nr_pages):
+    // `if (nr_pages > MEMCG_CHARGE_BATCH) return ret;`
+    if (nrPages > (sim.era.pageStockRule === "single-page" ? 1 : sim.config.chargeBatchPages)) return false;
     const s = sim.pageStocks[cpu];
     if (s.memcg === memcg && s.pages >= nrPages) {
       s.pages -= nrPages;
@@ -193,7 +254,7 @@ function consumeStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: number): bo
 
 /**
  * `refill_stock`: pre-charged pages go to this CPU's stock. Up to 6.15 one memcg per CPU (a
- * different one drains it first). 6.16+: the slot caching memcg takes them (drained once it holds
+ * different one drains it first; 4.x+ drain it above MEMCG_CHARGE_BATCH). 6.16+: the slot caching memcg takes them (drained once it holds
  * more than MEMCG_CHARGE_BATCH), else the first empty slot, else a random slot is drained and
  * reused (`get_random_u32_below(NR_MEMCG_STOCK)`: the simulation's seeded PRNG); more than a batch
  * at once is uncharged instead.
@@ -208,6 +269,9 @@ export function refillStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: numbe
     }
     s.pages += nrPages;
     memcg.stockPages += nrPages;
+    // 4.x+ refill_stock: `if (stock->nr_pages > MEMCG_CHARGE_BATCH) drain_stock(stock);` — reached
+    // once uncharges refill the stock (5.9 __memcg_kmem_uncharge); 3.x refill_stock only adds
+    if (sim.era.pageStockRule === "batch" && s.pages > sim.config.chargeBatchPages) drainSlot(sim, cpu);
     return;
   }
   const batch = sim.config.chargeBatchPages;
@@ -274,7 +338,13 @@ export function drainAllStock(sim: Sim, root: Cgroup): void {
 
 // --- memory.high (docs/DOMAIN.md §4.1 step 16, §4.2) ----------------------------------------------------
 
+/**
+ * try_charge's tail: the first level over memory.high notes the overage on the task (handled on
+ * the return to user, and — 5.18+, era `memoryHigh: "sync"` — inside the charge once it passes
+ * MEMCG_CHARGE_BATCH), or queues `high_work` for a charge with no task.
+ */
 function noteOverHigh(sim: Sim, memcg: Cgroup, batch: number, ctx: ChargeCtx): void {
+  const chargeBatch = sim.era.memcgChargeBatch;
   for (let c: Cgroup | null = memcg; c !== null && !c.isRoot; c = c.parent) {
     const r = c.row;
     const o = c.rowOff;
@@ -283,19 +353,27 @@ function noteOverHigh(sim: Sim, memcg: Cgroup, batch: number, ctx: ChargeCtx): v
       else {
         // No task to throttle (a remote charge on behalf of a cgroup, like a kthread or an
         // interrupt): try_charge_memcg does `schedule_work(&memcg->high_work)` on the level over
-        // high, and high_work_func runs reclaim_high(memcg, MEMCG_CHARGE_BATCH). The simulator runs
-        // that work once per MEMCG_CHARGE_BATCH pages charged over high, and once more at the end
-        // of the command for what is left (runPendingHighWork).
+        // high, and high_work_func runs reclaim_high(memcg, MEMCG_CHARGE_BATCH) — the era's batch,
+        // 32 before 6.1. The simulator runs that work once per MEMCG_CHARGE_BATCH pages charged
+        // over high, and once more at the end of the command for what is left (runPendingHighWork).
         c.highWorkPages += batch;
-        if (c.highWorkPages >= MEMCG_CHARGE_BATCH) {
+        if (c.highWorkPages >= chargeBatch) {
           c.highWorkPages = 0;
-          reclaimHigh(sim, c, MEMCG_CHARGE_BATCH, ctx.out);
+          reclaimHigh(sim, c, chargeBatch, ctx.out);
         } else sim.pendingHighWork.add(c);
       }
       break;
     }
   }
-  if (ctx.task !== null && ctx.task.pagesOverHigh > MEMCG_CHARGE_BATCH && ctx.gfp & GFP_DIRECT_RECLAIM)
+  // 5.18+ try_charge_memcg (c9afe31ec443): `if (current->memcg_nr_pages_over_high >
+  // MEMCG_CHARGE_BATCH && !(current->flags & PF_MEMALLOC) && gfpflags_allow_blocking(gfp_mask))
+  // mem_cgroup_handle_over_high(gfp_mask)`. Before, only the return to user handles it.
+  if (
+    sim.era.memoryHigh === "sync" &&
+    ctx.task !== null &&
+    ctx.task.pagesOverHigh > chargeBatch &&
+    ctx.gfp & GFP_DIRECT_RECLAIM
+  )
     handleOverHigh(sim, ctx.task, ctx.out);
 }
 
@@ -306,7 +384,7 @@ export function runPendingHighWork(sim: Sim, out: AllocOutcome): void {
   for (const c of sim.pendingHighWork) {
     if (c.highWorkPages > 0 && c.state !== "released") {
       c.highWorkPages = 0;
-      reclaimHigh(sim, c, MEMCG_CHARGE_BATCH, out);
+      reclaimHigh(sim, c, sim.era.memcgChargeBatch, out);
     }
   }
   sim.pendingHighWork.clear();
@@ -314,18 +392,24 @@ export function runPendingHighWork(sim: Sim, out: AllocOutcome): void {
 
 /**
  * As `mem_cgroup_handle_over_high` on return to user space: reclaim the debt from every ancestor
- * above memory.high (raising `high` there), then sleep the §4.2 penalty, reported as throttleMs.
+ * above memory.high (raising `high` there), then (5.4+) sleep the §4.2 penalty, reported as
+ * throttleMs. 4.x (era `memoryHigh: "reclaim"`) reclaims once and never sleeps: its
+ * mem_cgroup_handle_over_high is the reclaim_high loop alone.
  */
 export function handleOverHigh(sim: Sim, task: Task, out: AllocOutcome): void {
   const nrPages = task.pagesOverHigh;
   if (nrPages === 0) return;
   task.pagesOverHigh = 0;
   const memcg = task.cgroup;
+  if (sim.era.memoryHigh === "reclaim") {
+    reclaimHigh(sim, memcg, nrPages, out);
+    return;
+  }
   let retries = 16;
   let inRetry = false;
   for (;;) {
     const reclaimed = reclaimHigh(sim, memcg, inRetry ? 32 : nrPages, out);
-    let penalty = highDelayMs(nrPages, maxOverage(memcg));
+    let penalty = highDelayMs(nrPages, maxOverage(memcg), sim.era.memcgChargeBatch);
     if (penalty <= 10) return; // ≤ HZ/100: no sleep
     if (reclaimed > 0 || retries-- > 0) {
       inRetry = true;
@@ -363,10 +447,13 @@ function maxOverage(memcg: Cgroup): bigint {
   return worst;
 }
 
-/** `calculate_high_delay` with HZ = 1000 (so jiffies are ms): overage² × HZ >> 20 >> 14, scaled by nr/64. */
-export function highDelayMs(nrPages: number, overage: bigint): number {
+/**
+ * `calculate_high_delay` with HZ = 1000 (so jiffies are ms): overage² × HZ >> 20 >> 14, scaled by
+ * nr / MEMCG_CHARGE_BATCH (the era's: 32 before 6.1, 64 after).
+ */
+export function highDelayMs(nrPages: number, overage: bigint, chargeBatch: number): number {
   if (overage === 0n) return 0;
   const p = (((overage * overage * 1000n) >> 20n) >> 14n) * BigInt(nrPages);
-  const ms = p / BigInt(MEMCG_CHARGE_BATCH);
+  const ms = p / BigInt(chargeBatch);
   return ms > 1_000_000n ? 1_000_000 : Number(ms);
 }

@@ -67,7 +67,8 @@ const EXPECTED = [
     slabPageCount: 7,
     slabUtilization: 4992 / 28672,
     kmemChargedBytes: 16384,
-    memoryChargedBytes: 16384,
+    // /a: one 32-page batch (CHARGE_BATCH); the removed /b: its one slab page, its stock drained at rmdir
+    memoryChargedBytes: 135168,
     dyingCgroupCount: 1,
     chargeFailureCount: 0,
     oomKillCount: 0,
@@ -78,7 +79,8 @@ const EXPECTED = [
     slabPageCount: 6,
     slabUtilization: 0.203125,
     kmemChargedBytes: 12288,
-    memoryChargedBytes: 12288,
+    // /a: one 32-page batch (MEMCG_CHARGE_BATCH); the removed /b: its one slab page
+    memoryChargedBytes: 135168,
     dyingCgroupCount: 1,
     chargeFailureCount: 0,
     oomKillCount: 0,
@@ -89,7 +91,8 @@ const EXPECTED = [
     slabPageCount: 4,
     slabUtilization: 0.3046875,
     kmemChargedBytes: 4096,
-    memoryChargedBytes: 4096,
+    // /a: one 32-page batch, the page its frees gave back refilling the stock (5.9 __memcg_kmem_uncharge)
+    memoryChargedBytes: 131072,
     dyingCgroupCount: 0,
     chargeFailureCount: 0,
     oomKillCount: 0,

@@ -101,7 +101,8 @@ describe("v1 limit parsing per era", () => {
   });
 
   it("resets max_usage to the current usage and failcnt to 0 on any write", () => {
-    const s = new Sim({ model: "v4.5" });
+    // exact accounting: a failed 32-page batch would bump failcnt on its own
+    const s = new Sim({ model: "v4.5", chargeBatchPages: 1 });
     s.mkdir("/a");
     const pid = s.spawn("/a");
     s.write("/a", "memory.limit_in_bytes", "8K");

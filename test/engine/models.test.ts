@@ -4,11 +4,15 @@ import { procSlabinfo } from "../../src/engine/cgroupfs/proc.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
 import { Sim } from "./helpers.js";
 
+// Every scenario here runs with exact accounting (`chargeBatchPages: 1`, no per-CPU page stock):
+// they are about which pages and objects each era charges; the kernel's batched usage (32/64-page
+// stock slack) is tested in era-charge.test.ts.
+
 const P = 4096;
 
 describe("S1 — v3.8, kmem-active cgroup (docs/DOMAIN.md §12)", () => {
   it("serves the first dentry from the root cache, then charges one page per 21 to kmem and memory", () => {
-    const s = new Sim({ model: "v3.8", cpuCount: 8 });
+    const s = new Sim({ model: "v3.8", cpuCount: 8, chargeBatchPages: 1 });
     s.mkdir("/A");
     s.write("/A", "memory.kmem.limit_in_bytes", "100M");
     s.dentry();
@@ -40,7 +44,7 @@ describe("S1 — v3.8, kmem-active cgroup (docs/DOMAIN.md §12)", () => {
 
 describe("S2 — §7.2 worked example (v5.9, one CPU)", () => {
   it("charges 8192 after 21 dentries with slab_reclaimable 4200, and 4096 after freeing one", () => {
-    const s = new Sim({ model: "v5.9", cpuCount: 1 });
+    const s = new Sim({ model: "v5.9", cpuCount: 1, chargeBatchPages: 1 });
     s.mkdir("/A");
     s.dentry();
     const pid = s.spawn("/A");
@@ -63,7 +67,7 @@ describe("S2 — §7.2 worked example (v5.9, one CPU)", () => {
 
 describe("S3 — one dentry in each of 100 cgroups", () => {
   function run(model: "rfc-2012" | "v3.8" | "v5.9") {
-    const s = new Sim({ model, cpuCount: 4 });
+    const s = new Sim({ model, cpuCount: 4, chargeBatchPages: 1 });
     s.dentry();
     if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
     for (let i = 0; i < 100; i++) {
@@ -103,7 +107,7 @@ describe("S4 — fragmentation: 2100 dentries, free every other", () => {
   it.each(["rfc-2012", "v3.8"] as const)(
     "%s: 1050 live, 0 pages freed, charge unchanged at 100 pages",
     (model) => {
-      const s = new Sim({ model, cpuCount: 1 });
+      const s = new Sim({ model, cpuCount: 1, chargeBatchPages: 1 });
       s.mkdir("/a");
       s.dentry();
       if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
@@ -120,7 +124,7 @@ describe("S4 — fragmentation: 2100 dentries, free every other", () => {
   );
 
   it("v5.9: the charge drops by 1050 × 200 B rounded through the stock (51 pages)", () => {
-    const s = new Sim({ model: "v5.9", cpuCount: 1 });
+    const s = new Sim({ model: "v5.9", cpuCount: 1, chargeBatchPages: 1 });
     s.mkdir("/a");
     s.dentry();
     s.alloc("dentry", { cgroup: "/a" }, 2100);
@@ -136,7 +140,7 @@ describe("S4 — fragmentation: 2100 dentries, free every other", () => {
 
 describe("S6 — dying cgroups pinned by one leftover dentry", () => {
   function churn(model: "v3.8" | "v4.5" | "v5.9", rounds: number) {
-    const s = new Sim({ model, cgroupVersion: model === "v5.9" ? 2 : 1 });
+    const s = new Sim({ model, cgroupVersion: model === "v5.9" ? 2 : 1, chargeBatchPages: 1 });
     s.dentry();
     for (let i = 0; i < rounds; i++) {
       const p = `/job${i}`;
@@ -169,7 +173,7 @@ describe("S6 — dying cgroups pinned by one leftover dentry", () => {
 
 describe("seed model (rfc-2012)", () => {
   it("duplicates registered caches eagerly at cgroup creation and at later registration, named dentry-<index>", () => {
-    const s = new Sim({ model: "rfc-2012" });
+    const s = new Sim({ model: "rfc-2012", chargeBatchPages: 1 });
     s.dentry({ flags: { reclaimAccount: true } });
     s.mkdir("/a", "/b");
     expect(s.ex({ op: "createCgroup", path: "/c" }).caches).toEqual([]);
@@ -196,7 +200,7 @@ describe("seed model (rfc-2012)", () => {
 
   it("charges slab pages to memory, or to kmem with kmemIndependentAccounting", () => {
     for (const indep of [false, true]) {
-      const s = new Sim({ model: "rfc-2012", kmemIndependentAccounting: indep });
+      const s = new Sim({ model: "rfc-2012", kmemIndependentAccounting: indep, chargeBatchPages: 1 });
       s.mkdir("/a");
       s.dentry();
       s.alloc("dentry", { cgroup: "/a" }, 1);
@@ -208,7 +212,7 @@ describe("seed model (rfc-2012)", () => {
 
   it("fails a slab charge at the limit without reclaim, and reclaims first with reclaimOnKmemFailure", () => {
     for (const reclaim of [false, true]) {
-      const s = new Sim({ model: "rfc-2012", reclaimOnKmemFailure: reclaim });
+      const s = new Sim({ model: "rfc-2012", reclaimOnKmemFailure: reclaim, chargeBatchPages: 1 });
       s.mkdir("/a");
       s.dentry();
       s.write("/a", "memory.limit_in_bytes", "64K");
@@ -227,7 +231,7 @@ describe("seed model (rfc-2012)", () => {
   });
 
   it("bills first touch: objects stay with the old cgroup after a task move", () => {
-    const s = new Sim({ model: "rfc-2012" });
+    const s = new Sim({ model: "rfc-2012", chargeBatchPages: 1 });
     s.mkdir("/a", "/b");
     s.dentry();
     const pid = s.spawn("/a", { cpu: 0 });
@@ -238,7 +242,7 @@ describe("seed model (rfc-2012)", () => {
   });
 
   it("keeps a removed cgroup's copy alive until its last object is freed", () => {
-    const s = new Sim({ model: "rfc-2012" });
+    const s = new Sim({ model: "rfc-2012", chargeBatchPages: 1 });
     s.mkdir("/a");
     s.dentry();
     const ids = s.alloc("dentry", { cgroup: "/a" }, 2).objectIds;
@@ -255,7 +259,7 @@ describe("seed model (rfc-2012)", () => {
 
 describe("v3.8 model", () => {
   it("activates kmem accounting on the first kmem.limit_in_bytes write, EBUSY with tasks or hierarchical children", () => {
-    const s = new Sim({ model: "v3.8" });
+    const s = new Sim({ model: "v3.8", chargeBatchPages: 1 });
     s.mkdir("/a", "/h");
     const pid = s.spawn("/a");
     expect(() => s.write("/a", "memory.kmem.limit_in_bytes", "1M")).toThrowError(EngineError);
@@ -271,7 +275,7 @@ describe("v3.8 model", () => {
   });
 
   it("activates only on a finite value: `echo -1` leaves an inactive cgroup inactive (decision on docs/DOMAIN.md §6.2)", () => {
-    const s = new Sim({ model: "v3.8" });
+    const s = new Sim({ model: "v3.8", chargeBatchPages: 1 });
     s.mkdir("/a");
     s.write("/a", "memory.kmem.limit_in_bytes", "-1");
     expect(s.cg("/a").kmemActive).toBe(false);
@@ -281,7 +285,7 @@ describe("v3.8 model", () => {
   });
 
   it("accounts nothing in a cgroup that never wrote kmem.limit_in_bytes", () => {
-    const s = new Sim({ model: "v3.8" });
+    const s = new Sim({ model: "v3.8", chargeBatchPages: 1 });
     s.mkdir("/a");
     s.dentry();
     s.alloc("dentry", { cgroup: "/a" }, 50);
@@ -290,7 +294,7 @@ describe("v3.8 model", () => {
   });
 
   it("creates copies lazily after cacheCreationDelayMs, named dentry(<kmemcg_id>:<cgroup>)", () => {
-    const s = new Sim({ model: "v3.8", cacheCreationDelayMs: 100 });
+    const s = new Sim({ model: "v3.8", cacheCreationDelayMs: 100, chargeBatchPages: 1 });
     s.mkdir("/a", "/b");
     s.write("/a", "memory.kmem.limit_in_bytes", "1G");
     s.write("/b", "memory.kmem.limit_in_bytes", "1G");
@@ -307,7 +311,7 @@ describe("v3.8 model", () => {
   });
 
   it("fails at the kmem limit with ENOMEM and no reclaim, counting kmem failcnt", () => {
-    const s = new Sim({ model: "v3.8" });
+    const s = new Sim({ model: "v3.8", chargeBatchPages: 1 });
     s.mkdir("/a");
     s.write("/a", "memory.kmem.limit_in_bytes", "4K");
     s.dentry();
@@ -324,7 +328,7 @@ describe("v3.8 model", () => {
 
 describe("v4.5 model", () => {
   it("accounts only SLAB_ACCOUNT caches or __GFP_ACCOUNT calls, with copies named by css serial", () => {
-    const s = new Sim({ model: "v4.5" });
+    const s = new Sim({ model: "v4.5", chargeBatchPages: 1 });
     s.mkdir("/x", "/a");
     s.cache("kmalloc-64", 64);
     s.alloc("kmalloc-64", { cgroup: "/a" }, 2);
@@ -337,7 +341,7 @@ describe("v4.5 model", () => {
   });
 
   it("deactivates copies on rmdir: empty slabs freed at once, objects pin the cgroup until freed", () => {
-    const s = new Sim({ model: "v4.5", cpuCount: 1 });
+    const s = new Sim({ model: "v4.5", cpuCount: 1, chargeBatchPages: 1 });
     s.mkdir("/a");
     s.dentry();
     const ids = s.alloc("dentry", { cgroup: "/a" }, 43).objectIds; // 1 root + 42 in two slabs
@@ -353,7 +357,7 @@ describe("v4.5 model", () => {
 
 describe("v5.9 model", () => {
   it("reparents on rmdir: later frees uncharge the parent and slab never pins", () => {
-    const s = new Sim({ model: "v5.9", cpuCount: 1 });
+    const s = new Sim({ model: "v5.9", cpuCount: 1, chargeBatchPages: 1 });
     s.mkdir("/p", "/p/c");
     s.dentry();
     const ids = s.alloc("dentry", { cgroup: "/p/c" }, 41).objectIds; // 8200 B → 3 pages, 4088 B in the stock
@@ -373,7 +377,7 @@ describe("v5.9 model", () => {
   });
 
   it("uncharges every level at once when a top-level cgroup's objcg is reparented to the root", () => {
-    const s = new Sim({ model: "v5.9", cpuCount: 1 });
+    const s = new Sim({ model: "v5.9", cpuCount: 1, chargeBatchPages: 1 });
     s.mkdir("/a");
     s.dentry();
     const ids = s.alloc("dentry", { cgroup: "/a" }, 30).objectIds;
@@ -387,7 +391,7 @@ describe("v5.9 model", () => {
   });
 
   it("charges a remote allocation for a dying cgroup to its nearest online ancestor", () => {
-    const s = new Sim({ model: "v5.9" });
+    const s = new Sim({ model: "v5.9", chargeBatchPages: 1 });
     s.mkdir("/p", "/p/c");
     const pid = s.spawn("/p/c");
     s.pages(pid, "file", P);

@@ -188,7 +188,7 @@ describe("v6.18 memcg OOM: the order of events of try_charge_memcg", () => {
     expect(checkInvariants(s.sim)).toEqual([]);
   });
 
-  it("v5.9 keeps its own order (the killed task's charge fails at once): failcnt 19 on the same workload", () => {
+  it("v5.9 keeps its own order (the killed task's own charge is forced: should_force_charge): failcnt 20 on the same workload", () => {
     const s = new Sim({ model: "v5.9", cgroupVersion: 1, cpuCount: 1, chargeBatchPages: 64 });
     s.cache("kmalloc-cg-192", 192, { flags: { account: true } });
     s.mkdir("/a");
@@ -196,6 +196,12 @@ describe("v6.18 memcg OOM: the order of events of try_charge_memcg", () => {
     const pid = s.spawn("/a");
     const r = s.alloc("kmalloc-cg-192", { pid }, 100_000);
     expect(r.oomKilledPids).toEqual([pid]);
-    expect(s.num("/a", "memory.failcnt")).toBe(19);
+    // 1 batch + 1 + 1 after the drain + 16 retries, the OOM kills the task, the retry fails once
+    // more (20) and, the task being an OOM victim, 5.9 goes to `force`: one page over the limit
+    expect(s.num("/a", "memory.failcnt")).toBe(20);
+    expect(s.num("/a", "memory.usage_in_bytes")).toBe(2097152 + PAGE);
+    // the object whose charge killed its task is allocated; the dead task allocates no more
+    expect(r.allocatedCount).toBe(Math.floor((512 * PAGE) / 200) + 1);
+    expect(checkInvariants(s.sim)).toEqual([]);
   });
 });

@@ -31,7 +31,7 @@ describe("instances", () => {
         pageSizeBytes: 4096,
         kmemIndependentAccounting: false,
         reclaimOnKmemFailure: false,
-        chargeBatchPages: 1,
+        chargeBatchPages: 32,
         maxReclaimRetries: 5,
         slubMaxOrder: 3,
         slubMinObjects: 0,

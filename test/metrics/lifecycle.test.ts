@@ -21,7 +21,8 @@ function start(registry: Registry, perCgroupSeriesLimit?: number) {
 
 /** v4.5 on cgroup v1: /k with a 32 KiB kmem limit and a 256 KiB memory limit hits both. */
 function v1Limits() {
-  const sim = newSim("v1", { model: "v4.5", cgroupVersion: 1 });
+  // exact accounting: a failed 32-page batch would count a failure of its own
+  const sim = newSim("v1", { model: "v4.5", cgroupVersion: 1, chargeBatchPages: 1 });
   const { ex } = sim;
   ex({ op: "createCgroup", path: "/k" });
   ex({ op: "updateCgroup", path: "/k", kmemMaxBytes: 8 * PAGE, memoryMaxBytes: 64 * PAGE });

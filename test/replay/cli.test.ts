@@ -52,7 +52,6 @@ describe("replay CLI output", () => {
         "| siblings-3 | siblings-3-2 | 1437696 (351) | +9 | +1 |",
         "",
         "OOM kills: ",
-        "- oom-2m: v4.5 OOM-kills pid 11812 in oom-2m-0 at line 11812 of 12007",
         "- oom-2m: v5.9 OOM-kills pid 11812 in oom-2m-0 at line 11983 of 12007",
         "",
       ].join("\n"),

@@ -17,7 +17,8 @@ describe("POST /v1/compare (docs/API.md §11)", () => {
         slabPageCount: 4,
         slabUtilization: 0.3046875,
         kmemChargedBytes: 4096,
-        memoryChargedBytes: 4096,
+        // /a's page charges took one 32-page batch (MEMCG_CHARGE_BATCH, 5.9); /b's was drained at rmdir
+        memoryChargedBytes: 131072,
         dyingCgroupCount: 0,
         chargeFailureCount: 0,
         oomKillCount: 0,
@@ -28,7 +29,8 @@ describe("POST /v1/compare (docs/API.md §11)", () => {
         slabPageCount: 6,
         slabUtilization: 0.203125,
         kmemChargedBytes: 12288,
-        memoryChargedBytes: 12288,
+        // /a: one 32-page batch; the removed /b: its one slab page (its stock was drained at rmdir)
+        memoryChargedBytes: 135168,
         dyingCgroupCount: 1,
         chargeFailureCount: 0,
         oomKillCount: 0,

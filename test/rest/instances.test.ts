@@ -16,7 +16,7 @@ describe("instances (docs/API.md §3)", () => {
         pageSizeBytes: 4096,
         kmemIndependentAccounting: false,
         reclaimOnKmemFailure: false,
-        chargeBatchPages: 1,
+        chargeBatchPages: 32,
         maxReclaimRetries: 16,
         slubMaxOrder: 3,
         slubMinObjects: 0,

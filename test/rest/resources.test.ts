@@ -199,7 +199,8 @@ describe("tasks (docs/API.md §4)", () => {
     await call("POST", "/v1/instances/t/pages/alloc", { pid: 42, kind: "anon", bytes: 8192 });
     const moved = await call("POST", "/v1/instances/t/tasks/42/move", { cgroup: "/b" });
     expect(json(moved)).toMatchObject({ pid: 42, cgroup: "/b", anonBytes: 8192 });
-    expect(json(await call("GET", "/v1/instances/t/cgroups/a")).memory.usageBytes).toBe(8192);
+    // the 2 pages stay charged to /a, with the rest of its 32-page charge batch in CPU 1's stock
+    expect(json(await call("GET", "/v1/instances/t/cgroups/a")).memory.usageBytes).toBe(32 * 4096);
     expect(json(await call("GET", "/v1/instances/t/tasks")).tasks.map((t: { pid: number }) => t.pid)).toEqual(
       [42, chosen.pid].sort((x, y) => x - y),
     );

@@ -11,7 +11,7 @@ export type CounterKind = "res_counter" | "page_counter";
 
 /**
  * v1 `memory.kmem.limit_in_bytes` write, by era:
- * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed, 4.x: memcg_update_kmem_limit);
+ * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed, 4.x–5.15: memcg_update_kmem_limit / _max);
  * - `activate`: 3.8 — the first finite write activates kmem accounting (EBUSY with tasks/children), then as `limit`;
  * - `unenforced`: 5.16–6.0 — stored and printed, never enforced (mem_cgroup_write: RES_LIMIT of _KMEM);
  * - `ignored`: 6.1+ — accepted and discarded, reads the maximum (memcg1_write: "kmem.limit_in_bytes is deprecated").
@@ -72,6 +72,66 @@ export interface Era {
   readonly kernelPages: "none" | "kmemcg" | "account";
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
+  /**
+   * The charge batch, `MEMCG_CHARGE_BATCH` (3.x `CHARGE_BATCH`): 32 up to 6.0, 64 from 6.1
+   * (1813e51eece0 "memcg: increase MEMCG_CHARGE_BATCH to 64"). It is the default
+   * `chargeBatchPages`, the `high_work` reclaim size (high_work_func: reclaim_high(memcg,
+   * MEMCG_CHARGE_BATCH)), the mid-charge memory.high threshold (6.x) and the divisor of the
+   * memory.high penalty (calculate_high_delay).
+   */
+  readonly memcgChargeBatch: number;
+  /**
+   * The single-slot page stock (`memcg_stock_pcp`, up to 6.15):
+   * - `single-page`: 3.x — `if (nr_pages == 1 && consume_stock(memcg))`, and refill_stock only adds;
+   * - `batch`: 4.x+ — consume_stock serves up to MEMCG_CHARGE_BATCH pages, and refill_stock drains
+   *   a stock that grew above MEMCG_CHARGE_BATCH (kmem uncharges refill it from 5.9).
+   */
+  readonly pageStockRule: "single-page" | "batch";
+  /**
+   * Where the memcg OOM killer runs when a kmem charge from a syscall fails after its retries:
+   * - `sync`: in the charge (3.8 `mem_cgroup_handle_oom`; again from 4.19, 29ef680ae7c2 "memcg,
+   *   oom: move out_of_memory back to the charge path");
+   * - `deferred`: 3.12–4.18 (3812c8c8f395 "mm: memcg: do not trap chargers with full callstack on
+   *   OOM"): `mem_cgroup_oom` only records it when `current->memcg_may_oom` (page faults), so the
+   *   kmem charge fails with ENOMEM; MEMCG_OOM is still counted (v2 `oom`).
+   */
+  readonly memcgOom: "sync" | "deferred";
+  /** The OOM killer found no victim (OOM_FAILED): the charge is forced (4.19–5.15), else ENOMEM. */
+  readonly oomFailedForces: boolean;
+  /**
+   * The kmem charge of a task the OOM killer chose during that very charge:
+   * - `bypass`: 3.x — CHARGE_OOM_DIE bypasses with -EINTR and memcg_charge_kmem then charges `res`
+   *   with res_counter_charge_nofail (over the limit);
+   * - `force`: 4.x–5.15 — the retry sees a dying task and goes to `force` (should_force_charge);
+   * - `fail`: 5.16+ — `if (passed_oom && task_is_dying()) goto nomem` (a4ebf1b6ca1e).
+   */
+  readonly oomVictimCharge: "bypass" | "force" | "fail";
+  /**
+   * A `__GFP_NOFAIL` charge that exhausted its retries is forced before the OOM killer runs
+   * (4.x–5.17 try_charge: `if (gfp_mask & __GFP_NOFAIL) goto force;`); 6.x runs the OOM killer
+   * first and forces at `nomem` (1461e8c2b6af "memcg: unify force charging conditions").
+   */
+  readonly nofailForcesBeforeOom: boolean;
+  /**
+   * memory.high (cgroup v2):
+   * - `reclaim`: 4.x — try_charge notes the overage, mem_cgroup_handle_over_high reclaims it on
+   *   the return to user (reclaim_high), no sleep;
+   * - `throttle`: 5.4–5.17 — the same plus the penalty sleep (calculate_high_delay; 0e4b01df8659
+   *   "mm, memcg: throttle allocators when failing reclaim over memory.high"), still only on the
+   *   return to user;
+   * - `sync`: 5.18+ — also handled inside the charge once the overage passes MEMCG_CHARGE_BATCH
+   *   (c9afe31ec443 "memcg: synchronously enforce memory.high for large overcharges").
+   */
+  readonly memoryHigh: "reclaim" | "throttle" | "sync";
+  /**
+   * A GFP_ATOMIC / __GFP_HIGH charge over the limit:
+   * - `nomem`: 3.x, 4.x — `if (!gfpflags_allow_blocking(gfp_mask)) goto nomem` (ENOMEM);
+   * - `force-silent`: 5.x up to 5.17 — `if (gfp_mask & __GFP_ATOMIC) goto force` before any
+   *   reclaim, no MEMCG_MAX event;
+   * - `force`: 5.18+ — `nomem` forces `__GFP_NOFAIL | __GFP_HIGH`, raising MEMCG_MAX at `force`
+   *   (1461e8c2b6af).
+   */
+  readonly atomicCharge: "nomem" | "force-silent" | "force";
   /**
    * A `memory.peak` write resets only the writing file descriptor's own watermark (6.12+
    * peak_write: `ofp->value = usage`), which dies with the descriptor — so through this facade,

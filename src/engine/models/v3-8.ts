@@ -1,6 +1,6 @@
-import { CHARGE_OK, type ChargeCtx, tryChargeMemcg } from "../charge.js";
-import { type Cgroup, ROW_KMEM } from "../cgroup.js";
-import { tryChargeAt, unchargeAt } from "../page-counter.js";
+import { CHARGE_BYPASS, CHARGE_OK, type ChargeCtx, tryChargeMemcg } from "../charge.js";
+import { type Cgroup, ROW_KMEM, ROW_MEMORY } from "../cgroup.js";
+import { chargeAt, tryChargeAt, unchargeAt } from "../page-counter.js";
 import { GFP_NOFAIL } from "../gfp.js";
 import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
@@ -34,7 +34,16 @@ export class V38Model extends LazyCopyModel {
       ctx.out.failedAt = failed;
       return false;
     }
-    if (tryChargeMemcg(this.sim, memcg, pages, ctx) !== CHARGE_OK) {
+    const r = tryChargeMemcg(this.sim, memcg, pages, ctx, true);
+    if (r === CHARGE_BYPASS) {
+      // 3.8 mm/memcontrol.c:memcg_charge_kmem: `if (ret == -EINTR)` — __mem_cgroup_try_charge
+      // bypassed because the charger was OOM-killed during it; the slab cache is already chosen, so
+      // `res` is charged anyway with res_counter_charge_nofail, over the limit
+      chargeAt(memcg, ROW_MEMORY, pages);
+      ctx.out.failedAt = null;
+      return true;
+    }
+    if (r !== CHARGE_OK) {
       unchargeAt(memcg, ROW_KMEM, pages);
       return false;
     }

@@ -28,7 +28,8 @@ export class V45Model extends LazyCopyModel {
   }
 
   protected chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean {
-    if (tryChargeMemcg(this.sim, memcg, pages, ctx) !== CHARGE_OK) return false;
+    // a kmem charge from a syscall: 4.5's deferred memcg OOM fails it with ENOMEM (models/era.ts memcgOom)
+    if (tryChargeMemcg(this.sim, memcg, pages, ctx, true) !== CHARGE_OK) return false;
     if (this.sim.config.cgroupVersion === 1) {
       const failed = tryChargeAt(memcg, ROW_KMEM, pages);
       if (failed !== null) {

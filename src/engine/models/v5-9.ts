@@ -1,4 +1,12 @@
-import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.js";
+import {
+  type AllocOutcome,
+  CHARGE_OK,
+  type ChargeCtx,
+  drainAllStock,
+  refillStock,
+  tryChargeMemcg,
+  uncharge,
+} from "../charge.js";
 import {
   type Cgroup,
   modStat,
@@ -7,14 +15,13 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import { GFP_ACCOUNT } from "../gfp.js";
-import { chargeAt, unchargeAt } from "../page-counter.js";
+import { GFP_ACCOUNT, GFP_NOFAIL } from "../gfp.js";
+import { chargeAt, tryChargeAt, unchargeAt } from "../page-counter.js";
 import type { Sim } from "../sim.js";
 import type { CacheCopy, KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
-
 
 /** One CPU's obj stock (`struct obj_stock`): the cached objcg and its pre-charged bytes. */
 export interface ObjStock {
@@ -25,10 +32,11 @@ export interface ObjStock {
 /**
  * Model C — the slab controller of 5.9+ (docs/DOMAIN.md §7): caches are shared; an accounted object
  * (SLAB_ACCOUNT cache or `__GFP_ACCOUNT` call, non-root cgroup) charges `size + 8` bytes to the
- * allocating cgroup's objcg through the per-CPU obj stock (§7.2, the 6.x refill rules); whole pages
- * go through the full modern charge path and the `kernel` statistic, with the v1 `kmem` counter
- * as an unenforced mirror (5.16+); `slab_*` statistics move in object bytes; slab pages are never
- * charged. On rmdir the objcgs are reparented (§7.4): later frees uncharge the parent and slab never
+ * allocating cgroup's objcg through the per-CPU obj stock (§7.2, 5.9's refill: the whole stock
+ * drained above a page); whole pages go through the full modern charge path and the `kernel`
+ * statistic, with the v1 `kmem` limit enforced (5.9 __memcg_kmem_charge); uncharged pages refill
+ * the page stock (5.9 __memcg_kmem_uncharge); `slab_*` statistics move in object bytes; slab
+ * pages are never charged. On rmdir the objcgs are reparented (§7.4): later frees uncharge the parent and slab never
  * pins a removed cgroup.
  */
 export class V59Model implements AccountingModel {
@@ -36,11 +44,16 @@ export class V59Model implements AccountingModel {
   readonly modern = true;
   readonly objectCharging = true;
   readonly memcgAwareShrinking = true;
-  /** 6.x `flush_reclaim_state`: slab pages freed by shrinkers count only for global reclaim. */
-  readonly creditsSlabPagesInMemcgReclaim = false;
+  /**
+   * 5.9 shrink_node: slab pages freed by shrinkers (`reclaim_state->reclaimed_slab`) count for
+   * memcg reclaim too, until 6.4 ("mm: vmscan: ignore non-LRU-based reclaim in memcg reclaim").
+   */
+  readonly creditsSlabPagesInMemcgReclaim: boolean = true;
   readonly reparentsLruChargesOnOffline = false;
   readonly stocks: ObjStock[];
   private readonly sel: Selection = { inst: null as unknown as CacheCopy, objcg: 0, stable: true };
+  /** The task of the command now running was OOM-killed during its own (forced) charge. */
+  private killedInCommand = false;
 
   constructor(protected readonly sim: Sim) {
     this.stocks = Array.from({ length: sim.config.cpuCount }, () => ({ objcg: -1, bytes: 0 }));
@@ -60,6 +73,13 @@ export class V59Model implements AccountingModel {
 
   /** `obj_cgroup_charge`: consume the stock, else charge whole pages and park the remainder. */
   chargeObject(kmem: SlabSystem, objcg: number, bytes: number, ctx: ChargeCtx): boolean {
+    // a task the OOM killer chose during this command (its own charge went through where the era
+    // forces it) makes no further allocations: the simulator ends its command here
+    if (ctx.out.selfKilled) {
+      this.killedInCommand = true;
+      return false;
+    }
+    this.killedInCommand = false;
     const s = this.stocks[ctx.cpu];
     if (s.objcg === objcg && s.bytes >= bytes) {
       s.bytes -= bytes;
@@ -69,6 +89,7 @@ export class V59Model implements AccountingModel {
     const rem = bytes % PAGE;
     if (!this.chargePages(kmem.objcgMemcg[objcg], nrPages, ctx)) return false;
     if (rem > 0) this.refill(kmem, objcg, PAGE - rem, false, ctx.cpu);
+    if (ctx.out.selfKilled) this.killedInCommand = true;
     return true;
   }
 
@@ -76,29 +97,18 @@ export class V59Model implements AccountingModel {
     this.refill(kmem, objcg, bytes, true, cpu);
   }
 
+  /**
+   * `n` frees of `bytes` each: `n` calls of 5.9 `refill_obj_stock`, one by one (every time the
+   * stock passes a page it is drained whole, its rest parked in `nr_charged_bytes`, which the next
+   * free takes back — together with what other CPUs parked meanwhile).
+   */
   unchargeObjects(kmem: SlabSystem, objcg: number, bytes: number, n: number, cpu: number): void {
-    if (n <= 0) return;
-    const s = this.stocks[cpu];
-    if (s.objcg !== objcg) {
-      // the first one switches the stock (drain, take the parked bytes)
-      this.refill(kmem, objcg, bytes, true, cpu);
-      n--;
-    }
-    // the rest: `refill_obj_stock` with the same objcg, n times; whole pages go back together
-    let b = s.bytes;
-    let pages = 0;
-    for (let i = 0; i < n; i++) {
-      b += bytes;
-      if (b > PAGE) {
-        pages += Math.floor(b / PAGE);
-        b %= PAGE;
-      }
-    }
-    s.bytes = b;
-    if (pages > 0) this.unchargePages(kmem.objcgMemcg[objcg], pages, cpu);
+    for (let i = 0; i < n; i++) this.refill(kmem, objcg, bytes, true, cpu);
   }
 
   stockedObjects(objcg: number, bytes: number, cpu: number): number {
+    // the command of a task killed during its own charge takes nothing more from the stock
+    if (this.killedInCommand) return 0;
     const s = this.stocks[cpu];
     return s.objcg === objcg ? Math.floor(s.bytes / bytes) : 0;
   }
@@ -107,22 +117,28 @@ export class V59Model implements AccountingModel {
     this.stocks[cpu].bytes -= bytes;
   }
 
-  /** `refill_obj_stock` (6.x): switching objcg drains the old one; above a page, whole pages go back. */
-  private refill(kmem: SlabSystem, objcg: number, bytes: number, allowUncharge: boolean, cpu: number): void {
+  /**
+   * 5.9 `refill_obj_stock` (mm/memcontrol.c, "mm: memcg/slab: obj_cgroup API", 5.9): switching
+   * objcg drains the old one and takes the new one's `nr_charged_bytes`; once the stock holds more
+   * than a page it is drained whole — after a charge too (`allowUncharge` is a 6.x argument).
+   */
+  protected refill(
+    kmem: SlabSystem,
+    objcg: number,
+    bytes: number,
+    allowUncharge: boolean,
+    cpu: number,
+  ): void {
+    void allowUncharge;
     const s = this.stocks[cpu];
     if (s.objcg !== objcg) {
       this.drain(kmem, s, cpu);
       s.objcg = objcg;
       s.bytes = kmem.objcgChargedBytes[objcg];
       kmem.objcgChargedBytes[objcg] = 0;
-      allowUncharge = true;
     }
     s.bytes += bytes;
-    if (allowUncharge && s.bytes > PAGE) {
-      const pages = Math.floor(s.bytes / PAGE);
-      s.bytes %= PAGE;
-      this.unchargePages(kmem.objcgMemcg[objcg], pages, cpu);
-    }
+    if (s.bytes > PAGE) this.drain(kmem, s, cpu);
   }
 
   /** `drain_obj_stock`: whole pages uncharged, the sub-page rest parked in `nr_charged_bytes`. */
@@ -137,10 +153,13 @@ export class V59Model implements AccountingModel {
     s.bytes = 0;
   }
 
-  /** `obj_cgroup_charge_pages`: the full try-charge, the `kernel` stat and the v1 kmem mirror. */
+  /** `__memcg_kmem_charge` / `obj_cgroup_charge_pages`: the full try-charge, the v1 kmem counter, the `kernel` stat. */
   private chargePages(memcg: Cgroup, nrPages: number, ctx: ChargeCtx): boolean {
     if (memcg.isRoot) return true;
-    if (tryChargeMemcg(this.sim, memcg, nrPages, ctx) !== CHARGE_OK) {
+    if (
+      tryChargeMemcg(this.sim, memcg, nrPages, ctx, true) !== CHARGE_OK ||
+      !this.chargeKmemCounter(memcg, nrPages, ctx)
+    ) {
       this.sim.chargeFailures.kmem++;
       this.sim.events.emit(this.sim.clockMs, "charge_failed", {
         cgroup: memcg.path,
@@ -149,10 +168,27 @@ export class V59Model implements AccountingModel {
       });
       return false;
     }
-    chargeAt(memcg, ROW_KMEM, nrPages);
     memcg.objcgPages += nrPages;
     modStat(memcg, STAT_KERNEL_PAGES, nrPages);
     return true;
+  }
+
+  /**
+   * 5.9 `__memcg_kmem_charge` on cgroup v1: `page_counter_try_charge(&memcg->kmem)` after the
+   * memory charge; a failure (kmem.failcnt) cancels the memory charge (cancel_charge: straight off
+   * the counter) and fails with ENOMEM, except `__GFP_NOFAIL`, which is charged over the limit.
+   * On v2 the kmem counter only mirrors the memory charge.
+   */
+  protected chargeKmemCounter(memcg: Cgroup, nrPages: number, ctx: ChargeCtx): boolean {
+    if (this.sim.config.cgroupVersion === 2 || ctx.gfp & GFP_NOFAIL) {
+      chargeAt(memcg, ROW_KMEM, nrPages);
+      return true;
+    }
+    const failed = tryChargeAt(memcg, ROW_KMEM, nrPages);
+    if (failed === null) return true;
+    uncharge(memcg, nrPages);
+    ctx.out.failedAt = failed;
+    return false;
   }
 
   chargeKernelPages(memcg: Cgroup, nrPages: number, ctx: ChargeCtx): boolean {
@@ -163,14 +199,19 @@ export class V59Model implements AccountingModel {
     this.unchargePages(memcg, nrPages, cpu);
   }
 
-  /** `obj_cgroup_uncharge_pages` of 5.9: the pages leave the memory counter (`cpu` unused here). */
+  /**
+   * 5.9 `__memcg_kmem_uncharge` (6.x `obj_cgroup_uncharge_pages`): kmem and the `kernel` stat drop,
+   * the memory charge goes to this CPU's page stock (`refill_stock(memcg, nr_pages)`), so usage
+   * stays until the stock is drained.
+   */
   protected unchargePages(memcg: Cgroup, nrPages: number, cpu: number): void {
-    void cpu;
     if (memcg.isRoot) return;
-    uncharge(memcg, nrPages);
     unchargeAt(memcg, ROW_KMEM, nrPages);
     memcg.objcgPages -= nrPages;
     modStat(memcg, STAT_KERNEL_PAGES, -nrPages);
+    // chargeBatchPages 1 is the simulator's exact-accounting mode: no stock, the pages leave at once
+    if (this.sim.config.chargeBatchPages > 1) refillStock(this.sim, memcg, nrPages, cpu);
+    else uncharge(memcg, nrPages);
     this.sim.maybeRelease(memcg);
   }
 
@@ -200,6 +241,9 @@ export class V59Model implements AccountingModel {
       if (s.objcg >= 0 && kmem.objcgMemcg[s.objcg] === cg) this.drain(kmem, s, cpu);
     });
     this.reparent(kmem, cg, parent);
+    // mem_cgroup_css_offline (5.9): memcg_offline_kmem, then drain_all_stock(memcg) — the pages the
+    // obj-stock drain just gave back to the page stock leave the counters
+    drainAllStock(this.sim, cg);
   }
 
   /** The offline work after the stocks: objcgs, kmem charges, statistics and lists move to the parent. */

@@ -1,6 +1,6 @@
-import { refillStock, uncharge } from "../charge.js";
-import { type Cgroup, modStat, ROW_KMEM, STAT_KERNEL_PAGES } from "../cgroup.js";
-import { unchargeAt } from "../page-counter.js";
+import { type Cgroup, ROW_KMEM } from "../cgroup.js";
+import { PAGE_SIZE as PAGE } from "../page.js";
+import { chargeAt } from "../page-counter.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import { V59Model } from "./v5-9.js";
 
@@ -30,16 +30,59 @@ import { V59Model } from "./v5-9.js";
 export class V618Model extends V59Model {
   override readonly name: string = "v6.18";
 
-  /** `obj_cgroup_uncharge_pages` (6.18): kmem and the `kernel` stat drop, the memory charge goes to this CPU's stock. */
-  protected override unchargePages(memcg: Cgroup, nrPages: number, cpu: number): void {
-    if (memcg.isRoot) return;
-    unchargeAt(memcg, ROW_KMEM, nrPages);
-    memcg.objcgPages -= nrPages;
-    modStat(memcg, STAT_KERNEL_PAGES, -nrPages);
-    // chargeBatchPages 1 is the simulator's exact-accounting mode: no stock, the pages leave at once
-    if (this.sim.config.chargeBatchPages > 1) refillStock(this.sim, memcg, nrPages, cpu);
-    else uncharge(memcg, nrPages);
-    this.sim.maybeRelease(memcg);
+  /** 6.4+ ("mm: vmscan: ignore non-LRU-based reclaim in memcg reclaim"): shrinker-freed slab pages count for global reclaim only. */
+  override readonly creditsSlabPagesInMemcgReclaim: boolean = false;
+
+  /** 6.x `refill_obj_stock`: switching objcg drains the old one; above a page, whole pages go back unless just charged. */
+  protected override refill(
+    kmem: SlabSystem,
+    objcg: number,
+    bytes: number,
+    allowUncharge: boolean,
+    cpu: number,
+  ): void {
+    const s = this.stocks[cpu];
+    if (s.objcg !== objcg) {
+      this.drain(kmem, s, cpu);
+      s.objcg = objcg;
+      s.bytes = kmem.objcgChargedBytes[objcg];
+      kmem.objcgChargedBytes[objcg] = 0;
+      allowUncharge = true;
+    }
+    s.bytes += bytes;
+    if (allowUncharge && s.bytes > PAGE) {
+      const pages = Math.floor(s.bytes / PAGE);
+      s.bytes %= PAGE;
+      this.unchargePages(kmem.objcgMemcg[objcg], pages, cpu);
+    }
+  }
+
+  /** `n` frees as `n` calls of the 6.x `refill_obj_stock`: whole pages go back together. */
+  override unchargeObjects(kmem: SlabSystem, objcg: number, bytes: number, n: number, cpu: number): void {
+    if (n <= 0) return;
+    const s = this.stocks[cpu];
+    if (s.objcg !== objcg) {
+      // the first one switches the stock (drain, take the parked bytes)
+      this.refill(kmem, objcg, bytes, true, cpu);
+      n--;
+    }
+    let b = s.bytes;
+    let pages = 0;
+    for (let i = 0; i < n; i++) {
+      b += bytes;
+      if (b > PAGE) {
+        pages += Math.floor(b / PAGE);
+        b %= PAGE;
+      }
+    }
+    s.bytes = b;
+    if (pages > 0) this.unchargePages(kmem.objcgMemcg[objcg], pages, cpu);
+  }
+
+  /** 6.x: the v1 `kmem` counter mirrors the memory charge, never limits it (memcg1_account_kmem). */
+  protected override chargeKmemCounter(memcg: Cgroup, nrPages: number): boolean {
+    chargeAt(memcg, ROW_KMEM, nrPages);
+    return true;
   }
 
   /** `memcg_offline_kmem` (6.18): the objcgs move to the parent; the per-CPU object stocks are left as they are. */
