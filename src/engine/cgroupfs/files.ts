@@ -19,7 +19,6 @@ import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 import { v2MemoryStat } from "./v2-stat.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
 
-
 /**
  * One cgroupfs file, as the kernel's `struct cftype` rows of `mem_cgroup_legacy_files[]` (v1) and
  * `memory_files[]` (v2): its name, where it exists, how it reads, and how a write is validated.
@@ -354,14 +353,12 @@ const V2_TABLE: readonly Cftype[] = [
     name: "memory.peak",
     notOnRoot: true,
     read: (_sim, cg) => `${cg.memory.watermark * PAGE}\n`,
-    write: (sim, cg, value) => {
-      // 6.12+ peak_write: the writer's own descriptor gets a watermark of its own; a fresh reader
-      // (every request here opens the file anew) still reads the global one
+    write: (sim) => {
+      // 6.12+ peak_write (c6f53ed8f213): the writer's own descriptor gets a watermark of its own;
+      // a fresh reader (every request here opens the file anew) still reads the global one, which
+      // no write ever resets. 5.19–6.11: the file has no write handler.
       if (sim.era.peakResetPerFd) return none;
-      if (value === "") fail("EINVAL", "memory.peak needs a non-empty write", { file: "memory.peak" });
-      return () => {
-        cg.memory.watermark = cg.memory.usage;
-      };
+      return fail("EINVAL", "memory.peak is read-only in this kernel", { file: "memory.peak" });
     },
   },
   {
@@ -420,7 +417,9 @@ const V2_TABLE: readonly Cftype[] = [
   {
     name: "cgroup.events",
     notOnRoot: true,
-    read: (_sim, cg) => `populated ${subtree(cg).some((c) => c.tasks.size > 0) ? 1 : 0}\nfrozen 0\n`,
+    // cgroup_events_show: `frozen` since the 5.2 freezer (Era.cgroupEventsFrozen)
+    read: (sim, cg) =>
+      `populated ${subtree(cg).some((c) => c.tasks.size > 0) ? 1 : 0}\n${sim.era.cgroupEventsFrozen ? "frozen 0\n" : ""}`,
   },
 ];
 

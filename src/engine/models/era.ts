@@ -45,10 +45,21 @@ export interface Era {
    */
   readonly kmemCounter: "seed" | "subset" | "mirror";
   readonly kmemSlabinfo: KmemSlabinfoRule;
-  /** v1 `memory.oom_control` prints `oom_kill N` (4.13+). */
+  /**
+   * v1 `memory.oom_control` prints `oom_kill N` (4.13+: 8e675f7af507 "mm/oom_kill: count global
+   * and memory cgroup oom kills" added it to mm/memcontrol.c:mem_cgroup_oom_control_read).
+   */
   readonly oomControlOomKill: boolean;
-  /** `cgroup.stat` prints nr_subsys_<controller> / nr_dying_subsys_<controller> (6.11+). */
+  /**
+   * `cgroup.stat` prints nr_subsys_<controller> / nr_dying_subsys_<controller> (6.11+:
+   * ab0312526867 "cgroup: Show # of subsystem CSSes in cgroup.stat", kernel/cgroup/cgroup.c:cgroup_stat_show).
+   */
   readonly cgroupStatPerSubsys: boolean;
+  /**
+   * `cgroup.events` prints `frozen N` after `populated N` (5.2+: 76f969e8948d "cgroup: cgroup v2
+   * freezer", kernel/cgroup/cgroup.c:cgroup_events_show).
+   */
+  readonly cgroupEventsFrozen: boolean;
   /** New anon pages start on the inactive list (5.9+ lru_cache_add_inactive_or_unevictable). */
   readonly anonStartsInactive: boolean;
   /**
@@ -73,9 +84,13 @@ export interface Era {
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
   /**
-   * A `memory.peak` write resets only the writing file descriptor's own watermark (6.12+
-   * peak_write: `ofp->value = usage`), which dies with the descriptor — so through this facade,
-   * where every request opens the file anew, a write changes nothing any reader sees.
+   * A `memory.peak` write resets only the writing file descriptor's own watermark (6.12+:
+   * c6f53ed8f213 "mm, memcg: cg2 memory{.swap,}.peak write handlers", mm/memcontrol.c:peak_write
+   * `ofp->value = usage`), which dies with the descriptor — so through this facade, where every
+   * request opens the file anew, a write changes nothing any reader sees. No era resets the
+   * global watermark: before 6.12 (5.19–6.11) `memory.peak` has no write handler (EINVAL), and
+   * before 5.19 (8e20d4b33266 "mm/memcontrol: export memcg->watermark via sysfs for v2 memcg")
+   * there is no `memory.peak` (the era's `v2Files` leave it out).
    */
   readonly peakResetPerFd: boolean;
   /**
@@ -111,7 +126,16 @@ export const LRU_KEYS = [
   "unevictable",
 ] as const;
 
-/** The cgroup v2 files the simulator serves before 6.x additions (memory_files[] of 4.5–5.x, cgroup core). */
+/**
+ * The cgroup v2 files of 6.x as the simulator serves them (memory_files[] and cgroup core, the
+ * ones simulated). Older eras list their own (`v2Files`), each file dated:
+ * - `memory.min` 4.18 (bf8d5d52ffe8 "memcg: introduce memory.min");
+ * - `memory.oom.group` 4.19 (3d8b38eb81ca "mm, oom: introduce memory.oom.group");
+ * - `memory.events.local` 5.2 (1e577f970f66 "mm, memcg: introduce memory.events.local");
+ * - `memory.peak` 5.19 (8e20d4b33266), `memory.reclaim` 5.19 (94968384dde1 "memcg: introduce
+ *   per-memcg reclaim interface") — neither is in 5.10's mm/memcontrol.c:memory_files[];
+ * - `cgroup.stat` 4.14 (ec39225cca42 "cgroup: add cgroup.stat interface with basic hierarchy stats").
+ */
 export const V2_FILES_BASE = [
   "memory.current",
   "memory.max",

@@ -17,6 +17,7 @@ export const RFC_2012_ERA: Era = {
   kmemSlabinfo: "absent",
   oomControlOomKill: false,
   cgroupStatPerSubsys: false,
+  cgroupEventsFrozen: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: true,

@@ -16,6 +16,7 @@ export const V3_8_ERA: Era = {
   kmemSlabinfo: "active-only",
   oomControlOomKill: false,
   cgroupStatPerSubsys: false,
+  cgroupEventsFrozen: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

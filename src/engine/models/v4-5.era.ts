@@ -14,8 +14,10 @@ export const V4_5_ERA: Era = {
   kmemLimit: "limit",
   kmemCounter: "subset",
   kmemSlabinfo: "copies",
-  oomControlOomKill: true,
+  // the oom_kill line came with 4.13 (8e675f7af507)
+  oomControlOomKill: false,
   cgroupStatPerSubsys: false,
+  cgroupEventsFrozen: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,
@@ -26,7 +28,20 @@ export const V4_5_ERA: Era = {
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 1 },
   v1Files: V1_FILES_BASE,
-  v2Files: V2_FILES_BASE,
+  // 4.5 mm/memcontrol.c:memory_files[] is current, low, high, max, events, stat (memory.min,
+  // oom.group, events.local, peak and reclaim came later, see V2_FILES_BASE); cgroup core:
+  // cgroup.procs and cgroup.events (cgroup.stat is 4.14)
+  v2Files: V2_FILES_BASE.filter(
+    (f) =>
+      ![
+        "memory.min",
+        "memory.peak",
+        "memory.events.local",
+        "memory.reclaim",
+        "memory.oom.group",
+        "cgroup.stat",
+      ].includes(f),
+  ),
   v1StatKeys: [
     "cache",
     "rss",
@@ -41,35 +56,20 @@ export const V4_5_ERA: Era = {
     ...LRU_KEYS,
   ],
   v1StatMemswLimit: false,
-  // the 5.2-era memory_stat_format: slab in whole slab pages, no `kernel` key
+  // 4.5 mm/memcontrol.c:memory_stat_show (587d9f726aae "mm: memcontrol: basic memory statistics
+  // in cgroup2 memory controller", with `sock` from the socket accounting of the same release):
+  // no kernel_stack/slab (4.6: 12580e4b54ba, 27ee57c93ff0), no shmem/anon_thp (4.14)
   v2StatKeys: [
     "anon",
     "file",
-    "kernel_stack",
-    "slab",
     "sock",
-    "shmem",
     "file_mapped",
     "file_dirty",
     "file_writeback",
-    "anon_thp",
     ...LRU_KEYS,
-    "slab_reclaimable",
-    "slab_unreclaimable",
     "pgfault",
     "pgmajfault",
-    "workingset_refault",
-    "workingset_activate",
-    "workingset_nodereclaim",
-    "pgrefill",
-    "pgscan",
-    "pgsteal",
-    "pgactivate",
-    "pgdeactivate",
-    "pglazyfree",
-    "pglazyfreed",
-    "thp_fault_alloc",
-    "thp_collapse_alloc",
   ],
-  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"],
+  // 4.5 mm/memcontrol.c:memory_events_show: low, high, max, oom (oom_kill is 4.13, 8e675f7af507)
+  v2EventKeys: ["low", "high", "max", "oom"],
 };

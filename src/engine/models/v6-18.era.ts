@@ -50,6 +50,7 @@ export const V6_18_ERA: Era = {
   kmemSlabinfo: "empty",
   oomControlOomKill: true,
   cgroupStatPerSubsys: true,
+  cgroupEventsFrozen: true,
   anonStartsInactive: true,
   moveChargeRemoved: true,
   cachesNeedRegistration: false,
