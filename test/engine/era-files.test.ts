@@ -190,3 +190,59 @@ describe("v6.18 memory.peak (6.12+ peak_write)", () => {
     expect(s.read("/a", "memory.current")).toBe("0\n");
   });
 });
+
+describe("v1 memory.kmem.limit_in_bytes writes per era (audit rows 18, 19)", () => {
+  const v1 = (model: "rfc-2012" | "v3.8" | "v4.5" | "v5.9" | "v6.18") => {
+    const batch = model === "v6.18" ? { chargeBatchPages: 1 } : {};
+    const s = new Sim({ model, cgroupVersion: 1, cpuCount: 1, ...batch });
+    s.mkdir("/a");
+    return s;
+  };
+
+  it("rfc-2012 and v5.9 store the limit (5.10 memcg_update_kmem_max → page_counter_set_max)", () => {
+    for (const model of ["rfc-2012", "v5.9"] as const) {
+      const s = v1(model);
+      s.write("/a", "memory.kmem.limit_in_bytes", "8K");
+      expect(s.read("/a", "memory.kmem.limit_in_bytes")).toBe("8192\n");
+    }
+  });
+
+  it("v5.9: EBUSY below the kmem usage (page_counter_set_max), the limit unchanged", () => {
+    const s = v1("v5.9");
+    s.dentry();
+    s.spawn("/a", { pid: 42 });
+    s.alloc("dentry", { pid: 42 }, 21); // 21 × 200 B: two pages through the obj stock
+    expect(s.num("/a", "memory.kmem.usage_in_bytes")).toBe(8192);
+    expect(errno(() => s.write("/a", "memory.kmem.limit_in_bytes", "4K"))).toBe("EBUSY");
+    expect(s.read("/a", "memory.kmem.limit_in_bytes")).toBe("9223372036854771712\n");
+  });
+
+  it("v6.18 accepts the write and keeps reading the maximum", () => {
+    const s = v1("v6.18");
+    s.write("/a", "memory.kmem.limit_in_bytes", "8K");
+    expect(s.read("/a", "memory.kmem.limit_in_bytes")).toBe("9223372036854771712\n");
+  });
+
+  it("v3.8: -1 does not activate (val != RESOURCE_MAX); a finite write does", () => {
+    const s = v1("v3.8");
+    s.write("/a", "memory.kmem.limit_in_bytes", "-1");
+    expect(errno(() => s.read("/a", "memory.kmem.slabinfo"))).toBe("EIO");
+    s.write("/a", "memory.kmem.limit_in_bytes", "1G");
+    expect(s.read("/a", "memory.kmem.slabinfo")).toMatch(/^slabinfo - version: 2.1\n/);
+  });
+
+  it("v4.5: -1 activates; a cgroup with a task in its subtree cannot be activated (EBUSY)", () => {
+    const s = v1("v4.5");
+    s.dentry();
+    s.write("/a", "memory.use_hierarchy", "1");
+    s.mkdir("/b");
+    s.spawn("/b", { pid: 42 });
+    expect(errno(() => s.write("/b", "memory.kmem.limit_in_bytes", "-1"))).toBe("EBUSY");
+    s.alloc("dentry", { pid: 42 }, 21);
+    expect(s.num("/b", "memory.kmem.usage_in_bytes")).toBe(0);
+    s.write("/a", "memory.kmem.limit_in_bytes", "-1");
+    s.ex({ op: "moveTask", pid: 42, cgroup: "/a" });
+    s.alloc("dentry", { pid: 42 }, 22); // the first from the root cache while the copy is created
+    expect(s.num("/a", "memory.kmem.usage_in_bytes")).toBe(4096);
+  });
+});

@@ -143,7 +143,8 @@ describe("S6 — dying cgroups pinned by one leftover dentry", () => {
     for (let i = 0; i < rounds; i++) {
       const p = `/job${i}`;
       s.mkdir(p);
-      if (model === "v3.8") s.write(p, "memory.kmem.limit_in_bytes", "1G");
+      // 3.8 and 4.5 on v1 account kmem once kmem.limit_in_bytes was written
+      if (model !== "v5.9") s.write(p, "memory.kmem.limit_in_bytes", "1G");
       const pid = s.spawn(p);
       s.alloc("dentry", { pid }, 2); // the first may be served unaccounted while the copy is created
       s.ex({ op: "exitTask", pid });
@@ -328,6 +329,7 @@ describe("v4.5 model", () => {
   it("accounts only SLAB_ACCOUNT caches or __GFP_ACCOUNT calls, with copies named by css serial", () => {
     const s = new Sim({ model: "v4.5" });
     s.mkdir("/x", "/a");
+    s.write("/a", "memory.kmem.limit_in_bytes", "-1"); // 4.5 v1: any write activates kmem accounting
     s.cache("kmalloc-64", 64);
     s.alloc("kmalloc-64", { cgroup: "/a" }, 2);
     expect(s.num("/a", "memory.usage_in_bytes")).toBe(0);
@@ -341,6 +343,7 @@ describe("v4.5 model", () => {
   it("deactivates copies on rmdir: empty slabs freed at once, objects pin the cgroup until freed", () => {
     const s = new Sim({ model: "v4.5", cpuCount: 1 });
     s.mkdir("/a");
+    s.write("/a", "memory.kmem.limit_in_bytes", "1G"); // 4.5 v1: activates kmem accounting
     s.dentry();
     const ids = s.alloc("dentry", { cgroup: "/a" }, 43).objectIds; // 1 root + 42 in two slabs
     s.ex({ op: "freeObjects", objectIds: ids.slice(1, 22) });

@@ -25,7 +25,8 @@ function twins(model: ModelName) {
   const make = (rcu: boolean) => {
     const s = new Sim({ model, cpuCount: 1 });
     s.mkdir("/a");
-    if (model === "v3.8") s.write("/a", "memory.kmem.limit_in_bytes", "1G");
+    // 3.8 and 4.5 (cgroup v1) account kmem only once kmem.limit_in_bytes was written
+    if (model === "v3.8" || model === "v4.5") s.write("/a", "memory.kmem.limit_in_bytes", "1G");
     s.ex({
       op: "createCache",
       name: "anon_vma",

@@ -662,11 +662,19 @@ function v1SetKmemLimit(sim: Sim, cg: Cgroup, p: number): () => void {
     return () => {
       cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
     };
-  // docs/DOMAIN.md §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
-  // code as remembered (memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`), so
-  // `echo -1` on an inactive cgroup is accepted and changes nothing.
-  if (rule === "activate" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
-    if (cg.tasks.size > 0 || (cg.useHierarchy && cg.children.size > 0))
+  // 3.8 memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`, so `echo -1` on an
+  // inactive cgroup is accepted and changes nothing; 4.x activates on any value (kmemActivateOnMax).
+  if (
+    rule === "activate" &&
+    !cg.kmemActive &&
+    (p !== Number.POSITIVE_INFINITY || sim.era.kmemActivateOnMax)
+  ) {
+    // 3.8 memcg_update_kmem_limit: cgroup_task_count (own tasks); 4.x memcg_activate_kmem:
+    // cgroup_is_populated (tasks anywhere in the subtree); both: use_hierarchy && children
+    const populated = sim.era.kmemActivateOnMax
+      ? subtree(cg).some((c) => c.tasks.size > 0)
+      : cg.tasks.size > 0;
+    if (populated || (cg.useHierarchy && cg.children.size > 0))
       fail("EBUSY", "kmem accounting can only be activated in a cgroup without tasks or children", {
         file: "memory.kmem.limit_in_bytes",
       });

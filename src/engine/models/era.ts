@@ -11,9 +11,12 @@ export type CounterKind = "res_counter" | "page_counter";
 
 /**
  * v1 `memory.kmem.limit_in_bytes` write, by era:
- * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed, 4.x: memcg_update_kmem_limit);
- * - `activate`: 3.8 — the first finite write activates kmem accounting (EBUSY with tasks/children), then as `limit`;
- * - `unenforced`: 5.16–6.0 — stored and printed, never enforced (mem_cgroup_write: RES_LIMIT of _KMEM);
+ * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed; 4.6–5.15
+ *   mm/memcontrol.c:memcg_update_kmem_max → page_counter_set_max, e.g. 5.10);
+ * - `activate`: 3.8–4.5 on cgroup v1 — kmem accounting is off until the first write activates it
+ *   (EBUSY with tasks or, under use_hierarchy, children), then as `limit`; see `kmemActivateOnMax`.
+ *   On cgroup v2 (4.5) every cgroup is active from creation;
+ * - `unenforced`: stored and printed, never enforced (no era uses it now);
  * - `ignored`: 6.1+ — accepted and discarded, reads the maximum (memcg1_write: "kmem.limit_in_bytes is deprecated").
  */
 export type KmemLimitRule = "limit" | "activate" | "unenforced" | "ignored";
@@ -37,6 +40,12 @@ export interface Era {
   /** use_hierarchy is always 1 and writing 0 is EINVAL (5.11+ mem_cgroup_hierarchy_write). */
   readonly hierarchyAlways: boolean;
   readonly kmemLimit: KmemLimitRule;
+  /**
+   * With `kmemLimit: "activate"`, a write of the maximum ("-1") activates too: 4.x
+   * mm/memcontrol.c:memcg_update_kmem_limit calls memcg_activate_kmem for any value (4.0–4.5),
+   * where 3.8 memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`.
+   */
+  readonly kmemActivateOnMax: boolean;
   /**
    * What the v1 `kmem` counter holds: `seed` — the RFC's own counter, charged only with
    * `kmemIndependentAccounting` (the seed's knobs exist only here); `subset` — kmem pages charged

@@ -12,6 +12,7 @@ export const RFC_2012_ERA: Era = {
   defaultCgroupVersion: 1,
   hierarchyAlways: false,
   kmemLimit: "limit",
+  kmemActivateOnMax: false,
   kmemCounter: "seed",
   // the seed predates memory.kmem.slabinfo (3.8)
   kmemSlabinfo: "absent",

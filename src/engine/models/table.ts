@@ -24,7 +24,9 @@ const ROWS: [string, (e: Era) => string][] = [
     (e) =>
       ({
         limit: "sets the kmem limit",
-        activate: "first finite write activates kmem accounting",
+        activate: e.kmemActivateOnMax
+          ? "first write (even -1) activates kmem accounting"
+          : "first finite write activates kmem accounting",
         unenforced: "stored, not enforced",
         ignored: "accepted and dropped",
       })[e.kmemLimit],
@@ -55,8 +57,6 @@ const ROWS: [string, (e: Era) => string][] = [
 export function eraTableMarkdown(): string {
   const head = `| | ${MODEL_NAMES.map((n) => `\`${n}\``).join(" | ")} |`;
   const rule = `|---|${MODEL_NAMES.map(() => "---").join("|")}|`;
-  const body = ROWS.map(
-    ([label, f]) => `| ${label} | ${MODEL_NAMES.map((n) => f(ERAS[n])).join(" | ")} |`,
-  );
+  const body = ROWS.map(([label, f]) => `| ${label} | ${MODEL_NAMES.map((n) => f(ERAS[n])).join(" | ")} |`);
   return [head, rule, ...body].join("\n");
 }

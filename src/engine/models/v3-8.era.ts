@@ -12,6 +12,7 @@ export const V3_8_ERA: Era = {
   defaultCgroupVersion: 1,
   hierarchyAlways: false,
   kmemLimit: "activate",
+  kmemActivateOnMax: false,
   kmemCounter: "subset",
   kmemSlabinfo: "active-only",
   oomControlOomKill: false,

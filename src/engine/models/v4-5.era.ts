@@ -11,7 +11,10 @@ export const V4_5_ERA: Era = {
   cgroupV2: true,
   defaultCgroupVersion: 1,
   hierarchyAlways: false,
-  kmemLimit: "limit",
+  // 4.5 legacy hierarchy: kmem accounting off until a kmem.limit_in_bytes write activates it
+  // (memcg_update_kmem_limit → memcg_activate_kmem); always on from 4.6 (b313aeee2509)
+  kmemLimit: "activate",
+  kmemActivateOnMax: true,
   kmemCounter: "subset",
   kmemSlabinfo: "copies",
   // the oom_kill line came with 4.13 (8e675f7af507)

@@ -16,7 +16,10 @@ export const V5_9_ERA: Era = {
   cgroupV2: true,
   defaultCgroupVersion: 2,
   hierarchyAlways: true,
-  kmemLimit: "unenforced",
+  // 5.9/5.10 mem_cgroup_write case _KMEM: memcg_update_kmem_max → page_counter_set_max (EBUSY
+  // below usage); the value is stored and read back
+  kmemLimit: "limit",
+  kmemActivateOnMax: false,
   kmemCounter: "mirror",
   kmemSlabinfo: "empty",
   oomControlOomKill: true,

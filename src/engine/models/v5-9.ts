@@ -15,7 +15,6 @@ import type { SlabSystem } from "../slab/kmem.js";
 import type { AccountingModel, Selection } from "./model.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
 
-
 /** One CPU's obj stock (`struct obj_stock`): the cached objcg and its pre-charged bytes. */
 export interface ObjStock {
   objcg: number;

@@ -46,6 +46,7 @@ export const V6_18_ERA: Era = {
   defaultCgroupVersion: 2,
   hierarchyAlways: true,
   kmemLimit: "ignored",
+  kmemActivateOnMax: false,
   kmemCounter: "mirror",
   kmemSlabinfo: "empty",
   oomControlOomKill: true,
