@@ -246,3 +246,29 @@ describe("v1 memory.kmem.limit_in_bytes writes per era (audit rows 18, 19)", () 
     expect(s.num("/a", "memory.kmem.usage_in_bytes")).toBe(4096);
   });
 });
+
+describe("v1 memory.kmem.slabinfo per era (audit row 34)", () => {
+  it("v3.8: EIO on the root (memcg_can_account_kmem is false there) as on an inactive cgroup", () => {
+    const s = new Sim({ model: "v3.8", cpuCount: 1 });
+    s.dentry();
+    expect(errno(() => s.read("/", "memory.kmem.slabinfo"))).toBe("EIO");
+  });
+
+  it("v4.5: the root prints the header only (no cache copy belongs to it)", () => {
+    const s = new Sim({ model: "v4.5", cpuCount: 1 });
+    s.dentry();
+    expect(s.read("/", "memory.kmem.slabinfo")).toBe(
+      "slabinfo - version: 2.1\n" +
+        "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n",
+    );
+  });
+
+  it("rfc-2012 has no such file; v5.9 and v6.18 print nothing", () => {
+    expect(errno(() => new Sim({ model: "rfc-2012" }).read("/", "memory.kmem.slabinfo"))).toBe("ENOENT");
+    for (const model of ["v5.9", "v6.18"] as const) {
+      const s = new Sim({ model, cgroupVersion: 1 });
+      s.mkdir("/a");
+      expect(s.read("/a", "memory.kmem.slabinfo")).toBe("");
+    }
+  });
+});

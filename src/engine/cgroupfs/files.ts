@@ -512,15 +512,15 @@ function cgroupStat(sim: Sim, cg: Cgroup): string {
 function kmemSlabinfo(sim: Sim, cg: Cgroup): string {
   const rule = sim.era.kmemSlabinfo;
   if (rule === "empty") return ""; // 5.9: deprecated, prints nothing
-  if (rule === "active-only" && !cg.kmemActive)
+  // 3.8 mem_cgroup_slabinfo_read: -EIO unless memcg_can_account_kmem, which is false for the root
+  if (rule === "active-only" && (cg.isRoot || !cg.kmemActive))
     fail("EIO", "kmem accounting is not active in this cgroup", { file: "memory.kmem.slabinfo" });
   let out = SLABINFO_HEADER;
+  // 4.x memcg_slab_show: the header, then the caches whose memcg_params.memcg is this cgroup (the
+  // root owns no copy, so it prints the header alone); names through cache_name(), the root cache's
+  if (cg.isRoot) return out;
   const caches = [...sim.slab.caches.values()].reverse();
   for (const cache of caches) {
-    if (cg.isRoot) {
-      out += slabinfoLine(cache.name, [cache.base]);
-      continue;
-    }
     const inst = cache.children.get(cg.id);
     if (inst !== undefined && inst.state !== "pending") out += slabinfoLine(cache.name, [inst]);
   }
