@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { listCgroupFiles } from "../../src/engine/cgroupfs/files.js";
+import { procSlabinfo } from "../../src/engine/cgroupfs/proc.js";
 import { EngineError } from "../../src/engine/errors.js";
 import { MiB, PAGE, Sim } from "./helpers.js";
 
@@ -270,5 +271,26 @@ describe("v1 memory.kmem.slabinfo per era (audit row 34)", () => {
       s.mkdir("/a");
       expect(s.read("/a", "memory.kmem.slabinfo")).toBe("");
     }
+  });
+});
+
+describe("rfc-2012 /proc/slabinfo (audit row 33)", () => {
+  it("lists each cgroup's copy on its own line, newest first, as ordinary caches of the seed", () => {
+    const s = new Sim({ model: "rfc-2012", cpuCount: 1 });
+    s.dentry();
+    s.ex({ op: "registerCache", name: "dentry" });
+    s.mkdir("/a");
+    s.spawn("/a", { pid: 42 });
+    s.alloc("dentry", { pid: 42 }, 22);
+    s.spawn("/", { pid: 7 });
+    s.alloc("dentry", { pid: 7 }, 1);
+    const copy = s.sim.slab.caches.get("dentry")!.children.get(s.cg("/a").id)!.displayName;
+    expect(copy).toBe("dentry-1");
+    expect(procSlabinfo(s.sim)).toBe(
+      "slabinfo - version: 2.1\n" +
+        "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n" +
+        "dentry-1              42     42    192   21    1 : tunables    0    0    0 : slabdata      2      2      0\n" +
+        "dentry                21     21    192   21    1 : tunables    0    0    0 : slabdata      1      1      0\n",
+    );
   });
 });

@@ -14,12 +14,12 @@ import { Sim } from "./helpers.js";
 // grace period alone.
 const meminfo = (s: Sim, key: string): number =>
   Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(procMeminfo(s.sim))![1]);
-const slabs = (s: Sim, name: string): number => {
-  const line = procSlabinfo(s.sim)
+// num_slabs of the cache; rfc-2012 lists its copies on lines of their own (`<name>-<n>`), summed here
+const slabs = (s: Sim, name: string): number =>
+  procSlabinfo(s.sim)
     .split("\n")
-    .find((l) => l.startsWith(`${name} `))!;
-  return Number(line.split(":")[2].trim().split(/\s+/)[2]); // slabdata <active_slabs> <num_slabs> ...
-};
+    .filter((l) => l.startsWith(`${name} `) || new RegExp(`^${name}-\\d+ `).test(l))
+    .reduce((n, line) => n + Number(line.split(":")[2].trim().split(/\s+/)[2]), 0); // slabdata <active_slabs> <num_slabs> ...
 
 function twins(model: ModelName) {
   const make = (rcu: boolean) => {

@@ -69,6 +69,13 @@ export interface Era {
    * freezer", kernel/cgroup/cgroup.c:cgroup_events_show).
    */
   readonly cgroupEventsFrozen: boolean;
+  /**
+   * `/proc/slabinfo` lists root caches only, each with its per-cgroup copies' numbers added in
+   * (3.8+: Glauber Costa, "[PATCH v6 26/29] Aggregate memcg cache values in slabinfo", Nov 2012:
+   * mm/slab_common.c:s_show skips `!is_root_cache(s)`, memcg_accumulate_slabinfo). Before it (the
+   * seed) the copies were ordinary caches on `slab_caches`, each printed on its own line.
+   */
+  readonly slabinfoAggregatesCopies: boolean;
   /** New anon pages start on the inactive list (5.9+ lru_cache_add_inactive_or_unevictable). */
   readonly anonStartsInactive: boolean;
   /**

@@ -19,6 +19,7 @@ export const RFC_2012_ERA: Era = {
   oomControlOomKill: false,
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: false,
+  slabinfoAggregatesCopies: false,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: true,

@@ -18,6 +18,7 @@ export const V3_8_ERA: Era = {
   oomControlOomKill: false,
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: false,
+  slabinfoAggregatesCopies: true,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

@@ -21,6 +21,7 @@ export const V4_5_ERA: Era = {
   oomControlOomKill: false,
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: false,
+  slabinfoAggregatesCopies: true,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

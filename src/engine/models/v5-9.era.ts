@@ -26,6 +26,7 @@ export const V5_9_ERA: Era = {
   // nr_subsys_* came with 6.11 (ab0312526867)
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: true,
+  slabinfoAggregatesCopies: true,
   anonStartsInactive: true,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

@@ -52,6 +52,7 @@ export const V6_18_ERA: Era = {
   oomControlOomKill: true,
   cgroupStatPerSubsys: true,
   cgroupEventsFrozen: true,
+  slabinfoAggregatesCopies: true,
   anonStartsInactive: true,
   moveChargeRemoved: true,
   cachesNeedRegistration: false,
