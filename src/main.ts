@@ -28,7 +28,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   try {
     server = await startServer(config, logger);
   } catch (err) {
-    logger.fatal({ err }, "start-up failed");
+    // an integrity refusal is an operator's decision to make: the whole message, plainly, on stderr
+    if (err instanceof Error && err.name === "IntegrityError")
+      process.stderr.write(`memcg-sim: ${err.message}\n`);
+    else logger.fatal({ err }, "start-up failed");
     return 1;
   }
   logger.info(

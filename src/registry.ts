@@ -31,6 +31,16 @@ export interface ServerLimits extends EngineLimits {
   maxWatchers: number;
   /** `limit` of one events page (REST `?limit=`, gRPC ListEvents). */
   maxEventPage: number;
+  /** Live slab objects of all instances together (the server's memory budget for objects, ~28 B each). */
+  maxTotalLiveObjects: number;
+  /** Cgroups of all instances together (the budget for cgroups, ~2.6 KiB each). */
+  maxTotalCgroups: number;
+  /** Open HTTP connections (beyond it, new connections are closed at once). */
+  maxConnections: number;
+  /** An HTTP request's headers must arrive within this (slow-header clients are closed). */
+  headersTimeoutMs: number;
+  /** A whole HTTP request (headers and body) must arrive within this (slow bodies are closed). */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
@@ -44,6 +54,13 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxGrpcMessageBytes: 8 * 1024 * 1024,
   maxWatchers: 256,
   maxEventPage: 10_000,
+  // 64 instances may each hold 50M objects and 20k cgroups (3.2 billion objects, ~90 GB): the
+  // totals keep the whole server within a few GB (docs/RELIABILITY.md)
+  maxTotalLiveObjects: 100_000_000,
+  maxTotalCgroups: 200_000,
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
 };
 
 /** Throws 429 LIMIT_EXCEEDED naming the limit (`details.limit`) and its value. */
@@ -155,12 +172,26 @@ export class Registry {
     for (const l of this.listeners) l(e);
   }
 
+  /**
+   * Instances the data file holds that restore did not load because their rows failed the
+   * integrity check (`--recover=skip`): name → reason. Their rows are kept; the name cannot be
+   * created again until `delete(name)` drops them.
+   */
+  readonly kept = new Map<string, string>();
+
   create(name: string, config?: InstanceConfigInput, opts: { silent?: boolean } = {}): Entry {
     if (typeof name !== "string" || !NAME.test(name))
       fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, {
         issues: [{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }],
       });
     if (this.entries.has(name)) fail("INSTANCE_EXISTS", `instance ${name} already exists`, { name });
+    const kept = this.kept.get(name);
+    if (kept !== undefined)
+      fail(
+        "INSTANCE_EXISTS",
+        `instance ${name} failed its integrity check at start-up and its rows are kept (${kept}); delete it to reuse the name`,
+        { name, state: "failed" },
+      );
     if (this.entries.size >= this.limits.maxInstances)
       fail("LIMIT_EXCEEDED", `instance limit ${this.limits.maxInstances} reached`, {
         limit: "maxInstances",
@@ -171,6 +202,20 @@ export class Registry {
     this.entries.set(name, entry);
     if (!opts.silent) this.emit({ kind: "created", name, config });
     return entry;
+  }
+
+  /**
+   * Persistence rolling back what a failed journal commit had applied (a full disk): puts the
+   * instance's durable state in place, or removes an instance the file does not hold. No event.
+   */
+  replaceSilently(name: string, configInput: InstanceConfigInput | undefined, sim: Simulation | null): void {
+    if (sim === null) {
+      this.entries.delete(name);
+      return;
+    }
+    const e = this.entries.get(name);
+    if (e !== undefined) e.instance = sim;
+    else this.entries.set(name, { name, configInput, instance: sim });
   }
 
   get(name: string): Entry {
@@ -184,6 +229,11 @@ export class Registry {
   }
 
   delete(name: string): void {
+    if (!this.entries.has(name) && this.kept.delete(name)) {
+      // the kept rows of an instance that failed its integrity check go with it
+      this.emit({ kind: "deleted", name });
+      return;
+    }
     this.get(name);
     this.entries.delete(name);
     this.emit({ kind: "deleted", name });
@@ -196,9 +246,37 @@ export class Registry {
     return e;
   }
 
+  /**
+   * The server-wide budgets (maxTotalLiveObjects, maxTotalCgroups): a command that would take the
+   * sum over every instance past one answers 429 naming it, before it runs.
+   */
+  private checkBudgets(command: Command): void {
+    if (command.op === "allocObjects") {
+      const count = command.count ?? 1;
+      let total = 0;
+      for (const e of this.entries.values()) total += e.instance.slab.liveObjects;
+      if (total + count > this.limits.maxTotalLiveObjects)
+        limitExceeded(
+          "maxTotalLiveObjects",
+          this.limits.maxTotalLiveObjects,
+          `the server holds ${total} live objects in all instances; ${count} more would pass the budget of ${this.limits.maxTotalLiveObjects}`,
+        );
+    } else if (command.op === "createCgroup") {
+      let total = 0;
+      for (const e of this.entries.values()) total += e.instance.cgroupCount;
+      if (total + 1 > this.limits.maxTotalCgroups)
+        limitExceeded(
+          "maxTotalCgroups",
+          this.limits.maxTotalCgroups,
+          `the server holds ${total} cgroups in all instances, the budget is ${this.limits.maxTotalCgroups}`,
+        );
+    }
+  }
+
   /** Applies one command to an instance; the command is announced only once it was accepted. */
   execute(name: string, command: Command): unknown {
     const e = this.get(name);
+    this.checkBudgets(command);
     let r: unknown;
     try {
       r = e.instance.execute(command);

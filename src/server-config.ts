@@ -20,6 +20,10 @@ export interface ServerConfig {
    * (401 / UNAUTHENTICATED otherwise). null = no authentication (loopback default).
    */
   readonly apiToken: string | null;
+  /** What restore does with data that fails its integrity check (docs/RELIABILITY.md). */
+  readonly recover: "refuse" | "truncate-to-last-good" | "skip";
+  /** Largest the data file may grow (bytes; 0 = as large as the disk allows): beyond it writes answer 507. */
+  readonly maxDataBytes: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -83,6 +87,20 @@ const SETTINGS: Setting[] = [
     fallback: "",
     help: "bearer token required on /v1 routes and gRPC; empty = none",
   },
+  {
+    key: "recover",
+    env: "MEMCG_SIM_RECOVER",
+    flag: "--recover",
+    fallback: "refuse",
+    help: "data failing its integrity check: refuse to start, truncate-to-last-good, or skip the instance",
+  },
+  {
+    key: "maxDataBytes",
+    env: "MEMCG_SIM_MAX_DATA_BYTES",
+    flag: "--max-data-bytes",
+    fallback: "0",
+    help: "largest size of the data file; writes beyond it answer 507 as on a full disk; 0 = the disk's",
+  },
 ];
 
 /** What each limit bounds (the help text and docs/RELIABILITY.md's table). */
@@ -101,6 +119,11 @@ export const LIMIT_HELP: Record<keyof ServerLimits, string> = {
   maxGrpcMessageBytes: "received gRPC message bytes",
   maxWatchers: "SSE + gRPC WatchEvents streams open at once",
   maxEventPage: "events in one page (`?limit=`, ListEvents `limit`)",
+  maxTotalLiveObjects: "live slab objects of all instances together",
+  maxTotalCgroups: "cgroups of all instances together",
+  maxConnections: "open HTTP connections (more are closed at once)",
+  headersTimeoutMs: "ms for a request's headers to arrive (slow clients closed)",
+  requestTimeoutMs: "ms for a whole request, body included, to arrive",
 };
 
 /** `maxLiveObjects` → `MEMCG_SIM_MAX_LIVE_OBJECTS` / `--max-live-objects`. */
@@ -190,7 +213,19 @@ export function parseServerConfig(
   if (token.v !== "" && !/^[\x21-\x7e]{1,4096}$/.test(token.v))
     throw new ConfigError(`${token.what} must be printable ASCII without spaces`);
 
+  const recover = get("recover");
+  if (!["refuse", "truncate-to-last-good", "skip"].includes(recover.v))
+    throw new ConfigError(
+      `${recover.what} must be refuse, truncate-to-last-good or skip, got "${recover.v}"`,
+    );
+
+  const maxData = get("maxDataBytes");
+  if (!/^\d{1,15}$/.test(maxData.v))
+    throw new ConfigError(`${maxData.what} must be a byte count, got "${maxData.v}"`);
+
   return Object.freeze({
+    recover: recover.v as ServerConfig["recover"],
+    maxDataBytes: Number(maxData.v),
     host: host.v,
     httpPort: port(get("httpPort").v, get("httpPort").what),
     grpcPort: port(get("grpcPort").v, get("grpcPort").what),

@@ -37,6 +37,8 @@ export async function startServer(
   const registry = new Registry({ ...config.limits });
   const persistence = new Persistence({
     dataDir: config.dataDir,
+    recover: config.recover,
+    maxDataBytes: config.maxDataBytes,
     onError: (err) => logger.error({ err }, "persistence group commit failed (ops kept queued)"),
   });
   const restore = persistence.start(registry);
@@ -66,6 +68,11 @@ export async function startServer(
   );
   const common = { registry, metrics, flush, durable, transfer: persistence, apiToken: config.apiToken };
   const app = await buildApp({ ...common, sweeps, logger, readiness });
+  // bounds on what a client can hold open (docs/RELIABILITY.md): a connection cap, and slow
+  // headers or bodies closed within seconds instead of Node's minutes
+  app.server.maxConnections = config.limits.maxConnections;
+  app.server.headersTimeout = config.limits.headersTimeoutMs;
+  app.server.requestTimeout = config.limits.requestTimeoutMs;
   let grpc: Awaited<ReturnType<typeof startGrpcServer>> | null = null;
   try {
     await app.listen({ host: config.host, port: config.httpPort });

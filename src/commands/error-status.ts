@@ -40,6 +40,7 @@ export const ERROR_STATUS: Record<ErrorCode, ErrorStatus> = {
   LIMIT_EXCEEDED: { http: 429, grpc: GRPC.RESOURCE_EXHAUSTED, title: "Limit exceeded" },
   UNAUTHENTICATED: { http: 401, grpc: GRPC.UNAUTHENTICATED, title: "Unauthenticated" },
   NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE, title: "Not ready" },
+  INSUFFICIENT_STORAGE: { http: 507, grpc: GRPC.RESOURCE_EXHAUSTED, title: "Insufficient storage" },
   ENOENT: { http: 404, grpc: GRPC.NOT_FOUND, title: "No such file" },
   EINVAL: { http: 400, grpc: GRPC.INVALID_ARGUMENT, title: "Invalid argument" },
   EBUSY: { http: 409, grpc: GRPC.FAILED_PRECONDITION, title: "Device or resource busy" },

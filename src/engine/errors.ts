@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "LIMIT_EXCEEDED",
   "UNAUTHENTICATED",
   "NOT_READY",
+  "INSUFFICIENT_STORAGE",
   // errnos of the cgroupfs facade (docs/API.md §7)
   "ENOENT",
   "EINVAL",

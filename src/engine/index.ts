@@ -27,5 +27,6 @@ export { PAGE_SIZE } from "./page.js";
 export type { EventLog, SimEvent } from "./events.js";
 export { DEFAULT_LIMITS, Simulation, type EngineLimits } from "./simulation.js";
 export { Prng } from "./prng.js";
+export { captureState, restoreState, type SnapshotGraph, type SnapshotNode } from "./snapshot.js";
 export { subtree } from "./reclaim.js";
 export { cacheView, cgroupView, instanceView, taskView, usagePages } from "./views.js";

@@ -52,14 +52,70 @@ export interface SlabHeader {
   readonly objcgChargedBytes: number[];
   /** Allocations so far (model B's asynchronous copy creation waits for a later one). */
   readonly allocSerial: number;
-  newCopy(
-    cache: KmemCache,
-    memcg: Cgroup | null,
-    displayName: string,
-    state: CacheCopy["state"],
-  ): CacheCopy;
+  newCopy(cache: KmemCache, memcg: Cgroup | null, displayName: string, state: CacheCopy["state"]): CacheCopy;
   destroyCopy(inst: CacheCopy): void;
   shrinkInstance(inst: CacheCopy): number;
   moveObjcgs(from: Cgroup, to: Cgroup): void;
   spliceLists(child: Cgroup, parent: Cgroup, owner: boolean, lru: boolean): void;
+}
+
+/** Server-wide limits the registry passes in (docs/ARCHITECTURE.md habit 4); each hit is LIMIT_EXCEEDED. */
+export interface EngineLimits {
+  maxCgroups: number;
+  maxDepth: number;
+  maxCaches: number;
+  maxTasks: number;
+  maxLiveObjects: number;
+  maxCountPerCommand: number;
+}
+
+/** An id allocator (`struct ida`, lib/idr.c): the ids in use and the lowest id that may be free. */
+export interface Ida {
+  readonly used: Set<number>;
+  /** Every id below this one is taken (so the search starts there, not at 0). */
+  low: number;
+}
+
+/**
+ * The cgroup tree's bookkeeping (cgroup-tree.ts): the css ids (`cgroup_idr`), the memcg ids
+ * (seed model memcg index, 3.8 kmemcg_id) and the cgroup whose offline is running.
+ */
+export interface CgroupIdr {
+  /** Every cgroup not yet released (online and dying), by css id. */
+  readonly byId: Map<number, Cgroup>;
+  nextId: number;
+  /** The seed model's memcg index, from 1. */
+  readonly memcgIndex: Ida;
+  /** 3.8 kmemcg_id: the ida `kmem_limited_groups` (mm/memcontrol.c, memcg_update_cache_sizes), from 0. */
+  readonly kmemcgId: Ida;
+  /** The cgroup whose rmdir is being processed (cgroup-tree.ts offlineCgroup). */
+  offlining: Cgroup | null;
+}
+
+/** The task table's bookkeeping (task-lifecycle.ts): the next pid and the pid-indexed array. */
+export interface PidTable {
+  nextPid: number;
+  /**
+   * The live tasks by pid in an array (pids below PID_INDEX_LIMIT): one memory access per lookup
+   * where the Map takes two (bucket and entry), which shows once tasks are many and cold in the CPU
+   * caches (issue "Performance", scaling with cgroups). `Sim.tasks` stays the source of order.
+   */
+  readonly index: (Task | undefined)[];
+}
+
+/**
+ * The up-calls a lower file makes into a verb file above it (the role of an ops table such as
+ * `struct cgroup_subsys`'s callbacks): a dying cgroup's release, the page allocator, the uncharge
+ * of user pages and the task kill. simulation.ts fills it with the verb files' functions; a caller
+ * holds this table, not the simulation, so no import points up and no circle closes.
+ */
+export interface KernelOps {
+  /** cgroup-tree.ts: a dying cgroup lost a pin; it is released when nothing pins it any more. */
+  maybeRelease(cg: Cgroup): void;
+  /** page-alloc.ts: uncharges `n` user (LRU) pages from `cg`, which may release it if dying. */
+  releaseUserPages(cg: Cgroup, n: number): void;
+  /** page-alloc.ts: `n` pages for `ctx`, reclaiming or OOM-killing as the kernel would; false = none. */
+  allocPhysPages(n: number, ctx: ChargeCtx): boolean;
+  /** task-lifecycle.ts: the task leaves; its anon pages are freed and uncharged. */
+  killTask(t: Task): void;
 }

@@ -1,7 +1,7 @@
 import type { Cgroup } from "./cgroup.js";
 import type { InstanceConfig } from "./config.js";
 import type { EventLog } from "./events.js";
-import type { ChargeCtx } from "./kernel.js";
+import type { CgroupIdr, EngineLimits, KernelOps, PidTable } from "./kernel.js";
 import type { Era } from "./models/era.js";
 import type { AccountingModel } from "./models/model.js";
 import type { Prng } from "./prng.js";
@@ -30,8 +30,15 @@ export interface KernelPagesView {
   chargedPagesByCgroup(): Map<Cgroup, number>;
 }
 
-export interface Sim {
+export interface Sim extends KernelOps {
   readonly config: InstanceConfig;
+  readonly limits: EngineLimits;
+  /** The up-calls as a table (kernel.ts KernelOps), for a file that needs one of them and no more. */
+  readonly ops: KernelOps;
+  /** The cgroup tree's ids and offline state (cgroup-tree.ts). */
+  readonly idr: CgroupIdr;
+  /** The task table's next pid and pid index (task-lifecycle.ts). */
+  readonly pids: PidTable;
   readonly model: AccountingModel;
   /** What the model's kernel era shows and decides (models/era.ts). */
   readonly era: Era;
@@ -70,8 +77,6 @@ export interface Sim {
   /** Every cgroup not yet released (online and dying) in pre-order. */
   allCgroups(): Cgroup[];
   isDescendant(c: Cgroup, root: Cgroup): boolean;
-  /** A dying cgroup lost a pin: it is released when nothing pins it any more. */
-  maybeRelease(cg: Cgroup): void;
   /** 3.8 `memcg_activate_kmem`. */
   activateKmem(cg: Cgroup): void;
   /** Moves a local statistic of a dying cgroup into its parent (objcg reparenting). */
@@ -80,10 +85,4 @@ export interface Sim {
   task(pid: number): Task;
   /** Moves task `pid` to the cgroup at `path`. */
   moveTask(pid: number, path: string): Task;
-  /** The task leaves: its anon pages are freed and uncharged. */
-  killTask(t: Task): void;
-  /** Uncharges `n` user (LRU) pages from `cg`, which may release it if dying. */
-  releaseUserPages(cg: Cgroup, n: number): void;
-  /** The page allocator: `n` pages for `ctx`, reclaiming or OOM-killing as the kernel would; false = none. */
-  allocPhysPages(n: number, ctx: ChargeCtx): boolean;
 }

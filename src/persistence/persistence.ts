@@ -1,10 +1,72 @@
+import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type Command, Simulation, type InstanceConfigInput, resolveConfig } from "../engine/index.js";
+import {
+  type Command,
+  captureState,
+  EngineError,
+  type InstanceConfigInput,
+  resolveConfig,
+  restoreState,
+  Simulation,
+} from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
 import { CommandLog, type CommandSource } from "./command-log.js";
 import { stateDigest } from "./digest.js";
 import { type ExportDoc, exportInstance, type ImportOptions, importInstance } from "./export.js";
-import { type JournalOp, JournalStore, type Synchronous } from "./store.js";
+import { type Acked, AckMarker } from "./ack-marker.js";
+import { readStateFile, writeStateFile } from "./state-file.js";
+import {
+  chainSeed,
+  commandCrc,
+  instanceCrc,
+  type InstanceRow,
+  type JournalOp,
+  JournalStore,
+  type Synchronous,
+  snapshotCrc,
+} from "./store.js";
+
+/**
+ * What restore does with an instance whose rows fail the integrity check (`--recover`, docs/RELIABILITY.md):
+ * `refuse` (default) stops the start-up with an error naming the instance, the seq and these
+ * choices, changing nothing; `truncate-to-last-good` keeps the rows before the first bad one,
+ * deletes the rest and loads the instance from them; `skip` starts without the instance, its rows
+ * kept untouched (state `failed`, reported by restore).
+ */
+export type RecoverMode = "refuse" | "truncate-to-last-good" | "skip";
+export const RECOVER_MODES: readonly RecoverMode[] = ["refuse", "truncate-to-last-good", "skip"];
+
+/** One integrity failure found at restore. `seq` is the first journal row that cannot be trusted (null: the instance row itself). */
+export interface IntegrityProblem {
+  /** null: the file as a whole. */
+  name: string | null;
+  seq: number | null;
+  /** The rows before `seq` that checked out (what truncate-to-last-good would keep). */
+  lastGoodSeq: number;
+  reason: string;
+}
+
+/** Restore refused to start: the data file does not hold what was acknowledged, or fails its checksums. */
+export class IntegrityError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: IntegrityProblem[],
+  ) {
+    super(
+      `${file}: the data fails its integrity check, nothing was changed:\n${problems
+        .map(
+          (p) =>
+            `  ${p.name === null ? "the file" : `instance ${JSON.stringify(p.name)}`}: ${p.reason}` +
+            (p.seq === null ? "" : ` (seq 1..${p.lastGoodSeq} check out)`),
+        )
+        .join(
+          "\n",
+        )}\nchoose one: restart with --recover=truncate-to-last-good to keep each instance's rows that check out and drop the rest, or --recover=skip to start without these instances (their rows are kept; delete them to reuse the names)`,
+    );
+    this.name = "IntegrityError";
+  }
+}
 
 export const DEFAULT_DATA_DIR = "./data";
 
@@ -36,6 +98,12 @@ export interface PersistenceOptions {
   now?: () => number;
   /** Without a data directory: commands kept per instance for export before the log is dropped (default 1,000,000). */
   memoryLogMaxCommands?: number;
+  /** What restore does with rows that fail the integrity check (default `refuse`). */
+  recover?: RecoverMode;
+  /** Snapshots write the simulation's state to `<dataDir>/state` (default true), so restore starts from the newest. */
+  saveState?: boolean;
+  /** Largest the data file may grow (bytes; 0 = unbounded): beyond it a commit fails as on a full disk. */
+  maxDataBytes?: number;
 }
 
 export interface RestoreReport {
@@ -45,8 +113,18 @@ export interface RestoreReport {
   snapshotsVerified: number;
   /** Snapshots whose digest differs after replay: the engine no longer reproduces that state. */
   snapshotMismatches: { name: string; seq: number }[];
-  /** Instances not loaded (kept untouched in the file): a refused command, a journal gap, a name taken. */
+  /** Instances not loaded (kept untouched in the file): a refused command, a name taken, or skipped by `--recover=skip`. */
   failed: { name: string; seq: number | null; error: string }[];
+  /** Instances loaded from their rows that checked out, the rest deleted (`--recover=truncate-to-last-good`). */
+  truncated: { name: string; keptSeq: number; droppedRows: number; reason: string }[];
+  /** The file was migrated from this schema version at open (checksums computed from its rows). */
+  migratedFrom: number | null;
+  /** Instances restored from a state file (then the journal rows after it), not from row 1. */
+  statesLoaded: number;
+  /** Journal rows read and applied by this restore (the rows after each instance's state). */
+  replayedCommandCount: number;
+  /** State files that could not be used (missing, damaged, another digest): restore fell back to an older state or to row 1. */
+  stateFallbacks: { name: string; seq: number; error: string }[];
 }
 
 export interface PersistenceStats {
@@ -58,6 +136,8 @@ export interface PersistenceStats {
   snapshotCount: number;
   /** Commands of instances the journal does not track (created before attach): export of those fails. */
   untrackedCommandCount: number;
+  /** Journal writes refused by the disk (full, I/O error) and rolled back in memory. */
+  rolledBackOpCount: number;
 }
 
 interface Track {
@@ -65,9 +145,33 @@ interface Track {
   seq: number;
   /** seq of the newest snapshot. */
   snapSeq: number;
+  /** Creation order (the instance's identity across a delete and re-create of its name). */
+  createdSeq: number;
+  /** Resets since creation. */
+  epoch: number;
+  /** Checksum chain value after row `seq`. */
+  crc: number;
 }
 
 const RESTORE_CHUNK = 50_000;
+const STATE_DIR = "state";
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** SQLite's own verdict that the file is damaged (better-sqlite3 SqliteError codes). */
+function isSqliteCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB");
+}
+
+function asIntegrityError(file: string, name: string | null, err: unknown): unknown {
+  if (err instanceof IntegrityError || !isSqliteCorruption(err)) return err;
+  return new IntegrityError(file, [
+    { name, seq: null, lastGoodSeq: 0, reason: `SQLite cannot read it: ${errorText(err)}` },
+  ]);
+}
 
 /**
  * Persistence of a Registry (issue "Reliability"): every accepted command is appended to a journal
@@ -88,7 +192,19 @@ const RESTORE_CHUNK = 50_000;
 export class Persistence implements CommandSource {
   readonly enabled: boolean;
   private readonly store: JournalStore | null;
+  private readonly dataDir: string | null;
+  private readonly recover: RecoverMode;
+  /** Written after each commit (ack-marker.ts); null until restore, and without a data directory. */
+  private marker: AckMarker | null = null;
+  /** Instances whose rows failed the integrity check and were kept, not loaded: name → reason. */
+  private readonly kept = new Map<string, string>();
   private readonly memLog: CommandLog | null;
+  /** `<dataDir>/state`: the snapshots' state files (state-file.ts); null without a data directory. */
+  private readonly stateDir: string | null;
+  /** Snapshots write the state (not only its digest). */
+  private readonly saveState: boolean;
+  /** Instances whose old state files may be removed after the next commit. */
+  private readonly pruneState = new Set<string>();
   private readonly tracks = new Map<string, Track>();
   private pending: JournalOp[] = [];
   private readonly dirty = new Set<string>();
@@ -107,11 +223,16 @@ export class Persistence implements CommandSource {
     commitCount: 0,
     snapshotCount: 0,
     untrackedCommandCount: 0,
+    rolledBackOpCount: 0,
   };
 
   constructor(opts: PersistenceOptions) {
     const dir = opts.dataDir === "none" ? null : opts.dataDir;
     this.enabled = dir !== null;
+    this.dataDir = dir;
+    this.recover = opts.recover ?? "refuse";
+    this.stateDir = dir === null ? null : join(dir, STATE_DIR);
+    this.saveState = opts.saveState ?? true;
     this.store =
       dir === null
         ? null
@@ -120,6 +241,7 @@ export class Persistence implements CommandSource {
             keepSnapshots: opts.keepSnapshots,
             busyTimeoutMs: opts.busyTimeoutMs,
           });
+    if (this.store !== null && (opts.maxDataBytes ?? 0) > 0) this.store.setMaxBytes(opts.maxDataBytes ?? 0);
     this.memLog = dir === null ? new CommandLog(opts.memoryLogMaxCommands) : null;
     this.snapshotEvery = opts.snapshotEveryCommands ?? 10_000;
     this.onError =
@@ -135,15 +257,27 @@ export class Persistence implements CommandSource {
 
   /** restore() then attach(): what src/main.ts calls at start-up, before creating the demo. */
   start(registry: Registry): RestoreReport {
-    const report = this.restore(registry);
+    let report: RestoreReport;
+    try {
+      report = this.restore(registry);
+    } catch (err) {
+      // a refused start leaves the file as it was, and unlocked for the operator's next try
+      this.store?.close();
+      throw err;
+    }
     this.attach(registry);
     return report;
   }
 
   /**
    * Recreates every journaled instance in `registry` silently (nothing is re-journaled, no
-   * listener hears it) and replays its journal, read in bulk chunks. An instance whose replay
-   * fails, or whose name is already taken, is not loaded and its rows are left as they are.
+   * listener hears it) and replays its journal, read in bulk chunks, verifying as it goes: the
+   * instance row's checksum, the journal's seq order and checksum chain (store.ts), the snapshots'
+   * checksums and digests, and against the acknowledgement marker (ack-marker.ts) that no
+   * acknowledged row, reset or instance is missing. A failure is handled as `recover` says
+   * (RecoverMode); with `refuse` (default) nothing is loaded or changed and IntegrityError is thrown.
+   * An instance whose verified journal no longer replays, or whose name is already taken, is not
+   * loaded and its rows are left as they are (`failed`).
    */
   restore(registry: Registry): RestoreReport {
     const t0 = performance.now();
@@ -154,62 +288,260 @@ export class Persistence implements CommandSource {
       snapshotsVerified: 0,
       snapshotMismatches: [],
       failed: [],
+      truncated: [],
+      migratedFrom: this.store?.migratedFrom ?? null,
+      statesLoaded: 0,
+      replayedCommandCount: 0,
+      stateFallbacks: [],
     };
-    if (this.store === null) return report;
+    const store = this.store;
+    if (store === null || this.dataDir === null) return report;
+    const marker = AckMarker.read(this.dataDir);
+    const problems: IntegrityProblem[] = [];
+    const loads: { row: InstanceRow; sim: Simulation; config: InstanceConfigInput; track: Track }[] = [];
+    const skipped = new Map<string, Acked>();
     const taken = new Set(registry.list().map((e) => e.name));
-    for (const row of this.store.instances()) {
+    let rows: InstanceRow[];
+    try {
+      const structure = store.quickCheck();
+      if (structure.length !== 1 || structure[0] !== "ok")
+        throw new IntegrityError(store.file, [
+          {
+            name: null,
+            seq: null,
+            lastGoodSeq: 0,
+            reason: `SQLite finds the file damaged: ${structure.join("; ")}`,
+          },
+        ]);
+      rows = store.instances();
+    } catch (err) {
+      throw asIntegrityError(store.file, null, err);
+    }
+    for (const row of rows) {
       if (taken.has(row.name)) {
         report.failed.push({ name: row.name, seq: null, error: "an instance of that name already exists" });
         continue;
       }
+      const acked = marker?.get(row.name);
+      if (instanceCrc(row.name, row.config, row.createdSeq, row.epoch) !== row.crc) {
+        problems.push({
+          name: row.name,
+          seq: null,
+          lastGoodSeq: 0,
+          reason: "its instance row (config, creation, resets) fails its checksum",
+        });
+        skipped.set(row.name, acked ?? { createdSeq: row.createdSeq, epoch: row.epoch, seq: 0 });
+        continue;
+      }
       let seq = 0;
+      let crc = chainSeed(row.name, row.epoch);
+      let problem: IntegrityProblem | null = null;
+      let config: InstanceConfigInput;
+      let sim: Simulation;
       try {
-        const config = JSON.parse(row.config) as InstanceConfigInput;
-        const sim = new Simulation(config, registry.limits);
-        const snaps = this.store.snapshots(row.name);
+        config = JSON.parse(row.config) as InstanceConfigInput;
+        sim = new Simulation(config, registry.limits);
+      } catch (err) {
+        report.failed.push({ name: row.name, seq: null, error: errorText(err) });
+        continue;
+      }
+      try {
+        const snaps = store.snapshots(row.name);
         let si = 0;
+        // start from the newest state that checks out (row checksum, file CRC, digest), else replay from row 1
+        for (let k = snaps.length - 1; k >= 0; k--) {
+          const sn = snaps[k];
+          if (sn.file === null) continue;
+          try {
+            if (
+              snapshotCrc(row.name, sn.seq, sn.commandCount, sn.digest, sn.file, sn.fileCrc, sn.chainCrc) !==
+              sn.crc
+            )
+              throw new Error("its snapshot row fails its checksum");
+            const { graph, crc: fileCrc } = readStateFile(join(this.dataDir, sn.file));
+            if (fileCrc !== sn.fileCrc) throw new Error(`${sn.file}: CRC-32 differs from the snapshot row's`);
+            const restored = restoreState(graph, registry.limits);
+            if (stateDigest(restored) !== sn.digest)
+              throw new Error(`${sn.file}: the state's digest differs from the snapshot row's`);
+            sim = restored;
+            seq = sn.seq;
+            crc = sn.chainCrc;
+            si = k + 1;
+            report.snapshotsVerified++;
+            report.statesLoaded++;
+            break;
+          } catch (err) {
+            report.stateFallbacks.push({ name: row.name, seq: sn.seq, error: errorText(err) });
+          }
+        }
         const check = () => {
           while (si < snaps.length && snaps[si].seq <= seq) {
-            if (snaps[si].seq === seq) {
-              if (stateDigest(sim) === snaps[si].digest) report.snapshotsVerified++;
+            const sn = snaps[si];
+            if (sn.seq === seq) {
+              if (
+                snapshotCrc(
+                  row.name,
+                  sn.seq,
+                  sn.commandCount,
+                  sn.digest,
+                  sn.file,
+                  sn.fileCrc,
+                  sn.chainCrc,
+                ) !== sn.crc
+              )
+                report.snapshotMismatches.push({ name: row.name, seq });
+              else if (stateDigest(sim) === sn.digest) report.snapshotsVerified++;
               else report.snapshotMismatches.push({ name: row.name, seq });
             }
             si++;
           }
         };
         check();
-        for (;;) {
-          const rows = this.store.journal(row.name, seq, RESTORE_CHUNK);
-          for (const [s, json] of rows) {
-            if (s !== seq + 1) throw new Error(`journal gap: expected seq ${seq + 1}, found ${s}`);
+        read: for (;;) {
+          const chunk = store.journal(row.name, seq, RESTORE_CHUNK);
+          for (const [s, json, rowCrc] of chunk) {
+            if (s !== seq + 1) {
+              problem = {
+                name: row.name,
+                seq: seq + 1,
+                lastGoodSeq: seq,
+                reason: `journal gap: row ${seq + 1} is missing (the next row is ${s})`,
+              };
+              break read;
+            }
+            const c = commandCrc(crc, s, json);
+            if (c !== rowCrc) {
+              problem = {
+                name: row.name,
+                seq: s,
+                lastGoodSeq: seq,
+                reason: `journal row ${s} fails its checksum`,
+              };
+              break read;
+            }
             // a historic refusal counts as applied, as Registry.execute counts it (export compares)
             replayCommand(
-              (c) => sim.execute(c),
+              (cmd) => sim.execute(cmd),
               JSON.parse(json) as Command,
               () => sim.commandCount++,
             );
             seq = s;
+            crc = c;
+            report.replayedCommandCount++;
             if (si < snaps.length && snaps[si].seq <= seq) check();
           }
-          if (rows.length < RESTORE_CHUNK) break;
+          if (chunk.length < RESTORE_CHUNK) break;
         }
-        const entry = registry.create(row.name, config, { silent: true });
-        entry.instance = sim;
-        const lastSnap = snaps.filter((s) => s.seq <= seq).at(-1)?.seq ?? 0;
-        this.tracks.set(row.name, { seq, snapSeq: lastSnap });
-        taken.add(row.name);
-        report.instanceCount++;
-        report.commandCount += seq;
       } catch (err) {
-        report.failed.push({
-          name: row.name,
-          seq: seq + 1,
-          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        if (isSqliteCorruption(err))
+          problem = {
+            name: row.name,
+            seq: seq + 1,
+            lastGoodSeq: seq,
+            reason: `row ${seq + 1} cannot be read: ${errorText(err)}`,
+          };
+        else {
+          report.failed.push({ name: row.name, seq: seq + 1, error: errorText(err) });
+          continue;
+        }
+      }
+      if (problem === null && acked !== undefined) {
+        if (acked.createdSeq > row.createdSeq)
+          problem = {
+            name: row.name,
+            seq: null,
+            lastGoodSeq: seq,
+            reason: `the file holds an older instance of this name (created #${row.createdSeq}) than the one acknowledged (created #${acked.createdSeq})`,
+          };
+        else if (acked.createdSeq === row.createdSeq && acked.epoch > row.epoch)
+          problem = {
+            name: row.name,
+            seq: 1,
+            lastGoodSeq: seq,
+            reason: `a reset was acknowledged (generation ${acked.epoch}) that the file does not hold (generation ${row.epoch})`,
+          };
+        else if (acked.createdSeq === row.createdSeq && acked.epoch === row.epoch && acked.seq > seq)
+          problem = {
+            name: row.name,
+            seq: seq + 1,
+            lastGoodSeq: seq,
+            reason: `journal rows ${seq + 1}..${acked.seq} were acknowledged but are missing`,
+          };
+      }
+      if (problem !== null) {
+        problems.push(problem);
+        if (this.recover !== "truncate-to-last-good" || problem.seq === null) {
+          skipped.set(row.name, acked ?? { createdSeq: row.createdSeq, epoch: row.epoch, seq });
+          continue;
+        }
+        report.truncated.push({ name: row.name, keptSeq: seq, droppedRows: 0, reason: problem.reason });
+      }
+      const lastSnap =
+        store
+          .snapshots(row.name)
+          .filter((x) => x.seq <= seq)
+          .at(-1)?.seq ?? 0;
+      loads.push({
+        row,
+        sim,
+        config,
+        track: { seq, snapSeq: lastSnap, createdSeq: row.createdSeq, epoch: row.epoch, crc },
+      });
+    }
+    if (marker !== null) {
+      const inFile = new Set(rows.map((r) => r.name));
+      for (const [name, a] of marker) {
+        if (inFile.has(name) || store.deleted(name, a.createdSeq)) continue;
+        problems.push({
+          name,
+          seq: 1,
+          lastGoodSeq: 0,
+          reason: `acknowledged with ${a.seq} journal rows but missing from the data file`,
         });
+        skipped.set(name, a);
       }
     }
+    if (problems.length > 0 && this.recover === "refuse") throw new IntegrityError(store.file, problems);
+
+    // from here on the file and the registry change
+    for (const t of report.truncated) t.droppedRows = store.truncate(t.name, t.keptSeq);
+    for (const [name] of skipped) {
+      const p = problems.find((x) => x.name === name);
+      report.failed.push({
+        name,
+        seq: p?.seq ?? null,
+        error: `integrity: ${p?.reason ?? "skipped"} (kept by --recover=${this.recover})`,
+      });
+      this.kept.set(name, p?.reason ?? "skipped");
+      registry.kept.set(name, p?.reason ?? "skipped");
+    }
+    for (const { row, sim, config, track } of loads) {
+      const entry = registry.create(row.name, config, { silent: true });
+      entry.instance = sim;
+      this.tracks.set(row.name, track);
+      taken.add(row.name);
+      report.instanceCount++;
+      report.commandCount += track.seq;
+    }
+    this.marker = new AckMarker(this.dataDir, this.onError);
+    this.marker.seed(skipped);
+    for (const [name, t] of this.tracks)
+      this.marker.set(name, { createdSeq: t.createdSeq, epoch: t.epoch, seq: t.seq });
+    // instances the file holds that were not loaded (a taken name, a replay failure) keep the marker's word on them
+    if (marker !== null)
+      for (const f of report.failed) {
+        const a = marker.get(f.name);
+        if (a !== undefined && !this.tracks.has(f.name) && !skipped.has(f.name))
+          this.marker.seed(new Map([[f.name, a]]));
+      }
+    this.marker.writeSync();
     report.ms = performance.now() - t0;
     return report;
+  }
+
+  /** Instances not loaded because their rows failed the integrity check (`--recover=skip`): name → reason. */
+  keptInstances(): ReadonlyMap<string, string> {
+    return this.kept;
   }
 
   /**
@@ -242,28 +574,42 @@ export class Persistence implements CommandSource {
         const json = JSON.stringify(e.command);
         if (this.memLog !== null) this.memLog.append(e.name, json);
         else {
-          this.pending.push({ t: "command", name: e.name, seq: t.seq, command: json });
+          t.crc = commandCrc(t.crc, t.seq, json);
+          this.pending.push({ t: "command", name: e.name, seq: t.seq, command: json, crc: t.crc });
           this.dirty.add(e.name);
         }
         break;
       }
-      case "created":
-        this.tracks.set(e.name, { seq: 0, snapSeq: 0 });
+      case "created": {
+        const createdSeq = this.nextCreatedSeq++;
+        this.tracks.set(e.name, { seq: 0, snapSeq: 0, createdSeq, epoch: 0, crc: chainSeed(e.name, 0) });
         if (this.memLog !== null) this.memLog.begin(e.name);
         else
           this.pending.push({
             t: "create",
             name: e.name,
             config: JSON.stringify(resolveConfig(e.config)),
-            createdSeq: this.nextCreatedSeq++,
+            createdSeq,
           });
         break;
-      case "reset":
-        this.tracks.set(e.name, { seq: 0, snapSeq: 0 });
+      }
+      case "reset": {
+        const t = this.tracks.get(e.name);
+        if (t === undefined) break;
+        const epoch = t.epoch + 1;
+        this.tracks.set(e.name, {
+          seq: 0,
+          snapSeq: 0,
+          createdSeq: t.createdSeq,
+          epoch,
+          crc: chainSeed(e.name, epoch),
+        });
         if (this.memLog !== null) this.memLog.begin(e.name);
-        else this.pending.push({ t: "reset", name: e.name });
+        else this.pending.push({ t: "reset", name: e.name, epoch });
         break;
+      }
       case "deleted":
+        this.kept.delete(e.name);
         this.tracks.delete(e.name);
         this.dirty.delete(e.name);
         if (this.memLog !== null) this.memLog.drop(e.name);
@@ -288,8 +634,8 @@ export class Persistence implements CommandSource {
   /**
    * Commits every queued journal write in one transaction and returns once it is durable. The
    * transport calls it after applying a mutation and before replying (acknowledged ⇒ durable).
-   * Throws when the commit fails (disk full, I/O error): the writes stay queued, the request
-   * should answer 500. A no-op with dataDir `none` or nothing queued.
+   * Throws 507 INSUFFICIENT_STORAGE when the commit fails (disk full, I/O error), after rolling
+   * the uncommitted commands back in memory. A no-op with dataDir `none` or nothing queued.
    */
   flush(): void {
     if (this.store === null || this.pending.length === 0) {
@@ -302,12 +648,41 @@ export class Persistence implements CommandSource {
     try {
       this.store.apply(ops);
     } catch (err) {
-      this.pending = ops.concat(this.pending);
-      this.settle(err);
-      throw err;
+      // Nothing of `ops` is on disk (one transaction). The registry already applied them, so they
+      // are rolled back: every instance they touched is rebuilt from its durable rows, and the
+      // requests waiting for them answer 507 INSUFFICIENT_STORAGE. Nothing stays queued, so the
+      // queue is bounded by one turn's writes, and the next commit tries the disk again.
+      const refused = new EngineError(
+        "INSUFFICIENT_STORAGE",
+        `the journal could not be written (${err instanceof Error ? err.message : String(err)}); the command was not applied`,
+        { cause: (err as { code?: string })?.code ?? null },
+      );
+      this.counters.rolledBackOpCount += ops.length;
+      try {
+        this.rollback(ops);
+      } catch (rbErr) {
+        this.onError(rbErr);
+      }
+      this.settle(refused);
+      throw refused;
     }
     this.counters.commitCount++;
     this.settle(null);
+    const stale = new Set(this.pruneState);
+    for (const op of ops) if (op.t === "reset" || op.t === "delete" || op.t === "create") stale.add(op.name);
+    this.pruneState.clear();
+    if (stale.size > 0) this.removeStaleStateFiles(stale);
+    if (this.marker !== null) {
+      for (const op of ops) {
+        if (op.t === "delete") this.marker.remove(op.name);
+        else {
+          const t = this.tracks.get(op.name);
+          if (t !== undefined)
+            this.marker.set(op.name, { createdSeq: t.createdSeq, epoch: t.epoch, seq: t.seq });
+        }
+      }
+      this.marker.schedule();
+    }
   }
 
   /**
@@ -353,6 +728,20 @@ export class Persistence implements CommandSource {
       if (t === undefined || t.seq === t.snapSeq || (!force && t.seq - t.snapSeq < this.snapshotEvery))
         continue;
       const sim = this.registry.get(name).instance;
+      // the state itself, so that restore starts here instead of at the journal's first row
+      let file: string | null = null;
+      let fileCrc = 0;
+      if (this.stateDir !== null && this.saveState) {
+        const rel = `${STATE_DIR}/${name}.${t.createdSeq}.${t.epoch}.${t.seq}.state`;
+        try {
+          mkdirSync(this.stateDir, { recursive: true });
+          fileCrc = writeStateFile(join(this.dataDir as string, rel), captureState(sim)).crc;
+          file = rel;
+        } catch (err) {
+          // the digest snapshot still goes in; restore replays from an older state or the start
+          this.onError(err);
+        }
+      }
       this.pending.push({
         t: "snapshot",
         name,
@@ -360,10 +749,103 @@ export class Persistence implements CommandSource {
         commandCount: sim.commandCount,
         digest: stateDigest(sim),
         takenAtMs: this.now(),
+        file,
+        fileCrc,
+        chainCrc: t.crc,
       });
+      this.pruneState.add(name);
       t.snapSeq = t.seq;
       this.counters.snapshotCount++;
       this.dirty.delete(name);
+    }
+  }
+
+  /**
+   * Removes the state files of `name` that no snapshot row names any more (pruned, or of an
+   * earlier creation or reset generation). After a commit, so a file is never removed before the
+   * rows that replace it are durable.
+   */
+  private removeStaleStateFiles(names: Iterable<string>): void {
+    if (this.store === null || this.stateDir === null) return;
+    let files: string[];
+    try {
+      files = readdirSync(this.stateDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const keep = new Set(
+        this.store
+          .snapshots(name)
+          .map((r) => r.file)
+          .filter((f): f is string => f !== null),
+      );
+      for (const f of files) {
+        if (!f.startsWith(`${name}.`) || keep.has(`${STATE_DIR}/${f}`)) continue;
+        // names are [a-z][a-z0-9-]*: "a.1.0.5.state" is a's, never "a-b"'s
+        if (f.split(".").length !== 5) continue;
+        try {
+          unlinkSync(join(this.stateDir, f));
+        } catch (err) {
+          this.onError(err);
+        }
+      }
+    }
+  }
+
+  /** Resolves once no acknowledgement-marker write is in flight (tests, and a shutdown that wants it written). */
+  async settled(): Promise<void> {
+    await this.marker?.settled();
+  }
+
+  /** A PRAGMA of the data file (diagnostics and tests: page_count, freelist_count, ...); null without one. */
+  pragma(name: string): unknown {
+    return this.store?.pragma(name) ?? null;
+  }
+
+  /** Changes the bound on the data file's size (bytes; 0 = unbounded), e.g. after space was freed. */
+  setMaxDataBytes(bytes: number): void {
+    this.store?.setMaxBytes(bytes);
+  }
+
+  /** Puts back the durable state of every instance `ops` touched (see flush). */
+  private rollback(ops: readonly JournalOp[]): void {
+    const store = this.store;
+    const registry = this.registry;
+    if (store === null || registry === null) return;
+    for (const name of new Set(ops.map((o) => o.name))) {
+      this.dirty.delete(name);
+      const row = store.instance(name);
+      if (row === undefined) {
+        registry.replaceSilently(name, undefined, null);
+        this.tracks.delete(name);
+        continue;
+      }
+      const config = JSON.parse(row.config) as InstanceConfigInput;
+      const sim = new Simulation(config, registry.limits);
+      let seq = 0;
+      let crc = chainSeed(name, row.epoch);
+      for (;;) {
+        const chunk = store.journal(name, seq, RESTORE_CHUNK);
+        for (const [s, json, c] of chunk) {
+          replayCommand(
+            (cmd) => sim.execute(cmd),
+            JSON.parse(json) as Command,
+            () => sim.commandCount++,
+          );
+          seq = s;
+          crc = c;
+        }
+        if (chunk.length < RESTORE_CHUNK) break;
+      }
+      const existing = registry.list().find((e) => e.name === name);
+      registry.replaceSilently(name, existing?.configInput ?? config, sim);
+      const snapSeq =
+        store
+          .snapshots(name)
+          .filter((x) => x.seq <= seq)
+          .at(-1)?.seq ?? 0;
+      this.tracks.set(name, { seq, snapSeq, createdSeq: row.createdSeq, epoch: row.epoch, crc });
     }
   }
 
@@ -405,6 +887,7 @@ export class Persistence implements CommandSource {
     this.detach?.();
     this.detach = null;
     this.registry = null;
+    this.marker?.close();
     this.store?.close();
   }
 }

@@ -4,6 +4,7 @@ import type { Command } from "../../src/engine/commands.js";
 import type { InstanceConfigInput } from "../../src/engine/config.js";
 import { Simulation } from "../../src/engine/simulation.js";
 import { DB_FILE, dataDirFromEnv, Persistence, stateDigest } from "../../src/persistence/index.js";
+import { commandCrc } from "../../src/persistence/store.js";
 import { Registry } from "../../src/registry.js";
 import { server, tempDir } from "./helpers.js";
 import { observe, randomCommands, setupCommands } from "./workload.js";
@@ -161,7 +162,8 @@ describe("journal and restore", () => {
 
   it("reports a snapshot whose digest the replay no longer reproduces", () => {
     const d = dir();
-    const a = server(d, { snapshotEveryCommands: 50, keepSnapshots: 2 });
+    // digests only: with state files restore would start at the newest one and never replay past the older
+    const a = server(d, { snapshotEveryCommands: 50, keepSnapshots: 2, saveState: false });
     a.registry.create("s", { model: "v5.9" });
     const cmds = [...setupCommands(2), ...randomCommands(400, 5, 2)];
     for (let i = 0; i < cmds.length; i += 20) {
@@ -178,7 +180,7 @@ describe("journal and restore", () => {
     expect(seqs[1]).toBe(a.registry.get("s").instance.commandCount);
     raw.prepare("UPDATE snapshots SET digest = 'tampered' WHERE seq = ?").run(seqs[0]);
     raw.close();
-    const b = server(d);
+    const b = server(d, { saveState: false });
     expect(b.report.snapshotsVerified).toBe(1);
     expect(b.report.snapshotMismatches).toEqual([{ name: "s", seq: seqs[0] }]);
     b.persistence.close();
@@ -192,10 +194,17 @@ describe("journal and restore", () => {
     a.registry.execute("bad", { op: "createCgroup", path: "/a" });
     a.registry.execute("good", { op: "createCgroup", path: "/a" });
     a.persistence.close();
+    // a row with a valid checksum that the engine refuses: what a behaviour change of the engine
+    // would make of an old journal (corruption is caught by the checksums, integrity.test.ts)
     const raw = new Database(`${d}/${DB_FILE}`);
+    const crc1 = raw
+      .prepare("SELECT crc FROM journal WHERE instance = 'bad' AND seq = 1")
+      .pluck()
+      .get() as number;
+    const cmd = '{"op":"removeCgroup","path":"/nope"}';
     raw
-      .prepare("INSERT INTO journal (instance, seq, command) VALUES ('bad', 2, ?)")
-      .run('{"op":"removeCgroup","path":"/nope"}');
+      .prepare("INSERT INTO journal (instance, seq, command, crc) VALUES ('bad', 2, ?, ?)")
+      .run(cmd, commandCrc(crc1, 2, cmd));
     raw.close();
     const b = server(d);
     expect(b.report.instanceCount).toBe(1);

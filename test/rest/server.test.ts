@@ -39,6 +39,8 @@ describe("server config (docs/API.md §1)", () => {
       demo: true,
       limits: DEFAULT_SERVER_LIMITS,
       apiToken: null,
+      recover: "refuse",
+      maxDataBytes: 0,
     });
   });
 
@@ -60,6 +62,8 @@ describe("server config (docs/API.md §1)", () => {
       demo: false,
       limits: DEFAULT_SERVER_LIMITS,
       apiToken: null,
+      recover: "refuse",
+      maxDataBytes: 0,
     });
     expect(parseServerConfig(env, ["--http-port", "18080", "--demo=1", "--log-level=debug"])).toMatchObject({
       httpPort: 18080,

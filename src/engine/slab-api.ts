@@ -1,0 +1,258 @@
+import { handleOverHigh, newOutcome, runPendingHighWork } from "./charge.js";
+import { type Cgroup, STAT_KERNEL_PAGES } from "./cgroup.js";
+import { lookupCgroup, onlineAncestor } from "./cgroup-tree.js";
+import type * as C from "./commands.js";
+import { assert, fail } from "./errors.js";
+import { parseGfp } from "./gfp.js";
+import type { ChargeCtx } from "./kernel.js";
+import { PAGE_SIZE as PAGE } from "./page.js";
+import type { Sim } from "./sim.js";
+import type { KmemCache } from "./slab/cache.js";
+import { computeGeometry, MAX_OBJECT_SIZE_BYTES } from "./slab/geometry.js";
+import type { Task } from "./tasks.js";
+import { liveTask, taskAt } from "./task-lifecycle.js";
+
+// The slab allocator's entry points (mm/slab_common.c, mm/slub.c): `kmem_cache_create`, the
+// seed's `register_memcg_cache`, `kmem_cache_destroy`, and object allocation and free
+// (`kmem_cache_alloc` / `kmem_cache_free`, in bulk) on behalf of a task or a named cgroup. They
+// validate the command and call the slab system (slab/kmem.ts), which charges through the model.
+
+const CACHE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+
+export function cacheNamed(sim: Sim, name: string): KmemCache {
+  const c = sim.slab.caches.get(name);
+  if (c === undefined) fail("CACHE_NOT_FOUND", `cache ${name} not found`, { cache: name });
+  return c;
+}
+
+export function createCache(sim: Sim, cmd: C.CreateCacheCmd): KmemCache {
+  if (!CACHE_NAME.test(cmd.name))
+    fail("INVALID_ARGUMENT", `invalid cache name "${cmd.name}"`, {
+      issues: [{ path: "name", message: "invalid cache name" }],
+    });
+  if (sim.slab.caches.has(cmd.name))
+    fail("CACHE_EXISTS", `cache ${cmd.name} already exists`, { cache: cmd.name });
+  if (
+    !Number.isInteger(cmd.objectSizeBytes) ||
+    cmd.objectSizeBytes < 1 ||
+    cmd.objectSizeBytes > MAX_OBJECT_SIZE_BYTES
+  )
+    fail("INVALID_ARGUMENT", `objectSizeBytes must be an integer in [1, ${MAX_OBJECT_SIZE_BYTES}]`, {
+      issues: [{ path: "objectSizeBytes", message: "out of range" }],
+    });
+  const align = cmd.alignBytes ?? 8;
+  if (!Number.isInteger(align) || align < 1 || align > 4096 || (align & (align - 1)) !== 0)
+    fail("INVALID_ARGUMENT", "alignBytes must be a power of two in [1, 4096]", {
+      issues: [{ path: "alignBytes", message: "not a power of two" }],
+    });
+  if (sim.slab.caches.size >= sim.limits.maxCaches)
+    fail("LIMIT_EXCEEDED", `cache limit ${sim.limits.maxCaches} reached`, {
+      limit: "maxCaches",
+      value: sim.limits.maxCaches,
+    });
+  const flags = {
+    account: cmd.flags?.account ?? false,
+    reclaimAccount: cmd.flags?.reclaimAccount ?? false,
+    hwcacheAlign: cmd.flags?.hwcacheAlign ?? false,
+    typesafeByRcu: cmd.flags?.typesafeByRcu ?? false,
+  };
+  let shrinker: KmemCache["shrinker"] = null;
+  if (cmd.shrinker !== undefined && cmd.shrinker !== null) {
+    const seeks = cmd.shrinker.seeks ?? 2;
+    if (!Number.isInteger(seeks) || seeks < 0 || seeks > 1000)
+      fail("INVALID_ARGUMENT", "shrinker.seeks must be an integer in [0, 1000]");
+    shrinker = { memcgAware: cmd.shrinker.memcgAware ?? true, seeks };
+  } else if (cmd.shrinker === undefined && flags.reclaimAccount) shrinker = { memcgAware: true, seeks: 2 };
+  const g = computeGeometry({
+    objectSizeBytes: cmd.objectSizeBytes,
+    alignBytes: align,
+    hwcacheAlign: flags.hwcacheAlign,
+    freePointerOutside: flags.typesafeByRcu,
+    cpuCount: sim.config.cpuCount,
+    slubMaxOrder: sim.config.slubMaxOrder,
+    slubMinObjects: sim.config.slubMinObjects,
+    minPartial: sim.config.minPartial,
+  });
+  const cache = sim.slab.createCache(cmd.name, cmd.objectSizeBytes, g, flags, shrinker);
+  if (flags.account) sim.model.onCacheAccounted(sim.slab, cache);
+  return cache;
+}
+
+/** The seed's `register_memcg_cache`: opt the cache in (same as `flags.account`). */
+export function registerCache(sim: Sim, name: string): KmemCache {
+  const cache = cacheNamed(sim, name);
+  if (!cache.accounted) {
+    cache.accounted = true;
+    sim.model.onCacheAccounted(sim.slab, cache);
+  }
+  return cache;
+}
+
+export function removeCache(sim: Sim, name: string): void {
+  const cache = cacheNamed(sim, name);
+  const live = cache.totals().activeObjects;
+  if (live > 0)
+    fail("CACHE_BUSY", `cache ${name} still has ${live} objects`, { cache: name, activeObjectCount: live });
+  sim.slab.removeCache(cache);
+}
+
+/** Resolves the cgroup an allocation is charged to: the task's (first touch) or a named one (remote). */
+function allocTarget(
+  sim: Sim,
+  pid: number | undefined,
+  cgroup: string | undefined,
+): { cg: Cgroup; task: Task | null } {
+  if ((pid === undefined) === (cgroup === undefined))
+    fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required", {
+      issues: [{ path: "pid", message: "give pid or cgroup" }],
+    });
+  if (pid !== undefined) {
+    const t = liveTask(sim, pid);
+    return { cg: t.cgroup, task: t };
+  }
+  return { cg: onlineAncestor(lookupCgroup(sim, cgroup!, true)), task: null };
+}
+
+function checkCount(sim: Sim, count: number): void {
+  if (!Number.isSafeInteger(count) || count < 1)
+    fail("INVALID_ARGUMENT", "count must be an integer ≥ 1", {
+      issues: [{ path: "count", message: "must be ≥ 1" }],
+    });
+  if (count > sim.limits.maxCountPerCommand)
+    fail("LIMIT_EXCEEDED", `count above the per-command limit ${sim.limits.maxCountPerCommand}`, {
+      limit: "maxCountPerCommand",
+      value: sim.limits.maxCountPerCommand,
+    });
+}
+
+export function allocObjects(sim: Sim, cmd: C.AllocObjectsCmd): C.AllocResult {
+  const cache = cacheNamed(sim, cmd.cache);
+  const { cg, task } = allocTarget(sim, cmd.pid, cmd.cgroup);
+  const count = cmd.count ?? 1;
+  checkCount(sim, count);
+  const gfp = parseGfp(cmd.gfp);
+  if (sim.slab.liveObjects + count > sim.limits.maxLiveObjects)
+    fail("LIMIT_EXCEEDED", `live object limit ${sim.limits.maxLiveObjects} would be exceeded`, {
+      limit: "maxLiveObjects",
+      value: sim.limits.maxLiveObjects,
+    });
+  const reclaimable = cmd.reclaimable ?? cache.shrinker !== null;
+  const wantIds = cmd.returnObjectIds ?? count <= 1000;
+  const out = newOutcome();
+  const ctx: ChargeCtx = { task, cpu: task?.cpu ?? 0, gfp, out };
+  const ids: number[] = [];
+  const before = chargedPagesNow(cg);
+  let error: C.AllocResult["error"] = null;
+  const pid = task?.pid ?? 0;
+  const done = sim.slab.allocObjects(cache, cg, pid, reclaimable, ctx, count, wantIds ? ids : null);
+  assert(done >= 0 && done <= count, "slab: more objects allocated than asked for");
+  if (done < count) error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
+  if (task !== null && taskAt(sim, task.pid) === task) handleOverHigh(sim, task, out);
+  runPendingHighWork(sim, out);
+  const r: C.AllocResult = {
+    allocatedCount: done,
+    failedCount: count - done,
+    error,
+    failedAt: error === "ENOMEM" && out.failedAt !== null ? out.failedAt.path : null,
+    chargedBytes: Math.max(0, chargedPagesNow(cg) - before) * PAGE,
+    reclaimedBytes: out.reclaimedPages * PAGE,
+    oomKilledPids: out.oomKilledPids,
+    throttleMs: out.throttleMs,
+  };
+  if (wantIds) r.objectIds = ids;
+  return r;
+}
+
+/** Kernel-memory pages charged to `cg` right now (for a result's chargedBytes). */
+function chargedPagesNow(cg: Cgroup): number {
+  return cg.row[cg.rowOff + STAT_KERNEL_PAGES];
+}
+
+export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
+  if (cmd.cpu !== undefined && (!Number.isInteger(cmd.cpu) || cmd.cpu < 0 || cmd.cpu >= sim.config.cpuCount))
+    fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${sim.config.cpuCount - 1}]`, {
+      issues: [{ path: "cpu", message: "out of range" }],
+    });
+  let slots: ArrayLike<number>;
+  let missing = 0;
+  let lastPid = -1;
+  let cpu = 0;
+  if (cmd.objectIds !== undefined) {
+    if (
+      cmd.cache !== undefined ||
+      cmd.pid !== undefined ||
+      cmd.cgroup !== undefined ||
+      cmd.count !== undefined ||
+      cmd.order !== undefined
+    )
+      fail("INVALID_ARGUMENT", "objectIds excludes cache, pid, cgroup, count and order");
+    const picked: number[] = [];
+    const seen = new Set<number>();
+    for (const id of cmd.objectIds) {
+      const s = sim.slab.liveSlot(id);
+      if (s < 0 || seen.has(s)) missing++;
+      else {
+        seen.add(s);
+        picked.push(s);
+      }
+    }
+    slots = picked;
+  } else {
+    if (cmd.cache === undefined || cmd.count === undefined)
+      fail("INVALID_ARGUMENT", "free by selection needs cache and count (or objectIds)");
+    const cache = cacheNamed(sim, cmd.cache);
+    checkCount(sim, cmd.count);
+    if ((cmd.pid === undefined) === (cmd.cgroup === undefined))
+      fail("INVALID_ARGUMENT", "exactly one of pid and cgroup is required");
+    if (cmd.pid !== undefined) {
+      const t = liveTask(sim, cmd.pid);
+      lastPid = cmd.pid;
+      cpu = t.cpu;
+      slots = sim.slab.selectSlotsOfTask(cache, cmd.pid, cmd.count, cmd.order ?? "newest", sim.prng);
+    } else {
+      const s = cache.ownerLists.get(lookupCgroup(sim, cmd.cgroup!, true).id);
+      slots = sim.slab.selectSlots(
+        s === undefined ? [] : [s],
+        -1,
+        cmd.count,
+        cmd.order ?? "newest",
+        sim.prng,
+        true,
+      );
+    }
+    missing = cmd.count - slots.length;
+  }
+  const keyBefore = totalKernelPages(sim);
+  let freedSlabs = 0;
+  const objcgBefore = sim.slab.liveObjects;
+  if (cmd.cpu !== undefined) {
+    // frees on a given CPU (a trace's, e.g. RCU callbacks on another CPU): its stocks take them
+    for (let i = 0; i < slots.length; i++) freedSlabs += sim.slab.freeInRun(slots[i], cmd.cpu);
+  } else
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      const p = sim.slab.pidOf(s);
+      if (p !== lastPid) {
+        lastPid = p;
+        cpu = taskAt(sim, p)?.cpu ?? 0;
+      }
+      freedSlabs += sim.slab.freeInRun(s, cpu);
+    }
+  sim.slab.endFreeRun();
+  const freed = objcgBefore - sim.slab.liveObjects;
+  assert(freed >= 0 && freed <= slots.length, "slab: a free run freed more objects than it was given");
+  return {
+    freedCount: freed,
+    missingCount: missing,
+    unchargedBytes: Math.max(0, keyBefore - totalKernelPages(sim)) * PAGE,
+    freedSlabCount: freedSlabs,
+  };
+}
+
+/**
+ * Kernel pages charged to all cgroups: the root's hierarchical value less its own (= the sum over
+ * its online and dying children, an invariant), O(1) whatever the number of cgroups.
+ */
+function totalKernelPages(sim: Sim): number {
+  return sim.root.statHier[2] - sim.root.statLocal[2];
+}
