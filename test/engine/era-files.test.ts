@@ -294,3 +294,24 @@ describe("rfc-2012 /proc/slabinfo (audit row 33)", () => {
     );
   });
 });
+
+describe("kmem activation inherited only under use_hierarchy (audit row 21)", () => {
+  it.each(["v3.8", "v4.5"] as const)(
+    "%s: a child of an active cgroup is active only with use_hierarchy 1",
+    (model) => {
+      const s = new Sim({ model, cgroupVersion: 1, cpuCount: 1 });
+      s.mkdir("/flat", "/tree");
+      s.write("/tree", "memory.use_hierarchy", "1");
+      for (const p of ["/flat", "/tree"]) s.write(p, "memory.kmem.limit_in_bytes", "1G");
+      s.mkdir("/flat/c", "/tree/c");
+      expect(s.cg("/flat/c").kmemActive).toBe(false);
+      expect(s.cg("/tree/c").kmemActive).toBe(true);
+      s.dentry();
+      s.spawn("/flat/c", { pid: 41 });
+      s.spawn("/tree/c", { pid: 42 });
+      for (const pid of [41, 42]) s.alloc("dentry", { pid }, 22); // the first from the root cache
+      expect(s.num("/flat/c", "memory.kmem.usage_in_bytes")).toBe(0);
+      expect(s.num("/tree/c", "memory.kmem.usage_in_bytes")).toBe(4096);
+    },
+  );
+});

@@ -268,6 +268,11 @@ describe("v3.8 model", () => {
     expect(() => s.write("/h", "memory.kmem.limit_in_bytes", "1M")).toThrowError(/without tasks or children/);
     s.write("/a", "memory.kmem.limit_in_bytes", "1M");
     expect(s.cg("/a").kmemActive).toBe(true);
+    // children inherit activation only under use_hierarchy (3.8 mem_cgroup_create → memcg_propagate_kmem)
+    s.mkdir("/a/flat");
+    expect(s.cg("/a/flat").kmemActive).toBe(false);
+    s.rmdir("/a/flat");
+    s.write("/a", "memory.use_hierarchy", "1");
     s.mkdir("/a/child");
     expect(s.cg("/a/child").kmemActive).toBe(true);
     expect(s.read("/a/child", "memory.kmem.limit_in_bytes")).toBe("9223372036854775807\n");
