@@ -51,6 +51,13 @@ const CLASSES: (abstract new (...args: never[]) => unknown)[] = [
   V618Model,
 ];
 
+/**
+ * Fields a class's constructor builds that are not state: tables of functions bound to the instance
+ * (Simulation.ops, the up-calls of kernel.ts). Capture leaves them out; restore builds the root
+ * simulation with its constructor, so they are bound to the restored one.
+ */
+const REBUILT_FIELDS: Record<string, ReadonlySet<string>> = { Simulation: new Set(["ops"]) };
+
 const PROTO_BY_NAME = new Map<string, object>(CLASSES.map((c) => [c.name, c.prototype as object]));
 const NAME_BY_PROTO = new Map<object, string>(CLASSES.map((c) => [c.prototype as object, c.name]));
 
@@ -234,7 +241,8 @@ export function captureState(sim: Simulation): SnapshotGraph {
         );
       c = name;
     }
-    const keys = Object.keys(o);
+    const rebuilt = c === null ? undefined : REBUILT_FIELDS[c];
+    const keys = rebuilt === undefined ? Object.keys(o) : Object.keys(o).filter((k) => !rebuilt.has(k));
     const vals: Val[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++)
       vals[i] = val((o as Record<string, unknown>)[keys[i]], `${path}.${keys[i]}`);
@@ -252,7 +260,9 @@ export function restoreState(graph: SnapshotGraph, limits: EngineLimits = DEFAUL
   graph.nodes.forEach((n, i) => {
     switch (n.k) {
       case "o": {
-        if (n.c === null) objs[i] = {};
+        // the root by its constructor (its REBUILT_FIELDS bound to it), its state then written over
+        if (i === 0 && n.c === "Simulation") objs[i] = new Simulation(graph.config, limits);
+        else if (n.c === null) objs[i] = {};
         else {
           const proto = PROTO_BY_NAME.get(n.c);
           if (proto === undefined) throw new Error(`snapshot: unknown class ${n.c}`);
