@@ -104,7 +104,10 @@ export function createCgroup(sim: Sim, path: string): Cgroup {
   sim.idr.byId.set(cg.id, cg);
   cg.objcgId = sim.slab.newObjcg(cg);
   cg.memcgIndex = idaAlloc(sim.idr.memcgIndex, 1);
-  if (parent.kmemActive) activateKmem(sim, cg);
+  // a child of a kmem-active cgroup is born active only under use_hierarchy: 3.8 mem_cgroup_create
+  // calls memcg_propagate_kmem inside `if (parent && parent->use_hierarchy)`; 4.5
+  // memcg_propagate_kmem finds no parent_mem_cgroup without it (memory.parent is NULL)
+  if (parent.kmemActive && parent.useHierarchy) activateKmem(sim, cg);
   sim.events.emit(sim.clockMs, "cgroup_created", { cgroup: cg.path });
   sim.model.onCgroupCreated(sim.slab, cg);
   return cg;

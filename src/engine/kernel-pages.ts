@@ -6,7 +6,6 @@ import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
 import type { Sim } from "./sim.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 
-
 /** What a whole-page kernel allocation is: the kinds whose accounting differs between eras. */
 export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "other"] as const;
 export type KernelPageKind = (typeof KERNEL_PAGE_KINDS)[number];
@@ -62,8 +61,19 @@ export function kernelPagesAccounted(sim: Sim, kind: KernelPageKind, gfp: number
     case "kmemcg":
       return memcg.kmemActive && (kind === "kernelStack" || kind === "kmallocLarge");
     case "account":
-      return kind === "kernelStack" || (gfp & GFP_ACCOUNT) !== 0;
+      return kmemAccountingActive(sim, memcg) && (kind === "kernelStack" || (gfp & GFP_ACCOUNT) !== 0);
   }
+}
+
+/**
+ * Whether kmem accounting is on in `memcg`: eras whose v1 `kmem.limit_in_bytes` write activates it
+ * (`Era.kmemLimit` "activate": 3.8, 4.5) account nothing in a v1 cgroup until then
+ * (memcg_kmem_is_active); 4.5 on cgroup v2 activates every cgroup at creation, and 4.6+
+ * (b313aeee2509 "mm: memcontrol: enable kmem accounting for all cgroups in the legacy hierarchy")
+ * always accounts.
+ */
+export function kmemAccountingActive(sim: Sim, memcg: Cgroup): boolean {
+  return sim.era.kmemLimit !== "activate" || sim.config.cgroupVersion === 2 || memcg.kmemActive;
 }
 
 /** Result of allocKernelPages: the AllocResult of docs/API.md §5 plus the id to free the pages by. */
@@ -193,7 +203,6 @@ export class KernelPages {
   private charge(memcg: Cgroup, n: number, ctx: ChargeCtx): boolean {
     return this.sim.model.chargeKernelPages(memcg, n, ctx);
   }
-
 
   /** Frees allocations by id (`__free_pages` → `__memcg_kmem_uncharge_page`); unknown ids count as missing. */
   free(cmd: C.FreeKernelPagesCmd): C.FreeResult {

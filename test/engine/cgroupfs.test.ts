@@ -8,11 +8,12 @@ import { MiB, Sim } from "./helpers.js";
  * SLAB_ACCOUNT | SLAB_RECLAIM_ACCOUNT) and 3 kmalloc-256 objects (not accounted from 4.5 on);
  * /a/b idle; /a/c created and removed (nothing pins it, so it is released at once).
  */
-function known(model: "v5.9" | "v4.5" | "v3.8") {
+function known(model: "v6.18" | "v5.9" | "v4.5" | "v3.8") {
   // exact accounting (no per-CPU page stock): these tests are about the files' formats
   const s = new Sim({ model, cpuCount: 1, memoryBytes: 64 * MiB, chargeBatchPages: 1 });
   s.mkdir("/a", "/a/b");
-  if (model === "v3.8") s.write("/a", "memory.kmem.limit_in_bytes", "64M");
+  // 3.8 and 4.5 (cgroup v1) account kmem only once kmem.limit_in_bytes was written
+  if (model === "v3.8" || model === "v4.5") s.write("/a", "memory.kmem.limit_in_bytes", "64M");
   s.dentry();
   s.cache("kmalloc-256", 256);
   s.spawn("/a", { pid: 42 });
@@ -31,8 +32,8 @@ const HEADER =
 const DENTRY_2 =
   "dentry                42     42    192   21    1 : tunables    0    0    0 : slabdata      2      2      0\n";
 
-describe("cgroup v2 files (v5.9, 6.x formats)", () => {
-  const s = known("v5.9");
+describe("cgroup v2 files (v6.18 formats)", () => {
+  const s = known("v6.18");
 
   it("prints memory.current and memory.peak in bytes", () => {
     // 10 anon + 5 file + 2 kernel pages (22 × 200 B through the obj stock)
@@ -115,7 +116,7 @@ describe("cgroup v2 files (v5.9, 6.x formats)", () => {
   });
 
   it("prints memory.events and memory.events.local in kernel key order", () => {
-    const text = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";
+    const text = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\nsock_throttled 0\n";
     expect(s.read("/a", "memory.events")).toBe(text);
     expect(s.read("/a", "memory.events.local")).toBe(text);
   });
@@ -124,7 +125,7 @@ describe("cgroup v2 files (v5.9, 6.x formats)", () => {
     expect(s.read("/a", "cgroup.stat")).toBe(
       "nr_descendants 1\nnr_subsys_memory 2\nnr_dying_descendants 0\nnr_dying_subsys_memory 0\n",
     );
-    const t = known("v5.9");
+    const t = known("v6.18");
     t.mkdir("/a/d");
     const p = t.spawn("/a/d");
     t.pages(p, "file", 4096);
@@ -145,8 +146,8 @@ describe("cgroup v2 files (v5.9, 6.x formats)", () => {
     expect(() => s.read("/a", "memory.reclaim")).toThrowError(/write-only/);
   });
 
-  it("prints the 4.x cgroup.stat (two lines) for the v4.5 model on cgroup v2", () => {
-    const t = new Sim({ model: "v4.5", cgroupVersion: 2 });
+  it("prints the pre-6.11 cgroup.stat (two lines) for the v5.9 model", () => {
+    const t = new Sim({ model: "v5.9" });
     t.mkdir("/a", "/a/b");
     expect(t.read("/a", "cgroup.stat")).toBe("nr_descendants 1\nnr_dying_descendants 0\n");
   });
@@ -178,7 +179,8 @@ describe("cgroup v1 files", () => {
     expect(s.read("/a", "memory.stat")).toBe(
       `${keys.join("\n")}\nhierarchical_memory_limit 9223372036854771712\n${keys.map((k) => `total_${k}`).join("\n")}\n`,
     );
-    expect(s.read("/a", "memory.oom_control")).toBe("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+    // 4.5 mem_cgroup_oom_control_read: no oom_kill line (4.13+)
+    expect(s.read("/a", "memory.oom_control")).toBe("oom_kill_disable 0\nunder_oom 0\n");
     expect(s.read("/a", "memory.kmem.slabinfo")).toBe(
       `${HEADER}dentry                21     21    192   21    1 : tunables    0    0    0 : slabdata      1      1      0\n`,
     );

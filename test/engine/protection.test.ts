@@ -10,7 +10,8 @@ import { MiB, Sim, valuesClose } from "./helpers.js";
  * (no memory_recursiveprot), no child saw oom; memory.reclaim on C gets it to 10M.
  */
 function layout(attr: "memory.min" | "memory.low") {
-  const s = new Sim({ model: "v5.9", memoryBytes: 1024 * MiB });
+  // v6.18: memory.reclaim is 5.19+ (the kselftest of this layout uses it)
+  const s = new Sim({ model: "v6.18", chargeBatchPages: 1, memoryBytes: 1024 * MiB });
   s.mkdir("/A", "/A/B", "/A/G", "/A/B/C", "/A/B/D", "/A/B/E", "/A/B/F");
   s.write("/A", "memory.max", "200M");
   for (const k of ["C", "D", "E"]) s.pages(s.spawn(`/A/B/${k}`), "file", 50 * MiB);

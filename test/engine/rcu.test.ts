@@ -14,18 +14,19 @@ import { Sim } from "./helpers.js";
 // grace period alone.
 const meminfo = (s: Sim, key: string): number =>
   Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(procMeminfo(s.sim))![1]);
-const slabs = (s: Sim, name: string): number => {
-  const line = procSlabinfo(s.sim)
+// num_slabs of the cache; rfc-2012 lists its copies on lines of their own (`<name>-<n>`), summed here
+const slabs = (s: Sim, name: string): number =>
+  procSlabinfo(s.sim)
     .split("\n")
-    .find((l) => l.startsWith(`${name} `))!;
-  return Number(line.split(":")[2].trim().split(/\s+/)[2]); // slabdata <active_slabs> <num_slabs> ...
-};
+    .filter((l) => l.startsWith(`${name} `) || new RegExp(`^${name}-\\d+ `).test(l))
+    .reduce((n, line) => n + Number(line.split(":")[2].trim().split(/\s+/)[2]), 0); // slabdata <active_slabs> <num_slabs> ...
 
 function twins(model: ModelName) {
   const make = (rcu: boolean) => {
     const s = new Sim({ model, cpuCount: 1 });
     s.mkdir("/a");
-    if (model === "v3.8") s.write("/a", "memory.kmem.limit_in_bytes", "1G");
+    // 3.8 and 4.5 (cgroup v1) account kmem only once kmem.limit_in_bytes was written
+    if (model === "v3.8" || model === "v4.5") s.write("/a", "memory.kmem.limit_in_bytes", "1G");
     s.ex({
       op: "createCache",
       name: "anon_vma",

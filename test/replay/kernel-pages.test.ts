@@ -27,9 +27,25 @@ const accountPage = {
 const plainPage = { op: "allocKernelPages" as const, pid: 100, kind: "other" as const, gfp: "GFP_KERNEL" };
 
 describe("allocKernelPages per era", () => {
+  it("v4.5 cgroup v1 charges nothing until kmem.limit_in_bytes is written (even -1); cgroup v2 always", () => {
+    const s = setup("v4.5");
+    expect(s.ex(stack)).toMatchObject({ allocatedBytes: 16384, chargedBytes: 0, accounted: false });
+    expect(s.num("/a", "memory.kmem.usage_in_bytes")).toBe(0);
+    s.mkdir("/b");
+    s.write("/b", "memory.kmem.limit_in_bytes", "-1"); // 4.x memcg_update_kmem_limit activates on any value
+    s.ex({ op: "moveTask", pid: 100, cgroup: "/b" });
+    expect(s.ex(stack)).toMatchObject({ chargedBytes: 16384, accounted: true });
+    expect(s.num("/b", "memory.kmem.usage_in_bytes")).toBe(16384);
+    expect(s.read("/b", "memory.kmem.limit_in_bytes")).toBe("9223372036854771712\n");
+    const v2 = new Sim({ model: "v4.5", cgroupVersion: 2, cpuCount: 1 });
+    v2.mkdir("/a");
+    v2.spawn("/a", { pid: 100 });
+    expect(v2.ex(stack)).toMatchObject({ chargedBytes: 16384, accounted: true });
+  });
+
   it("v5.9 and v4.5 charge a kernel stack (16384) and an ACCOUNT order-1 page (8192), not a plain page", () => {
     for (const model of ["v5.9", "v4.5"] as const) {
-      const s = setup(model);
+      const s = setup(model, model === "v4.5"); // 4.5 v1: kmem accounting needs the activating write
       const a = s.ex(stack);
       expect(a).toMatchObject({ allocatedBytes: 16384, chargedBytes: 16384, accounted: true, error: null });
       const b = s.ex(accountPage);
@@ -69,7 +85,7 @@ describe("allocKernelPages per era", () => {
   });
 
   it("v4.5: a removed cgroup stays dying while a charged page lives; v5.9 moves the charge to the parent", () => {
-    const b = setup("v4.5");
+    const b = setup("v4.5", true);
     b.write("/a", "memory.use_hierarchy", "1");
     b.mkdir("/a/b");
     b.ex({ op: "moveTask", pid: 100, cgroup: "/a/b" });

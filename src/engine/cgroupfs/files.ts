@@ -19,7 +19,6 @@ import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 import { v2MemoryStat } from "./v2-stat.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
 
-
 /**
  * One cgroupfs file, as the kernel's `struct cftype` rows of `mem_cgroup_legacy_files[]` (v1) and
  * `memory_files[]` (v2): its name, where it exists, how it reads, and how a write is validated.
@@ -354,14 +353,12 @@ const V2_TABLE: readonly Cftype[] = [
     name: "memory.peak",
     notOnRoot: true,
     read: (_sim, cg) => `${cg.memory.watermark * PAGE}\n`,
-    write: (sim, cg, value) => {
-      // 6.12+ peak_write: the writer's own descriptor gets a watermark of its own; a fresh reader
-      // (every request here opens the file anew) still reads the global one
+    write: (sim) => {
+      // 6.12+ peak_write (c6f53ed8f213): the writer's own descriptor gets a watermark of its own;
+      // a fresh reader (every request here opens the file anew) still reads the global one, which
+      // no write ever resets. 5.19–6.11: the file has no write handler.
       if (sim.era.peakResetPerFd) return none;
-      if (value === "") fail("EINVAL", "memory.peak needs a non-empty write", { file: "memory.peak" });
-      return () => {
-        cg.memory.watermark = cg.memory.usage;
-      };
+      return fail("EINVAL", "memory.peak is read-only in this kernel", { file: "memory.peak" });
     },
   },
   {
@@ -420,7 +417,9 @@ const V2_TABLE: readonly Cftype[] = [
   {
     name: "cgroup.events",
     notOnRoot: true,
-    read: (_sim, cg) => `populated ${subtree(cg).some((c) => c.tasks.size > 0) ? 1 : 0}\nfrozen 0\n`,
+    // cgroup_events_show: `frozen` since the 5.2 freezer (Era.cgroupEventsFrozen)
+    read: (sim, cg) =>
+      `populated ${subtree(cg).some((c) => c.tasks.size > 0) ? 1 : 0}\n${sim.era.cgroupEventsFrozen ? "frozen 0\n" : ""}`,
   },
 ];
 
@@ -513,15 +512,15 @@ function cgroupStat(sim: Sim, cg: Cgroup): string {
 function kmemSlabinfo(sim: Sim, cg: Cgroup): string {
   const rule = sim.era.kmemSlabinfo;
   if (rule === "empty") return ""; // 5.9: deprecated, prints nothing
-  if (rule === "active-only" && !cg.kmemActive)
+  // 3.8 mem_cgroup_slabinfo_read: -EIO unless memcg_can_account_kmem, which is false for the root
+  if (rule === "active-only" && (cg.isRoot || !cg.kmemActive))
     fail("EIO", "kmem accounting is not active in this cgroup", { file: "memory.kmem.slabinfo" });
   let out = SLABINFO_HEADER;
+  // 4.x memcg_slab_show: the header, then the caches whose memcg_params.memcg is this cgroup (the
+  // root owns no copy, so it prints the header alone); names through cache_name(), the root cache's
+  if (cg.isRoot) return out;
   const caches = [...sim.slab.caches.values()].reverse();
   for (const cache of caches) {
-    if (cg.isRoot) {
-      out += slabinfoLine(cache.name, [cache.base]);
-      continue;
-    }
     const inst = cache.children.get(cg.id);
     if (inst !== undefined && inst.state !== "pending") out += slabinfoLine(cache.name, [inst]);
   }
@@ -663,11 +662,19 @@ function v1SetKmemLimit(sim: Sim, cg: Cgroup, p: number): () => void {
     return () => {
       cg.kmem.max = p; // stored and printed; the C model's kmem mirror never enforces it
     };
-  // docs/DOMAIN.md §6.2 marks "only a finite value activates" as unverified. Decision: follow the 3.8
-  // code as remembered (memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`), so
-  // `echo -1` on an inactive cgroup is accepted and changes nothing.
-  if (rule === "activate" && !cg.kmemActive && p !== Number.POSITIVE_INFINITY) {
-    if (cg.tasks.size > 0 || (cg.useHierarchy && cg.children.size > 0))
+  // 3.8 memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`, so `echo -1` on an
+  // inactive cgroup is accepted and changes nothing; 4.x activates on any value (kmemActivateOnMax).
+  if (
+    rule === "activate" &&
+    !cg.kmemActive &&
+    (p !== Number.POSITIVE_INFINITY || sim.era.kmemActivateOnMax)
+  ) {
+    // 3.8 memcg_update_kmem_limit: cgroup_task_count (own tasks); 4.x memcg_activate_kmem:
+    // cgroup_is_populated (tasks anywhere in the subtree); both: use_hierarchy && children
+    const populated = sim.era.kmemActivateOnMax
+      ? subtree(cg).some((c) => c.tasks.size > 0)
+      : cg.tasks.size > 0;
+    if (populated || (cg.useHierarchy && cg.children.size > 0))
       fail("EBUSY", "kmem accounting can only be activated in a cgroup without tasks or children", {
         file: "memory.kmem.limit_in_bytes",
       });

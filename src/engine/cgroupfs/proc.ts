@@ -3,12 +3,25 @@ import type { Sim } from "../sim.js";
 import { SLABINFO_HEADER, slabinfoLine } from "./slabinfo.js";
 
 /**
- * `/proc/slabinfo` (docs/DOMAIN.md §6.3): root caches only, newest first (the kernel adds caches at the
+ * `/proc/slabinfo` (docs/DOMAIN.md §6.3): 3.8+ (Era.slabinfoAggregatesCopies) root caches only, newest first (the kernel adds caches at the
  * head of `slab_caches`), each with its per-cgroup copies' numbers added in
  * (`memcg_accumulate_slabinfo`).
  */
 export function procSlabinfo(sim: Sim): string {
   let out = SLABINFO_HEADER;
+  if (!sim.era.slabinfoAggregatesCopies) {
+    // the seed: every copy is a cache of its own on `slab_caches` (kmem_cache_dup →
+    // kmem_cache_create, list_add at the head), printed under its own name, newest first
+    const all = [];
+    for (const cache of sim.slab.caches.values()) {
+      all.push({ copy: cache.base, name: cache.name });
+      for (const c of cache.children.values())
+        if (c.state !== "pending") all.push({ copy: c, name: c.displayName });
+    }
+    all.sort((a, b) => b.copy.id - a.copy.id);
+    for (const { copy, name } of all) out += slabinfoLine(name, [copy]);
+    return out;
+  }
   for (const cache of [...sim.slab.caches.values()].reverse())
     out += slabinfoLine(cache.name, [cache.base, ...cache.children.values()]);
   return out;

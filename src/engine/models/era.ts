@@ -11,9 +11,12 @@ export type CounterKind = "res_counter" | "page_counter";
 
 /**
  * v1 `memory.kmem.limit_in_bytes` write, by era:
- * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed, 4.x–5.15: memcg_update_kmem_limit / _max);
- * - `activate`: 3.8 — the first finite write activates kmem accounting (EBUSY with tasks/children), then as `limit`;
- * - `unenforced`: 5.16–6.0 — stored and printed, never enforced (mem_cgroup_write: RES_LIMIT of _KMEM);
+ * - `limit`: sets the kmem counter's limit, EBUSY below usage (the seed; 4.6–5.15
+ *   mm/memcontrol.c:memcg_update_kmem_max → page_counter_set_max, e.g. 5.10);
+ * - `activate`: 3.8–4.5 on cgroup v1 — kmem accounting is off until the first write activates it
+ *   (EBUSY with tasks or, under use_hierarchy, children), then as `limit`; see `kmemActivateOnMax`.
+ *   On cgroup v2 (4.5) every cgroup is active from creation;
+ * - `unenforced`: stored and printed, never enforced (no era uses it now);
  * - `ignored`: 6.1+ — accepted and discarded, reads the maximum (memcg1_write: "kmem.limit_in_bytes is deprecated").
  */
 export type KmemLimitRule = "limit" | "activate" | "unenforced" | "ignored";
@@ -38,6 +41,12 @@ export interface Era {
   readonly hierarchyAlways: boolean;
   readonly kmemLimit: KmemLimitRule;
   /**
+   * With `kmemLimit: "activate"`, a write of the maximum ("-1") activates too: 4.x
+   * mm/memcontrol.c:memcg_update_kmem_limit calls memcg_activate_kmem for any value (4.0–4.5),
+   * where 3.8 memcg_update_kmem_limit activates only when `val != RESOURCE_MAX`.
+   */
+  readonly kmemActivateOnMax: boolean;
+  /**
    * What the v1 `kmem` counter holds: `seed` — the RFC's own counter, charged only with
    * `kmemIndependentAccounting` (the seed's knobs exist only here); `subset` — kmem pages charged
    * to both counters, so kmem ≤ memory (3.8–5.2); `mirror` — kernel pages mirrored from the
@@ -45,10 +54,28 @@ export interface Era {
    */
   readonly kmemCounter: "seed" | "subset" | "mirror";
   readonly kmemSlabinfo: KmemSlabinfoRule;
-  /** v1 `memory.oom_control` prints `oom_kill N` (4.13+). */
+  /**
+   * v1 `memory.oom_control` prints `oom_kill N` (4.13+: 8e675f7af507 "mm/oom_kill: count global
+   * and memory cgroup oom kills" added it to mm/memcontrol.c:mem_cgroup_oom_control_read).
+   */
   readonly oomControlOomKill: boolean;
-  /** `cgroup.stat` prints nr_subsys_<controller> / nr_dying_subsys_<controller> (6.11+). */
+  /**
+   * `cgroup.stat` prints nr_subsys_<controller> / nr_dying_subsys_<controller> (6.11+:
+   * ab0312526867 "cgroup: Show # of subsystem CSSes in cgroup.stat", kernel/cgroup/cgroup.c:cgroup_stat_show).
+   */
   readonly cgroupStatPerSubsys: boolean;
+  /**
+   * `cgroup.events` prints `frozen N` after `populated N` (5.2+: 76f969e8948d "cgroup: cgroup v2
+   * freezer", kernel/cgroup/cgroup.c:cgroup_events_show).
+   */
+  readonly cgroupEventsFrozen: boolean;
+  /**
+   * `/proc/slabinfo` lists root caches only, each with its per-cgroup copies' numbers added in
+   * (3.8+: Glauber Costa, "[PATCH v6 26/29] Aggregate memcg cache values in slabinfo", Nov 2012:
+   * mm/slab_common.c:s_show skips `!is_root_cache(s)`, memcg_accumulate_slabinfo). Before it (the
+   * seed) the copies were ordinary caches on `slab_caches`, each printed on its own line.
+   */
+  readonly slabinfoAggregatesCopies: boolean;
   /** New anon pages start on the inactive list (5.9+ lru_cache_add_inactive_or_unevictable). */
   readonly anonStartsInactive: boolean;
   /**
@@ -133,9 +160,13 @@ export interface Era {
    */
   readonly atomicCharge: "nomem" | "force-silent" | "force";
   /**
-   * A `memory.peak` write resets only the writing file descriptor's own watermark (6.12+
-   * peak_write: `ofp->value = usage`), which dies with the descriptor — so through this facade,
-   * where every request opens the file anew, a write changes nothing any reader sees.
+   * A `memory.peak` write resets only the writing file descriptor's own watermark (6.12+:
+   * c6f53ed8f213 "mm, memcg: cg2 memory{.swap,}.peak write handlers", mm/memcontrol.c:peak_write
+   * `ofp->value = usage`), which dies with the descriptor — so through this facade, where every
+   * request opens the file anew, a write changes nothing any reader sees. No era resets the
+   * global watermark: before 6.12 (5.19–6.11) `memory.peak` has no write handler (EINVAL), and
+   * before 5.19 (8e20d4b33266 "mm/memcontrol: export memcg->watermark via sysfs for v2 memcg")
+   * there is no `memory.peak` (the era's `v2Files` leave it out).
    */
   readonly peakResetPerFd: boolean;
   /**
@@ -171,7 +202,16 @@ export const LRU_KEYS = [
   "unevictable",
 ] as const;
 
-/** The cgroup v2 files the simulator serves before 6.x additions (memory_files[] of 4.5–5.x, cgroup core). */
+/**
+ * The cgroup v2 files of 6.x as the simulator serves them (memory_files[] and cgroup core, the
+ * ones simulated). Older eras list their own (`v2Files`), each file dated:
+ * - `memory.min` 4.18 (bf8d5d52ffe8 "memcg: introduce memory.min");
+ * - `memory.oom.group` 4.19 (3d8b38eb81ca "mm, oom: introduce memory.oom.group");
+ * - `memory.events.local` 5.2 (1e577f970f66 "mm, memcg: introduce memory.events.local");
+ * - `memory.peak` 5.19 (8e20d4b33266), `memory.reclaim` 5.19 (94968384dde1 "memcg: introduce
+ *   per-memcg reclaim interface") — neither is in 5.10's mm/memcontrol.c:memory_files[];
+ * - `cgroup.stat` 4.14 (ec39225cca42 "cgroup: add cgroup.stat interface with basic hierarchy stats").
+ */
 export const V2_FILES_BASE = [
   "memory.current",
   "memory.max",

@@ -24,7 +24,9 @@ const ROWS: [string, (e: Era) => string][] = [
     (e) =>
       ({
         limit: "sets the kmem limit",
-        activate: "first finite write activates kmem accounting",
+        activate: e.kmemActivateOnMax
+          ? "first write (even -1) activates kmem accounting"
+          : "first finite write activates kmem accounting",
         unenforced: "stored, not enforced",
         ignored: "accepted and dropped",
       })[e.kmemLimit],
@@ -45,6 +47,37 @@ const ROWS: [string, (e: Era) => string][] = [
   ["default `chargeBatchPages`", (e) => String(e.defaults.chargeBatchPages)],
   ["default `maxReclaimRetries`", (e) => String(e.defaults.maxReclaimRetries)],
   ["memcgs per CPU page stock", (e) => String(e.nrMemcgStock)],
+  [
+    "v1 `memory.oom_control` `oom_kill` line (4.13, 8e675f7af507)",
+    (e) => (e.oomControlOomKill ? "yes" : "no"),
+  ],
+  ["v2 `memory.events` keys (`__memory_events_show`)", (e) => (e.cgroupV2 ? e.v2EventKeys.join(", ") : "—")],
+  [
+    "v2 `memory.peak` (5.19, 8e20d4b33266) / write (6.12, c6f53ed8f213)",
+    (e) =>
+      !e.cgroupV2 || !e.v2Files.includes("memory.peak")
+        ? "no such file"
+        : e.peakResetPerFd
+          ? "per-descriptor watermark"
+          : "read-only",
+  ],
+  [
+    "v2 `memory.reclaim` (5.19, 94968384dde1)",
+    (e) => (e.cgroupV2 && e.v2Files.includes("memory.reclaim") ? "yes" : "no"),
+  ],
+  [
+    "`cgroup.stat` (4.14, ec39225cca42)",
+    (e) =>
+      !e.cgroupV2 || !e.v2Files.includes("cgroup.stat")
+        ? "no such file"
+        : e.cgroupStatPerSubsys
+          ? "with nr_subsys_* (6.11, ab0312526867)"
+          : "nr_descendants, nr_dying_descendants",
+  ],
+  [
+    "`/proc/slabinfo` copies ([PATCH v6 26/29] Aggregate memcg cache values in slabinfo, 3.8)",
+    (e) => (e.slabinfoAggregatesCopies ? "summed into the root cache's line" : "a line per copy"),
+  ],
   ["v1 files", (e) => String(e.v1Files.length)],
   ["v2 files", (e) => (e.cgroupV2 ? String(e.v2Files.length) : "—")],
   ["v1 `memory.stat` keys (local)", (e) => String(e.v1StatKeys.length)],
@@ -55,8 +88,6 @@ const ROWS: [string, (e: Era) => string][] = [
 export function eraTableMarkdown(): string {
   const head = `| | ${MODEL_NAMES.map((n) => `\`${n}\``).join(" | ")} |`;
   const rule = `|---|${MODEL_NAMES.map(() => "---").join("|")}|`;
-  const body = ROWS.map(
-    ([label, f]) => `| ${label} | ${MODEL_NAMES.map((n) => f(ERAS[n])).join(" | ")} |`,
-  );
+  const body = ROWS.map(([label, f]) => `| ${label} | ${MODEL_NAMES.map((n) => f(ERAS[n])).join(" | ")} |`);
   return [head, rule, ...body].join("\n");
 }

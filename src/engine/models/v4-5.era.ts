@@ -11,11 +11,17 @@ export const V4_5_ERA: Era = {
   cgroupV2: true,
   defaultCgroupVersion: 1,
   hierarchyAlways: false,
-  kmemLimit: "limit",
+  // 4.5 legacy hierarchy: kmem accounting off until a kmem.limit_in_bytes write activates it
+  // (memcg_update_kmem_limit → memcg_activate_kmem); always on from 4.6 (b313aeee2509)
+  kmemLimit: "activate",
+  kmemActivateOnMax: true,
   kmemCounter: "subset",
   kmemSlabinfo: "copies",
-  oomControlOomKill: true,
+  // the oom_kill line came with 4.13 (8e675f7af507)
+  oomControlOomKill: false,
   cgroupStatPerSubsys: false,
+  cgroupEventsFrozen: false,
+  slabinfoAggregatesCopies: true,
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,
@@ -34,7 +40,20 @@ export const V4_5_ERA: Era = {
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 5, chargeBatchPages: 32 },
   v1Files: V1_FILES_BASE,
-  v2Files: V2_FILES_BASE,
+  // 4.5 mm/memcontrol.c:memory_files[] is current, low, high, max, events, stat (memory.min,
+  // oom.group, events.local, peak and reclaim came later, see V2_FILES_BASE); cgroup core:
+  // cgroup.procs and cgroup.events (cgroup.stat is 4.14)
+  v2Files: V2_FILES_BASE.filter(
+    (f) =>
+      ![
+        "memory.min",
+        "memory.peak",
+        "memory.events.local",
+        "memory.reclaim",
+        "memory.oom.group",
+        "cgroup.stat",
+      ].includes(f),
+  ),
   v1StatKeys: [
     "cache",
     "rss",
@@ -49,35 +68,20 @@ export const V4_5_ERA: Era = {
     ...LRU_KEYS,
   ],
   v1StatMemswLimit: false,
-  // the 5.2-era memory_stat_format: slab in whole slab pages, no `kernel` key
+  // 4.5 mm/memcontrol.c:memory_stat_show (587d9f726aae "mm: memcontrol: basic memory statistics
+  // in cgroup2 memory controller", with `sock` from the socket accounting of the same release):
+  // no kernel_stack/slab (4.6: 12580e4b54ba, 27ee57c93ff0), no shmem/anon_thp (4.14)
   v2StatKeys: [
     "anon",
     "file",
-    "kernel_stack",
-    "slab",
     "sock",
-    "shmem",
     "file_mapped",
     "file_dirty",
     "file_writeback",
-    "anon_thp",
     ...LRU_KEYS,
-    "slab_reclaimable",
-    "slab_unreclaimable",
     "pgfault",
     "pgmajfault",
-    "workingset_refault",
-    "workingset_activate",
-    "workingset_nodereclaim",
-    "pgrefill",
-    "pgscan",
-    "pgsteal",
-    "pgactivate",
-    "pgdeactivate",
-    "pglazyfree",
-    "pglazyfreed",
-    "thp_fault_alloc",
-    "thp_collapse_alloc",
   ],
-  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"],
+  // 4.5 mm/memcontrol.c:memory_events_show: low, high, max, oom (oom_kill is 4.13, 8e675f7af507)
+  v2EventKeys: ["low", "high", "max", "oom"],
 };

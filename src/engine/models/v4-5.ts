@@ -2,6 +2,7 @@ import { CHARGE_OK, type ChargeCtx, tryChargeMemcg, uncharge } from "../charge.j
 import { type Cgroup, ROW_KMEM } from "../cgroup.js";
 import { chargeAt, tryChargeAt } from "../page-counter.js";
 import { GFP_ACCOUNT } from "../gfp.js";
+import { kmemAccountingActive } from "../kernel-pages.js";
 import type { KmemCache } from "../slab/cache.js";
 import type { SlabSystem } from "../slab/kmem.js";
 import type { Selection } from "./model.js";
@@ -9,7 +10,8 @@ import { LazyCopyModel } from "./lazy-copy.js";
 
 /**
  * Model B′ — 4.5 to 5.2 (docs/DOMAIN.md §11): accounting is opt-in per cache (SLAB_ACCOUNT, or the seed's
- * registration) or per call (`__GFP_ACCOUNT`) and always on for non-root cgroups; per-cgroup
+ * registration) or per call (`__GFP_ACCOUNT`), on cgroup v1 only once `memory.kmem.limit_in_bytes`
+ * was written (on v2 always) for non-root cgroups; per-cgroup
  * copies are lazy and asynchronous, named `dentry(<css serial>:<cgroup>)`; slab pages charged to
  * `memory` through the modern charge path (reclaim, OOM, forced charges) and then to the v1 `kmem`
  * counter, whose limit fails with ENOMEM without reclaim. memcg-aware list_lru. On rmdir the
@@ -23,7 +25,10 @@ export class V45Model extends LazyCopyModel {
   readonly reparentsLruChargesOnOffline = false;
 
   selectInstance(kmem: SlabSystem, cache: KmemCache, memcg: Cgroup, gfp: number): Selection {
-    if (memcg.isRoot || !(cache.accounted || gfp & GFP_ACCOUNT)) return this.pick(cache.base);
+    // 4.5 memcg_kmem_get_cache: only a kmem-active cgroup gets a copy (v1: after a
+    // kmem.limit_in_bytes write, kmemAccountingActive)
+    if (memcg.isRoot || !kmemAccountingActive(this.sim, memcg) || !(cache.accounted || gfp & GFP_ACCOUNT))
+      return this.pick(cache.base);
     return this.lazyCopy(kmem, cache, memcg, `${cache.name}(${memcg.id}:${memcg.name})`);
   }
 

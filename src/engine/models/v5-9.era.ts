@@ -1,9 +1,11 @@
 // The v5.9 model's era as data (no behaviour: the accounting rules are in v5-9.ts).
-import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE, V2_STAT_KEYS_6X } from "./era.js";
+import { type Era, LRU_KEYS, V1_FILES_BASE, V2_FILES_BASE } from "./era.js";
 
 /**
- * The object-based slab controller (docs/DOMAIN.md §11 model C), with the later 5.x/6.x file
- * formats the simulator has served under this name (cgroup.stat per subsystem, 6.18 memory.stat).
+ * The object-based slab controller (docs/DOMAIN.md §11 model C), with the files of 5.9/5.10
+ * (mm/memcontrol.c at AltafYafai/kernel_common_5.10 @0a5b5efcaaf3, and the 5.9 memory_stat_format
+ * shown as removed lines by "mm: memcontrol: Add the missing numa_stat interface for cgroup v2",
+ * Sep 2020).
  */
 export const V5_9_ERA: Era = {
   name: "v5.9",
@@ -15,12 +17,17 @@ export const V5_9_ERA: Era = {
   defaultCgroupVersion: 2,
   hierarchyAlways: true,
   // 5.9 __memcg_kmem_charge enforces the v1 kmem limit (page_counter_try_charge(&memcg->kmem)), and
-  // memcg_update_kmem_max sets it (EBUSY below usage) until 5.16 (58056f77502f)
+  // mem_cgroup_write case _KMEM: memcg_update_kmem_max → page_counter_set_max sets it (EBUSY below
+  // usage; stored and read back) until 5.16
   kmemLimit: "limit",
+  kmemActivateOnMax: false,
   kmemCounter: "mirror",
   kmemSlabinfo: "empty",
   oomControlOomKill: true,
-  cgroupStatPerSubsys: true,
+  // nr_subsys_* came with 6.11 (ab0312526867)
+  cgroupStatPerSubsys: false,
+  cgroupEventsFrozen: true,
+  slabinfoAggregatesCopies: true,
   anonStartsInactive: true,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,
@@ -39,7 +46,10 @@ export const V5_9_ERA: Era = {
   emptyWriteIsNoop: false,
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 32 },
   v1Files: V1_FILES_BASE,
-  v2Files: V2_FILES_BASE,
+  // 5.10 memory_files[] has no peak and no reclaim (both 5.19)
+  v2Files: V2_FILES_BASE.filter((f) => f !== "memory.peak" && f !== "memory.reclaim"),
+  // 5.10 memcg_stat_show: memcg1_stat_names[] (no workingset_* yet; `swap` only with swap
+  // accounting), memcg1_events[], the LRUs
   v1StatKeys: [
     "cache",
     "rss",
@@ -48,8 +58,6 @@ export const V5_9_ERA: Era = {
     "mapped_file",
     "dirty",
     "writeback",
-    "workingset_refault_anon",
-    "workingset_refault_file",
     "pgpgin",
     "pgpgout",
     "pgfault",
@@ -57,6 +65,41 @@ export const V5_9_ERA: Era = {
     ...LRU_KEYS,
   ],
   v1StatMemswLimit: false,
-  v2StatKeys: V2_STAT_KEYS_6X,
-  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"],
+  // 5.9 memory_stat_format: no `kernel` (a8c49af3be5f, 5.18), pagetables, vmalloc, zswap, pgdemote…
+  v2StatKeys: [
+    "anon",
+    "file",
+    "kernel_stack",
+    "slab",
+    "percpu",
+    "sock",
+    "shmem",
+    "file_mapped",
+    "file_dirty",
+    "file_writeback",
+    "anon_thp",
+    ...LRU_KEYS,
+    "slab_reclaimable",
+    "slab_unreclaimable",
+    "pgfault",
+    "pgmajfault",
+    "workingset_refault_anon",
+    "workingset_refault_file",
+    "workingset_activate_anon",
+    "workingset_activate_file",
+    "workingset_restore_anon",
+    "workingset_restore_file",
+    "workingset_nodereclaim",
+    "pgrefill",
+    "pgscan",
+    "pgsteal",
+    "pgactivate",
+    "pgdeactivate",
+    "pglazyfree",
+    "pglazyfreed",
+    "thp_fault_alloc",
+    "thp_collapse_alloc",
+  ],
+  // 5.10 __memory_events_show: five keys, ending at oom_kill (oom_group_kill came after 5.10)
+  v2EventKeys: ["low", "high", "max", "oom", "oom_kill"],
 };
