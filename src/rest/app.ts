@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger } from "fastify";
+import Fastify, { type FastifyBaseLogger, LogController } from "fastify";
 import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { createMetrics, type Metrics } from "../metrics/index.js";
 import { metricsPlugin } from "../metrics/plugin.js";
@@ -82,7 +82,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     // Two log lines per request ("incoming request", "request completed") cost ~14 % of the
     // server's CPU at the default info level (docs/BENCHMARKS.md, the profile): the access log is
     // written at debug level only, by the hook below, and errors are logged where they are answered.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const app = base.withTypeProvider<ZodTypeProvider>() as unknown as ZodApp;
   if (["debug", "trace"].includes(base.log.level))
