@@ -10,6 +10,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY proto ./proto
 COPY openapi.yaml ./
+COPY scripts/openapi-json.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-slim AS runtime
