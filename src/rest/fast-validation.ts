@@ -40,6 +40,21 @@ export const validatorCompilerFast: FastifySchemaCompiler<z.ZodType> = (route) =
   const slow = validatorCompiler(route);
   const schema = route.schema;
   if (!FAST.has(schema)) return slow;
-  const check = ajv.compile(z.toJSONSchema(schema, { io: "input", unrepresentable: "throw" }) as object);
-  return (data) => (check(data) ? { value: data } : slow(data));
+  // compiled on the route's first request, once per schema (instanceParams serves every route):
+  // compiling all of them at start-up was ~0.2 s of the server's ~1.5 s start (docs/BENCHMARKS.md)
+  let check: ((data: unknown) => boolean) | null = null;
+  return (data) => {
+    if (check === null) check = compiled(schema);
+    return check(data) ? { value: data } : slow(data);
+  };
 };
+
+const compiledBySchema = new WeakMap<z.ZodType, (data: unknown) => boolean>();
+function compiled(schema: z.ZodType): (data: unknown) => boolean {
+  let check = compiledBySchema.get(schema);
+  if (check === undefined) {
+    check = ajv.compile(z.toJSONSchema(schema, { io: "input", unrepresentable: "throw" }) as object);
+    compiledBySchema.set(schema, check);
+  }
+  return check;
+}
