@@ -157,7 +157,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
   }
   await metricsPlugin(app, { metrics });
 
-  healthRoutes(app, opts.readiness ?? { ready: true });
+  healthRoutes(app, opts.readiness ?? { ready: true }, () => registry.kept);
   instanceRoutes(app, ctx);
   commandRoutes(app, ctx);
   cgroupRoutes(app, ctx);

@@ -213,7 +213,16 @@ export const eventPage = z.object({
   nextSeq: int.min(1).describe("the sinceSeq of the next poll"),
 });
 
-export const health = z.object({ status: z.literal("ok") });
+export const health = z.object({
+  status: z.literal("ok"),
+  /**
+   * Instances the data file holds that restore did not load because their rows failed the
+   * integrity check (`--recover=skip`, docs/RELIABILITY.md); present only when there are any.
+   */
+  failedInstances: z
+    .array(z.object({ name: z.string(), state: z.literal("failed"), reason: z.string() }))
+    .optional(),
+});
 
 export const problemOut = z
   .object({

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { DB_FILE } from "../../src/persistence/index.js";
+import { parseServerConfig } from "../../src/server-config.js";
+import { startServer } from "../../src/server.js";
+
+// Issue "Durable and bounded" §2 over the wire: an instance whose rows failed the integrity check
+// and were kept (--recover=skip) is named by /readyz, cannot be created over, and is dropped by DELETE.
+describe("a failed instance kept by --recover=skip", () => {
+  it("is listed by /readyz, refuses a create of its name with 409, and DELETE drops its rows", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "memcg-sim-failed-"));
+    const env = {
+      MEMCG_SIM_HTTP_PORT: "0",
+      MEMCG_SIM_GRPC_PORT: "0",
+      MEMCG_SIM_DATA_DIR: dir,
+      MEMCG_SIM_DEMO: "0",
+    };
+    const post = (url: string, body: unknown) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    try {
+      const a = await startServer(parseServerConfig(env), pino({ level: "silent" }));
+      const base = `http://127.0.0.1:${a.httpPort}`;
+      expect((await post(`${base}/v1/instances`, { name: "bad" })).status).toBe(201);
+      expect((await post(`${base}/v1/instances/bad/cgroups`, { path: "/a" })).status).toBe(201);
+      expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ok" });
+      await a.close();
+      const db = new Database(join(dir, DB_FILE));
+      // the instance row is always checked (journal rows before the newest state are checked by export)
+      db.prepare(
+        "UPDATE instances SET config = replace(config, '\"v6.18\"', '\"v5.9\"') WHERE name = 'bad'",
+      ).run();
+      db.close();
+
+      // the default refuses to start
+      await expect(startServer(parseServerConfig(env), pino({ level: "silent" }))).rejects.toThrow(
+        /instance "bad": its instance row \(config, creation, resets\) fails its checksum/,
+      );
+      const b = await startServer(
+        parseServerConfig({ ...env, MEMCG_SIM_RECOVER: "skip" }),
+        pino({ level: "silent" }),
+      );
+      try {
+        const base2 = `http://127.0.0.1:${b.httpPort}`;
+        expect(await (await fetch(`${base2}/readyz`)).json()).toEqual({
+          status: "ok",
+          failedInstances: [
+            {
+              name: "bad",
+              state: "failed",
+              reason: "its instance row (config, creation, resets) fails its checksum",
+            },
+          ],
+        });
+        const again = await post(`${base2}/v1/instances`, { name: "bad" });
+        expect(again.status).toBe(409);
+        expect(((await again.json()) as { details: unknown }).details).toEqual({
+          name: "bad",
+          state: "failed",
+        });
+        expect((await fetch(`${base2}/v1/instances/bad`, { method: "DELETE" })).status).toBe(204);
+        expect(await (await fetch(`${base2}/readyz`)).json()).toEqual({ status: "ok" });
+        expect((await post(`${base2}/v1/instances`, { name: "bad" })).status).toBe(201);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
