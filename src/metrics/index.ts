@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Histogram, Registry as PromRegistry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
 import type { Registry } from "../registry.js";
 import {
   familiesOf,
@@ -112,6 +112,17 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ["method", "code"],
     buckets,
     registers: [promRegistry, others],
+  });
+  // instances the data file holds that restore kept after a failed integrity check (docs/RELIABILITY.md)
+  new Gauge({
+    name: "memcg_sim_failed_instances",
+    help: "Instances kept in the data file, not loaded, after their rows failed the integrity check (--recover=skip); 1 per instance",
+    labelNames: ["simulation"],
+    registers: [promRegistry, others],
+    collect() {
+      this.reset();
+      for (const name of registry.kept.keys()) this.set({ simulation: name }, 1);
+    },
   });
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: others });

@@ -59,6 +59,9 @@ describe("a failed instance kept by --recover=skip", () => {
             },
           ],
         });
+        expect(
+          (await (await fetch(`${base2}/metrics`)).text()).match(/^memcg_sim_failed_instances.*$/gm),
+        ).toEqual(['memcg_sim_failed_instances{simulation="bad"} 1']);
         const again = await post(`${base2}/v1/instances`, { name: "bad" });
         expect(again.status).toBe(409);
         expect(((await again.json()) as { details: unknown }).details).toEqual({
@@ -67,6 +70,9 @@ describe("a failed instance kept by --recover=skip", () => {
         });
         expect((await fetch(`${base2}/v1/instances/bad`, { method: "DELETE" })).status).toBe(204);
         expect(await (await fetch(`${base2}/readyz`)).json()).toEqual({ status: "ok" });
+        expect(
+          (await (await fetch(`${base2}/metrics`)).text()).match(/^memcg_sim_failed_instances.*$/gm),
+        ).toEqual(null);
         expect((await post(`${base2}/v1/instances`, { name: "bad" })).status).toBe(201);
       } finally {
         await b.close();
