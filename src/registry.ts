@@ -179,6 +179,13 @@ export class Registry {
    */
   readonly kept = new Map<string, string>();
 
+  /** `kept` as the list answers show it (REST `failedInstances`, gRPC `failed_instances`), by name. */
+  failedInstances(): { name: string; state: "failed"; reason: string }[] {
+    return [...this.kept]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, reason]) => ({ name, state: "failed" as const, reason }));
+  }
+
   create(name: string, config?: InstanceConfigInput, opts: { silent?: boolean } = {}): Entry {
     if (typeof name !== "string" || !NAME.test(name))
       fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, {

@@ -183,6 +183,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     }),
     ListInstances: unary("ListInstances", () => ({
       instances: registry.list().map((e) => registry.view(e)),
+      failedInstances: registry.failedInstances(),
     })),
     GetInstance: unary("GetInstance", (r) => ({ instance: registry.view(registry.get(str(r.name))) })),
     DeleteInstance: mutation("DeleteInstance", (r) => {

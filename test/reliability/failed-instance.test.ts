@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DB_FILE } from "../../src/persistence/index.js";
 import { parseServerConfig } from "../../src/server-config.js";
 import { startServer } from "../../src/server.js";
+import { plain, startTestServer } from "../grpc/helpers.js";
 
 // Issue "Durable and bounded" §2 over the wire: an instance whose rows failed the integrity check
 // and were kept (--recover=skip) is named by /readyz, cannot be created over, and is dropped by DELETE.
@@ -62,6 +63,16 @@ describe("a failed instance kept by --recover=skip", () => {
         expect(
           (await (await fetch(`${base2}/metrics`)).text()).match(/^memcg_sim_failed_instances.*$/gm),
         ).toEqual(['memcg_sim_failed_instances{simulation="bad"} 1']);
+        expect(await (await fetch(`${base2}/v1/instances`)).json()).toEqual({
+          instances: [],
+          failedInstances: [
+            {
+              name: "bad",
+              state: "failed",
+              reason: "its instance row (config, creation, resets) fails its checksum",
+            },
+          ],
+        });
         const again = await post(`${base2}/v1/instances`, { name: "bad" });
         expect(again.status).toBe(409);
         expect(((await again.json()) as { details: unknown }).details).toEqual({
@@ -79,6 +90,30 @@ describe("a failed instance kept by --recover=skip", () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the kept instances over gRPC", () => {
+  it("ListInstances names them in failed_instances, as REST does in failedInstances", async () => {
+    const t = await startTestServer();
+    try {
+      expect(plain(await t.rpc("ListInstances"))).toEqual({ instances: [], failedInstances: [] });
+      t.registry.kept.set("kept-b", "journal row 7 fails its checksum");
+      t.registry.kept.set("kept-a", "its instance row (config, creation, resets) fails its checksum");
+      expect(plain(await t.rpc("ListInstances"))).toEqual({
+        instances: [],
+        failedInstances: [
+          {
+            name: "kept-a",
+            state: "failed",
+            reason: "its instance row (config, creation, resets) fails its checksum",
+          },
+          { name: "kept-b", state: "failed", reason: "journal row 7 fails its checksum" },
+        ],
+      });
+    } finally {
+      await t.close();
     }
   });
 });

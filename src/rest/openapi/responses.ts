@@ -37,7 +37,13 @@ export const instance = z.object({
   commandCount: count,
 });
 
-export const instanceList = z.object({ instances: z.array(instance) });
+/** An instance the data file holds that restore kept, not loaded, after a failed integrity check (docs/RELIABILITY.md). */
+export const failedInstance = z.object({ name: z.string(), state: z.literal("failed"), reason: z.string() });
+export const instanceList = z.object({
+  instances: z.array(instance),
+  /** Present only when there are any. */
+  failedInstances: z.array(failedInstance).optional(),
+});
 
 const memcgEvents = z.object({
   low: count,
@@ -219,9 +225,7 @@ export const health = z.object({
    * Instances the data file holds that restore did not load because their rows failed the
    * integrity check (`--recover=skip`, docs/RELIABILITY.md); present only when there are any.
    */
-  failedInstances: z
-    .array(z.object({ name: z.string(), state: z.literal("failed"), reason: z.string() }))
-    .optional(),
+  failedInstances: z.array(failedInstance).optional(),
 });
 
 export const problemOut = z

@@ -12,7 +12,11 @@ export function instanceRoutes(app: ZodApp, ctx: RouteContext): void {
     return reply.code(201).send(registry.view(entry));
   });
 
-  app.get("/v1/instances", async () => ({ instances: registry.list().map((e) => registry.view(e)) }));
+  app.get("/v1/instances", async () => {
+    const instances = registry.list().map((e) => registry.view(e));
+    const failed = registry.failedInstances();
+    return failed.length === 0 ? { instances } : { instances, failedInstances: failed };
+  });
 
   app.get("/v1/instances/:name", { schema: { params: instanceParams } }, async (req) =>
     registry.view(registry.get(req.params.name)),
