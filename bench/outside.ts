@@ -3,10 +3,15 @@
  * its own process, started as the README starts it (`npm start`, i.e. `node dist/src/main.js` after
  * `npm run build`), and is driven from outside by a load generator in other processes:
  *  - HTTP: `wrk` (C; Debian package `wrk`) with a Lua script for the POST body, 1 thread, 50 connections;
- *  - gRPC: grpc-js clients in GRPC_PROCS child processes (bench/outside-grpc-load.ts), 50 calls in flight.
+ *  - gRPC: `h2load` (C; Debian package nghttp2-client) POSTing a pre-framed AllocObjectsRequest
+ *    (5-byte gRPC prefix + protobuf) over 2 HTTP/2 connections × 25 concurrent streams; each call's
+ *    grpc-status 0 is checked (one call through node:http2 reading the trailers, and for the app the
+ *    count of AllocObjects answered OK in its /metrics against h2load's completed calls). grpc-js
+ *    clients were no generator here: warm, a grpc-js client spent ~300 µs of CPU per call, four
+ *    times what the server spends, so on 2 cores the clients ran out of CPU before the server did.
  * Baselines, each in its own process too (bench/outside-servers.ts): bare fastify parsing the JSON
  * body and answering the same JSON, bare grpc-js serving the same AllocObjects messages. Each run
- * first measures the generator's ceiling (against node:http / node:http2 servers answering a fixed
+ * first measures the generator's ceiling (against node:http / nghttpd servers answering a fixed
  * response), then interleaved pairs (app, bare, bare, app, ...): the ratio is the median of the
  * per-pair ratios, because this 2-core machine is shared and drifts within a minute.
  */
@@ -31,15 +36,11 @@ import { fileURLToPath } from "node:url";
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MAIN_JS = join(ROOT, "dist", "src", "main.js");
 const SERVERS = join(ROOT, "bench", "outside-servers.ts");
-const GRPC_LOAD = join(ROOT, "bench", "outside-grpc-load.ts");
 const INSTANCE = "bench";
 const CONFIG = { model: "v5.9", cpuCount: 4, memoryBytes: 64 * 1024 * 1024 * 1024 };
 /** Environment of the app's process: loopback, no demo, memory only (the journal is `--only journal`). */
 const APP_ENV = { MEMCG_SIM_HOST: "127.0.0.1", MEMCG_SIM_DATA_DIR: "none", MEMCG_SIM_DEMO: "0" };
 export const CONNECTIONS = 50;
-const GRPC_PROCS = 2;
-const GRPC_CHANNELS = 1;
-const GRPC_IN_FLIGHT = 25;
 
 export function median(xs: number[]): number {
   const s = xs.slice().sort((x, y) => x - y);
@@ -67,24 +68,41 @@ export function ensureBuilt(): void {
   execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
 }
 
-/** The path of wrk; installs Debian's package when missing and this process may (root). */
-export function ensureWrk(): string {
+/** The path of `tool`; installs Debian's package `pkg` when it is missing and this process may (root). */
+export function ensureDebianTool(tool: string, pkg: string): string {
   const find = () => {
     try {
-      return execFileSync("sh", ["-c", "command -v wrk"], { encoding: "utf8" }).trim() || null;
+      return (
+        execFileSync(
+          "sh",
+          ["-c", `command -v ${tool} || { test -x /usr/sbin/${tool} && echo /usr/sbin/${tool}; }`],
+          {
+            encoding: "utf8",
+          },
+        )
+          .trim()
+          .split("\n")[0] || null
+      );
     } catch {
       return null;
     }
   };
-  let wrk = find();
-  if (wrk === null && process.getuid?.() === 0) {
-    console.log("  (installing wrk: apt-get install -y wrk)");
-    execFileSync("apt-get", ["install", "-y", "wrk"], { stdio: "ignore" });
-    wrk = find();
+  let bin = find();
+  if (bin === null && process.getuid?.() === 0) {
+    console.log(`  (installing ${tool}: apt-get install -y ${pkg})`);
+    execFileSync("apt-get", ["install", "-y", pkg], { stdio: "ignore" });
+    bin = find();
   }
-  if (wrk === null)
-    throw new Error("wrk not found: install Debian's package wrk (as root: apt-get install -y wrk)");
-  return wrk;
+  if (bin === null)
+    throw new Error(
+      `${tool} not found: install Debian's package ${pkg} (as root: apt-get install -y ${pkg})`,
+    );
+  return bin;
+}
+
+/** The path of wrk (Debian's package wrk). */
+export function ensureWrk(): string {
+  return ensureDebianTool("wrk", "wrk");
 }
 
 function freePort(): Promise<number> {
@@ -306,69 +324,256 @@ export function warmUp(bin: string, url: string, body: string, pgid: number, req
   for (let i = 0; i < 8 && done < requests; i++) done += wrk(bin, url, body, 1, pgid).rate;
 }
 
-/** A set of gRPC load generator processes bound to one address, idle between rounds. */
+/** A gRPC load generator bound to one server: `round(seconds)` runs h2load against it. */
 export interface GrpcLoad {
   round: (seconds: number) => Promise<LoadResult>;
   close: () => Promise<void>;
 }
 
-export async function grpcLoad(address: string, pid: number, pgid: number): Promise<GrpcLoad> {
-  const procs = Array.from({ length: GRPC_PROCS }, () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", GRPC_LOAD, address, String(pid), String(GRPC_CHANNELS), String(GRPC_IN_FLIGHT)],
-      { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] },
-    );
-    const lines = createInterface({ input: child.stdout! });
-    const queue: string[] = [];
-    const waiters: ((l: string) => void)[] = [];
-    lines.on("line", (l) => {
-      const w = waiters.shift();
-      if (w) w(l);
-      else queue.push(l);
-    });
-    const next = () =>
-      new Promise<string>((res, rej) => {
-        const q = queue.shift();
-        if (q !== undefined) return res(q);
-        waiters.push(res);
-        child.once("exit", (c) => rej(new Error(`gRPC load generator exited ${c}`)));
+/** The path of h2load (Debian's nghttp2-client); installs it when missing and this process may (root). */
+export function ensureH2load(): string {
+  return ensureDebianTool("h2load", "nghttp2-client");
+}
+
+/** nghttpd (Debian's nghttp2-server, C), the gRPC generator's ceiling server; null when absent and not installable. */
+function findNghttpd(): string | null {
+  try {
+    return ensureDebianTool("nghttpd", "nghttp2-server");
+  } catch {
+    return null;
+  }
+}
+
+const ALLOC_METHOD_PATH = "/memcg_sim.v1.SimulatorService/AllocObjects";
+
+/** A gRPC message framed for the wire: flag 0 (not compressed), 4-byte big-endian length, then the bytes. */
+function grpcFrame(msg: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + msg.length);
+  frame.writeUInt32BE(msg.length, 1);
+  frame.set(msg, 5);
+  return frame;
+}
+
+let grpcDir: string | null = null;
+function grpcTmp(): string {
+  grpcDir ??= mkdtempSync(join(tmpdir(), "memcg-sim-grpc-"));
+  return grpcDir;
+}
+
+/** The framed AllocObjectsRequest {instance bench, cache dentry, pid, count 1}, written to a file for h2load -d. */
+async function allocRequestFile(pid: number): Promise<string> {
+  const { loadSimulatorPackage, SIMULATOR_SERVICE } = await import("../src/grpc/proto.js");
+  const svc = loadSimulatorPackage()[SIMULATOR_SERVICE] as unknown as Record<
+    string,
+    { requestSerialize: (x: unknown) => Uint8Array }
+  >;
+  const file = join(grpcTmp(), `alloc-${pid}.bin`);
+  writeFileSync(
+    file,
+    grpcFrame(svc.AllocObjects.requestSerialize({ instance: INSTANCE, cache: "dentry", pid, count: 1 })),
+  );
+  return file;
+}
+
+/**
+ * One unary AllocObjects over node:http2 with the very bytes h2load sends: checks the answer is
+ * HTTP 200, one framed message, and trailers with grpc-status 0 (h2load itself only sees HTTP statuses).
+ */
+async function checkGrpcCall(address: string, bodyFile: string): Promise<void> {
+  const { connect } = await import("node:http2");
+  const session = connect(`http://${address}`);
+  try {
+    await new Promise<void>((res, rej) => {
+      session.once("error", rej);
+      const req = session.request({
+        ":method": "POST",
+        ":path": ALLOC_METHOD_PATH,
+        "content-type": "application/grpc",
+        te: "trailers",
       });
-    return { child, next };
-  });
-  for (const p of procs) if ((await p.next()) !== "ready") throw new Error("gRPC load generator not ready");
+      let status = 0;
+      let grpcStatus: string | undefined;
+      let bytes = 0;
+      req.on("response", (h) => {
+        status = Number(h[":status"]);
+        grpcStatus = h["grpc-status"] as string | undefined; // trailers-only answer
+      });
+      req.on("trailers", (t) => {
+        grpcStatus = t["grpc-status"] as string | undefined;
+      });
+      req.on("data", (d: Buffer) => {
+        bytes += d.length;
+      });
+      req.on("end", () =>
+        status === 200 && grpcStatus === "0" && bytes > 5
+          ? res()
+          : rej(
+              new Error(
+                `${address}: AllocObjects answered HTTP ${status}, grpc-status ${grpcStatus}, ${bytes} bytes`,
+              ),
+            ),
+      );
+      req.on("error", rej);
+      req.end(readFileSync(bodyFile));
+    });
+  } finally {
+    session.close();
+  }
+}
+
+/** In-flight calls of the gRPC rounds: GRPC_CLIENTS HTTP/2 connections × GRPC_STREAMS concurrent streams each. */
+const GRPC_CLIENTS = 2;
+const GRPC_STREAMS = 25;
+
+/**
+ * `seconds` of h2load (C, one thread) POSTing the framed request to AllocObjects with 50 calls in
+ * flight; fails on any failed, errored or timed-out stream or non-2xx status. Latencies from its
+ * per-request log.
+ */
+export function h2loadRound(
+  bin: string,
+  address: string,
+  bodyFile: string,
+  seconds: number,
+  pgid: number,
+): LoadResult & { calls: number } {
+  const log = join(grpcTmp(), "h2load.log");
+  const cpu0 = groupCpuSeconds(pgid);
+  const out = execFileSync(
+    bin,
+    [
+      "-t1",
+      `-c${GRPC_CLIENTS}`,
+      `-m${GRPC_STREAMS}`,
+      `-D${seconds}`,
+      "-d",
+      bodyFile,
+      "-H",
+      "content-type: application/grpc",
+      "-H",
+      "te: trailers",
+      `--log-file=${log}`,
+      `http://${address}${ALLOC_METHOD_PATH}`,
+    ],
+    { encoding: "utf8", timeout: (seconds + 30) * 1000 },
+  );
+  const cpu = groupCpuSeconds(pgid) - cpu0;
+  const req =
+    /^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/m.exec(
+      out,
+    );
+  const codes = /^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/m.exec(out);
+  const fin = /^finished in ([\d.]+)s, ([\d.]+) req\/s/m.exec(out);
+  if (req === null || codes === null || fin === null)
+    throw new Error(`h2load output not understood:\n${out}`);
+  const succeeded = Number(req[4]);
+  // "status codes" also counts the headers of the streams still in flight when the time was up
+  if (
+    Number(req[5]) + Number(req[6]) + Number(req[7]) > 0 ||
+    Number(codes[1]) < succeeded ||
+    Number(codes[2]) + Number(codes[3]) + Number(codes[4]) > 0
+  )
+    throw new Error(`${address}: failed calls under load:\n${out}`);
+  const lat = readFileSync(log, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => Number(l.split("\t")[2]))
+    .sort((x, y) => x - y);
+  const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] / 1000;
+  return {
+    rate: Number(fin[2]),
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    cpuUs: (cpu * 1e6) / succeeded,
+    calls: succeeded,
+  };
+}
+
+/** The app's count of AllocObjects answered with status OK (its gRPC request histogram, from /metrics). */
+async function grpcOkCount(http: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find(
+      (l) =>
+        l.startsWith("memcg_sim_grpc_request_duration_seconds_count{") &&
+        l.includes('method="AllocObjects"') &&
+        l.includes('code="OK"'),
+    );
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/**
+ * h2load against `address`. With `app`, every round also checks that the app counted as many
+ * AllocObjects answered OK as h2load saw complete (grpc-status 0 for each call, not only HTTP 200).
+ */
+export async function grpcLoad(address: string, pid: number, pgid: number, app?: App): Promise<GrpcLoad> {
+  const bin = ensureH2load();
+  const body = await allocRequestFile(pid);
+  await checkGrpcCall(address, body);
   return {
     async round(seconds) {
-      const cpu0 = groupCpuSeconds(pgid);
-      for (const p of procs) p.child.stdin!.write(`go ${seconds}\n`);
-      const rs = (await Promise.all(procs.map((p) => p.next()))).map(
-        (l) => JSON.parse(l) as { calls: number; ms: number; errors: number; lat: number[] },
-      );
-      const errors = rs.reduce((s, r) => s + r.errors, 0);
-      if (errors > 0) throw new Error(`${address}: ${errors} failed calls`);
-      const cpu = groupCpuSeconds(pgid) - cpu0;
-      const lat = rs.flatMap((r) => r.lat).sort((x, y) => x - y);
-      const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] / 1000;
-      return {
-        rate: rs.reduce((s, r) => s + r.calls / (r.ms / 1000), 0),
-        p50Ms: pct(0.5),
-        p99Ms: pct(0.99),
-        cpuUs: (cpu * 1e6) / rs.reduce((s, r) => s + r.calls, 0),
-      };
+      const ok0 = app ? await grpcOkCount(app.http) : 0;
+      const r = h2loadRound(bin, address, body, seconds, pgid);
+      if (app) {
+        const ok = (await grpcOkCount(app.http)) - ok0;
+        // h2load cancels the streams in flight at the end: the server may have answered them OK too
+        if (ok < r.calls || ok > r.calls + GRPC_CLIENTS * GRPC_STREAMS)
+          throw new Error(
+            `${address}: h2load completed ${r.calls} calls, the server answered ${ok} with status OK`,
+          );
+      }
+      return r;
     },
-    async close() {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((res) => {
-              if (p.child.exitCode !== null) return res();
-              p.child.once("exit", () => res());
-              p.child.stdin!.end();
-            }),
-        ),
-      );
-    },
+    async close() {},
   };
+}
+
+/** nghttpd serving the framed AllocObjectsResponse of a count-1 alloc, trailer grpc-status 0: the generator's ceiling. */
+async function startNghttpd(bin: string): Promise<Proc & { port: number }> {
+  const { loadSimulatorPackage, SIMULATOR_SERVICE } = await import("../src/grpc/proto.js");
+  const svc = loadSimulatorPackage()[SIMULATOR_SERVICE] as unknown as Record<
+    string,
+    { responseSerialize: (x: unknown) => Uint8Array }
+  >;
+  const root = join(grpcTmp(), "htdocs");
+  const file = join(root, ALLOC_METHOD_PATH);
+  execFileSync("mkdir", ["-p", dirname(file)]);
+  writeFileSync(file, grpcFrame(svc.AllocObjects.responseSerialize({ ...ALLOC_RESULT_GRPC })));
+  const port = await freePort();
+  const p = launch(bin, ["--no-tls", "-d", root, "--trailer=grpc-status: 0", String(port)]);
+  await waitTcp(port, 10_000);
+  return { ...p, port };
+}
+
+/** The AllocObjectsResponse of a count-1 alloc on a fresh instance (what the bare servers answer). */
+const ALLOC_RESULT_GRPC = {
+  allocatedCount: 1,
+  failedCount: 0,
+  chargedBytes: 4096,
+  reclaimedBytes: 0,
+  oomKilledPids: [],
+  throttleMs: 0,
+  objectIds: [0],
+};
+
+async function waitTcp(port: number, deadlineMs: number): Promise<void> {
+  const { connect } = await import("node:net");
+  const t0 = performance.now();
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        res(true);
+      });
+      s.once("error", () => res(false));
+    });
+    if (ok) return;
+    if (performance.now() - t0 > deadlineMs)
+      throw new Error(`port ${port}: nothing listening within ${deadlineMs} ms`);
+    await sleep(20);
+  }
 }
 
 export interface Compared {
@@ -418,7 +623,9 @@ export async function interleaved(
 }
 
 export interface HttpOutside extends Compared {
+  /** Median of COLD_STARTS launches of `npm start` → first 200 from /readyz. */
   coldStartMs: number;
+  coldStartsMs: number[];
   /** NaN with `quick` (not measured). */
   coldStartNodeMs: number;
   bulkColdPerSec: number;
@@ -461,6 +668,8 @@ async function coldStartNode(): Promise<number> {
   }
 }
 
+const COLD_STARTS = 5;
+
 export async function httpOutside(opts: {
   seconds: number;
   pairs: number;
@@ -475,9 +684,17 @@ export async function httpOutside(opts: {
   ensureBuilt();
   const nodeMs = opts.quick ? Number.NaN : await coldStartNode();
   const warmRequests = opts.quick ? 5_000 : 20_000;
-  // cold start and cold bulk: a fresh process, its first objects/alloc
+  // cold start: the median of COLD_STARTS launches (one start is at the mercy of the machine)
+  const coldStartsMs: number[] = [];
+  for (let i = 1; i < COLD_STARTS; i++) {
+    const a = await startApp();
+    coldStartsMs.push(a.coldStartMs);
+    await a.stop();
+  }
+  // cold bulk: a fresh process, its first objects/alloc
   let app = await startApp();
-  const coldStartMs = app.coldStartMs;
+  coldStartsMs.push(app.coldStartMs);
+  const coldStartMs = median(coldStartsMs);
   const bulkColdPerSec = await bulkRound(app, opts.bulkCount);
   const warm: number[] = [];
   for (let i = 0; i < opts.bulkRounds; i++) warm.push(await bulkRound(app, opts.bulkCount));
@@ -511,8 +728,9 @@ export async function httpOutside(opts: {
     const steadyBare: LoadResult[] = [];
     const steadyUrl = `${app.http}/v1/instances/${INSTANCE}/objects/alloc`;
     const steadyBody = JSON.stringify({ cache: "dentry", pid: app.pid, count: 1 });
-    // the same warm-up the pairs give each server (the bare one had it, and all the pairs since)
-    warmUp(bin, steadyUrl, steadyBody, app.child.pid!, warmRequests);
+    // 20,000 requests of warm-up even with --quick: the bare server has had its warm-up and all the
+    // pairs since (~100,000 requests); after 5,000 the app's first round still ran at 42 µs CPU/req against 38–40 later
+    warmUp(bin, steadyUrl, steadyBody, app.child.pid!, 20_000);
     for (let i = 0; i < opts.steadyRounds; i++)
       steadyApp.push(wrk(bin, steadyUrl, steadyBody, opts.steadySeconds, app.child.pid!));
     for (let i = 0; i < opts.steadyRounds; i++)
@@ -520,6 +738,7 @@ export async function httpOutside(opts: {
     return {
       ...cmp,
       coldStartMs,
+      coldStartsMs,
       coldStartNodeMs: nodeMs,
       bulkColdPerSec,
       bulkWarmPerSec,
@@ -534,23 +753,26 @@ export async function httpOutside(opts: {
   }
 }
 
-export async function grpcOutside(opts: { seconds: number; pairs: number }): Promise<Compared> {
+export interface GrpcOutside extends Compared {
+  /** What served the ceiling round: "nghttpd" (C) or, without it, "node:http2". */
+  ceilingServer: string;
+}
+
+export async function grpcOutside(opts: { seconds: number; pairs: number }): Promise<GrpcOutside> {
   ensureBuilt();
-  const ceilingSrv = await startBaseline("h2");
+  const nghttpd = findNghttpd();
+  const ceilingSrv = nghttpd !== null ? await startNghttpd(nghttpd) : await startBaseline("h2");
   const bare = await startBaseline("grpc");
   const app = await startApp();
-  const loads: GrpcLoad[] = [];
   try {
     const ceil = await grpcLoad(`127.0.0.1:${ceilingSrv.port}`, app.pid, ceilingSrv.child.pid!);
-    loads.push(ceil);
     const bareLoad = await grpcLoad(`127.0.0.1:${bare.port}`, app.pid, bare.child.pid!);
-    loads.push(bareLoad);
-    const appLoad = await grpcLoad(app.grpc, app.pid, app.child.pid!);
-    loads.push(appLoad);
+    const appLoad = await grpcLoad(app.grpc, app.pid, app.child.pid!, app);
+    // warm-up: 3 s each (the JIT of both node servers; some 20,000 calls on a quiet machine)
     await ceil.round(1);
-    await bareLoad.round(1);
-    await appLoad.round(1);
-    return await interleaved(
+    await bareLoad.round(3);
+    await appLoad.round(3);
+    const cmp = await interleaved(
       {
         ceiling: () => ceil.round(opts.seconds),
         bare: () => bareLoad.round(opts.seconds),
@@ -558,11 +780,13 @@ export async function grpcOutside(opts: { seconds: number; pairs: number }): Pro
       },
       opts.pairs,
     );
+    return { ...cmp, ceilingServer: nghttpd !== null ? "nghttpd" : "node:http2" };
   } finally {
-    for (const l of loads) await l.close();
     await app.stop();
     await bare.stop();
     await ceilingSrv.stop();
+    if (grpcDir !== null) rmSync(grpcDir, { recursive: true, force: true });
+    grpcDir = null;
   }
 }
 

@@ -243,7 +243,7 @@ if (want("http")) {
     quick,
   });
   add({
-    name: "http: npm start → first 200 (cold start)",
+    name: `http: npm start → first 200 (cold start), median of ${h.coldStartsMs.length}: ${h.coldStartsMs.map((x) => x.toFixed(0)).join(" ")} ms`,
     value: h.coldStartMs,
     unit: "ms",
     target: "≤ 1500 ms",
@@ -321,12 +321,12 @@ if (want("grpc")) {
   const lat = (r: LoadResult) =>
     `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.cpuUs.toFixed(0)} µs CPU/call`;
   add({
-    name: `grpc: generator ceiling (node:http2 fixed reply) — ${lat(g.ceiling)}`,
+    name: `grpc: h2load ceiling (${g.ceilingServer} fixed reply) — ${lat(g.ceiling)}`,
     value: g.ceiling.rate,
     unit: "calls/s",
   });
   add({
-    name: `grpc: bare grpc-js AllocObjects, 50 in flight — ${lat(g.bare)}`,
+    name: `grpc: bare grpc-js AllocObjects, h2load 2 conn × 25 streams — ${lat(g.bare)}`,
     value: g.bare.rate,
     unit: "calls/s",
     baseline: g.ceiling.rate,
@@ -335,7 +335,7 @@ if (want("grpc")) {
     met: g.bare.rate < 0.8 * g.ceiling.rate,
   });
   add({
-    name: `grpc: AllocObjects count 1, 50 in flight — ${lat(g.app)}`,
+    name: `grpc: AllocObjects count 1, h2load 2 conn × 25 streams — ${lat(g.app)}`,
     value: g.app.rate,
     unit: "calls/s",
     baseline: g.bare.rate,
