@@ -29,6 +29,12 @@ export interface ReadProgress {
 }
 
 /**
+ * Called after each decoded chunk: a promise holds the reading (and, through backpressure, the
+ * source) until it settles; undefined goes on at once.
+ */
+export type ChunkPause = () => Promise<void> | undefined;
+
+/**
  * Streams the decoded bytes of a trace from `source` to `onChunk` (gzip detected and checked as
  * readTraceLines documents). `p.lines` must be kept current by the caller (for the error message).
  */
@@ -38,6 +44,7 @@ async function readTraceChunks(
   onChunk: (chunk: Buffer) => void,
   p: ReadProgress,
   chunkBytes: number,
+  pause?: ChunkPause,
 ): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
   const firstRes = await iterator.next();
@@ -66,6 +73,8 @@ async function readTraceChunks(
     for await (const chunk of rest()) {
       p.bytesIn += chunk.length;
       onChunk(chunk);
+      const w = pause?.();
+      if (w !== undefined) await w;
     }
   } else {
     const counter = new Transform({
@@ -79,7 +88,11 @@ async function readTraceChunks(
     const gunzip = createGunzip({ chunkSize: chunkBytes });
     try {
       await pipeline(rest(), counter, gunzip, async (decoded: AsyncIterable<Buffer>) => {
-        for await (const chunk of decoded) onChunk(chunk);
+        for await (const chunk of decoded) {
+          onChunk(chunk);
+          const w = pause?.();
+          if (w !== undefined) await w;
+        }
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -156,13 +169,14 @@ export async function readTraceLines(
  * readTraceLines without strings: each line is handed over as the bytes [start, end) of `buf`
  * (latin1, without its `\n` or a `\r` before it), valid only during the call. Same line numbers,
  * same errors, same memory bound; the decoded chunks are larger (256 KiB), making fewer calls
- * across the stream machinery.
+ * across the stream machinery. `pause` (optional) may hold the reading after a chunk.
  */
 export async function readTraceBytes(
   source: AsyncIterable<Buffer | string>,
   gzip: GzipMode,
   onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void,
   progress?: ReadProgress,
+  pause?: ChunkPause,
 ): Promise<number> {
   const p: ReadProgress = progress ?? { bytesIn: 0, lines: 0 };
   let lineNo = 0;
@@ -207,7 +221,7 @@ export async function readTraceBytes(
     }
     p.lines = lineNo;
   };
-  await readTraceChunks(source, gzip, emit, p, 256 * 1024);
+  await readTraceChunks(source, gzip, emit, p, 256 * 1024, pause);
   if (carryLen > 0) {
     line(carry, 0, carryLen);
     carryLen = 0;
