@@ -86,15 +86,23 @@ async function readTraceChunks(
     // readTraceLines: 64 KiB of text per chunk (decoding 256 KiB chunks to strings ran 2-5x slower
     // here, likely V8's large-object space above 128 KiB); readTraceBytes makes no string of a chunk
     const gunzip = createGunzip({ chunkSize: chunkBytes });
+    // an error of the caller's onChunk (e.g. the replay's) is its own, not the pipeline's abort
+    let own: { error: unknown } | null = null;
     try {
       await pipeline(rest(), counter, gunzip, async (decoded: AsyncIterable<Buffer>) => {
         for await (const chunk of decoded) {
-          onChunk(chunk);
+          try {
+            onChunk(chunk);
+          } catch (e) {
+            own = { error: e };
+            throw e;
+          }
           const w = pause?.();
           if (w !== undefined) await w;
         }
       });
     } catch (err) {
+      if (own !== null) throw (own as { error: unknown }).error;
       const e = err as NodeJS.ErrnoException;
       if (e.code === "Z_BUF_ERROR")
         throw new TraceInputError(
