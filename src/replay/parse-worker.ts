@@ -14,21 +14,23 @@ import {
 
 // The trace parsing thread (records.ts readTraceThreaded): reads, gunzips, splits and parses the
 // trace as the single-thread replay does (readTraceBytes, ByteParser) and sends the lines as
-// batches of records; it holds the reading while MAX_IN_FLIGHT batches are not back.
+// batches of records; it holds the reading while MAX_IN_FLIGHT batches are not back. One trace per
+// thread.
 
 const port = parentPort;
 if (port !== null) {
   const free: { f64: ArrayBuffer; i32: ArrayBuffer }[] = [];
   let inFlight = 0;
   let wake: (() => void) | null = null;
-  const encoder = new RecordEncoder(
-    (m: BatchMessage, transfer) => {
-      inFlight++;
-      port.postMessage(m, transfer);
-    },
-    () => free.pop(),
-  );
   const run = async (req: StartRequest) => {
+    // a string table per trace (the main thread's starts empty with each read)
+    const encoder = new RecordEncoder(
+      (m: BatchMessage, transfer) => {
+        inFlight++;
+        port.postMessage(m, transfer);
+      },
+      () => free.pop(),
+    );
     const ev = newEvent();
     const parser = new ByteParser();
     const progress: ReadProgress = { bytesIn: 0, lines: 0 };
