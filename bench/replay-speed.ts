@@ -145,6 +145,9 @@ export interface ReplaySpeed {
   perModel: Record<string, number>;
   /** Per model: lines per second of CPU time (a figure less at the mercy of a shared machine). */
   perModelCpu: Record<string, number>;
+  /** The same two figures with the trace parsed on the main thread (`thread: false`). */
+  perModelSingle?: Record<string, number>;
+  perModelSingleCpu?: Record<string, number>;
 }
 
 /** One replay's memory, measured in a process of its own. */
@@ -170,11 +173,11 @@ async function floor(dir: string): Promise<number> {
 }
 
 /** Lines per second of one replay: of wall-clock time, and of the process's CPU time (all threads). */
-async function once(dir: string, model: string): Promise<{ wall: number; cpu: number }> {
+async function once(dir: string, model: string, thread?: boolean): Promise<{ wall: number; cpu: number }> {
   const rec = openRecording(dir);
   const t = performance.now();
   const c0 = process.cpuUsage();
-  await replayRecording(rec, { models: [model] });
+  await replayRecording(rec, { models: [model], ...(thread === undefined ? {} : { thread }) });
   const c = process.cpuUsage(c0);
   const lines = rec.meta.trace_lines ?? 0;
   return { wall: lines / ((performance.now() - t) / 1000), cpu: lines / ((c.user + c.system) / 1e6) };
@@ -189,11 +192,20 @@ export async function replaySpeed(lines: number, runs: number): Promise<ReplaySp
   for (let i = 0; i < runs; i++) floors.push(await floor(dir));
   const perModel: Record<string, number> = {};
   const perModelCpu: Record<string, number> = {};
+  const perModelSingle: Record<string, number> = {};
+  const perModelSingleCpu: Record<string, number> = {};
   for (const m of MODELS) {
+    // the default (a trace this size is parsed on a thread of its own) and one thread, interleaved
     const rs: { wall: number; cpu: number }[] = [];
-    for (let i = 0; i < runs; i++) rs.push(await once(dir, m));
+    const ss: { wall: number; cpu: number }[] = [];
+    for (let i = 0; i < runs; i++) {
+      rs.push(await once(dir, m));
+      ss.push(await once(dir, m, false));
+    }
     perModel[m] = med(rs.map((r) => r.wall));
     perModelCpu[m] = med(rs.map((r) => r.cpu));
+    perModelSingle[m] = med(ss.map((r) => r.wall));
+    perModelSingleCpu[m] = med(ss.map((r) => r.cpu));
   }
   rmSync(dir, { recursive: true, force: true });
   return {
@@ -202,6 +214,8 @@ export async function replaySpeed(lines: number, runs: number): Promise<ReplaySp
     floorPerSec: med(floors),
     perModel,
     perModelCpu,
+    perModelSingle,
+    perModelSingleCpu,
   };
 }
 
@@ -257,7 +271,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && child > 0) {
   console.log(`  baseline (gunzip + split): ${(r.floorPerSec / 1e6).toFixed(2)}M lines/s`);
   for (const [m, v] of Object.entries(r.perModel))
     console.log(
-      `${v >= 1e6 ? "✓" : "✗"} replay ${m}: ${(v / 1e6).toFixed(2)}M lines/s from gzip (target ≥ 1M; ${((100 * v) / r.floorPerSec).toFixed(0)} % of the baseline; ${(r.perModelCpu[m] / 1e6).toFixed(2)}M lines per CPU-second)`,
+      `${v >= 1e6 ? "✓" : "✗"} replay ${m}: ${(v / 1e6).toFixed(2)}M lines/s from gzip (target ≥ 1M; ${((100 * v) / r.floorPerSec).toFixed(0)} % of the baseline; ${(r.perModelCpu[m] / 1e6).toFixed(2)}M lines per CPU-second); parsed on the main thread: ${(r.perModelSingle![m] / 1e6).toFixed(2)}M lines/s (${(r.perModelSingleCpu![m] / 1e6).toFixed(2)}M per CPU-second)`,
     );
   const lengths = (arg("--memory") ?? "1000000,4000000,10000000").split(",").map(Number);
   for (const m of replayMemory(lengths))

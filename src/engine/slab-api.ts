@@ -256,3 +256,94 @@ export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
 function totalKernelPages(sim: Sim): number {
   return sim.root.statHier[2] - sim.root.statLocal[2];
 }
+
+/** What the command layer counts per command (Simulation.execute): the replay's fast entries count the same. */
+export interface CommandCounted extends Sim {
+  commandCount: number;
+  readonly opCounts: Map<string, number>;
+}
+
+function countCommand(sim: CommandCounted, op: string): void {
+  sim.commandCount++;
+  sim.opCounts.set(op, (sim.opCounts.get(op) ?? 0) + 1);
+}
+
+/**
+ * The trace replay's allocation: exactly `execute({ op: "allocObjects", cache, pid, count, gfp,
+ * reclaimable: false, returnObjectIds: true })` — the same checks in the same order, the same
+ * state, events and command counts — without the command layer (no dispatch, no result object,
+ * no charged-bytes reads). The new objects' ids are appended to `ids` (their count is the count
+ * allocated). Returns the pids the OOM killer killed (the result's `oomKilledPids`).
+ */
+export function replayAllocObjects(
+  sim: CommandCounted,
+  cacheName: string,
+  pid: number,
+  count: number,
+  gfpText: string,
+  ids: number[],
+): number[] {
+  const cache = cacheNamed(sim, cacheName);
+  const task = liveTask(sim, pid);
+  const cg = task.cgroup;
+  checkCount(sim, count);
+  const gfp = parseGfp(gfpText);
+  if (sim.slab.liveObjects + count > sim.limits.maxLiveObjects)
+    fail("LIMIT_EXCEEDED", `live object limit ${sim.limits.maxLiveObjects} would be exceeded`, {
+      limit: "maxLiveObjects",
+      value: sim.limits.maxLiveObjects,
+    });
+  const out = newOutcome();
+  const ctx: ChargeCtx = { task, cpu: task.cpu, gfp, out };
+  const done = sim.slab.allocObjects(cache, cg, task.pid, false, ctx, count, ids);
+  assert(done >= 0 && done <= count, "slab: more objects allocated than asked for");
+  if (taskAt(sim, task.pid) === task) handleOverHigh(sim, task, out);
+  runPendingHighWork(sim, out);
+  countCommand(sim, "allocObjects");
+  return out.oomKilledPids;
+}
+
+/**
+ * The trace replay's free: exactly `execute({ op: "freeObjects", objectIds: ids[0..n), cpu })`
+ * without the command layer (no result object; no set when one object goes). Returns the count
+ * freed.
+ */
+export function replayFreeObjects(
+  sim: CommandCounted,
+  ids: readonly number[],
+  n: number,
+  cpu: number,
+): number {
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= sim.config.cpuCount)
+    fail("INVALID_ARGUMENT", `cpu ${cpu} out of range [0, ${sim.config.cpuCount - 1}]`, {
+      issues: [{ path: "cpu", message: "out of range" }],
+    });
+  const slab = sim.slab;
+  const before = slab.liveObjects;
+  let given = 0;
+  if (n === 1) {
+    const s = slab.liveSlot(ids[0]);
+    if (s >= 0) {
+      slab.freeInRun(s, cpu);
+      given = 1;
+    }
+  } else {
+    // the slots are all looked up before the first free, as freeObjects does
+    const picked: number[] = [];
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const s = slab.liveSlot(ids[i]);
+      if (s >= 0 && !seen.has(s)) {
+        seen.add(s);
+        picked.push(s);
+      }
+    }
+    for (let i = 0; i < picked.length; i++) slab.freeInRun(picked[i], cpu);
+    given = picked.length;
+  }
+  slab.endFreeRun();
+  const freed = before - slab.liveObjects;
+  assert(freed >= 0 && freed <= given, "slab: a free run freed more objects than it was given");
+  countCommand(sim, "freeObjects");
+  return freed;
+}

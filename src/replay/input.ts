@@ -29,6 +29,12 @@ export interface ReadProgress {
 }
 
 /**
+ * Called after each decoded chunk: a promise holds the reading (and, through backpressure, the
+ * source) until it settles; undefined goes on at once.
+ */
+export type ChunkPause = () => Promise<void> | undefined;
+
+/**
  * Streams the decoded bytes of a trace from `source` to `onChunk` (gzip detected and checked as
  * readTraceLines documents). `p.lines` must be kept current by the caller (for the error message).
  */
@@ -38,6 +44,7 @@ async function readTraceChunks(
   onChunk: (chunk: Buffer) => void,
   p: ReadProgress,
   chunkBytes: number,
+  pause?: ChunkPause,
 ): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
   const firstRes = await iterator.next();
@@ -66,6 +73,8 @@ async function readTraceChunks(
     for await (const chunk of rest()) {
       p.bytesIn += chunk.length;
       onChunk(chunk);
+      const w = pause?.();
+      if (w !== undefined) await w;
     }
   } else {
     const counter = new Transform({
@@ -77,11 +86,23 @@ async function readTraceChunks(
     // readTraceLines: 64 KiB of text per chunk (decoding 256 KiB chunks to strings ran 2-5x slower
     // here, likely V8's large-object space above 128 KiB); readTraceBytes makes no string of a chunk
     const gunzip = createGunzip({ chunkSize: chunkBytes });
+    // an error of the caller's onChunk (e.g. the replay's) is its own, not the pipeline's abort
+    let own: { error: unknown } | null = null;
     try {
       await pipeline(rest(), counter, gunzip, async (decoded: AsyncIterable<Buffer>) => {
-        for await (const chunk of decoded) onChunk(chunk);
+        for await (const chunk of decoded) {
+          try {
+            onChunk(chunk);
+          } catch (e) {
+            own = { error: e };
+            throw e;
+          }
+          const w = pause?.();
+          if (w !== undefined) await w;
+        }
       });
     } catch (err) {
+      if (own !== null) throw (own as { error: unknown }).error;
       const e = err as NodeJS.ErrnoException;
       if (e.code === "Z_BUF_ERROR")
         throw new TraceInputError(
@@ -156,13 +177,14 @@ export async function readTraceLines(
  * readTraceLines without strings: each line is handed over as the bytes [start, end) of `buf`
  * (latin1, without its `\n` or a `\r` before it), valid only during the call. Same line numbers,
  * same errors, same memory bound; the decoded chunks are larger (256 KiB), making fewer calls
- * across the stream machinery.
+ * across the stream machinery. `pause` (optional) may hold the reading after a chunk.
  */
 export async function readTraceBytes(
   source: AsyncIterable<Buffer | string>,
   gzip: GzipMode,
   onLine: (buf: Buffer, start: number, end: number, lineNo: number) => void,
   progress?: ReadProgress,
+  pause?: ChunkPause,
 ): Promise<number> {
   const p: ReadProgress = progress ?? { bytesIn: 0, lines: 0 };
   let lineNo = 0;
@@ -207,7 +229,7 @@ export async function readTraceBytes(
     }
     p.lines = lineNo;
   };
-  await readTraceChunks(source, gzip, emit, p, 256 * 1024);
+  await readTraceChunks(source, gzip, emit, p, 256 * 1024, pause);
   if (carryLen > 0) {
     line(carry, 0, carryLen);
     carryLen = 0;

@@ -111,6 +111,15 @@ export interface ReplayTarget {
   unlimited(path: string): boolean;
   /** Registers caches accounted on first sight (rfc-2012: `register_memcg_cache`). */
   registersAccountedCaches: boolean;
+  /**
+   * Optional fast entries, where the commands need not pass through `exec` (a recording's own
+   * instance; not the service's journaled path): the same state, events and answers as exec of
+   * the command. `allocObjects`: `{ op: "allocObjects", cache, pid, count, gfp, reclaimable:
+   * false, returnObjectIds: true }`, the ids appended to `ids`, returns the result's
+   * oomKilledPids. `freeObjects`: `{ op: "freeObjects", objectIds: ids[0..n), cpu }`.
+   */
+  allocObjects?: (cache: string, pid: number, count: number, gfp: string, ids: number[]) => readonly number[];
+  freeObjects?: (ids: readonly number[], n: number, cpu: number) => void;
 }
 
 export interface ReplayerOptions {
@@ -176,16 +185,24 @@ export class Replayer {
   private aLines: number[] = [];
   // pending free batch
   private fIds: number[] = [];
-  private fLines: number[] = [];
   private fMs = 0;
   private fCpu = 0;
   /** Last accounted page allocation per pid (a large kmalloc's pages show as one just before it). */
   private lastPage: { pid: number; order: number; id: number; lineNo: number } | null = null;
 
+  /** The fast entries of the target, if it has them. */
+  private readonly fastAlloc: ReplayTarget["allocObjects"];
+  private readonly fastFree: ReplayTarget["freeObjects"];
+  /** The ids of the last fast allocation (reused). */
+  private readonly fastIds: number[] = [];
+
   constructor(
     private readonly target: ReplayTarget,
     private readonly opts: ReplayerOptions,
-  ) {}
+  ) {
+    this.fastAlloc = target.allocObjects;
+    this.fastFree = target.freeObjects;
+  }
 
   private skip(reason: SkipReason, n = 1): void {
     this.counts.skipped[reason] = (this.counts.skipped[reason] ?? 0) + n;
@@ -391,7 +408,6 @@ export class Replayer {
         this.fCpu = cpu;
       }
       this.fIds.push(id);
-      this.fLines.push(lineNo);
       return;
     }
     this.flush();
@@ -490,16 +506,25 @@ export class Replayer {
     const texts = this.aPtrText;
     const lines = this.aLines;
     const n = this.aN;
-    const r = this.target.exec({
-      op: "allocObjects",
-      cache: this.aCache,
-      pid: this.aPid,
-      count: n,
-      gfp: this.aGfp,
-      reclaimable: false,
-      returnObjectIds: true,
-    }) as AllocResult;
-    const ids = r.objectIds ?? [];
+    let ids: number[];
+    let kills: readonly number[];
+    if (this.fastAlloc !== undefined) {
+      ids = this.fastIds;
+      ids.length = 0;
+      kills = this.fastAlloc(this.aCache, this.aPid, n, this.aGfp, ids);
+    } else {
+      const r = this.target.exec({
+        op: "allocObjects",
+        cache: this.aCache,
+        pid: this.aPid,
+        count: n,
+        gfp: this.aGfp,
+        reclaimable: false,
+        returnObjectIds: true,
+      }) as AllocResult;
+      ids = r.objectIds ?? [];
+      kills = r.oomKilledPids;
+    }
     let nulls: number[] | null = null;
     for (let i = 0; i < ids.length; i++) {
       const hi = his[i];
@@ -524,22 +549,26 @@ export class Replayer {
     }
     this.counts.used += ids.length;
     if (ids.length < n) this.skip("allocFailed", n - ids.length);
-    this.noteKills(r, this.aPid, lines[Math.min(ids.length, n - 1)]);
+    this.noteKills(kills, lines[Math.min(ids.length, n - 1)]);
     // reused: no new arrays per command
     this.aN = 0;
   }
 
   private flushFrees(): void {
+    const n = this.fIds.length;
+    this.counts.used += n;
+    if (this.fastFree !== undefined) {
+      this.fastFree(this.fIds, n, this.fCpu);
+      this.fIds.length = 0;
+      return;
+    }
     this.target.exec({ op: "freeObjects", objectIds: this.fIds, cpu: this.fCpu });
-    this.counts.used += this.fIds.length;
     // a new array: the command (and its objectIds) may be kept by the journal
     this.fIds = [];
-    this.fLines = [];
   }
 
-  private noteKills(r: AllocResult, pid: number, atLine: number): void {
-    void pid;
-    for (const victim of r.oomKilledPids) {
+  private noteKills(kills: readonly number[], atLine: number): void {
+    for (const victim of kills) {
       if (this.killed.has(victim)) continue;
       this.killed.add(victim);
       const path = this.opts.pidCgroups.get(victim) ?? "/";
@@ -587,7 +616,7 @@ export class Replayer {
       this.largeKmalloc.set(ptr, r.pageId);
       this.counts.used++;
     } else this.skip("allocFailed");
-    this.noteKills(r, pid, lineNo);
+    this.noteKills(r.oomKilledPids, lineNo);
   }
 
   private pageAlloc(ev: TraceEvent, lineNo: number, ms: number): void {
@@ -622,7 +651,7 @@ export class Replayer {
       this.lastPage = { pid, order: ev.order, id: r.pageId, lineNo };
       this.counts.used++;
     } else this.skip("allocFailed");
-    this.noteKills(r, pid, lineNo);
+    this.noteKills(r.oomKilledPids, lineNo);
   }
 
   private fork(ev: TraceEvent, lineNo: number, ms: number): void {
@@ -652,7 +681,7 @@ export class Replayer {
     };
     if (r.pageId !== null) this.stacks.set(child, r.pageId);
     this.counts.used++;
-    this.noteKills(r, parent, lineNo);
+    this.noteKills(r.oomKilledPids, lineNo);
   }
 
   private exit(ev: TraceEvent, ms: number): void {

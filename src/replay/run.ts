@@ -6,10 +6,13 @@ import {
   Simulation,
   MODEL_NAMES as MODELS,
   type ModelName,
+  replayAllocObjects,
+  replayFreeObjects,
 } from "../engine/index.js";
 import { type ReadProgress, readTraceBytes, TraceInputError } from "./input.js";
-import { ByteParser, newEvent } from "./parse.js";
+import { ByteParser, newEvent, type SkipReason } from "./parse.js";
 import { PARENT, type Recording, realDelta } from "./recording.js";
+import { readTraceThreaded } from "./records.js";
 import {
   type Counters,
   type LineCounts,
@@ -81,6 +84,19 @@ export interface RecordingReplayOptions {
   onProgress?: (p: ReplayProgress) => void;
   /** Wall clock for progress (injected: the replay itself never reads the clock). */
   now?: () => number;
+  /**
+   * Apply the slab allocations and frees through the engine's fast entries (default true) or
+   * through `execute` of their commands (the same state, events and answers; for tests).
+   */
+  fastEntries?: boolean;
+  /**
+   * Read, gunzip and parse the trace on a thread of its own, the main thread only applying the
+   * lines (the same report; two cores busy): true, false, or by default from a trace of
+   * THREAD_MIN_BYTES on (below that, starting the thread costs more than it saves).
+   */
+  thread?: boolean;
+  /** Called with each model's instance at the end of the replay (tests: its full state). */
+  inspect?: (model: string, inst: Simulation) => void;
 }
 
 /** One model's instance and replayer for a recording. */
@@ -98,12 +114,19 @@ interface ModelRun {
  * The replayer's view of an instance; commands go through `exec` (the instance itself for a
  * recording's own instance, the registry's journaled path for the service).
  */
-export function instanceTarget(
-  inst: Simulation,
-  exec: (c: Command) => unknown = (c) => inst.execute(c),
-): ReplayTarget {
+export function instanceTarget(inst: Simulation, exec?: (c: Command) => unknown): ReplayTarget {
   return {
-    exec,
+    exec: exec ?? ((c) => inst.execute(c)),
+    // the instance's own commands (no journal): the fast entries, the same state and answers
+    ...(exec === undefined
+      ? {
+          allocObjects: (cache: string, pid: number, count: number, gfp: string, ids: number[]) =>
+            replayAllocObjects(inst, cache, pid, count, gfp, ids),
+          freeObjects: (ids: readonly number[], n: number, cpu: number) => {
+            replayFreeObjects(inst, ids, n, cpu);
+          },
+        }
+      : {}),
     read: (path, file) => inst.readFile(path, file),
     cgroupVersion: inst.config.cgroupVersion,
     cpuCount: inst.config.cpuCount,
@@ -153,7 +176,8 @@ function setupModel(
     // kmem_independent_accounting; without it the engine folds kmem into memory and the file reads 0
     ...(era.kmemCounter === "seed" ? { kmemIndependentAccounting: true } : {}),
   });
-  const target = instanceTarget(inst);
+  const target =
+    opts.fastEntries === false ? instanceTarget(inst, (c) => inst.execute(c)) : instanceTarget(inst);
   const ex = (c: Command) => inst.execute(c);
   ex({ op: "createCgroup", path: `/${PARENT}` });
   // the recordings' v1 hierarchy has use_hierarchy 1 everywhere (README of the recordings)
@@ -227,6 +251,9 @@ function setupModel(
 
 const MAX_SAMPLES = 400;
 
+/** The trace size (bytes of the file, gzip or not) from which a replay parses on a thread by default. */
+export const THREAD_MIN_BYTES = 1 << 20;
+
 function sample(run: ModelRun, line: number): void {
   const s = run.series!;
   if (s.lines.length >= 2 * MAX_SAMPLES) {
@@ -278,8 +305,7 @@ export async function replayRecording(
     ? Math.max(1, Math.floor((rec.meta.trace_lines ?? 100_000) / MAX_SAMPLES))
     : 0;
   let usable = 0;
-  const onLine = (buf: Buffer, s: number, e: number, lineNo: number) => {
-    const reason = parser.parse(buf, s, e, ev);
+  const apply = (reason: SkipReason | null, lineNo: number) => {
     if (reason === null) {
       usable++;
       for (let i = 0; i < runs.length; i++) runs[i].replayer.event(ev, lineNo);
@@ -300,12 +326,15 @@ export async function replayRecording(
     }
   };
   const gz = rec.tracePath.endsWith(".gz") ? "yes" : "auto";
-  const total = await readTraceBytes(
-    createReadStream(rec.tracePath, { highWaterMark: 64 * 1024 }),
-    gz,
-    onLine,
-    progress,
-  );
+  const total =
+    (opts.thread ?? rec.traceBytes >= THREAD_MIN_BYTES)
+      ? await readTraceThreaded(rec.tracePath, gz, ev, apply, progress)
+      : await readTraceBytes(
+          createReadStream(rec.tracePath, { highWaterMark: 64 * 1024 }),
+          gz,
+          (buf, s, e, lineNo) => apply(parser.parse(buf, s, e, ev), lineNo),
+          progress,
+        );
   if (total === 0)
     throw new TraceInputError("EMPTY_TRACE", `${rec.tracePath}: the trace is empty`, { path: rec.tracePath });
   if (usable === 0)
@@ -364,6 +393,7 @@ export async function replayRecording(
     if (Object.keys(r.replayer.notes).length > 0) rep.notes = r.replayer.notes;
     if (r.series !== null) rep.series = r.series;
     out.models[r.model] = rep;
+    opts.inspect?.(r.model, r.inst);
   }
   return out;
 }

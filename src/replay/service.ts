@@ -1,7 +1,7 @@
 import { type Command, EngineError, fail } from "../engine/index.js";
 import type { Registry } from "../registry.js";
-import { type GzipMode, readTraceLines, TraceInputError } from "./input.js";
-import { newEvent, parseLine } from "./parse.js";
+import { type GzipMode, readTraceBytes, TraceInputError } from "./input.js";
+import { ByteParser, newEvent } from "./parse.js";
 import { type Counters, Replayer, readCounters, subCounters } from "./replay.js";
 import { instanceTarget, type ModelReport } from "./run.js";
 
@@ -79,17 +79,19 @@ export async function replayIntoInstance(
     const baseline = new Map<string, Counters>(paths.map((p) => [p, readCounters(target, p, 0)]));
     let spawned = false;
     const ev = newEvent();
+    // the lines' bytes parsed as they are (no string per line), as the recording replay does
+    const parser = new ByteParser();
     let usable = 0;
     let total = 0;
     try {
-      total = await readTraceLines(source, gzip, (line, lineNo) => {
+      total = await readTraceBytes(source, gzip, (buf, s, e, lineNo) => {
         if (!spawned) {
           // the first line arrived (the gzip magic checked): place the pids
           for (const [pid, path] of pidCgroups)
             if (inst.taskAt(pid) === undefined) exec({ op: "spawnTask", cgroup: path, pid });
           spawned = true;
         }
-        const reason = parseLine(line, ev);
+        const reason = parser.parse(buf, s, e, ev);
         if (reason === null) {
           usable++;
           replayer.event(ev, lineNo);
