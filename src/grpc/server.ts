@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
 import { Service, stringifyExact, type Transfer } from "../service/index.js";
 import { SweepService, type SweepStatus } from "../sweep/service.js";
-import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
+import { DEFAULT_COMPARE_REQUEST_LIMITS } from "../compare/rest.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -174,7 +174,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       return;
     }
     const limits = { maxCommands: DEFAULT_COMPARE_REQUEST_LIMITS.maxCommands, engine: registry.limits };
-    handleCompareRequest(body, limits, abort.signal).then(
+    service.compare(body, limits, abort.signal).then(
       (result) =>
         done(null, {
           models: result.models,

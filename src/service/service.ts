@@ -1,3 +1,5 @@
+import { type CompareRequestLimits, handleCompareRequest } from "../compare/rest.js";
+import type { CompareResult } from "../compare/compare.js";
 import { type Command, EngineError } from "../engine/index.js";
 import type { ExportDoc } from "../persistence/index.js";
 import { Persistence } from "../persistence/index.js";
@@ -5,7 +7,7 @@ import { type Entry, limitExceeded, type Registry } from "../registry.js";
 import { type ApiAuth, authOf, tokenMatcher } from "./auth.js";
 import { EventFollower, type FollowSink } from "./follower.js";
 import { type InstanceQueue, instanceQueueOf } from "./queue.js";
-import { nextTurn, SliceBudget, type SliceOptions } from "./slices.js";
+import { type LongRequestProgress, nextTurn, SliceBudget, type SliceOptions } from "./slices.js";
 import type { Transfer } from "./transfer.js";
 
 /** One slot of a batch answer (docs/API.md §6). */
@@ -37,6 +39,8 @@ export interface ServiceOptions {
   transfer?: Transfer;
   /** `MEMCG_SIM_API_TOKEN`: when set, every call but the open ones needs `Bearer <token>`. */
   apiToken?: string | null;
+  /** Slices of long requests (batches): the time budget of one, and its clock (src/service/slices.ts). */
+  slice?: SliceOptions;
 }
 
 /**
@@ -55,12 +59,20 @@ export class Service {
   private readonly durableFn: () => Promise<void>;
   /** Per-instance ordering across turns (shared by every Service of the registry). */
   readonly queue: InstanceQueue;
+  /** The slices of long requests (budget and clock), for the routes that run one (compare). */
+  readonly sliceOptions: SliceOptions;
+  /** Long requests running now and the slices they ran, by kind. */
+  readonly progress: LongRequestProgress = {
+    batch: { running: 0, slices: 0 },
+    compare: { running: 0, slices: 0 },
+  };
 
   constructor(opts: ServiceOptions) {
     this.registry = opts.registry;
     this.auth = authOf(opts.apiToken);
     this.authorized = this.auth === null ? () => true : tokenMatcher(this.auth.token);
     this.queue = instanceQueueOf(this.registry);
+    this.sliceOptions = opts.slice ?? {};
     const flush = opts.flush ?? (() => {});
     this.flushFn = flush;
     this.durableFn = opts.durable ?? (async () => flush());
@@ -162,29 +174,37 @@ export class Service {
       const results: BatchSlot[] = [];
       let executed = 0;
       let kept = 0;
-      const budget = new SliceBudget(opts);
-      for (let i = 0; i < commands.length; i++) {
-        const c = commands[i];
-        try {
-          const cmd = typeof c === "function" ? c() : c;
-          results.push({ ok: true, result: this.registry.execute(instance, cmd) });
-          executed++;
-        } catch (err) {
-          if (!(err instanceof EngineError)) throw err;
-          results.push({ ok: false, error: { code: err.code, detail: err.message } });
-          if (stopOnError) break;
+      const budget = new SliceBudget({ ...this.sliceOptions, ...opts });
+      const progress = this.progress.batch;
+      progress.running++;
+      try {
+        for (let i = 0; i < commands.length; i++) {
+          const c = commands[i];
+          try {
+            const cmd = typeof c === "function" ? c() : c;
+            results.push({ ok: true, result: this.registry.execute(instance, cmd) });
+            executed++;
+          } catch (err) {
+            if (!(err instanceof EngineError)) throw err;
+            results.push({ ok: false, error: { code: err.code, detail: err.message } });
+            if (stopOnError) break;
+          }
+          if (i + 1 < commands.length && budget.due()) {
+            // the slice's commands become durable, and the event loop gets its turn
+            await this.sliceCommitted(kept);
+            kept = results.length;
+            progress.slices++;
+            opts.onSlice?.(kept);
+            budget.begin();
+          }
         }
-        if (i + 1 < commands.length && budget.due()) {
-          // the slice's commands become durable, and the event loop gets its turn
-          await this.sliceCommitted(kept);
-          kept = results.length;
-          opts.onSlice?.(kept);
-          budget.begin();
-        }
+        await this.sliceCommitted(kept);
+        progress.slices++;
+        opts.onSlice?.(results.length);
+        return { results, executedCount: executed };
+      } finally {
+        progress.running--;
       }
-      await this.sliceCommitted(kept);
-      opts.onSlice?.(results.length);
-      return { results, executedCount: executed };
     };
     return this.queue.run(instance, run).catch(async (err) => {
       // a refusal of the whole batch (unknown instance, maxBatchCommands) or a bug: answered once
@@ -227,6 +247,25 @@ export class Service {
    */
   follow(instance: string, fromSeq: number, sink: FollowSink): EventFollower {
     return new EventFollower(this.registry, instance, fromSeq, sink);
+  }
+
+  /**
+   * `POST /v1/compare` and `Compare`: runs the comparison in slices (`sliceOptions`), stopping at
+   * the next slice boundary once `signal` aborts (the client went away); counted in `progress`.
+   */
+  async compare(body: unknown, limits: CompareRequestLimits, signal?: AbortSignal): Promise<CompareResult> {
+    const progress = this.progress.compare;
+    progress.running++;
+    try {
+      return await handleCompareRequest(body, limits, signal, {
+        ...this.sliceOptions,
+        onSlice: () => {
+          progress.slices++;
+        },
+      });
+    } finally {
+      progress.running--;
+    }
   }
 
   /** Closes what the service made itself (the in-memory export log). */

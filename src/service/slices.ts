@@ -66,3 +66,15 @@ export function steppingClock(stepMs = 1): SliceClock {
     return t;
   };
 }
+
+/** Progress of the long requests of one kind: how many run now, and the slices they ran in all. */
+export interface SliceProgress {
+  running: number;
+  slices: number;
+}
+
+/** Progress of the server's long requests by kind (Service.progress). */
+export interface LongRequestProgress {
+  batch: SliceProgress;
+  compare: SliceProgress;
+}
