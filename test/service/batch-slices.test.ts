@@ -115,8 +115,8 @@ describe("a batch in slices (Service.executeBatch)", () => {
     });
     await Promise.all([batch, onA, readA, onB]);
     // b was answered while a held 2 cgroups (root and /w); a's read, sent after the late command,
-    // saw the whole batch and that command (root + 21 + 1)
-    expect(order).toEqual(["b-command:2", "batch", "a-command", "a-read:23"]);
+    // saw the whole batch and that command (root + 21 + 1); the command's answer waits for its commit
+    expect(order).toEqual(["b-command:2", "batch", "a-read:23", "a-command"]);
     expect(registry.get("a").instance.cgroupCount).toBe(23);
     // the late command was journaled after every command of the batch
     const doc = service.exportInstance("a") as unknown as { commands: { op: string; path?: string }[] };
