@@ -41,6 +41,11 @@ export interface ServerLimits extends EngineLimits {
   headersTimeoutMs: number;
   /** A whole HTTP request (headers and body) must arrive within this (slow bodies are closed). */
   requestTimeoutMs: number;
+  /**
+   * Series of the simulation families in one `/metrics` scrape (src/metrics): those past it are
+   * left out and counted in `memcg_sim_metrics_series_dropped` (a bound, not a 429).
+   */
+  maxMetricsSeries: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
@@ -61,6 +66,8 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxConnections: 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 120_000,
+  // ~70 bytes a series: a scrape of at most ~7 MB, formatted in tens of ms (docs/OBSERVABILITY.md)
+  maxMetricsSeries: 100_000,
 };
 
 /** Throws 429 LIMIT_EXCEEDED naming the limit (`details.limit`) and its value. */

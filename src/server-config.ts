@@ -124,6 +124,7 @@ export const LIMIT_HELP: Record<keyof ServerLimits, string> = {
   maxConnections: "open HTTP connections (more are closed at once)",
   headersTimeoutMs: "ms for a request's headers to arrive (slow clients closed)",
   requestTimeoutMs: "ms for a whole request, body included, to arrive",
+  maxMetricsSeries: "series of the simulation families in one /metrics scrape (the rest dropped and counted)",
 };
 
 /** `maxLiveObjects` → `MEMCG_SIM_MAX_LIVE_OBJECTS` / `--max-live-objects`. */

@@ -10,6 +10,7 @@ import {
 import { DEFAULT_MAX_COMMANDS, expandScenario, measureExpansion } from "../scenarios/expand.js";
 import { type CommandError, executeRecorded, type RunOutcome } from "../scenarios/run.js";
 import type { Scenario } from "../scenarios/schema.js";
+import { nextTurn, SliceBudget, type SliceClock } from "../service/slices.js";
 import { measure, type ModelRow } from "./measure.js";
 import { deriveModelConfig } from "./model-config.js";
 import { type ModelSeries, SeriesRecorder, samplingIntervalMs } from "./series.js";
@@ -36,10 +37,17 @@ export interface CompareOptions {
   limits?: EngineLimits;
   /** Refused commands kept per model in `runs[].commandErrors`. Default 20. */
   keepErrors?: number;
-  /** Give the event loop a turn every this many commands (servers stay responsive). Default 5000. */
-  yieldEveryCommands?: number;
+  /**
+   * Time budget of a slice in ms (src/service/slices.ts, default 10): the run gives the event loop a
+   * turn whenever a slice's budget is spent, so a server stays responsive; a command always runs
+   * whole. `now` is the clock of the budget (tests pass a stepping one).
+   */
+  sliceMs?: number;
+  now?: SliceClock;
+  /** Called at each slice boundary, before the next slice starts (`slices`: slices run so far). */
+  onSlice?: (slices: number) => void;
   progressEveryCommands?: number;
-  /** Aborts between commands with the signal's reason. */
+  /** Aborts at the next slice boundary with the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -90,8 +98,6 @@ export function checkModels(models: readonly string[]): ModelName[] {
   return models as ModelName[];
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Runs `scenario` once per model, each on a fresh instance with the config `deriveModelConfig`
  * gives, the commands `expandScenario` gives for that config, executed as `run` would (refused
@@ -107,7 +113,15 @@ export async function compareScenario(
   const names = checkModels(models);
   const maxSamples = Math.max(1, options.maxSamples ?? DEFAULT_MAX_SAMPLES);
   const maxCommands = options.maxCommands ?? DEFAULT_MAX_COMMANDS;
-  const yieldEvery = Math.max(1, options.yieldEveryCommands ?? 5000);
+  const budget = new SliceBudget({ sliceMs: options.sliceMs, now: options.now });
+  // a slice boundary: the event loop's turn, then the abort check (a client gone away)
+  const boundary = async () => {
+    options.onSlice?.(budget.slices);
+    await nextTurn();
+    options.signal?.throwIfAborted();
+    budget.begin();
+  };
+  options.signal?.throwIfAborted();
   const progressEvery = Math.max(1, options.progressEveryCommands ?? 1000);
   // build every instance first: a config no model accepts fails before any work
   const setups = names.map((model) => {
@@ -140,10 +154,7 @@ export async function compareScenario(
       const done = outcome.commandCount;
       recorder.maybeSample(instance, done);
       if (done % progressEvery === 0) progress(done);
-      if (done % yieldEvery === 0) {
-        await turn();
-        options.signal?.throwIfAborted();
-      }
+      if (budget.due()) await boundary();
     }
     recorder.sample(instance, outcome.commandCount);
     progress(outcome.commandCount);

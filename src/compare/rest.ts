@@ -2,7 +2,7 @@ import { z } from "zod";
 import { EngineError, type EngineLimits, MODEL_NAMES } from "../engine/index.js";
 import { issuesOf } from "../commands/schemas.js";
 import { parseScenario } from "../scenarios/schema.js";
-import { type CompareResult, compareScenario } from "./compare.js";
+import { type CompareOptions, type CompareResult, compareScenario } from "./compare.js";
 
 /** `POST /v1/compare` body: a scenario document (as a scenario file holds) and the models to run. */
 export const compareRequestSchema = z
@@ -29,13 +29,15 @@ export const DEFAULT_COMPARE_REQUEST_LIMITS: CompareRequestLimits = { maxCommand
  * commands}, models?: [...], maxSamples?}`, unknown keys rejected), runs the comparison on fresh
  * in-process instances (not the registry's), and resolves to the same JSON as
  * `memcg-sim compare --json`. Rejects with EngineError: INVALID_ARGUMENT (400, `details.issues`
- * with paths like `scenario.commands.3.containers`) or LIMIT_EXCEEDED (429). It yields to the event
- * loop while it runs; `signal` (e.g. the client went away) aborts it between commands.
+ * with paths like `scenario.commands.3.containers`) or LIMIT_EXCEEDED (429). It runs in slices that
+ * yield to the event loop (`slices`, src/service/slices.ts); `signal` (e.g. the client went away)
+ * aborts it at the next slice boundary.
  */
 export async function handleCompareRequest(
   body: unknown,
   limits: CompareRequestLimits = DEFAULT_COMPARE_REQUEST_LIMITS,
   signal?: AbortSignal,
+  slices: Pick<CompareOptions, "sliceMs" | "now" | "onSlice"> = {},
 ): Promise<CompareResult> {
   const req = compareRequestSchema.safeParse(body);
   if (!req.success) {
@@ -64,5 +66,6 @@ export async function handleCompareRequest(
     limits: limits.engine,
     maxSamples: req.data.maxSamples,
     signal,
+    ...slices,
   });
 }

@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
 import { Service, stringifyExact, type Transfer } from "../service/index.js";
 import { SweepService, type SweepStatus } from "../sweep/service.js";
-import { DEFAULT_COMPARE_REQUEST_LIMITS, handleCompareRequest } from "../compare/rest.js";
+import { DEFAULT_COMPARE_REQUEST_LIMITS } from "../compare/rest.js";
 import { toGrpcError } from "./errors.js";
 import {
   batchCommandOf,
@@ -117,20 +117,30 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
         callback(null, response);
       };
+      // the instance the call names: it runs in that instance's order (src/service/queue.ts)
+      const instance = instanceOf(call.request);
       if (mutates) {
         // acknowledged ⇒ durable (the service's group commit): a failed commit answers INTERNAL, as
         // REST answers 500; a refusal is answered once durable too (a historic refusal is journaled)
-        service.commit(() => fn(requestOf(call.request))).then(ok, fail);
+        const run = () => fn(requestOf(call.request));
+        (instance === undefined ? service.commit(run) : service.mutate(instance, run)).then(ok, fail);
         return;
       }
-      let response: unknown;
-      try {
-        response = fn(requestOf(call.request));
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      ok(response);
+      const read = () => {
+        let response: unknown;
+        try {
+          response = fn(requestOf(call.request));
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (response instanceof Promise) response.then(ok, fail);
+        else ok(response);
+      };
+      // a read of an instance a batch is running on waits for the batch (never sees half of it)
+      const busy = instance === undefined ? undefined : service.idle(instance);
+      if (busy === undefined) read();
+      else void busy.then(read);
     };
   const mutation = (method: string, fn: (req: ProtoObject) => unknown) => unary(method, fn, true);
 
@@ -164,7 +174,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       return;
     }
     const limits = { maxCommands: DEFAULT_COMPARE_REQUEST_LIMITS.maxCommands, engine: registry.limits };
-    handleCompareRequest(body, limits, abort.signal).then(
+    service.compare(body, limits, abort.signal).then(
       (result) =>
         done(null, {
           models: result.models,
@@ -234,7 +244,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       return { events: page.events.map(eventMessage), nextSeq: page.nextSeq };
     }),
 
-    ExecuteBatch: mutation("ExecuteBatch", (r) => {
+    ExecuteBatch: unary("ExecuteBatch", (r) => {
       const instance = str(r.instance);
       const commands = (r.commands as ProtoObject[]) ?? [];
       // the op of each slot, known once its command parsed, picks the result's oneof field
@@ -245,11 +255,12 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
         ops[i] = (OPS as readonly string[]).includes(command.op) ? (command.op as Op) : undefined;
         return command;
       });
-      const out = registry.executeBatch(instance, thunks, r.stopOnError !== false);
-      return {
+      // in slices that yield to the event loop, in the instance's order (Service.executeBatch); a
+      // batch is a mutation: a cancelled call does not stop it
+      return service.executeBatch(instance, thunks, r.stopOnError !== false).then((out) => ({
         results: out.results.map((slot, i) => commandResultOf(ops[i], slot)),
         executedCount: out.executedCount,
-      };
+      }));
     }),
   };
   // one handler per row of the operation table (src/commands/operations.ts)
@@ -429,6 +440,15 @@ function tolerantDecoding(service: grpc.ServiceDefinition): grpc.ServiceDefiniti
     };
   }
   return out as grpc.ServiceDefinition;
+}
+
+/** The instance a request names (`instance`, or `name` for the instance calls); undefined for none. */
+function instanceOf(request: ProtoObject): string | undefined {
+  if (request === null || typeof request !== "object") return undefined;
+  const r = request as Record<string, unknown>;
+  if (typeof r.instance === "string" && r.instance !== "") return r.instance;
+  if (typeof r.name === "string" && r.name !== "") return r.name;
+  return undefined;
 }
 
 /** The decoded request, or INVALID_ARGUMENT when its bytes were not a valid message. */

@@ -132,19 +132,45 @@ export function valueText(v: number): string {
 }
 
 /**
+ * The families that report on the scrape itself: never cut by the series cap nor counted in it
+ * (one series per simulation, and one).
+ */
+export const UNCAPPED_FAMILIES: ReadonlySet<string> = new Set([
+  "memcg_sim_metrics_truncated_cgroups",
+  "memcg_sim_metrics_series_dropped",
+]);
+
+/**
  * The Prometheus text (0.0.4) of `families` over one snapshot: what prom-client's
  * `Registry.metrics()` prints for them, built directly. A 1,000-cgroup scrape has ~24,000 series;
  * prom-client spends ~3 µs on each (label arrays, filters, joins, three regex passes per value),
  * this ~0.3 µs (issue "Performance": /metrics ≤ 100 ms at 1,000 cgroups × 5 caches). Families are
  * separated by a blank line, as prom-client separates them; no trailing newline.
+ *
+ * `maxSeries` bounds the series of the families (those of UNCAPPED_FAMILIES aside): series are
+ * taken in family order, each family's in its own order, and those past the cap are left out and
+ * counted in `s.droppedSeries`, which the uncapped families, formatted last, can report. A family
+ * left without series keeps its HELP and TYPE lines.
  */
-export function formatFamilies(families: readonly Family[], s: Snapshot): string {
-  const lines: string[] = [];
-  for (const f of families) {
-    if (lines.length > 0) lines.push("");
-    lines.push(`# HELP ${f.name} ${escapeString(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+export function formatFamilies(
+  families: readonly Family[],
+  s: Snapshot,
+  maxSeries = Number.POSITIVE_INFINITY,
+): string {
+  const parts: string[][] = [];
+  let kept = 0;
+  let dropped = 0;
+  const format = (f: Family, capped: boolean): string[] => {
+    const lines = [`# HELP ${f.name} ${escapeString(f.help)}`, `# TYPE ${f.name} ${f.type}`];
     const name = f.name;
     f.fill(s, (labels, value, key, keyValue) => {
+      if (capped) {
+        if (kept >= maxSeries) {
+          dropped++;
+          return;
+        }
+        kept++;
+      }
       let ls = isLabelSet(labels) ? labels.text : labelText(labels);
       if (key !== undefined) {
         const extra = `${key}="${escapeLabelValue(keyValue as string)}"`;
@@ -152,8 +178,14 @@ export function formatFamilies(families: readonly Family[], s: Snapshot): string
       }
       lines.push(ls === "" ? `${name} ${valueText(value)}` : `${name}{${ls}} ${valueText(value)}`);
     });
-  }
-  return lines.join("\n");
+    return lines;
+  };
+  for (const f of families) parts.push(UNCAPPED_FAMILIES.has(f.name) ? [] : format(f, true));
+  s.droppedSeries = dropped;
+  families.forEach((f, i) => {
+    if (UNCAPPED_FAMILIES.has(f.name)) parts[i] = format(f, false);
+  });
+  return parts.map((p) => p.join("\n")).join("\n\n");
 }
 
 /** `k="v",...` of a label object, escaped, in its key order (prom-client's order). */
@@ -460,6 +492,14 @@ export function registerSimulationFamilies(reg: PromRegistry, snap: () => Snapsh
     (s, emit) => {
       for (const sim of s.simulations) emit({ simulation: sim.name }, sim.truncatedCgroups);
     },
+  );
+  gauge(
+    reg,
+    snap,
+    "memcg_sim_metrics_series_dropped",
+    "Series of the simulation families left out of this scrape because the per-scrape series cap (maxMetricsSeries) was reached",
+    [],
+    (s, emit) => emit({}, s.droppedSeries),
   );
   gauge(
     reg,

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry as PromRegistry } from "prom-client";
-import type { Registry } from "../registry.js";
+import { DEFAULT_SERVER_LIMITS, type Registry } from "../registry.js";
 import {
   familiesOf,
   formatFamilies,
@@ -23,6 +23,12 @@ export interface MetricsOptions {
    * `memcg_sim_metrics_truncated_cgroups{simulation}`. Default 10,000.
    */
   perCgroupSeriesLimit?: number;
+  /**
+   * At most this many series of the simulation families in one `/metrics` scrape (the two that
+   * report on the scrape aside); the rest are left out and counted in
+   * `memcg_sim_metrics_series_dropped`. Default: the registry's `maxMetricsSeries` (100,000).
+   */
+  maxSeries?: number;
   /** prom-client's process/Node.js metrics on /metrics (default true). */
   defaultMetrics?: boolean;
   /** Buckets (seconds) of the REST and gRPC request-duration histograms. */
@@ -78,6 +84,10 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   if (!Number.isInteger(limit) || limit < 0)
     throw new RangeError("perCgroupSeriesLimit must be an integer ≥ 0");
   const { registry } = opts;
+  const maxSeries =
+    opts.maxSeries ?? registry.limits.maxMetricsSeries ?? DEFAULT_SERVER_LIMITS.maxMetricsSeries;
+  if (!(Number.isInteger(maxSeries) && maxSeries >= 0) && maxSeries !== Number.POSITIVE_INFINITY)
+    throw new RangeError("maxSeries must be an integer ≥ 0");
   const offsets = new ResetOffsets(registry, Math.max(limit, 1));
 
   let current: Snapshot | null = null;
@@ -137,7 +147,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   return {
     promRegistry,
     // the same text prom-client's promRegistry.metrics() prints (test/metrics/format.test.ts)
-    scrape: async () => `${formatFamilies(familiesOf(promRegistry), snap())}\n\n${await others.metrics()}`,
+    scrape: async () =>
+      `${formatFamilies(familiesOf(promRegistry), snap(), maxSeries)}\n\n${await others.metrics()}`,
     cadvisorText: async () => `${formatFamilies(familiesOf(cadvisorRegistry), snap())}\n`,
     observeRest(route, method, status, seconds) {
       rest.observe({ route, method, status_code: String(status) }, seconds);

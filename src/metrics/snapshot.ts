@@ -12,7 +12,6 @@ import {
 import type { Registry } from "../registry.js";
 import { PAGE_SIZE as PAGE } from "../engine/index.js";
 
-
 /**
  * Monotonic per-cgroup counters, in the order of this vector (bytes for the charge counters,
  * counts for the rest). One vector per cgroup row; reset offsets are vectors of the same shape.
@@ -85,6 +84,11 @@ export interface SimulationRow {
 
 export interface Snapshot {
   readonly simulations: SimulationRow[];
+  /**
+   * Series the scrape text of this snapshot left out at the series cap (`formatFamilies`' `maxSeries`),
+   * set while it is formatted; 0 before.
+   */
+  droppedSeries: number;
 }
 
 /** Raw (offset-free) monotonic counters of one cgroup. */
@@ -231,5 +235,5 @@ export function takeSnapshot(
       opCounts,
     });
   }
-  return { simulations };
+  return { simulations, droppedSeries: 0 };
 }

@@ -21,7 +21,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
 import { instanceRoutes } from "./routes/instances.js";
-import { simulationRoutes } from "./routes/simulation.js";
+import { instanceOrder, simulationRoutes } from "./routes/simulation.js";
 import { sweepRoutes } from "./routes/sweeps.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { transferRoutes } from "./routes/transfer.js";
@@ -142,6 +142,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<ZodApp> {
     durable: () => svc.durable(),
     mutate: (instance, command) => svc.execute(instance, command),
   };
+  instanceOrder(app, ctx);
   const hub = new SseHub(svc, {
     ...DEFAULT_SSE_OPTIONS,
     heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_SSE_OPTIONS.heartbeatMs,

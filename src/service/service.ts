@@ -1,10 +1,30 @@
-import type { Command } from "../engine/index.js";
+import { type CompareRequestLimits, handleCompareRequest } from "../compare/rest.js";
+import type { CompareResult } from "../compare/compare.js";
+import { type Command, EngineError } from "../engine/index.js";
 import type { ExportDoc } from "../persistence/index.js";
 import { Persistence } from "../persistence/index.js";
-import type { Entry, Registry } from "../registry.js";
+import { type Entry, limitExceeded, type Registry } from "../registry.js";
 import { type ApiAuth, authOf, tokenMatcher } from "./auth.js";
 import { EventFollower, type FollowSink } from "./follower.js";
+import { type InstanceQueue, instanceQueueOf } from "./queue.js";
+import { type LongRequestProgress, nextTurn, SliceBudget, type SliceOptions } from "./slices.js";
 import type { Transfer } from "./transfer.js";
+
+/** One slot of a batch answer (docs/API.md §6). */
+export type BatchSlot =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: string; detail: string } };
+
+/** The answer of `/batch` and `ExecuteBatch`. */
+export interface BatchResult {
+  results: BatchSlot[];
+  executedCount: number;
+}
+
+export interface BatchOptions extends SliceOptions {
+  /** Called after each slice of the batch was applied and committed (tests count slices). */
+  onSlice?: (slotsDone: number) => void;
+}
 
 export interface ServiceOptions {
   registry: Registry;
@@ -19,6 +39,8 @@ export interface ServiceOptions {
   transfer?: Transfer;
   /** `MEMCG_SIM_API_TOKEN`: when set, every call but the open ones needs `Bearer <token>`. */
   apiToken?: string | null;
+  /** Slices of long requests (batches): the time budget of one, and its clock (src/service/slices.ts). */
+  slice?: SliceOptions;
 }
 
 /**
@@ -35,11 +57,22 @@ export class Service {
   private readonly ownTransfer: Persistence | null = null;
   private readonly flushFn: () => void;
   private readonly durableFn: () => Promise<void>;
+  /** Per-instance ordering across turns (shared by every Service of the registry). */
+  readonly queue: InstanceQueue;
+  /** The slices of long requests (budget and clock), for the routes that run one (compare). */
+  readonly sliceOptions: SliceOptions;
+  /** Long requests running now and the slices they ran, by kind. */
+  readonly progress: LongRequestProgress = {
+    batch: { running: 0, slices: 0 },
+    compare: { running: 0, slices: 0 },
+  };
 
   constructor(opts: ServiceOptions) {
     this.registry = opts.registry;
     this.auth = authOf(opts.apiToken);
     this.authorized = this.auth === null ? () => true : tokenMatcher(this.auth.token);
+    this.queue = instanceQueueOf(this.registry);
+    this.sliceOptions = opts.slice ?? {};
     const flush = opts.flush ?? (() => {});
     this.flushFn = flush;
     this.durableFn = opts.durable ?? (async () => flush());
@@ -76,9 +109,121 @@ export class Service {
     }
   }
 
-  /** One command through the registry, answered once durable. */
+  /**
+   * One command through the registry, answered once durable. It runs at once unless an earlier
+   * request to the same instance is still running (a batch between slices); then after it.
+   */
   execute(instance: string, command: Command): Promise<unknown> {
-    return this.commit(() => this.registry.execute(instance, command));
+    return this.mutate(instance, () => this.registry.execute(instance, command));
+  }
+
+  /**
+   * A mutation of one instance (`fn` applies it synchronously), in the instance's order, answered
+   * once durable: at once when nothing runs on the instance (the same turn, the same group commit
+   * as before), else after what runs on it.
+   */
+  mutate<T>(instance: string, fn: () => T): Promise<T> {
+    if (this.queue.idle(instance) === undefined) return this.commit(fn);
+    const applied = this.queue.run(instance, fn);
+    return applied.then(
+      async (r) => {
+        await this.durableFn();
+        return r;
+      },
+      async (err) => {
+        await this.durableFn();
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Resolves when every request queued on `instance` so far is done; undefined when none is (the
+   * transports let a request that names an instance wait on it, so a read never sees a batch half
+   * way and a reset or delete never cuts one).
+   */
+  idle(instance: string): Promise<void> | undefined {
+    return this.queue.idle(instance);
+  }
+
+  /**
+   * `/batch` and `ExecuteBatch` (docs/API.md §6): each command applied in order; an invalid or
+   * refused one is reported in its slot and, with stopOnError (default), ends the batch. The batch
+   * runs in slices of `sliceMs` (src/service/slices.ts): after each slice its commands are
+   * committed and the event loop gets a turn, so other instances, probes and scrapes are served
+   * meanwhile; requests to this instance wait until the batch is done. Each command is applied
+   * whole, as before. If the journal refuses a slice's commit (507 INSUFFICIENT_STORAGE), that
+   * slice's commands are rolled back, the batch ends, and the answer is that 507 with
+   * `details.keptCommandCount`: the commands before the slice, applied and durable.
+   */
+  executeBatch(
+    instance: string,
+    commands: readonly Command[] | readonly (() => Command)[],
+    stopOnError = true,
+    opts: BatchOptions = {},
+  ): Promise<BatchResult> {
+    const limits = this.registry.limits;
+    const run = async (): Promise<BatchResult> => {
+      this.registry.get(instance);
+      if (commands.length > limits.maxBatchCommands)
+        limitExceeded(
+          "maxBatchCommands",
+          limits.maxBatchCommands,
+          `batch limit ${limits.maxBatchCommands} commands`,
+        );
+      const results: BatchSlot[] = [];
+      let executed = 0;
+      let kept = 0;
+      const budget = new SliceBudget({ ...this.sliceOptions, ...opts });
+      const progress = this.progress.batch;
+      progress.running++;
+      try {
+        for (let i = 0; i < commands.length; i++) {
+          const c = commands[i];
+          try {
+            const cmd = typeof c === "function" ? c() : c;
+            results.push({ ok: true, result: this.registry.execute(instance, cmd) });
+            executed++;
+          } catch (err) {
+            if (!(err instanceof EngineError)) throw err;
+            results.push({ ok: false, error: { code: err.code, detail: err.message } });
+            if (stopOnError) break;
+          }
+          if (i + 1 < commands.length && budget.due()) {
+            // the slice's commands become durable, and the event loop gets its turn
+            await this.sliceCommitted(kept);
+            kept = results.length;
+            progress.slices++;
+            opts.onSlice?.(kept);
+            budget.begin();
+          }
+        }
+        await this.sliceCommitted(kept);
+        progress.slices++;
+        opts.onSlice?.(results.length);
+        return { results, executedCount: executed };
+      } finally {
+        progress.running--;
+      }
+    };
+    return this.queue.run(instance, run).catch(async (err) => {
+      // a refusal of the whole batch (unknown instance, maxBatchCommands) or a bug: answered once
+      // what was applied is durable, as every answer
+      if (!(err instanceof EngineError && err.code === "INSUFFICIENT_STORAGE")) await this.durableFn();
+      throw err;
+    });
+  }
+
+  /**
+   * Commits what a batch applied so far and gives the event loop a turn. A refused commit (507)
+   * has rolled the slice back; the error then names the `kept` commands before it.
+   */
+  private async sliceCommitted(kept: number): Promise<void> {
+    try {
+      await Promise.all([this.durableFn(), nextTurn()]);
+    } catch (err) {
+      throw keptAfterRefusal(err, kept);
+    }
   }
 
   /** The export document (config + accepted commands); the journal is committed first (export reads it). */
@@ -104,8 +249,37 @@ export class Service {
     return new EventFollower(this.registry, instance, fromSeq, sink);
   }
 
+  /**
+   * `POST /v1/compare` and `Compare`: runs the comparison in slices (`sliceOptions`), stopping at
+   * the next slice boundary once `signal` aborts (the client went away); counted in `progress`.
+   */
+  async compare(body: unknown, limits: CompareRequestLimits, signal?: AbortSignal): Promise<CompareResult> {
+    const progress = this.progress.compare;
+    progress.running++;
+    try {
+      return await handleCompareRequest(body, limits, signal, {
+        ...this.sliceOptions,
+        onSlice: () => {
+          progress.slices++;
+        },
+      });
+    } finally {
+      progress.running--;
+    }
+  }
+
   /** Closes what the service made itself (the in-memory export log). */
   close(): void {
     this.ownTransfer?.close();
   }
+}
+
+/** A journal refusal in the middle of a batch, naming how many of its commands were kept. */
+function keptAfterRefusal(err: unknown, kept: number): unknown {
+  if (!(err instanceof EngineError) || err.code !== "INSUFFICIENT_STORAGE") return err;
+  return new EngineError(
+    err.code,
+    `${err.message}; the batch ended there: its first ${kept} commands were applied and are durable, the rest were not applied`,
+    { ...err.details, keptCommandCount: kept },
+  );
 }

@@ -1,4 +1,3 @@
-import { handleCompareRequest } from "../../compare/rest.js";
 import type { RouteContext, ZodApp } from "../context.js";
 
 /** Most commands a compare request may expand to, per model (a server limit: 429 beyond). */
@@ -17,7 +16,8 @@ export function compareRoutes(app: ZodApp, ctx: RouteContext): void {
     reply.raw.once("close", () => {
       if (!reply.raw.writableEnded) abort.abort();
     });
-    return handleCompareRequest(
+    // in slices that yield to the event loop; a client gone away stops it at the next boundary
+    return ctx.service.compare(
       req.body,
       { maxCommands: MAX_COMPARE_COMMANDS, engine: ctx.registry.limits },
       abort.signal,
