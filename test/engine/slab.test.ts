@@ -5,10 +5,9 @@ import { Sim } from "./helpers.js";
 describe("SLUB slabs", () => {
   function filled(model: "rfc-2012" | "v5.9", n: number) {
     const s = new Sim({ model, cpuCount: 4 });
-    s.dentry();
-    // the seed copies a registered cache into the cgroups created afterwards only
-    if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
     s.mkdir("/a");
+    s.dentry();
+    if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
     const pid = s.spawn("/a", { cpu: 0 });
     const ids: number[] = s.alloc("dentry", { pid }, n).objectIds;
     return { s, pid, ids, cache: s.sim.slab.caches.get("dentry")! };
