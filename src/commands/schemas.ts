@@ -78,6 +78,7 @@ export const spawnTaskBody = z
     pid: pid.optional(),
     cpu: int.min(0).max(255).optional(),
     oomScoreAdj: int.min(-1000).max(1000).optional(),
+    fork: z.boolean().optional(),
   })
   .strict();
 export const moveTaskBody = z.object({ cgroup: cgroupPath }).strict();
@@ -110,7 +111,9 @@ export const freePagesBody = z
   .object({ pid: pid.optional(), cgroup: cgroupPath.optional(), kind: z.enum(["anon", "file"]), bytes })
   .strict();
 export const reclaimBody = z.object({ cgroup: cgroupPath, bytes, gfp: gfp.optional() }).strict();
-export const writeFileBody = z.object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) }).strict();
+export const writeFileBody = z
+  .object({ cgroup: cgroupPath, file: z.string().min(1).max(128), value: z.string().max(4096) })
+  .strict();
 export const allocKernelPagesBody = z
   .object({
     pid,
@@ -120,7 +123,10 @@ export const allocKernelPagesBody = z
   })
   .strict();
 export const freeKernelPagesBody = z
-  .object({ pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000), cpu: int.min(0).max(255).optional() })
+  .object({
+    pageIds: z.array(int.min(1).max(Number.MAX_SAFE_INTEGER)).max(1_000_000),
+    cpu: int.min(0).max(255).optional(),
+  })
   .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 

@@ -24,12 +24,17 @@ export const STAT_SLAB_UNRECLAIMABLE_BYTES = 4;
 /** Page charge/uncharge events (v1 `pgpgin`/`pgpgout`). */
 export const STAT_PGPGIN = 5;
 export const STAT_PGPGOUT = 6;
-export const STAT_COUNT = 7;
+/**
+ * Kernel stack pages charged to the cgroup (NR_KERNEL_STACK_KB; v2 `kernel_stack`, 4.6+: 12580e4b54ba
+ * "mm: memcontrol: report kernel stack usage in cgroup2 memory.stat"). Part of `kernel`.
+ */
+export const STAT_KERNEL_STACK_PAGES = 7;
+export const STAT_COUNT = 8;
 
 export type CgroupState = "online" | "dying" | "released";
 
 /**
- * The hot numbers of cgroups live in shared chunks, one row of 32 doubles (256 bytes) per cgroup:
+ * The hot numbers of cgroups live in shared chunks, one row of 40 doubles (320 bytes) per cgroup:
  * the local statistics, the hierarchical ones, then the `memory` and `kmem` page counters
  * (page-counter.ts, 8 doubles each). `statLocal`/`statHier` are views of the two statistic halves;
  * the hot paths index the chunk directly and walk the cgroups themselves, so a command that lands
@@ -37,15 +42,15 @@ export type CgroupState = "online" | "dying" | "released";
  * on two counter objects and typed-array headers (issue "Performance", scaling with cgroups). A
  * chunk is freed by the garbage collector with its last cgroup; rows are never reused.
  */
-const ROW_STRIDE = 32;
+const ROW_STRIDE = 40;
 const ROW_CHUNK_CGROUPS = 64;
 /** Offset of the hierarchical statistics in a row. */
 export const ROW_STAT_HIER = STAT_COUNT;
 /** Offsets of the `memory` and `kmem` counters in a row (the `at` of page-counter.ts's functions). */
-export const ROW_MEMORY = 16;
+export const ROW_MEMORY = 24;
 /** memory.high in pages (UNLIMITED = max): read with `memory` usage on every charge (a double field would be a boxed number). */
-export const ROW_HIGH = 14;
-export const ROW_KMEM = 24;
+export const ROW_HIGH = 16;
+export const ROW_KMEM = 32;
 if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE)
   throw new Error("cgroup row layout overlaps");
 /**

@@ -45,6 +45,12 @@ export interface SpawnTaskCmd {
   pid?: number;
   cpu?: number;
   oomScoreAdj?: number;
+  /**
+   * The task is forked inside the cgroup (copy_process): its kernel stack is allocated and charged
+   * there as the era does, and given back when the task exits. Absent or false: an existing task
+   * is placed in the cgroup (`echo PID > tasks`), its stack staying charged where it was forked.
+   */
+  fork?: boolean;
 }
 export interface MoveTaskCmd {
   op: "moveTask";
@@ -76,11 +82,36 @@ export interface FreeObjectsCmd {
   /** The CPU the frees run on (its per-CPU stocks take the uncharges); default: each object's allocating task's. */
   cpu?: number;
 }
-export interface AllocPagesCmd { op: "allocPages"; pid: number; kind: "anon" | "file"; bytes: number; gfp?: string }
-export interface FreePagesCmd { op: "freePages"; pid?: number; cgroup?: string; kind: "anon" | "file"; bytes: number }
-export interface ReclaimCmd { op: "reclaim"; cgroup: string; bytes: number; gfp?: string }
-export interface WriteFileCmd { op: "writeFile"; cgroup: string; file: string; value: string }
-export interface AdvanceClockCmd { op: "advanceClock"; ms: number }
+export interface AllocPagesCmd {
+  op: "allocPages";
+  pid: number;
+  kind: "anon" | "file";
+  bytes: number;
+  gfp?: string;
+}
+export interface FreePagesCmd {
+  op: "freePages";
+  pid?: number;
+  cgroup?: string;
+  kind: "anon" | "file";
+  bytes: number;
+}
+export interface ReclaimCmd {
+  op: "reclaim";
+  cgroup: string;
+  bytes: number;
+  gfp?: string;
+}
+export interface WriteFileCmd {
+  op: "writeFile";
+  cgroup: string;
+  file: string;
+  value: string;
+}
+export interface AdvanceClockCmd {
+  op: "advanceClock";
+  ms: number;
+}
 /**
  * A whole-page kernel allocation on behalf of `pid` (kernel-pages.ts): `1 << order` pages
  * (default: 4 for a kernel stack, else 1), charged as the era charges `kind`; the result's

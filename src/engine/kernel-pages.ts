@@ -1,5 +1,5 @@
 import { type ChargeCtx, newOutcome, runPendingHighWork } from "./charge.js";
-import type { Cgroup } from "./cgroup.js";
+import { type Cgroup, modStat, STAT_KERNEL_STACK_PAGES } from "./cgroup.js";
 import type * as C from "./commands.js";
 import { fail } from "./errors.js";
 import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
@@ -11,8 +11,10 @@ export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "other"] as con
 export type KernelPageKind = (typeof KERNEL_PAGE_KINDS)[number];
 
 /**
- * `THREAD_SIZE_ORDER` on x86_64 without KASAN (arch/x86/include/asm/page_64_types.h, 3.15+): a
- * kernel stack is 4 pages, 16 KiB — the 16384 bytes per forked child the real 6.18 showed.
+ * `THREAD_SIZE_ORDER` on x86_64 without KASAN (arch/x86/include/asm/page_64_types.h, 3.15+:
+ * 6538b8ea886e "x86_64: expand kernel stack to 16K"): a kernel stack is 4 pages, 16 KiB — the
+ * 16384 bytes per forked child the real 6.18 showed. Before 3.15 it was order 1 (8 KiB); the era
+ * says which (`Era.threadSizeOrder`).
  */
 export const KERNEL_STACK_ORDER = 2;
 
@@ -27,6 +29,8 @@ interface KernelAlloc {
   memcg: Cgroup | null;
   /** Model C: the objcg the pages are charged to (`page->memcg_data`), 0 if uncharged. */
   objcg: number;
+  /** The charged pages also count in the `kernel_stack` statistic (NR_KERNEL_STACK_KB). */
+  stack: boolean;
 }
 
 /**
@@ -129,16 +133,50 @@ export class KernelPages {
       fail("INVALID_ARGUMENT", `kind must be one of ${KERNEL_PAGE_KINDS.join(", ")}`, {
         issues: [{ path: "kind", message: "unknown kind" }],
       });
+    // an explicit kernelStack defaults to today's 16 KiB whatever the era (a trace recorded on a
+    // 6.x host replays its stacks as they were); a fork inside the simulation (forkStack) uses the
+    // era's own THREAD_SIZE
     const order = cmd.order ?? (cmd.kind === "kernelStack" ? KERNEL_STACK_ORDER : 0);
     if (!Number.isInteger(order) || order < 0 || order > MAX_KERNEL_PAGE_ORDER)
       fail("INVALID_ARGUMENT", `order must be an integer in [0, ${MAX_KERNEL_PAGE_ORDER}]`, {
         issues: [{ path: "order", message: "out of range" }],
       });
     const gfp = parseGfp(cmd.gfp);
+    return this.allocPages(t.cgroup, t, t.cpu, cmd.kind, order, gfp);
+  }
+
+  /**
+   * The kernel stack of a task forked in `memcg` on `cpu`, allocated by the forking task before
+   * the child exists (kernel/fork.c:copy_process → dup_task_struct → alloc_thread_stack_node;
+   * 3.8 alloc_thread_info_node with THREADINFO_GFP_ACCOUNTED, 4.5 THREADINFO_GFP with
+   * GFP_KERNEL_ACCOUNT, 5.9+ memcg_charge_kernel_stack → memcg_kmem_charge_page per page of the
+   * vmap'd stack): `THREAD_SIZE` bytes (`Era.threadSizeOrder`), charged where the era charges
+   * stacks (kernelPagesAccounted). The charging context is the parent, which the simulator does
+   * not model: no task is the OOM killer's "current", and the child cannot be chosen as a victim
+   * of its own stack's charge (it is not on the task list yet).
+   */
+  forkStack(memcg: Cgroup, cpu: number): KernelPagesResult {
+    return this.allocPages(
+      memcg,
+      null,
+      cpu,
+      "kernelStack",
+      this.sim.era.threadSizeOrder,
+      parseGfp(undefined),
+    );
+  }
+
+  private allocPages(
+    memcg: Cgroup,
+    t: ChargeCtx["task"],
+    cpu: number,
+    kind: KernelPageKind,
+    order: number,
+    gfp: number,
+  ): KernelPagesResult {
     const n = 1 << order;
     const out = newOutcome();
-    const ctx: ChargeCtx = { task: t, cpu: t.cpu, gfp, out };
-    const memcg = t.cgroup;
+    const ctx: ChargeCtx = { task: t, cpu, gfp, out };
     const failed = (error: C.AllocResult["error"]): KernelPagesResult => {
       runPendingHighWork(this.sim, out);
       return {
@@ -155,15 +193,15 @@ export class KernelPages {
       };
     };
     if (!this.sim.allocPhysPages(n, ctx)) return failed(out.selfKilled ? "OOM_KILLED" : "ENOMEM");
-    const accounted = kernelPagesAccounted(this.sim, cmd.kind, gfp, memcg);
-    const a: KernelAlloc = { pages: n, kind: cmd.kind, memcg: null, objcg: 0 };
+    const accounted = kernelPagesAccounted(this.sim, kind, gfp, memcg);
+    const a: KernelAlloc = { pages: n, kind, memcg: null, objcg: 0, stack: false };
     if (accounted) {
       if (!this.charge(memcg, n, ctx)) {
         this.sim.usedPages -= n;
         this.sim.chargeFailures.kmem++;
         this.sim.events.emit(this.sim.clockMs, "charge_failed", {
           cgroup: memcg.path,
-          pid: t.pid,
+          ...(t === null ? {} : { pid: t.pid }),
           failedAt: out.failedAt?.path ?? memcg.path,
           reason: "kmem",
         });
@@ -173,6 +211,12 @@ export class KernelPages {
       else {
         a.memcg = memcg;
         this.byMemcg.set(memcg, (this.byMemcg.get(memcg) ?? 0) + n);
+      }
+      // kernel/fork.c:account_kernel_stack → NR_KERNEL_STACK_KB of the stack's memcg (4.6+ a memcg
+      // statistic, 12580e4b54ba; the eras before it keep it too, they just do not print it)
+      if (kind === "kernelStack") {
+        a.stack = true;
+        modStat(memcg, STAT_KERNEL_STACK_PAGES, n);
       }
     }
     this.totalPages += n;
@@ -204,6 +248,11 @@ export class KernelPages {
     return this.sim.model.chargeKernelPages(memcg, n, ctx);
   }
 
+  /** Frees one allocation by id, the frees running on `cpu`. */
+  freePages(id: number, cpu: number): void {
+    this.free({ op: "freeKernelPages", pageIds: [id], cpu });
+  }
+
   /** Frees allocations by id (`__free_pages` → `__memcg_kmem_uncharge_page`); unknown ids count as missing. */
   free(cmd: C.FreeKernelPagesCmd): C.FreeResult {
     let missing = 0;
@@ -224,12 +273,14 @@ export class KernelPages {
         // objcg: the parent; the root: nothing, its charge left at offline)
         const memcg = this.sim.slab.objcgMemcg[a.objcg];
         if (memcg.isRoot) continue;
+        if (a.stack) modStat(memcg, STAT_KERNEL_STACK_PAGES, -a.pages);
         // __memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages, as the era does it (6.16+: the
         // memory charge refills this CPU's page stock)
         this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
         unchargedPages += a.pages;
       } else if (a.memcg !== null) {
         const memcg = a.memcg;
+        if (a.stack) modStat(memcg, STAT_KERNEL_STACK_PAGES, -a.pages);
         this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
         const left = (this.byMemcg.get(memcg) ?? 0) - a.pages;
         if (left === 0) this.byMemcg.delete(memcg);

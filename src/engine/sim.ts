@@ -28,6 +28,13 @@ export interface KernelPagesView {
   pinnedPages(cg: Cgroup): number;
   /** Charged pages per cgroup now charged for them. */
   chargedPagesByCgroup(): Map<Cgroup, number>;
+  /** The kernel stack of a task forked in `memcg` (pageId null: the charge failed). */
+  forkStack(
+    memcg: Cgroup,
+    cpu: number,
+  ): { pageId: number | null; failedAt: string | null; oomKilledPids: number[] };
+  /** Frees (and uncharges) one allocation by id, the frees running on `cpu`. */
+  freePages(id: number, cpu: number): void;
 }
 
 export interface Sim extends KernelOps {

@@ -15,7 +15,12 @@ import { PID_INDEX_LIMIT, Task } from "./tasks.js";
 // (kernel.ts PidTable). Freeing pages is an up-call (`sim.ops.releaseUserPages`, page-alloc.ts),
 // since the page allocator's verbs look tasks up here.
 
-/** fork: a new task in the cgroup at `cmd.cgroup`. */
+/**
+ * A new task in the cgroup at `cmd.cgroup`. With `cmd.fork` it is forked there (copy_process): its
+ * kernel stack is allocated and charged first (KernelPages.forkStack), and a failed charge fails
+ * the fork with ENOMEM and no task (copy_process → dup_task_struct returns -ENOMEM). Without it
+ * the task is placed there, charging nothing.
+ */
 export function spawnTask(sim: Sim, cmd: C.SpawnTaskCmd): Task {
   const cg = lookupCgroup(sim, cmd.cgroup);
   if (cmd.pid !== undefined && sim.tasks.has(cmd.pid))
@@ -36,7 +41,20 @@ export function spawnTask(sim: Sim, cmd: C.SpawnTaskCmd): Task {
     while (sim.tasks.has(pids.nextPid)) pids.nextPid++;
     pid = pids.nextPid++;
   }
-  const t = new Task(pid, cg, cmd.cpu ?? pid % sim.config.cpuCount, cmd.oomScoreAdj ?? 0);
+  const cpu = cmd.cpu ?? pid % sim.config.cpuCount;
+  let stackPageId = 0;
+  if (cmd.fork === true) {
+    const r = sim.kernelPages.forkStack(cg, cpu);
+    if (r.pageId === null)
+      fail("ENOMEM", `cannot charge the kernel stack of a task forked in ${cg.path}`, {
+        cgroup: cg.path,
+        failedAt: r.failedAt,
+        oomKilledPids: r.oomKilledPids,
+      });
+    stackPageId = r.pageId;
+  }
+  const t = new Task(pid, cg, cpu, cmd.oomScoreAdj ?? 0);
+  t.stackPageId = stackPageId;
   sim.tasks.set(pid, t);
   if (pid < PID_INDEX_LIMIT) pids.index[pid] = t;
   cg.tasks.add(pid);
@@ -121,6 +139,14 @@ export function killTask(sim: Sim, t: Task): void {
   }
   t.anon.clear();
   t.anonPages = 0;
+  // the stack of a task forked here goes back when the task is reaped (kernel/fork.c:free_task →
+  // release_task_stack → account_kernel_stack(tsk, -1); 5.18+ do_exit → exit_task_stack_account):
+  // the simulator has no zombies, so exit and reap are one step. The pages uncharge where they are
+  // charged now (a dying cgroup, or the parent its objcg moved to).
+  if (t.stackPageId > 0) {
+    sim.kernelPages.freePages(t.stackPageId, t.cpu);
+    t.stackPageId = 0;
+  }
   t.cgroup.tasks.delete(t.pid);
   sim.tasks.delete(t.pid);
   if (t.pid < PID_INDEX_LIMIT) sim.pids.index[t.pid] = undefined;

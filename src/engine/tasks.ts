@@ -18,6 +18,8 @@ export class Task {
   /** The slab allocator's last allocation context of this task: its objcg and id (a memo, see SlabSystem.allocCtx). */
   allocCtxObjcg = -1;
   allocCtxId = -1;
+  /** The kernel-page id of the stack allocated when the task was forked inside the simulation (spawnTask `fork`); 0: none. */
+  stackPageId = 0;
 
   constructor(
     readonly pid: number,

@@ -3,13 +3,13 @@ import {
   STAT_ANON_PAGES,
   STAT_FILE_PAGES,
   STAT_KERNEL_PAGES,
+  STAT_KERNEL_STACK_PAGES,
   STAT_PGPGIN,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
 import type { Sim } from "../sim.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
-
 
 /** One v2 `memory.stat` value of a hierarchical statistics row, in the file's unit (0: not simulated). */
 function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
@@ -21,6 +21,9 @@ function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
       return h[STAT_FILE_PAGES] * PAGE;
     case "kernel":
       return h[STAT_KERNEL_PAGES] * PAGE;
+    case "kernel_stack":
+      // memory_stat_format: NR_KERNEL_STACK_KB × 1024 (mm/memcontrol.c, 4.6+)
+      return h[STAT_KERNEL_STACK_PAGES] * PAGE;
     case "inactive_anon":
       return sim.era.anonStartsInactive ? h[STAT_ANON_PAGES] * PAGE : 0;
     case "active_anon":

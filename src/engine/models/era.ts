@@ -97,6 +97,12 @@ export interface Era {
    * `account` — kernel stacks and every `__GFP_ACCOUNT` page (4.5+).
    */
   readonly kernelPages: "none" | "kmemcg" | "account";
+  /**
+   * x86_64 `THREAD_SIZE_ORDER` (arch/x86/include/asm/page_64_types.h): a kernel stack is
+   * `4096 << order` bytes — 1 (8 KiB) before 3.15, 2 (16 KiB) from 3.15 (6538b8ea886e "x86_64:
+   * expand kernel stack to 16K"). A fork charges it where `kernelPages` accounts stacks.
+   */
+  readonly threadSizeOrder: number;
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
   /**

@@ -24,6 +24,7 @@ export const RFC_2012_ERA: Era = {
   moveChargeRemoved: false,
   cachesNeedRegistration: true,
   kernelPages: "none",
+  threadSizeOrder: 1, // v3.3 arch/x86/include/asm/page_64_types.h: THREAD_ORDER 1
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "single-page",

@@ -23,6 +23,7 @@ export const V3_8_ERA: Era = {
   moveChargeRemoved: false,
   cachesNeedRegistration: false,
   kernelPages: "kmemcg",
+  threadSizeOrder: 1, // 3.8 arch/x86/include/asm/page_64_types.h: THREAD_SIZE_ORDER 1
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "single-page",

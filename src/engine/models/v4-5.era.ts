@@ -26,6 +26,7 @@ export const V4_5_ERA: Era = {
   moveChargeRemoved: false,
   cachesNeedRegistration: false,
   kernelPages: "account",
+  threadSizeOrder: 2,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "batch",

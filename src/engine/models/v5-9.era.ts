@@ -32,6 +32,7 @@ export const V5_9_ERA: Era = {
   moveChargeRemoved: false,
   cachesNeedRegistration: false,
   kernelPages: "account",
+  threadSizeOrder: 2,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "batch",

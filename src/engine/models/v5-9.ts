@@ -12,6 +12,7 @@ import {
   modStat,
   ROW_KMEM,
   STAT_KERNEL_PAGES,
+  STAT_KERNEL_STACK_PAGES,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
@@ -260,7 +261,12 @@ export class V59Model implements AccountingModel {
         cg.memory.uncharge(pages);
         cg.kmem.uncharge(pages);
       }
-      for (const st of [STAT_KERNEL_PAGES, STAT_SLAB_RECLAIMABLE_BYTES, STAT_SLAB_UNRECLAIMABLE_BYTES])
+      for (const st of [
+        STAT_KERNEL_PAGES,
+        STAT_KERNEL_STACK_PAGES,
+        STAT_SLAB_RECLAIMABLE_BYTES,
+        STAT_SLAB_UNRECLAIMABLE_BYTES,
+      ])
         modStat(cg, st, -cg.statLocal[st]);
     } else {
       if (pages > 0) {
@@ -270,6 +276,7 @@ export class V59Model implements AccountingModel {
         parent.objcgPages += pages;
       }
       this.sim.moveLocalStat(cg, parent, STAT_KERNEL_PAGES);
+      this.sim.moveLocalStat(cg, parent, STAT_KERNEL_STACK_PAGES);
       this.sim.moveLocalStat(cg, parent, STAT_SLAB_RECLAIMABLE_BYTES);
       this.sim.moveLocalStat(cg, parent, STAT_SLAB_UNRECLAIMABLE_BYTES);
     }

@@ -57,6 +57,7 @@ export const V6_18_ERA: Era = {
   moveChargeRemoved: true,
   cachesNeedRegistration: false,
   kernelPages: "account",
+  threadSizeOrder: 2,
   nrMemcgStock: 7,
   memcgChargeBatch: 64,
   pageStockRule: "batch",
