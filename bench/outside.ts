@@ -797,6 +797,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "g
 } else if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "profile") {
   const env = Object.fromEntries(process.argv.slice(4).map((kv) => kv.split("=", 2) as [string, string]));
   await profileApp(Number(process.argv[3] ?? 10), env);
+} else if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "profile-grpc") {
+  const env = Object.fromEntries(process.argv.slice(4).map((kv) => kv.split("=", 2) as [string, string]));
+  await profileApp(Number(process.argv[3] ?? 10), env, "grpc");
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes("--quick");
   if (!process.argv.includes("grpc"))
@@ -872,10 +875,15 @@ export function topSelf(
 /**
  * `npx tsx bench/outside.ts profile [SECONDS]`: the compiled server under `node --cpu-prof`
  * (same environment as the benchmark), single-object allocs from wrk for SECONDS, then SIGTERM;
- * prints the top self-time functions.
+ * prints the top self-time functions. `profile-grpc [SECONDS]`: the same with unary AllocObjects
+ * calls from h2load (the gRPC benchmark's generator).
  */
-export async function profileApp(seconds: number, extraEnv: Record<string, string> = {}): Promise<void> {
-  const bin = ensureWrk();
+export async function profileApp(
+  seconds: number,
+  extraEnv: Record<string, string> = {},
+  transport: "http" | "grpc" = "http",
+): Promise<void> {
+  const bin = transport === "http" ? ensureWrk() : ensureH2load();
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), "memcg-sim-prof-"));
   const hp = await freePort();
@@ -899,13 +907,20 @@ export async function profileApp(seconds: number, extraEnv: Record<string, strin
   await postJson(`${v1}/${INSTANCE}/cgroups`, { path: "/c" });
   const { pid } = (await postJson(`${v1}/${INSTANCE}/tasks`, { cgroup: "/c" })) as { pid: number };
   const from = performance.now() - t0;
-  const r = wrk(
-    bin,
-    `${v1}/${INSTANCE}/objects/alloc`,
-    JSON.stringify({ cache: "dentry", pid, count: 1 }),
-    seconds,
-    p.child.pid!,
-  );
+  let r: LoadResult;
+  if (transport === "http")
+    r = wrk(
+      bin,
+      `${v1}/${INSTANCE}/objects/alloc`,
+      JSON.stringify({ cache: "dentry", pid, count: 1 }),
+      seconds,
+      p.child.pid!,
+    );
+  else {
+    const body = await allocRequestFile(pid);
+    await checkGrpcCall(`127.0.0.1:${gp}`, body);
+    r = h2loadRound(bin, `127.0.0.1:${gp}`, body, seconds, p.child.pid!);
+  }
   await p.stop();
   cleanupLua();
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));

@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import { compiledCheck, PLAIN_BODY_OPERATIONS } from "../commands/compiled-check.js";
 import { OPERATION_OF_OP } from "../commands/operations.js";
 import { parseCommand } from "../commands/schemas.js";
 import { type Command, EngineError, fail, type Op, OPS, type SimEvent } from "../engine/index.js";
@@ -64,11 +66,23 @@ const BODY_ADAPTERS: Partial<Record<Op, (fields: ProtoObject, prefix: string) =>
   },
 };
 
-/** The command for one RPC's decoded request (`instance` is the RPC's address, not a command field). */
+/** The body schema of each op whose command is `{op, ...body}` (src/commands/compiled-check.ts). */
+const PLAIN_BODY: Partial<Record<Op, z.ZodType>> = Object.fromEntries(
+  PLAIN_BODY_OPERATIONS.map((r) => [r.op, r.body as z.ZodType]),
+);
+
+/**
+ * The command for one RPC's decoded request (`instance` is the RPC's address, not a command field).
+ * A body the op's compiled check accepts is the command's fields as they are (as the REST routes
+ * take a body Ajv accepted); anything else goes through the zod parse, which names the issues.
+ */
 export function commandOf(op: Op, request: ProtoObject, prefix = ""): Command {
   const { instance: _instance, ...fields } = withoutNulls(request);
   const adapt = BODY_ADAPTERS[op];
-  return parseCommand({ op, ...(adapt ? adapt(fields, prefix) : fields) }, prefix);
+  const body = adapt ? adapt(fields, prefix) : fields;
+  const plain = PLAIN_BODY[op];
+  if (plain !== undefined && compiledCheck(plain)(body)) return { op, ...body } as Command;
+  return parseCommand({ op, ...body }, prefix);
 }
 
 /** An op's result as the RPC's response message. */

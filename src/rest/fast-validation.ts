@@ -1,8 +1,7 @@
-import { Ajv2020 } from "ajv/dist/2020.js";
 import type { FastifySchemaCompiler } from "fastify";
 import { validatorCompiler } from "fastify-type-provider-zod";
-import { z } from "zod";
-import { COMMAND_OPERATIONS } from "../commands/operations.js";
+import type { z } from "zod";
+import { compiledCheck, PLAIN_BODY_OPERATIONS } from "../commands/compiled-check.js";
 import { batchBody } from "../commands/schemas.js";
 import { instanceParams } from "./paths.js";
 
@@ -16,20 +15,8 @@ import { instanceParams } from "./paths.js";
 const FAST: ReadonlySet<z.ZodType> = new Set<z.ZodType>([
   instanceParams,
   batchBody,
-  ...COMMAND_OPERATIONS.filter((r) => r.rest.target === "none" && r.body !== null).map(
-    (r) => r.body as z.ZodType,
-  ),
+  ...PLAIN_BODY_OPERATIONS.map((r) => r.body as z.ZodType),
 ]);
-
-// string lengths in UTF-16 code units, as zod counts them (Ajv counts code points by default; the
-// option still works but is marked deprecated, which Ajv would log at each start: logger off)
-const ajv = new Ajv2020({
-  unicode: false,
-  strict: false,
-  allErrors: false,
-  coerceTypes: false,
-  logger: false,
-});
 
 /**
  * The route validator: for a listed schema the compiled Ajv check first; what it refuses (and
@@ -44,17 +31,7 @@ export const validatorCompilerFast: FastifySchemaCompiler<z.ZodType> = (route) =
   // compiling all of them at start-up was ~0.2 s of the server's ~1.5 s start (docs/BENCHMARKS.md)
   let check: ((data: unknown) => boolean) | null = null;
   return (data) => {
-    if (check === null) check = compiled(schema);
+    if (check === null) check = compiledCheck(schema);
     return check(data) ? { value: data } : slow(data);
   };
 };
-
-const compiledBySchema = new WeakMap<z.ZodType, (data: unknown) => boolean>();
-function compiled(schema: z.ZodType): (data: unknown) => boolean {
-  let check = compiledBySchema.get(schema);
-  if (check === undefined) {
-    check = ajv.compile(z.toJSONSchema(schema, { io: "input", unrepresentable: "throw" }) as object);
-    compiledBySchema.set(schema, check);
-  }
-  return check;
-}
