@@ -1,5 +1,6 @@
 import {
   type Command,
+  type CommandRun,
   DEFAULT_LIMITS,
   EngineError,
   type EngineLimits,
@@ -306,6 +307,35 @@ export class Registry {
     }
     this.emit({ kind: "command", name, command });
     return r;
+  }
+
+  /**
+   * A command of `name` run in parts (Simulation.begin: a large `allocObjects`), or null when the
+   * command runs whole (use `execute`). Refusals throw here, before anything changes. `finish`
+   * answers as `execute` does and announces the command to the listeners (the journal) only then;
+   * if the instance was replaced meanwhile (a refused journal commit rebuilt it from its durable
+   * rows), the parts applied went to the replaced state: `finish` refuses with the commit's 507
+   * `INSUFFICIENT_STORAGE` and nothing is announced.
+   */
+  begin(name: string, command: Command): CommandRun | null {
+    const e = this.get(name);
+    const sim = e.instance;
+    this.checkBudgets(command);
+    const run = sim.begin(command);
+    if (run === null) return null;
+    return {
+      step: run.step,
+      finish: () => {
+        if (this.entries.get(name) !== e || e.instance !== sim)
+          fail(
+            "INSUFFICIENT_STORAGE",
+            `instance ${name} was rebuilt from its journal while the command ran (a journal write was refused); the command was not applied`,
+          );
+        const r = run.finish();
+        this.emit({ kind: "command", name, command });
+        return r;
+      },
+    };
   }
 
   /**

@@ -25,7 +25,7 @@ export {
 export { EngineError, ERROR_CODES, fail, type ErrorCode } from "./errors.js";
 export { PAGE_SIZE } from "./page.js";
 export type { EventLog, SimEvent } from "./events.js";
-export { DEFAULT_LIMITS, Simulation, type EngineLimits } from "./simulation.js";
+export { type CommandRun, DEFAULT_LIMITS, Simulation, type EngineLimits } from "./simulation.js";
 export { replayAllocObjects, replayFreeObjects, type CommandCounted } from "./slab-api.js";
 export { Prng } from "./prng.js";
 export { captureState, restoreState, type SnapshotGraph, type SnapshotNode } from "./snapshot.js";

@@ -38,6 +38,14 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxCountPerCommand: 10_000_000,
 };
 
+/** A command under way in parts (Simulation.begin). */
+export interface CommandRun {
+  /** Up to `maxUnits` more units of the command's work; true once all of it is done. */
+  step(maxUnits: number): boolean;
+  /** Ends the command (after `step` answered true); its result, as `execute` answers it. */
+  finish(): unknown;
+}
+
 /** A command's verb: the command of that `op` in, its result (docs/API.md §6) out. */
 type Verb<K extends C.Command["op"]> = (sim: Simulation, cmd: Extract<C.Command, { op: K }>) => unknown;
 
@@ -172,9 +180,34 @@ export class Simulation implements Sim {
    */
   execute(cmd: C.Command): unknown {
     const r = this.dispatch(cmd);
-    this.commandCount++;
-    this.opCounts.set(cmd.op, (this.opCounts.get(cmd.op) ?? 0) + 1);
+    this.counted(cmd.op);
     return r;
+  }
+
+  private counted(op: C.Command["op"]): void {
+    this.commandCount++;
+    this.opCounts.set(op, (this.opCounts.get(op) ?? 0) + 1);
+  }
+
+  /**
+   * A command run a part at a time, for the server's long commands (docs/RELIABILITY.md, "No
+   * request stalls the server"): `step(n)` does up to `n` units of its work (objects) and answers
+   * whether it is done; `finish()` then ends it and answers what `execute` would have. Between the
+   * steps the state is whole (object by object), and nothing else may mutate this simulation. Only
+   * `allocObjects` runs in parts; for any other command `begin` answers null (run it with
+   * `execute`). Whatever refuses the command throws here, before anything changes.
+   */
+  begin(cmd: C.Command): CommandRun | null {
+    if (cmd.op !== "allocObjects") return null;
+    const run = slabApi.beginAllocObjects(this, cmd);
+    return {
+      step: (n) => slabApi.stepAllocObjects(this, run, n),
+      finish: () => {
+        const r = slabApi.endAllocObjects(this, run);
+        this.counted(cmd.op);
+        return r;
+      },
+    };
   }
 
   private dispatch(cmd: C.Command): unknown {

@@ -126,6 +126,38 @@ function checkCount(sim: Sim, count: number): void {
 }
 
 export function allocObjects(sim: Sim, cmd: C.AllocObjectsCmd): C.AllocResult {
+  const run = beginAllocObjects(sim, cmd);
+  stepAllocObjects(sim, run, run.count);
+  return endAllocObjects(sim, run);
+}
+
+/** An `allocObjects` command under way (beginAllocObjects → stepAllocObjects … → endAllocObjects). */
+export interface AllocObjectsRun {
+  readonly cache: KmemCache;
+  readonly cg: Cgroup;
+  readonly task: Task | null;
+  readonly pid: number;
+  readonly reclaimable: boolean;
+  readonly count: number;
+  readonly ctx: ChargeCtx;
+  readonly ids: number[] | null;
+  readonly before: number;
+  /** Objects allocated so far. */
+  done: number;
+  /** True once every object is allocated or one failed (the command stops at the first failure). */
+  stopped: boolean;
+}
+
+/**
+ * The checks and set-up of an `allocObjects` command: everything that can refuse it, before any
+ * state changes. The objects are then allocated by `stepAllocObjects` — all at once (`allocObjects`)
+ * or a run at a time, with the event loop turning in between (the service's long commands,
+ * docs/RELIABILITY.md): the slab loop allocates one object after another and carries nothing from
+ * one object to the next but memos it re-derives, so the runs leave the same state as one call.
+ * What the kernel does once on the return to user mode (`mem_cgroup_handle_over_high`) and the
+ * queued `high_work` run in `endAllocObjects`, once per command, as before.
+ */
+export function beginAllocObjects(sim: Sim, cmd: C.AllocObjectsCmd): AllocObjectsRun {
   const cache = cacheNamed(sim, cmd.cache);
   const { cg, task } = allocTarget(sim, cmd.pid, cmd.cgroup);
   const count = cmd.count ?? 1;
@@ -138,14 +170,39 @@ export function allocObjects(sim: Sim, cmd: C.AllocObjectsCmd): C.AllocResult {
     });
   const reclaimable = cmd.reclaimable ?? cache.shrinker !== null;
   const wantIds = cmd.returnObjectIds ?? count <= 1000;
-  const out = newOutcome();
-  const ctx: ChargeCtx = { task, cpu: task?.cpu ?? 0, gfp, out };
-  const ids: number[] = [];
-  const before = chargedPagesNow(cg);
+  const ctx: ChargeCtx = { task, cpu: task?.cpu ?? 0, gfp, out: newOutcome() };
+  return {
+    cache,
+    cg,
+    task,
+    pid: task?.pid ?? 0,
+    reclaimable,
+    count,
+    ctx,
+    ids: wantIds ? [] : null,
+    before: chargedPagesNow(cg),
+    done: 0,
+    stopped: false,
+  };
+}
+
+/** Allocates up to `max` more objects of `run`; returns whether the command's objects are all done (or one failed). */
+export function stepAllocObjects(sim: Sim, run: AllocObjectsRun, max: number): boolean {
+  if (run.stopped) return true;
+  const want = Math.min(max, run.count - run.done);
+  const got = sim.slab.allocObjects(run.cache, run.cg, run.pid, run.reclaimable, run.ctx, want, run.ids);
+  assert(got >= 0 && got <= want, "slab: more objects allocated than asked for");
+  run.done += got;
+  if (got < want || run.done === run.count) run.stopped = true;
+  return run.stopped;
+}
+
+/** The end of an `allocObjects` command: the over-high handling and high work, then its result. */
+export function endAllocObjects(sim: Sim, run: AllocObjectsRun): C.AllocResult {
+  assert(run.stopped, "allocObjects ended before its objects were allocated");
+  const { task, count, done, cg } = run;
+  const out = run.ctx.out;
   let error: C.AllocResult["error"] = null;
-  const pid = task?.pid ?? 0;
-  const done = sim.slab.allocObjects(cache, cg, pid, reclaimable, ctx, count, wantIds ? ids : null);
-  assert(done >= 0 && done <= count, "slab: more objects allocated than asked for");
   if (done < count) error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
   if (task !== null && taskAt(sim, task.pid) === task) handleOverHigh(sim, task, out);
   runPendingHighWork(sim, out);
@@ -154,12 +211,12 @@ export function allocObjects(sim: Sim, cmd: C.AllocObjectsCmd): C.AllocResult {
     failedCount: count - done,
     error,
     failedAt: error === "ENOMEM" && out.failedAt !== null ? out.failedAt.path : null,
-    chargedBytes: Math.max(0, chargedPagesNow(cg) - before) * PAGE,
+    chargedBytes: Math.max(0, chargedPagesNow(cg) - run.before) * PAGE,
     reclaimedBytes: out.reclaimedPages * PAGE,
     oomKilledPids: out.oomKilledPids,
     throttleMs: out.throttleMs,
   };
-  if (wantIds) r.objectIds = ids;
+  if (run.ids !== null) r.objectIds = run.ids;
   return r;
 }
 

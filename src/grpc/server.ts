@@ -8,11 +8,11 @@ import * as Q from "../commands/queries.js";
 import { COMMAND_OPERATIONS } from "../commands/operations.js";
 import { createInstanceBody } from "../commands/instance-body.js";
 import { parseOrThrow } from "../commands/schemas.js";
-import { EngineError, fail, type Op, OPS } from "../engine/index.js";
+import { type Command, EngineError, fail, type Op, OPS } from "../engine/index.js";
 import { replayRpc } from "./replay.js";
 import type { Metrics } from "../metrics/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
-import { Service, stringifyExact, type Transfer } from "../service/index.js";
+import { LONG_COMMAND_OBJECTS, Service, stringifyExact, type Transfer } from "../service/index.js";
 import { SweepService, type SweepStatus } from "../sweep/service.js";
 import { DEFAULT_COMPARE_REQUEST_LIMITS } from "../compare/rest.js";
 import { toGrpcError } from "./errors.js";
@@ -145,8 +145,36 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const mutation = (method: string, fn: (req: ProtoObject) => unknown) => unary(method, fn, true);
 
   const str = (v: unknown) => (typeof v === "string" ? v : "");
-  const commandRpc = (op: Op) =>
-    mutation(RPC_OF_OP[op], (r) => responseOf(op, registry.execute(str(r.instance), commandOf(op, r))));
+  const commandRpc = (op: Op): Unary => {
+    const method = RPC_OF_OP[op];
+    const whole = mutation(method, (r) =>
+      responseOf(op, registry.execute(str(r.instance), commandOf(op, r))),
+    );
+    if (op !== "allocObjects") return whole;
+    // a large allocObjects runs in parts with the event loop turning between them (Service.execute)
+    return (call, callback) => {
+      const count = (call.request as { count?: unknown } | null)?.count;
+      if (typeof count !== "number" || count <= LONG_COMMAND_OBJECTS) return whole(call, callback);
+      const t0 = performance.now();
+      let command: Command;
+      try {
+        command = commandOf(op, requestOf(call.request));
+      } catch {
+        return whole(call, callback); // refused there, as every invalid request
+      }
+      service.execute(str(call.request.instance), command).then(
+        (r) => {
+          metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
+          callback(null, responseOf(op, r));
+        },
+        (err: unknown) => {
+          const e = toGrpcError(err, logger, method);
+          metrics?.observeGrpc(method, e.code, (performance.now() - t0) / 1000);
+          callback(e);
+        },
+      );
+    };
+  };
 
   // POST /v1/compare's twin: the same handler and limits; the call's cancellation aborts the run
   const compare: Unary = (call, callback) => {

@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -114,9 +114,16 @@ export class AckMarker {
           await fh.close();
         }
         // a synchronous final write (close) must not be overtaken by an older asynchronous one
-        if (this.closed) return;
+        if (this.closed) {
+          // close() wrote the final marker itself: this older one is dropped, its file too (a
+          // temporary file left behind would also keep the directory from being removed)
+          rmSync(tmp, { force: true });
+          return;
+        }
         renameSync(tmp, this.file);
       } catch (err) {
+        // after close() a write may fail because the directory is gone: nothing left to report
+        if (this.closed) return;
         this.dirty = true;
         this.onError(err);
         return;

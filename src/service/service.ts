@@ -1,6 +1,6 @@
 import { type CompareRequestLimits, handleCompareRequest } from "../compare/rest.js";
 import type { CompareResult } from "../compare/compare.js";
-import { type Command, EngineError } from "../engine/index.js";
+import { type Command, type CommandRun, EngineError } from "../engine/index.js";
 import type { ExportDoc } from "../persistence/index.js";
 import { Persistence } from "../persistence/index.js";
 import { type Entry, limitExceeded, type Registry } from "../registry.js";
@@ -9,6 +9,19 @@ import { EventFollower, type FollowSink } from "./follower.js";
 import { type InstanceQueue, instanceQueueOf } from "./queue.js";
 import { type LongRequestProgress, nextTurn, SliceBudget, type SliceOptions } from "./slices.js";
 import type { Transfer } from "./transfer.js";
+
+/**
+ * An `allocObjects` of more objects than this runs in parts (Service.execute, executeBatch): about
+ * 1–5 ms of engine time here (~0.02–0.1 µs per object warm, up to ~0.15 µs cold), so a smaller one
+ * runs whole as before.
+ */
+export const LONG_COMMAND_OBJECTS = 65_536;
+/** Objects per part of a long command: a slice's budget is checked after each part. */
+export const COMMAND_STEP_OBJECTS = 16_384;
+
+function isLong(command: Command): boolean {
+  return command.op === "allocObjects" && (command.count ?? 1) > LONG_COMMAND_OBJECTS;
+}
 
 /** One slot of a batch answer (docs/API.md §6). */
 export type BatchSlot =
@@ -65,6 +78,7 @@ export class Service {
   readonly progress: LongRequestProgress = {
     batch: { running: 0, slices: 0 },
     compare: { running: 0, slices: 0 },
+    command: { running: 0, slices: 0 },
   };
 
   constructor(opts: ServiceOptions) {
@@ -114,7 +128,50 @@ export class Service {
    * request to the same instance is still running (a batch between slices); then after it.
    */
   execute(instance: string, command: Command): Promise<unknown> {
+    if (isLong(command)) return this.executeLong(instance, command);
     return this.mutate(instance, () => this.registry.execute(instance, command));
+  }
+
+  /**
+   * A large `allocObjects` (more than LONG_COMMAND_OBJECTS objects) in parts: runs of
+   * COMMAND_STEP_OBJECTS objects while the slice's budget lasts, then the event loop's turn
+   * (Registry.begin, Simulation.begin). The instance is held in its order meanwhile (requests to it
+   * wait, as during a batch); the command is journaled once, at its end, and answered once durable.
+   */
+  private executeLong(instance: string, command: Command): Promise<unknown> {
+    const run = async (): Promise<unknown> => {
+      const r = this.registry.begin(instance, command);
+      if (r === null) return this.registry.execute(instance, command);
+      await this.stepped(r, new SliceBudget(this.sliceOptions));
+      return r.finish();
+    };
+    return this.queue.run(instance, run).then(
+      async (r) => {
+        await this.durableFn();
+        return r;
+      },
+      async (err) => {
+        if (!(err instanceof EngineError && err.code === "INSUFFICIENT_STORAGE")) await this.durableFn();
+        throw err;
+      },
+    );
+  }
+
+  /** Steps `run` to its end, giving the event loop a turn whenever `budget`'s slice is spent. */
+  private async stepped(run: CommandRun, budget: SliceBudget): Promise<void> {
+    const progress = this.progress.command;
+    progress.running++;
+    try {
+      while (!run.step(COMMAND_STEP_OBJECTS)) {
+        if (budget.due()) {
+          await nextTurn();
+          progress.slices++;
+          budget.begin();
+        }
+      }
+    } finally {
+      progress.running--;
+    }
   }
 
   /**
@@ -182,7 +239,18 @@ export class Service {
           const c = commands[i];
           try {
             const cmd = typeof c === "function" ? c() : c;
-            results.push({ ok: true, result: this.registry.execute(instance, cmd) });
+            const long = isLong(cmd) ? this.registry.begin(instance, cmd) : null;
+            if (long !== null) {
+              // the commands before it become durable first: nothing of the batch waits uncommitted
+              // across the long command's turns (a refused commit then is the batch's 507, as ever)
+              await this.sliceCommitted(kept);
+              kept = results.length;
+              await this.stepped(long, budget);
+            }
+            results.push({
+              ok: true,
+              result: long !== null ? long.finish() : this.registry.execute(instance, cmd),
+            });
             executed++;
           } catch (err) {
             if (!(err instanceof EngineError)) throw err;

@@ -77,4 +77,6 @@ export interface SliceProgress {
 export interface LongRequestProgress {
   batch: SliceProgress;
   compare: SliceProgress;
+  /** Single commands run in parts (a large allocObjects, Service.execute). */
+  command: SliceProgress;
 }

@@ -55,7 +55,7 @@ describe("acknowledged ⇒ durable, with group commits (REST)", () => {
       ).toBe(40);
     } finally {
       db.close();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     }
   });
 });

@@ -163,6 +163,101 @@ describe("no request stalls the server", () => {
     expect(doc.commands).toHaveLength(201);
   });
 
+  it("REST: an allocObjects of 200,000 objects runs in parts; /healthz and a read of b answer between them, a read of a waits for it", async () => {
+    const s = await start();
+    for (const name of ["a", "b"])
+      expect(
+        (await s.app.inject({ method: "POST", url: "/v1/instances", payload: { name } })).statusCode,
+      ).toBe(201);
+    const setup = [
+      { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true } },
+      { op: "createCgroup", path: "/w" },
+    ];
+    for (const name of ["a", "b"])
+      expect(
+        (
+          await s.app.inject({
+            method: "POST",
+            url: `/v1/instances/${name}/batch`,
+            payload: { commands: setup },
+          })
+        ).statusCode,
+      ).toBe(200);
+    const body = { cache: "dentry", cgroup: "/w", count: 200_000 };
+    let allocDone = false;
+    const alloc = s.app
+      .inject({ method: "POST", url: "/v1/instances/a/objects/alloc", payload: body })
+      .then((r) => {
+        allocDone = true;
+        return r;
+      });
+    const progress = s.service.progress.command;
+    await until(() => progress.running === 1 && progress.slices > 0);
+    const health = await s.app.inject({ method: "GET", url: "/healthz" });
+    const readB = await s.app.inject({ method: "GET", url: "/v1/instances/b/caches/dentry" });
+    expect(allocDone).toBe(false);
+    expect(health.statusCode).toBe(200);
+    expect(readB.json().activeObjectCount).toBe(0);
+    // part of the objects are allocated, the command is not journaled yet
+    const live = s.registry.get("a").instance.slab.liveObjects;
+    expect(live).toBeGreaterThan(0);
+    expect(live).toBeLessThan(200_000);
+    // a read of a waits for the whole command
+    const readA = await s.app.inject({ method: "GET", url: "/v1/instances/a/caches/dentry" });
+    expect(readA.json().activeObjectCount).toBe(200_000);
+    const done = await alloc;
+    expect(done.statusCode).toBe(200);
+    // the same answer as the whole command on b (run whole: the service is bypassed)
+    const whole = s.registry.execute("b", { op: "allocObjects", ...body });
+    expect(done.json()).toEqual(whole);
+    // 200,000 objects in parts of 16,384 objects, a slice (sliceMs 0) after each: 13 parts, 12 turns
+    expect(progress.slices).toBe(12);
+    expect(progress.running).toBe(0);
+    const doc = s.service.exportInstance("a") as unknown as { commands: { op: string; count?: number }[] };
+    expect(doc.commands.at(-1)).toMatchObject({ op: "allocObjects", count: 200_000 });
+    expect(doc.commands).toHaveLength(3);
+  });
+
+  it("gRPC: AllocObjects of 100,000 objects runs in parts; GetInstance b answers meanwhile; the answer is the whole command's", async () => {
+    const s = await start();
+    s.registry.create("a");
+    s.registry.create("b");
+    for (const name of ["a", "b"]) {
+      s.registry.execute(name, {
+        op: "createCache",
+        name: "dentry",
+        objectSizeBytes: 192,
+        flags: { account: true },
+      });
+      s.registry.execute(name, { op: "createCgroup", path: "/w" });
+    }
+    let allocDone = false;
+    const alloc = unary(s.client, "AllocObjects", {
+      instance: "a",
+      cache: "dentry",
+      cgroup: "/w",
+      count: 100_000,
+    }).then((r) => {
+      allocDone = true;
+      return r;
+    });
+    const progress = s.service.progress.command;
+    await until(() => progress.running === 1 && progress.slices > 0);
+    const b = await unary(s.client, "GetInstance", { name: "b" });
+    expect(b.ok).toBe(true);
+    expect(allocDone).toBe(false);
+    const out = await alloc;
+    expect(out.ok).toBe(true);
+    const whole = await unary(s.client, "AllocObjects", {
+      instance: "b",
+      cache: "dentry",
+      cgroup: "/w",
+      count: 100_000,
+    });
+    expect(out.response).toEqual(whole.response);
+    expect(s.registry.get("a").instance.slab.liveObjects).toBe(100_000);
+  });
+
   it("REST: a client that goes away stops /v1/compare at the next slice boundary; gRPC: a cancelled Compare too", async () => {
     const s = await start();
     // the slices of the whole comparison, run to its end
