@@ -2,7 +2,8 @@
  * Event-loop delay while one long request runs (docs/RELIABILITY.md, "No request stalls the
  * server"): a 150-command batch of heavy commands (alternating allocObjects and freeObjects of
  * 100,000 objects) and a five-model comparison, each run unsliced (the batch as one registry call;
- * the comparison in one slice) and sliced (Service, 10 ms slices). Prints the max and p99 delay of
+ * the comparison in one slice) and sliced (Service, 10 ms slices), and one allocObjects of 10,000,000
+ * objects whole (a registry call) and in parts (Service.execute). Prints the max and p99 delay of
  * perf_hooks.monitorEventLoopDelay (resolution 1 ms) during each run.
  *
  *   npx tsx bench/no-stall.ts
@@ -27,7 +28,12 @@ function instance(): Registry {
   r.create("a", { memoryBytes: 16 * 1024 ** 3 });
   for (const c of [
     { op: "createCgroup", path: "/w" },
-    { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } },
+    {
+      op: "createCache",
+      name: "dentry",
+      objectSizeBytes: 192,
+      flags: { account: true, reclaimAccount: true },
+    },
     { op: "spawnTask", cgroup: "/w", pid: 100 },
   ])
     r.execute("a", parseCommand(c));
@@ -38,7 +44,12 @@ const compareBody = {
   scenario: {
     config: { cpuCount: 2, memoryBytes: 1073741824 },
     commands: [
-      { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { account: true, reclaimAccount: true } },
+      {
+        op: "createCache",
+        name: "dentry",
+        objectSizeBytes: 192,
+        flags: { account: true, reclaimAccount: true },
+      },
       {
         generate: "containerChurn",
         containers: 3000,
@@ -69,7 +80,10 @@ async function measure(label: string, run: () => Promise<unknown>): Promise<void
 
 // warm-up (JIT), not printed
 await new Service({ registry: new Registry() }).compare(
-  { ...compareBody, scenario: { ...compareBody.scenario, commands: compareBody.scenario.commands.slice(0, 1) } },
+  {
+    ...compareBody,
+    scenario: { ...compareBody.scenario, commands: compareBody.scenario.commands.slice(0, 1) },
+  },
   { maxCommands: 1_000_000 },
 );
 await measure("batch, unsliced (registry call)", async () => {
@@ -87,4 +101,12 @@ await measure("compare, one slice", async () => {
 });
 await measure("compare, sliced (10 ms)", async () => {
   await new Service({ registry: new Registry() }).compare(compareBody, { maxCommands: 1_000_000 });
+});
+const bigAlloc = parseCommand({ op: "allocObjects", cache: "dentry", pid: 100, count: 10_000_000 });
+await measure("allocObjects 10M, whole (registry)", async () => {
+  instance().execute("a", bigAlloc);
+});
+await measure("allocObjects 10M, in parts (Service)", async () => {
+  const r = instance();
+  await new Service({ registry: r }).execute("a", bigAlloc);
 });

@@ -171,6 +171,8 @@ export function beginAllocObjects(sim: Sim, cmd: C.AllocObjectsCmd): AllocObject
   const reclaimable = cmd.reclaimable ?? cache.shrinker !== null;
   const wantIds = cmd.returnObjectIds ?? count <= 1000;
   const ctx: ChargeCtx = { task, cpu: task?.cpu ?? 0, gfp, out: newOutcome() };
+  // the slab arrays sized for the whole command at once, whether it then runs whole or in parts
+  sim.slab.reserveForObjects(cache, count);
   return {
     cache,
     cg,

@@ -17,7 +17,7 @@ import type { Transfer } from "./transfer.js";
  */
 export const LONG_COMMAND_OBJECTS = 65_536;
 /** Objects per part of a long command: a slice's budget is checked after each part. */
-export const COMMAND_STEP_OBJECTS = 16_384;
+export const COMMAND_STEP_OBJECTS = 4_096;
 
 function isLong(command: Command): boolean {
   return command.op === "allocObjects" && (command.count ?? 1) > LONG_COMMAND_OBJECTS;
@@ -140,9 +140,10 @@ export class Service {
    */
   private executeLong(instance: string, command: Command): Promise<unknown> {
     const run = async (): Promise<unknown> => {
+      const budget = new SliceBudget(this.sliceOptions);
       const r = this.registry.begin(instance, command);
       if (r === null) return this.registry.execute(instance, command);
-      await this.stepped(r, new SliceBudget(this.sliceOptions));
+      await this.stepped(r, budget);
       return r.finish();
     };
     return this.queue.run(instance, run).then(
@@ -162,12 +163,15 @@ export class Service {
     const progress = this.progress.command;
     progress.running++;
     try {
-      while (!run.step(COMMAND_STEP_OBJECTS)) {
+      // the budget is checked before each part: the set-up (sizing the slab arrays for the whole
+      // command) may already have spent it
+      for (;;) {
         if (budget.due()) {
           await nextTurn();
           progress.slices++;
           budget.begin();
         }
+        if (run.step(COMMAND_STEP_OBJECTS)) break;
       }
     } finally {
       progress.running--;

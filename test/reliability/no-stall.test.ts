@@ -210,8 +210,9 @@ describe("no request stalls the server", () => {
     // the same answer as the whole command on b (run whole: the service is bypassed)
     const whole = s.registry.execute("b", { op: "allocObjects", ...body });
     expect(done.json()).toEqual(whole);
-    // 200,000 objects in parts of 16,384 objects, a slice (sliceMs 0) after each: 13 parts, 12 turns
-    expect(progress.slices).toBe(12);
+    // 200,000 objects in parts of 4,096 objects (49 parts), the budget (sliceMs 0) spent before
+    // each: a turn before every part
+    expect(progress.slices).toBe(49);
     expect(progress.running).toBe(0);
     const doc = s.service.exportInstance("a") as unknown as { commands: { op: string; count?: number }[] };
     expect(doc.commands.at(-1)).toMatchObject({ op: "allocObjects", count: 200_000 });

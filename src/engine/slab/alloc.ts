@@ -1,14 +1,7 @@
 import type { Cgroup } from "../cgroup.js";
 import type { ChargeCtx } from "../kernel.js";
 import { type SlabArena, SLAB_CPU, SLAB_FULL, SLOT_SPAN } from "./arena.js";
-import {
-  CTX_COUNT,
-  CTX_NEWEST,
-  CTX_OLDEST,
-  CTX_STRIDE,
-  type CacheCopy,
-  type KmemCache,
-} from "./cache.js";
+import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type CacheCopy, type KmemCache } from "./cache.js";
 import { removePartial } from "./free.js";
 import { lruList, ownerList } from "./list-lru.js";
 import { allocCtx, ctxIndexOf } from "./objctx.js";
@@ -48,10 +41,7 @@ export function allocObjects(
   const perSlab = cache.geometry.objectsPerSlab;
   const useLru = reclaimable && cache.shrinker !== null;
   const cpu = ctx.cpu;
-  // room for the whole command up front (one resize instead of a doubling series); released
-  // slab ranges of this size are reused first
-  const reusable = k.freeRanges.get(perSlab)?.length ?? 0;
-  k.reserveSlots(Math.max(0, Math.ceil(count / perSlab) - reusable) * perSlab + perSlab);
+  reserveForObjects(k, cache, count);
   let memoObjcg = -2;
   let ctxId = -1;
   let memoCg: Cgroup = sim.root;
@@ -167,6 +157,17 @@ export function allocObjects(
     done += n;
   }
   return done;
+}
+
+/**
+ * Room for `count` more objects of `cache` up front (one resize instead of a doubling series);
+ * released slab ranges of its slab size are reused first. Capacity only: no state a command can
+ * observe (a command run in parts reserves for the whole command at its start, as one call does).
+ */
+export function reserveForObjects(k: SlabArena, cache: KmemCache, count: number): void {
+  const perSlab = cache.geometry.objectsPerSlab;
+  const reusable = k.freeRanges.get(perSlab)?.length ?? 0;
+  k.reserveSlots(Math.max(0, Math.ceil(count / perSlab) - reusable) * perSlab + perSlab);
 }
 
 /**

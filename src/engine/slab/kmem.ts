@@ -1,7 +1,7 @@
 import type { Cgroup } from "../cgroup.js";
 import type { ChargeCtx, ReclaimStats } from "../kernel.js";
 import type { Prng } from "../prng.js";
-import { allocObjects } from "./alloc.js";
+import { allocObjects, reserveForObjects } from "./alloc.js";
 import { SlabArena } from "./arena.js";
 import type { CacheCopy, KmemCache } from "./cache.js";
 import { endFreeRun, freeInRun, shrinkInstance } from "./free.js";
@@ -50,12 +50,7 @@ export class SlabSystem extends SlabArena {
     return createCache(this, name, objectSizeBytes, geometry, flags, shrinker);
   }
 
-  newCopy(
-    cache: KmemCache,
-    memcg: Cgroup | null,
-    displayName: string,
-    state: CacheCopy["state"],
-  ): CacheCopy {
+  newCopy(cache: KmemCache, memcg: Cgroup | null, displayName: string, state: CacheCopy["state"]): CacheCopy {
     return newCopy(this, cache, memcg, displayName, state);
   }
 
@@ -103,6 +98,11 @@ export class SlabSystem extends SlabArena {
     ids: number[] | null,
   ): number {
     return allocObjects(this, cache, memcg, pid, reclaimable, ctx, count, ids);
+  }
+
+  /** Room for `count` more objects of `cache` (capacity only; alloc.ts). */
+  reserveForObjects(cache: KmemCache, count: number): void {
+    reserveForObjects(this, cache, count);
   }
 
   /** Frees `slot` within a run of frees; call `endFreeRun` after the last. Returns slabs freed (0 or 1). */
