@@ -78,6 +78,10 @@ const ROWS: [string, (e: Era) => string][] = [
     "`/proc/slabinfo` copies ([PATCH v6 26/29] Aggregate memcg cache values in slabinfo, 3.8)",
     (e) => (e.slabinfoAggregatesCopies ? "summed into the root cache's line" : "a line per copy"),
   ],
+  [
+    "user page tables charged (4.8, 3e79ec7ddcb2) / pgd of a fork",
+    (e) => `${e.pageTablesAccounted ? "yes" : "no"} / ${4 << e.pgdOrder} KiB`,
+  ],
   ["v1 files", (e) => String(e.v1Files.length)],
   ["v2 files", (e) => (e.cgroupV2 ? String(e.v2Files.length) : "—")],
   ["v1 `memory.stat` keys (local)", (e) => String(e.v1StatKeys.length)],
