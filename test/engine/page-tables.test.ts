@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EngineError } from "../../src/engine/errors.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
+import { selectVictim } from "../../src/engine/oom.js";
 import { pageTablesFor } from "../../src/engine/page-alloc.js";
 import { PAGE, Sim } from "./helpers.js";
 
@@ -157,4 +158,32 @@ describe("row 22: a forked task's page tables, per era", () => {
     expect([s.num("/a", "memory.current"), s.sim.usedPages]).toEqual([0, 0]);
     expect(checkInvariants(s.sim)).toEqual([]);
   });
+
+  /**
+   * oom_badness counts page tables (mm/oom_kill.c): 3.x nr_ptes; 4.0+ also the pmd pages
+   * (dc6c9a35b66b); 4.15+ also the pud pages (b4e98d9ac775, af5b0f6a09e4: mm_pgtables_bytes). A
+   * forked task with 513 anon pages (2 pte, 1 pmd, 1 pud) scores 515 (rfc-2012, v3.8), 516 (v4.5),
+   * 517 (v5.9, v6.18) against a placed task (pid 5, no simulated page tables) of 516 or 517 anon
+   * pages; ties go to the higher pid, the forked task's 10.
+   */
+  it.each([
+    ["rfc-2012", 5, 5],
+    ["v3.8", 5, 5],
+    ["v4.5", 10, 5],
+    ["v5.9", 10, 10],
+    ["v6.18", 10, 10],
+  ] as const)(
+    "%s: the OOM victim against 516 anon pages is pid %i, against 517 pid %i",
+    (model, vs516, vs517) => {
+      const victim = (other: number) => {
+        const s = new Sim({ model, cpuCount: 1, chargeBatchPages: 1 });
+        s.mkdir("/a");
+        const forked = s.ex({ op: "spawnTask", cgroup: "/a", fork: true, pid: 10 }).pid;
+        s.pages(forked, "anon", 513 * PAGE);
+        s.pages(s.spawn("/a", { pid: 5 }), "anon", other * PAGE);
+        return selectVictim(s.sim, s.cg("/a"))?.pid;
+      };
+      expect([victim(516), victim(517)]).toEqual([vs516, vs517]);
+    },
+  );
 });

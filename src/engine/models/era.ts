@@ -121,6 +121,14 @@ export interface Era {
    * page per fork in fork-100).
    */
   readonly pgdOrder: number;
+  /**
+   * Page-table levels a task's OOM badness counts besides its rss (mm/oom_kill.c:oom_badness):
+   * 1 — `nr_ptes` (2.6.36 to 3.19); 2 — plus `mm_nr_pmds` (4.0, dc6c9a35b66b "mm: account pmd page
+   * tables to the process"); 3 — plus the pud pages (4.15, b4e98d9ac775 "mm: account pud page
+   * tables", then af5b0f6a09e4 "mm: consolidate page table accounting": mm_pgtables_bytes / PAGE_SIZE,
+   * as in 6.18). The pgd is never counted.
+   */
+  readonly oomBadnessTableLevels: 1 | 2 | 3;
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
   /**

@@ -28,6 +28,7 @@ export const RFC_2012_ERA: Era = {
   // page tables charged from 4.8 (3e79ec7ddcb2); no page table isolation before 4.15
   pageTablesAccounted: false,
   pgdOrder: 0,
+  oomBadnessTableLevels: 1,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "single-page",

@@ -27,6 +27,7 @@ export const V3_8_ERA: Era = {
   // PGALLOC_GFP without __GFP_KMEMCG: not charged (3e79ec7ddcb2 is 4.8); no PTI before 4.15
   pageTablesAccounted: false,
   pgdOrder: 0,
+  oomBadnessTableLevels: 1,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "single-page",
