@@ -29,6 +29,11 @@ const TASKS: [number, string][] = [
 function setupCommands(cgroupVersion: 1 | 2): Command[] {
   const v1 = cgroupVersion === 1;
   return [
+    // the caches first: the 2012 patch copies a registered cache into a cgroup only when the
+    // cgroup is created (mem_cgroup_create), never into cgroups that exist already (audit row 31)
+    { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } },
+    { op: "registerCache", name: "dentry" },
+    { op: "createCache", name: "kmalloc-256", objectSizeBytes: 256, flags: { account: true } },
     { op: "createCgroup", path: "/system" },
     { op: "createCgroup", path: "/workload" },
     // v1 of that era defaults to use_hierarchy=0: without it /workload would not add up a and b.
@@ -50,9 +55,6 @@ function setupCommands(cgroupVersion: 1 | 2): Command[] {
       memoryMaxBytes: DEMO_B_MEMORY_MAX_BYTES,
       ...(v1 ? { kmemMaxBytes: DEMO_B_KMEM_MAX_BYTES } : {}),
     },
-    { op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } },
-    { op: "registerCache", name: "dentry" },
-    { op: "createCache", name: "kmalloc-256", objectSizeBytes: 256, flags: { account: true } },
     ...TASKS.map(([pid, cgroup]): Command => ({ op: "spawnTask", cgroup, pid })),
   ];
 }

@@ -29,13 +29,19 @@ export const STAT_PGPGOUT = 6;
  * "mm: memcontrol: report kernel stack usage in cgroup2 memory.stat"). Part of `kernel`.
  */
 export const STAT_KERNEL_STACK_PAGES = 7;
-export const STAT_COUNT = 8;
+/**
+ * User page-table pages charged to the cgroup (NR_PAGETABLE; v2 `pagetables`, printed from 5.11:
+ * f0c0c115fb81 "mm: memcontrol: account pagetables per node"). Part of `kernel`.
+ */
+export const STAT_PAGETABLE_PAGES = 8;
+export const STAT_COUNT = 9;
 
 export type CgroupState = "online" | "dying" | "released";
 
 /**
  * The hot numbers of cgroups live in shared chunks, one row of 40 doubles (320 bytes) per cgroup:
- * the local statistics, the hierarchical ones, then the `memory` and `kmem` page counters
+ * the local statistics (0–8), the hierarchical ones (9–17), memory.high (18), then the `memory`
+ * and `kmem` page counters
  * (page-counter.ts, 8 doubles each). `statLocal`/`statHier` are views of the two statistic halves;
  * the hot paths index the chunk directly and walk the cgroups themselves, so a command that lands
  * on a cgroup cold in the CPU caches misses on its Cgroup object and one contiguous row, not also
@@ -49,7 +55,7 @@ export const ROW_STAT_HIER = STAT_COUNT;
 /** Offsets of the `memory` and `kmem` counters in a row (the `at` of page-counter.ts's functions). */
 export const ROW_MEMORY = 24;
 /** memory.high in pages (UNLIMITED = max): read with `memory` usage on every charge (a double field would be a boxed number). */
-export const ROW_HIGH = 16;
+export const ROW_HIGH = 18;
 export const ROW_KMEM = 32;
 if (2 * STAT_COUNT > ROW_HIGH || ROW_KMEM + PC_FIELDS > ROW_STRIDE)
   throw new Error("cgroup row layout overlaps");

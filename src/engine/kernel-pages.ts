@@ -1,5 +1,5 @@
 import { type ChargeCtx, newOutcome, runPendingHighWork } from "./charge.js";
-import { type Cgroup, modStat, STAT_KERNEL_STACK_PAGES } from "./cgroup.js";
+import { type Cgroup, modStat, STAT_KERNEL_STACK_PAGES, STAT_PAGETABLE_PAGES } from "./cgroup.js";
 import type * as C from "./commands.js";
 import { fail } from "./errors.js";
 import { GFP_ACCOUNT, parseGfp } from "./gfp.js";
@@ -9,6 +9,8 @@ import { PAGE_SIZE as PAGE } from "./page.js";
 /** What a whole-page kernel allocation is: the kinds whose accounting differs between eras. */
 export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "other"] as const;
 export type KernelPageKind = (typeof KERNEL_PAGE_KINDS)[number];
+/** The kinds the engine allocates by itself besides the API's: a task's user page tables (page-alloc.ts). */
+type AnyKernelPageKind = KernelPageKind | "pageTable";
 
 /**
  * `THREAD_SIZE_ORDER` on x86_64 without KASAN (arch/x86/include/asm/page_64_types.h, 3.15+:
@@ -24,13 +26,15 @@ export const MAX_KERNEL_PAGE_ORDER = 10;
 /** Bookkeeping of one live whole-page kernel allocation. */
 interface KernelAlloc {
   pages: number;
-  kind: KernelPageKind;
+  kind: AnyKernelPageKind;
   /** Page-charged eras: the memcg the pages are charged to (the page's `mem_cgroup`), null if uncharged. */
   memcg: Cgroup | null;
   /** Model C: the objcg the pages are charged to (`page->memcg_data`), 0 if uncharged. */
   objcg: number;
   /** The charged pages also count in the `kernel_stack` statistic (NR_KERNEL_STACK_KB). */
   stack: boolean;
+  /** The charged pages also count in the `pagetables` statistic (NR_PAGETABLE). */
+  pagetable: boolean;
 }
 
 /**
@@ -55,9 +59,11 @@ interface KernelAlloc {
  *   to 6.18), pages through their objcg (mm/memcontrol.c:__memcg_kmem_charge_page →
  *   obj_cgroup_charge_pages, 5.9+).
  *
- * The era says which (`Era.kernelPages`); a new model sets it in its era file.
+ * The era says which (`Era.kernelPages`); a new model sets it in its era file. A task's user page
+ * tables (`pageTable`, page-alloc.ts) are charged by the eras whose x86 page-table gfp carries
+ * `__GFP_ACCOUNT`, 4.8+ (`Era.pageTablesAccounted`, 3e79ec7ddcb2).
  */
-export function kernelPagesAccounted(sim: Sim, kind: KernelPageKind, gfp: number, memcg: Cgroup): boolean {
+export function kernelPagesAccounted(sim: Sim, kind: AnyKernelPageKind, gfp: number, memcg: Cgroup): boolean {
   if (memcg.isRoot) return false;
   switch (sim.era.kernelPages) {
     case "none":
@@ -65,7 +71,9 @@ export function kernelPagesAccounted(sim: Sim, kind: KernelPageKind, gfp: number
     case "kmemcg":
       return memcg.kmemActive && (kind === "kernelStack" || kind === "kmallocLarge");
     case "account":
-      return kmemAccountingActive(sim, memcg) && (kind === "kernelStack" || (gfp & GFP_ACCOUNT) !== 0);
+      if (!kmemAccountingActive(sim, memcg)) return false;
+      if (kind === "pageTable") return sim.era.pageTablesAccounted;
+      return kind === "kernelStack" || (gfp & GFP_ACCOUNT) !== 0;
   }
 }
 
@@ -166,11 +174,23 @@ export class KernelPages {
     );
   }
 
+  /**
+   * One page-table page of task `t`'s mm (order 0: a pud, pmd or pte page; the pgd of a fork:
+   * `Era.pgdOrder`), allocated in `memcg` — the faulting task's cgroup (mm/memory.c:__pte_alloc →
+   * pte_alloc_one, __pmd_alloc, __pud_alloc with GFP_PGTABLE_USER, charged through the current
+   * task's memcg by __GFP_ACCOUNT; 4.8-era arch/x86/mm/pgtable.c PGALLOC_GFP), or for the pgd the
+   * forking parent's (kernel/fork.c:dup_mm → mm_init → mm_alloc_pgd → pgd_alloc, `t` null).
+   * Physical memory in every era; charged where `Era.pageTablesAccounted` (kernelPagesAccounted).
+   */
+  pageTable(memcg: Cgroup, t: ChargeCtx["task"], cpu: number, order: number): KernelPagesResult {
+    return this.allocPages(memcg, t, cpu, "pageTable", order, parseGfp("GFP_KERNEL_ACCOUNT"));
+  }
+
   private allocPages(
     memcg: Cgroup,
     t: ChargeCtx["task"],
     cpu: number,
-    kind: KernelPageKind,
+    kind: AnyKernelPageKind,
     order: number,
     gfp: number,
   ): KernelPagesResult {
@@ -194,7 +214,7 @@ export class KernelPages {
     };
     if (!this.sim.allocPhysPages(n, ctx)) return failed(out.selfKilled ? "OOM_KILLED" : "ENOMEM");
     const accounted = kernelPagesAccounted(this.sim, kind, gfp, memcg);
-    const a: KernelAlloc = { pages: n, kind, memcg: null, objcg: 0, stack: false };
+    const a: KernelAlloc = { pages: n, kind, memcg: null, objcg: 0, stack: false, pagetable: false };
     if (accounted) {
       if (!this.charge(memcg, n, ctx)) {
         this.sim.usedPages -= n;
@@ -217,6 +237,12 @@ export class KernelPages {
       if (kind === "kernelStack") {
         a.stack = true;
         modStat(memcg, STAT_KERNEL_STACK_PAGES, n);
+      }
+      // NR_PAGETABLE of the page's memcg (mm.h:pagetable_pte_ctor → lruvec_stat_add_folio; a memcg
+      // statistic from 5.11, f0c0c115fb81; kept by the eras before it too, only not printed)
+      if (kind === "pageTable") {
+        a.pagetable = true;
+        modStat(memcg, STAT_PAGETABLE_PAGES, n);
       }
     }
     this.totalPages += n;
@@ -274,6 +300,7 @@ export class KernelPages {
         const memcg = this.sim.slab.objcgMemcg[a.objcg];
         if (memcg.isRoot) continue;
         if (a.stack) modStat(memcg, STAT_KERNEL_STACK_PAGES, -a.pages);
+        if (a.pagetable) modStat(memcg, STAT_PAGETABLE_PAGES, -a.pages);
         // __memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages, as the era does it (6.16+: the
         // memory charge refills this CPU's page stock)
         this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
@@ -281,6 +308,7 @@ export class KernelPages {
       } else if (a.memcg !== null) {
         const memcg = a.memcg;
         if (a.stack) modStat(memcg, STAT_KERNEL_STACK_PAGES, -a.pages);
+        if (a.pagetable) modStat(memcg, STAT_PAGETABLE_PAGES, -a.pages);
         this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
         const left = (this.byMemcg.get(memcg) ?? 0) - a.pages;
         if (left === 0) this.byMemcg.delete(memcg);

@@ -6,8 +6,10 @@ import type { Task } from "./tasks.js";
 
 /**
  * Victim choice of `oom_badness`/`select_bad_process` over the tasks of `domain`'s subtree: points
- * = anon pages + oomScoreAdj × (totalPages / 1000); oomScoreAdj −1000 is never chosen; ties go
- * to the highest pid. Returns null when no task can be killed.
+ * = anon pages + the page-table pages the era counts (`Era.oomBadnessTableLevels`: pte, pmd, pud
+ * pages of a task forked in the simulation; a placed task has none simulated) + oomScoreAdj ×
+ * (totalPages / 1000); oomScoreAdj −1000 is never chosen; ties go to the highest pid. Returns null
+ * when no task can be killed.
  */
 export function selectVictim(sim: Sim, domain: Cgroup): Task | null {
   const totalPages =
@@ -15,13 +17,19 @@ export function selectVictim(sim: Sim, domain: Cgroup): Task | null {
       ? sim.totalPages
       : Math.max(domain.memory.max, 1);
   const unit = Math.floor(totalPages / 1000);
+  const levels = sim.era.oomBadnessTableLevels;
   let best: Task | null = null;
   let bestPoints = Number.NEGATIVE_INFINITY;
   for (const cg of subtree(domain)) {
     for (const pid of cg.tasks) {
       const t = sim.tasks.get(pid)!;
       if (t.oomScoreAdj === -1000) continue;
-      const points = t.anonPages + t.oomScoreAdj * unit;
+      let points = t.anonPages + t.oomScoreAdj * unit;
+      if (t.pgdPageId !== 0) {
+        points += t.ptePageIds.length;
+        if (levels >= 2) points += t.pmdPageIds.length;
+        if (levels >= 3) points += t.pudPageIds.length;
+      }
       if (points > bestPoints || (points === bestPoints && best !== null && t.pid > best.pid)) {
         best = t;
         bestPoints = points;

@@ -25,10 +25,70 @@ import { PAGE_SIZE as PAGE } from "./page.js";
 import { tryToFreeMemcgPages } from "./reclaim.js";
 import type { Sim } from "./sim.js";
 import { liveTask, taskAt } from "./task-lifecycle.js";
+import type { Task } from "./tasks.js";
 
 // The page allocator and user (LRU) pages: `__alloc_pages` against `memoryBytes` (mm/page_alloc.c:
 // the slow path's direct reclaim, then `out_of_memory`), user page faults charged to the task's
 // cgroup (`mem_cgroup_charge`, mm/memcontrol.c) and their frees (`mem_cgroup_uncharge`).
+
+/** Entries of one x86_64 page-table page (PTRS_PER_PTE = PTRS_PER_PMD = PTRS_PER_PUD = 512). */
+export const PTRS_PER_TABLE = 512;
+
+/**
+ * The page-table pages that map `n` anon pages of one contiguous anonymous region (the heap the
+ * simulated task grows; 4-level paging, no THP): ⌈n / 512⌉ pte pages, ⌈pte / 512⌉ pmd pages,
+ * ⌈pmd / 512⌉ pud pages. The pgd is the mm's own (allocated at fork).
+ */
+export function pageTablesFor(n: number): { pud: number; pmd: number; pte: number } {
+  const pte = Math.ceil(n / PTRS_PER_TABLE);
+  const pmd = Math.ceil(pte / PTRS_PER_TABLE);
+  return { pud: Math.ceil(pmd / PTRS_PER_TABLE), pmd, pte };
+}
+
+/**
+ * Before task `t` faults in its anon page number `n`: the pud, pmd and pte pages that map it
+ * (mm/memory.c:__handle_mm_fault → __pud_alloc, __pmd_alloc; do_anonymous_page → pte_alloc →
+ * __pte_alloc → pte_alloc_one), in the task's cgroup, charged where the era charges page tables.
+ * Only for a task whose mm the simulation made (forked: `pgdPageId`). A failure fails the fault:
+ * its error, with the OOM kills and reclaim folded into `ctx.out`.
+ */
+function growPageTables(sim: Sim, t: Task, n: number, ctx: ChargeCtx): C.AllocResult["error"] {
+  const need = pageTablesFor(n);
+  const levels: [number[], number][] = [
+    [t.pudPageIds, need.pud],
+    [t.pmdPageIds, need.pmd],
+    [t.ptePageIds, need.pte],
+  ];
+  for (const [ids, want] of levels)
+    while (ids.length < want) {
+      const r = sim.kernelPages.pageTable(t.cgroup, t, t.cpu, 0);
+      ctx.out.oomKilledPids.push(...r.oomKilledPids);
+      ctx.out.reclaimedPages += r.reclaimedBytes / PAGE;
+      ctx.out.throttleMs += r.throttleMs;
+      if (r.pageId === null) {
+        if (r.error === "OOM_KILLED") ctx.out.selfKilled = true;
+        if (r.failedAt !== null) ctx.out.failedAt = lookupCgroup(sim, r.failedAt, true);
+        return r.error === "OOM_KILLED" ? "OOM_KILLED" : "ENOMEM";
+      }
+      ids.push(r.pageId);
+    }
+  return null;
+}
+
+/**
+ * After task `t`'s anon pages went down: the page-table pages that map nothing any more are freed
+ * (an munmap of the region's top: mm/mmap.c unmap_region → free_pgtables), newest first.
+ */
+function shrinkPageTables(sim: Sim, t: Task): void {
+  if (t.pgdPageId === 0) return;
+  const need = pageTablesFor(t.anonPages);
+  const levels: [number[], number][] = [
+    [t.ptePageIds, need.pte],
+    [t.pmdPageIds, need.pmd],
+    [t.pudPageIds, need.pud],
+  ];
+  for (const [ids, want] of levels) while (ids.length > want) sim.kernelPages.freePages(ids.pop()!, t.cpu);
+}
 
 /** Pages spanning `bytes`. */
 export function pages(bytes: number): number {
@@ -72,6 +132,13 @@ export function allocPages(sim: Sim, cmd: C.AllocPagesCmd): C.AllocResult {
   let error: C.AllocResult["error"] = null;
   let charged = 0;
   for (; done < n; done++) {
+    if (cmd.kind === "anon" && t.pgdPageId > 0) {
+      const e = growPageTables(sim, t, t.anonPages + 1, ctx);
+      if (e !== null) {
+        error = e;
+        break;
+      }
+    }
     const cg = t.cgroup;
     if (!allocPhysPages(sim, 1, ctx)) {
       error = out.selfKilled ? "OOM_KILLED" : "ENOMEM";
@@ -148,6 +215,7 @@ export function freePages(sim: Sim, cmd: C.FreePagesCmd): C.FreeResult {
       releaseUserPages(sim, cg, k);
       freed += k;
     }
+    shrinkPageTables(sim, t);
   } else {
     if (cmd.cgroup === undefined) fail("INVALID_ARGUMENT", "freeing file pages needs a cgroup");
     const cg = lookupCgroup(sim, cmd.cgroup, true);

@@ -33,6 +33,23 @@ export interface KernelPagesView {
     memcg: Cgroup,
     cpu: number,
   ): { pageId: number | null; failedAt: string | null; oomKilledPids: number[] };
+  /**
+   * One page-table page of a task's mm (order 0, or the pgd's `Era.pgdOrder`) in `memcg`, charged
+   * where the era charges page tables (pageId null: the allocation or its charge failed).
+   */
+  pageTable(
+    memcg: Cgroup,
+    t: Task | null,
+    cpu: number,
+    order: number,
+  ): {
+    pageId: number | null;
+    error: string | null;
+    failedAt: string | null;
+    oomKilledPids: number[];
+    reclaimedBytes: number;
+    throttleMs: number;
+  };
   /** Frees (and uncharges) one allocation by id, the frees running on `cpu`. */
   freePages(id: number, cpu: number): void;
 }

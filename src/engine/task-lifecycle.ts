@@ -17,9 +17,12 @@ import { PID_INDEX_LIMIT, Task } from "./tasks.js";
 
 /**
  * A new task in the cgroup at `cmd.cgroup`. With `cmd.fork` it is forked there (copy_process): its
- * kernel stack is allocated and charged first (KernelPages.forkStack), and a failed charge fails
- * the fork with ENOMEM and no task (copy_process → dup_task_struct returns -ENOMEM). Without it
- * the task is placed there, charging nothing.
+ * kernel stack is allocated and charged first (KernelPages.forkStack), then the pgd of its new mm
+ * (copy_mm → dup_mm → mm_init → mm_alloc_pgd → pgd_alloc: `4096 << Era.pgdOrder` bytes, charged
+ * where the era charges page tables); a failed charge fails the fork with ENOMEM and no task
+ * (copy_process unwinds: the stack is freed). The child's mm maps nothing yet: its pud, pmd and
+ * pte pages come with its anon pages (page-alloc.ts). Without `fork` the task is placed there,
+ * charging nothing; its mm and page tables exist outside the simulation.
  */
 export function spawnTask(sim: Sim, cmd: C.SpawnTaskCmd): Task {
   const cg = lookupCgroup(sim, cmd.cgroup);
@@ -53,8 +56,22 @@ export function spawnTask(sim: Sim, cmd: C.SpawnTaskCmd): Task {
       });
     stackPageId = r.pageId;
   }
+  let pgdPageId = 0;
+  if (cmd.fork === true) {
+    const r = sim.kernelPages.pageTable(cg, null, cpu, sim.era.pgdOrder);
+    if (r.pageId === null) {
+      sim.kernelPages.freePages(stackPageId, cpu);
+      fail("ENOMEM", `cannot charge the page tables of a task forked in ${cg.path}`, {
+        cgroup: cg.path,
+        failedAt: r.failedAt,
+        oomKilledPids: r.oomKilledPids,
+      });
+    }
+    pgdPageId = r.pageId;
+  }
   const t = new Task(pid, cg, cpu, cmd.oomScoreAdj ?? 0);
   t.stackPageId = stackPageId;
+  t.pgdPageId = pgdPageId;
   sim.tasks.set(pid, t);
   if (pid < PID_INDEX_LIMIT) pids.index[pid] = t;
   cg.tasks.add(pid);
@@ -146,6 +163,14 @@ export function killTask(sim: Sim, t: Task): void {
   if (t.stackPageId > 0) {
     sim.kernelPages.freePages(t.stackPageId, t.cpu);
     t.stackPageId = 0;
+  }
+  // its mm goes with it (exit_mmap → free_pgtables, then mmdrop → pgd_free): every page-table
+  // page uncharges where it was charged
+  if (t.pgdPageId > 0) {
+    for (const ids of [t.ptePageIds, t.pmdPageIds, t.pudPageIds])
+      while (ids.length > 0) sim.kernelPages.freePages(ids.pop()!, t.cpu);
+    sim.kernelPages.freePages(t.pgdPageId, t.cpu);
+    t.pgdPageId = 0;
   }
   t.cgroup.tasks.delete(t.pid);
   sim.tasks.delete(t.pid);

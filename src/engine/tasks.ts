@@ -20,6 +20,16 @@ export class Task {
   allocCtxId = -1;
   /** The kernel-page id of the stack allocated when the task was forked inside the simulation (spawnTask `fork`); 0: none. */
   stackPageId = 0;
+  /**
+   * The kernel-page id of the pgd of the mm made for this task when it was forked inside the
+   * simulation (kernel/fork.c:dup_mm → mm_alloc_pgd); 0: a placed task, whose mm exists outside
+   * the simulation and whose page tables are not simulated.
+   */
+  pgdPageId = 0;
+  /** Kernel-page ids of the page-table pages of its anon memory, by level, oldest first (tasks with `pgdPageId`). */
+  readonly pudPageIds: number[] = [];
+  readonly pmdPageIds: number[] = [];
+  readonly ptePageIds: number[] = [];
 
   constructor(
     readonly pid: number,

@@ -138,6 +138,76 @@ export interface ReplayerOptions {
    * Creates the top-level cgroup FOREIGN_CGROUP in the instance. Default false.
    */
   foreignStockSwitch?: boolean;
+  /** Caches created and registered before the replay started (AccountedCacheScan): not registered again. */
+  registered?: readonly string[];
+}
+
+/**
+ * The `createCache` of a cache the trace allocates from, first seen with `bytesAlloc`: its
+ * geometry from the recording's `caches`, else the trace's slot size; null when the engine cannot
+ * hold it (the replay skips its lines as `badCache`).
+ */
+export function createCacheCommand(
+  name: string,
+  bytesAlloc: number,
+  caches: Record<string, CacheGeometry>,
+): Command | null {
+  const g = caches[name];
+  const rcu = g?.destroy_by_rcu ?? false;
+  // the engine lays out `objectSizeBytes` (+8 for the free pointer of a SLAB_TYPESAFE_BY_RCU
+  // cache) rounded to the alignment; the kernel's slot is `slab_size` (= the trace's
+  // bytes_alloc), which also holds what the engine does not model (a free pointer moved out
+  // of an object with a constructor, red zones): the slot size is what v5.9 charges (+8)
+  const slot = g?.slab_size ?? bytesAlloc;
+  const objectSizeBytes = rcu ? slot - 8 : slot;
+  if (!(objectSizeBytes >= 1 && objectSizeBytes <= 8192) || !/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/.test(name))
+    return null;
+  return {
+    op: "createCache",
+    name,
+    objectSizeBytes,
+    alignBytes: 8,
+    flags: { reclaimAccount: g?.reclaim_account ?? false, typesafeByRcu: rcu },
+    // the trace frees the objects; no simulated shrinker may
+    shrinker: null,
+  };
+}
+
+/**
+ * The caches a trace allocates from with `accounted=true` (a workload pid's small
+ * `kmem_cache_alloc` / `kmalloc`, forked children joining their parent's map entry), in the order
+ * of their first accounted line, each with the `bytes_alloc` of its first line of any kind (the
+ * one the replay would create it with). The replay of an era whose caches need registering
+ * (rfc-2012) creates and registers these before it creates any cgroup: the 2012 patch copies a
+ * registered cache into a cgroup only when the cgroup is created (`mem_cgroup_create` →
+ * `memcg_create_kmem_caches`), never into cgroups that exist already.
+ */
+export class AccountedCacheScan {
+  private readonly firstBytes = new Map<string, number>();
+  private readonly accounted = new Set<string>();
+  private readonly pids: Set<number>;
+  private readonly exited = new Set<number>();
+
+  constructor(pids: Iterable<number>) {
+    this.pids = new Set(pids);
+  }
+
+  event(ev: TraceEvent): void {
+    const type = ev.type;
+    if (type === EV_CACHE_ALLOC || (type === EV_KMALLOC && ev.bytesAlloc <= KMALLOC_MAX_CACHE_SIZE)) {
+      if (!this.pids.has(ev.pid) || this.exited.has(ev.pid)) return;
+      const name = type === EV_CACHE_ALLOC ? ev.cache : kmallocCacheName(ev.bytesAlloc, ev.accounted);
+      if (!this.firstBytes.has(name)) this.firstBytes.set(name, ev.bytesAlloc);
+      if (ev.accounted) this.accounted.add(name);
+    } else if (type === EV_FORK) {
+      if (this.pids.has(ev.pid) && !this.exited.has(ev.pid)) this.pids.add(ev.childPid);
+    } else if (type === EV_EXIT) this.exited.add(ev.childPid);
+  }
+
+  /** The accounted caches, first accounted first, with the bytes_alloc to create each with. */
+  caches(): { name: string; bytesAlloc: number }[] {
+    return [...this.accounted].map((name) => ({ name, bytesAlloc: this.firstBytes.get(name)! }));
+  }
 }
 
 /** The cgroup whose allocations stand for the other cgroups on a CPU (foreignStockSwitch). */
@@ -202,6 +272,7 @@ export class Replayer {
   ) {
     this.fastAlloc = target.allocObjects;
     this.fastFree = target.freeObjects;
+    for (const name of opts.registered ?? []) this.registered.add(name);
   }
 
   private skip(reason: SkipReason, n = 1): void {
@@ -278,28 +349,8 @@ export class Replayer {
   private ensureCache(name: string, bytesAlloc: number, accounted: boolean): boolean {
     if (!this.knownCaches.has(name)) {
       if (!this.target.hasCache(name)) {
-        const g = this.opts.caches[name];
-        const rcu = g?.destroy_by_rcu ?? false;
-        // the engine lays out `objectSizeBytes` (+8 for the free pointer of a SLAB_TYPESAFE_BY_RCU
-        // cache) rounded to the alignment; the kernel's slot is `slab_size` (= the trace's
-        // bytes_alloc), which also holds what the engine does not model (a free pointer moved out
-        // of an object with a constructor, red zones): the slot size is what v5.9 charges (+8)
-        const slot = g?.slab_size ?? bytesAlloc;
-        const objectSizeBytes = rcu ? slot - 8 : slot;
-        if (
-          !(objectSizeBytes >= 1 && objectSizeBytes <= 8192) ||
-          !/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/.test(name)
-        )
-          return false;
-        const cmd: Command = {
-          op: "createCache",
-          name,
-          objectSizeBytes,
-          alignBytes: 8,
-          flags: { reclaimAccount: g?.reclaim_account ?? false, typesafeByRcu: rcu },
-          // the trace frees the objects; no simulated shrinker may
-          shrinker: null,
-        };
+        const cmd = createCacheCommand(name, bytesAlloc, this.opts.caches);
+        if (cmd === null) return false;
         this.target.exec(cmd);
       }
       this.knownCaches.add(name);
@@ -453,7 +504,7 @@ export class Replayer {
     let pid = this.foreignTasks.get(cpu);
     if (pid === undefined) {
       if (this.foreignTasks.size === 0) {
-        this.target.exec({ op: "createCgroup", path: FOREIGN_CGROUP });
+        // the cache first: the seed's register_memcg_cache copies into no existing cgroup
         this.target.exec({
           op: "createCache",
           name: FOREIGN_CACHE,
@@ -462,6 +513,7 @@ export class Replayer {
         });
         if (this.target.registersAccountedCaches)
           this.target.exec({ op: "registerCache", name: FOREIGN_CACHE });
+        this.target.exec({ op: "createCgroup", path: FOREIGN_CGROUP });
       }
       const t = this.target.exec({ op: "spawnTask", cgroup: FOREIGN_CGROUP, cpu }) as { pid: number };
       pid = t.pid;

@@ -12,6 +12,10 @@ import { PAGE, Sim } from "./helpers.js";
  * batch 32); 5.9/6.18 memcg_charge_kernel_stack → memcg_kmem_charge_page (batch 32 / 64).
  * Uncharges: 3.8 memcg_uncharge_kmem and 4.5 memcg_kmem_uncharge take the pages off the counters at
  * once; 5.9+ __memcg_kmem_uncharge_page refills the CPU's page stock (usage stays).
+ *
+ * A fork also allocates the child's pgd (dup_mm → pgd_alloc), charged from 4.8 (3e79ec7ddcb2):
+ * in v5.9 and v6.18 the v1 kmem counter and `kernel` hold the stack and an 8 KiB pgd (order 1 with
+ * page table isolation), 24576 bytes; `kernel_stack` only the stack (test/engine/page-tables.test.ts).
  */
 
 type Row = readonly [
@@ -44,8 +48,9 @@ describe("row 22: a forked task's kernel stack, per era", () => {
     // 4.5 on v1: only after a kmem.limit_in_bytes write
     ["v4.5", 1, false, 0, 0, 0],
     ["v4.5", 1, true, 32 * PAGE, 16384, 28 * PAGE],
-    ["v5.9", 1, false, 32 * PAGE, 16384, 32 * PAGE],
-    ["v6.18", 1, false, 64 * PAGE, 16384, 64 * PAGE],
+    // 5.9+: the stack and the child's 8 KiB pgd
+    ["v5.9", 1, false, 32 * PAGE, 24576, 32 * PAGE],
+    ["v6.18", 1, false, 64 * PAGE, 24576, 64 * PAGE],
   ] as Row[])(
     "%s v%i (kmem activated: %s): usage %i, kmem %i; after exit usage %i, kmem 0",
     (model, v, act, usage, kmem, after) => {
@@ -68,7 +73,8 @@ describe("row 22: a forked task's kernel stack, per era", () => {
     ["v4.5", 32 * PAGE, undefined, undefined, 28 * PAGE],
     // 5.9 prints kernel_stack, not kernel
     ["v5.9", 32 * PAGE, undefined, 16384, 32 * PAGE],
-    ["v6.18", 64 * PAGE, 16384, 16384, 64 * PAGE],
+    // kernel: the stack and the pgd
+    ["v6.18", 64 * PAGE, 24576, 16384, 64 * PAGE],
   ] as const)(
     "%s cgroup v2: memory.current %i, kernel %s, kernel_stack %s",
     (model, current, kernel, stack, after) => {
@@ -112,7 +118,8 @@ describe("row 22: a forked task's kernel stack, per era", () => {
     s.ex({ op: "moveTask", pid, cgroup: "/p" });
     s.rmdir("/p/c");
     expect(stat(s, "/p", "kernel_stack")).toBe(16384);
-    expect(s.num("/p", "memory.current")).toBe(4 * PAGE); // the child's stocked batch was drained at offline
+    // the stack's 4 pages and the pgd's 2; the child's stocked batch was drained at offline
+    expect(s.num("/p", "memory.current")).toBe(6 * PAGE);
     s.ex({ op: "exitTask", pid });
     expect(stat(s, "/p", "kernel_stack")).toBe(0);
     expect(stat(s, "/p", "kernel")).toBe(0);

@@ -110,9 +110,10 @@ describe("S4 — fragmentation: 2100 dentries, free every other", () => {
     "%s: 1050 live, 0 pages freed, charge unchanged at 100 pages",
     (model) => {
       const s = new Sim({ model, cpuCount: 1, chargeBatchPages: 1 });
-      s.mkdir("/a");
       s.dentry();
+      // the seed copies registered caches into cgroups created afterwards only
       if (model === "rfc-2012") s.ex({ op: "registerCache", name: "dentry" });
+      s.mkdir("/a");
       if (model === "v3.8") {
         s.write("/a", "memory.kmem.limit_in_bytes", "1G");
         s.ex({ op: "freeObjects", objectIds: s.alloc("dentry", { cgroup: "/a" }, 1).objectIds });
@@ -175,17 +176,19 @@ describe("S6 — dying cgroups pinned by one leftover dentry", () => {
 });
 
 describe("seed model (rfc-2012)", () => {
-  it("duplicates registered caches eagerly at cgroup creation and at later registration, named dentry-<index>", () => {
+  it("duplicates registered caches at cgroup creation only, named dentry-<index> (fidelity-audit row 31)", () => {
     const s = new Sim({ model: "rfc-2012", chargeBatchPages: 1 });
     s.dentry({ flags: { reclaimAccount: true } });
     s.mkdir("/a", "/b");
     expect(s.ex({ op: "createCgroup", path: "/c" }).caches).toEqual([]);
+    // register_memcg_cache only fills kmem_avail_caches[]: the existing cgroups get no copy
     const view = s.ex({ op: "registerCache", name: "dentry" });
-    expect(view.children.map((c: { displayName: string }) => c.displayName)).toEqual([
-      "dentry-1",
-      "dentry-2",
-      "dentry-3",
-    ]);
+    expect(view.children).toEqual([]);
+    // …and keep allocating from the base cache, unaccounted (audit probe P7: kmem.usage 0)
+    s.alloc("dentry", { cgroup: "/a" }, 1);
+    expect(s.num("/a", "memory.usage_in_bytes")).toBe(0);
+    expect(s.num("/a", "memory.kmem.usage_in_bytes")).toBe(0);
+    // mem_cgroup_create → memcg_create_kmem_caches copies every registered cache
     const d = s.ex({ op: "createCgroup", path: "/d" });
     expect(d.caches).toEqual([
       {
@@ -204,8 +207,8 @@ describe("seed model (rfc-2012)", () => {
   it("charges slab pages to memory, or to kmem with kmemIndependentAccounting", () => {
     for (const indep of [false, true]) {
       const s = new Sim({ model: "rfc-2012", kmemIndependentAccounting: indep, chargeBatchPages: 1 });
-      s.mkdir("/a");
       s.dentry();
+      s.mkdir("/a");
       s.alloc("dentry", { cgroup: "/a" }, 1);
       expect([s.num("/a", "memory.usage_in_bytes"), s.num("/a", "memory.kmem.usage_in_bytes")]).toEqual(
         indep ? [0, P] : [P, 0],
@@ -216,8 +219,8 @@ describe("seed model (rfc-2012)", () => {
   it("fails a slab charge at the limit without reclaim, and reclaims first with reclaimOnKmemFailure", () => {
     for (const reclaim of [false, true]) {
       const s = new Sim({ model: "rfc-2012", reclaimOnKmemFailure: reclaim, chargeBatchPages: 1 });
-      s.mkdir("/a");
       s.dentry();
+      s.mkdir("/a");
       s.write("/a", "memory.limit_in_bytes", "64K");
       const pid = s.spawn("/a");
       s.pages(pid, "file", 16 * P);
@@ -235,8 +238,8 @@ describe("seed model (rfc-2012)", () => {
 
   it("bills first touch: objects stay with the old cgroup after a task move", () => {
     const s = new Sim({ model: "rfc-2012", chargeBatchPages: 1 });
-    s.mkdir("/a", "/b");
     s.dentry();
+    s.mkdir("/a", "/b");
     const pid = s.spawn("/a", { cpu: 0 });
     s.alloc("dentry", { pid }, 1);
     s.ex({ op: "moveTask", pid, cgroup: "/b" });
@@ -246,8 +249,8 @@ describe("seed model (rfc-2012)", () => {
 
   it("keeps a removed cgroup's copy alive until its last object is freed", () => {
     const s = new Sim({ model: "rfc-2012", chargeBatchPages: 1 });
-    s.mkdir("/a");
     s.dentry();
+    s.mkdir("/a");
     const ids = s.alloc("dentry", { cgroup: "/a" }, 2).objectIds;
     s.rmdir("/a");
     expect(s.cg("/a").state).toBe("dying");

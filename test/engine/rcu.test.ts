@@ -24,16 +24,17 @@ const slabs = (s: Sim, name: string): number =>
 function twins(model: ModelName) {
   const make = (rcu: boolean) => {
     const s = new Sim({ model, cpuCount: 1 });
-    s.mkdir("/a");
-    // 3.8 and 4.5 (cgroup v1) account kmem only once kmem.limit_in_bytes was written
-    if (model === "v3.8" || model === "v4.5") s.write("/a", "memory.kmem.limit_in_bytes", "1G");
     s.ex({
       op: "createCache",
       name: "anon_vma",
       objectSizeBytes: rcu ? 192 : 200,
       flags: { account: true, typesafeByRcu: rcu },
     });
+    // the seed copies a registered cache into the cgroups created afterwards only
     if (model === "rfc-2012") s.ex({ op: "registerCache", name: "anon_vma" });
+    s.mkdir("/a");
+    // 3.8 and 4.5 (cgroup v1) account kmem only once kmem.limit_in_bytes was written
+    if (model === "v3.8" || model === "v4.5") s.write("/a", "memory.kmem.limit_in_bytes", "1G");
     const pid = s.spawn("/a");
     return { s, pid };
   };

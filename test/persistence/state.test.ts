@@ -57,7 +57,7 @@ describe("the engine's state, captured and restored", () => {
   it("refuses a state of the format before the 40-slot cgroup rows (memcg-sim-state/1), so restart replays the rows instead", () => {
     const a = new Simulation({ model: "v5.9", cgroupVersion: 2 });
     const graph = captureState(a);
-    expect(graph.format).toBe("memcg-sim-state/2");
+    expect(graph.format).toBe("memcg-sim-state/3");
     expect(() => restoreState({ ...graph, format: "memcg-sim-state/1" } as unknown as typeof graph)).toThrow(
       "snapshot: unknown format memcg-sim-state/1",
     );

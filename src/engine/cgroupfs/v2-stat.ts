@@ -4,6 +4,7 @@ import {
   STAT_FILE_PAGES,
   STAT_KERNEL_PAGES,
   STAT_KERNEL_STACK_PAGES,
+  STAT_PAGETABLE_PAGES,
   STAT_PGPGIN,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
@@ -24,6 +25,9 @@ function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
     case "kernel_stack":
       // memory_stat_format: NR_KERNEL_STACK_KB × 1024 (mm/memcontrol.c, 4.6+)
       return h[STAT_KERNEL_STACK_PAGES] * PAGE;
+    case "pagetables":
+      // memory_stat_format: NR_PAGETABLE pages × PAGE_SIZE (5.11+, f0c0c115fb81)
+      return h[STAT_PAGETABLE_PAGES] * PAGE;
     case "inactive_anon":
       return sim.era.anonStartsInactive ? h[STAT_ANON_PAGES] * PAGE : 0;
     case "active_anon":

@@ -103,6 +103,32 @@ export interface Era {
    * expand kernel stack to 16K"). A fork charges it where `kernelPages` accounts stacks.
    */
   readonly threadSizeOrder: number;
+  /**
+   * A task's user page tables (x86_64 pgd, pud, pmd and pte pages of its mm) are allocated with
+   * `__GFP_ACCOUNT` and charged to the faulting task's memcg: 4.8+ (3e79ec7ddcb2 "arch: x86:
+   * charge page tables to kmemcg": arch/x86/mm/pgtable.c PGALLOC_GFP = GFP_KERNEL_ACCOUNT | …,
+   * the flag cleared for init_mm; GFP_PGTABLE_USER in today's pte_alloc_one, preallocate_pmds,
+   * __pgd_alloc). Before 4.8 they are allocated (physical memory) and charged to no one — 3.8's
+   * `__GFP_KMEMCG` had only stacks and kmalloc_order, 4.5's PGALLOC_GFP had no `__GFP_ACCOUNT`.
+   */
+  readonly pageTablesAccounted: boolean;
+  /**
+   * x86_64 `PGD_ALLOCATION_ORDER` (arch/x86/include/asm/pgalloc.h): the pgd a fork allocates
+   * (kernel/fork.c:mm_init → mm_alloc_pgd → pgd_alloc) is `4096 << order` bytes — 0 before page
+   * table isolation; 1 (a kernel and a user pgd, 8 KiB) with CONFIG_PAGE_TABLE_ISOLATION from 4.15
+   * (d9e9a6418065 "x86/mm/pti: Allocate a separate user PGD"), and in 6.x when PTI is active
+   * (pgd_allocation_order(); the recorded 6.18 host: one order-1 GFP_KERNEL_ACCOUNT|__GFP_ZERO
+   * page per fork in fork-100).
+   */
+  readonly pgdOrder: number;
+  /**
+   * Page-table levels a task's OOM badness counts besides its rss (mm/oom_kill.c:oom_badness):
+   * 1 — `nr_ptes` (2.6.36 to 3.19); 2 — plus `mm_nr_pmds` (4.0, dc6c9a35b66b "mm: account pmd page
+   * tables to the process"); 3 — plus the pud pages (4.15, b4e98d9ac775 "mm: account pud page
+   * tables", then af5b0f6a09e4 "mm: consolidate page table accounting": mm_pgtables_bytes / PAGE_SIZE,
+   * as in 6.18). The pgd is never counted.
+   */
+  readonly oomBadnessTableLevels: 1 | 2 | 3;
   /** Memcgs one CPU's page charge stock caches: 1 up to 6.15, NR_MEMCG_STOCK = 7 from 6.16. */
   readonly nrMemcgStock: number;
   /**

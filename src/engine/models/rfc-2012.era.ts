@@ -25,6 +25,10 @@ export const RFC_2012_ERA: Era = {
   cachesNeedRegistration: true,
   kernelPages: "none",
   threadSizeOrder: 1, // v3.3 arch/x86/include/asm/page_64_types.h: THREAD_ORDER 1
+  // page tables charged from 4.8 (3e79ec7ddcb2); no page table isolation before 4.15
+  pageTablesAccounted: false,
+  pgdOrder: 0,
+  oomBadnessTableLevels: 1,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "single-page",

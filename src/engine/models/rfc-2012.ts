@@ -9,8 +9,9 @@ import { PageChargedModel } from "./page-charged.js";
 
 /**
  * Model A — the seed patch "[PATCH 3/7] per-cgroup slab caches" (docs/DOMAIN.md §0, §11): registered
- * caches only; a copy per registered cache made eagerly when a cgroup is created (and for every
- * existing cgroup when a cache is registered later), named `<base>-<index>` with a small-integer
+ * caches only; a copy per registered cache made eagerly when a cgroup is created, and only then
+ * (a cache registered later gets no copy in the cgroups that already exist: they keep using the
+ * base cache, unaccounted), named `<base>-<index>` with a small-integer
  * index (the seed's TODO: an ida instead of the memcg pointer); slab pages charged to `kmem` when
  * `kmemIndependentAccounting`, else to the user-memory counter; a failed charge frees the page and
  * fails the allocation without reclaim (unless `reclaimOnKmemFailure`, the promised respin). gfp
@@ -65,9 +66,15 @@ export class Rfc2012Model extends PageChargedModel {
     for (const cache of kmem.caches.values()) if (cache.accounted) this.dup(kmem, cache, cg);
   }
 
-  onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void {
-    for (const cg of this.sim.onlineCgroups()) if (!cg.isRoot) this.dup(kmem, cache, cg);
-  }
+  /**
+   * Registering a cache makes no copies: the seed's `register_memcg_cache` only fills
+   * `kmem_avail_caches[cache->index]`, and the copies are made by `memcg_create_kmem_caches`,
+   * called from `mem_cgroup_create` alone ("[PATCH 3/7] per-cgroup slab caches", Feb 2012;
+   * KAMEZAWA: "memcg should know _all_ kmem_caches when it's created", Glauber Costa: "Which
+   * maybe is not a bad thing"). Cgroups that exist already keep allocating from the base cache,
+   * unaccounted; cgroups created afterwards get a copy.
+   */
+  onCacheAccounted(): void {}
 
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {
     for (const cache of kmem.caches.values()) {

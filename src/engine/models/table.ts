@@ -78,6 +78,14 @@ const ROWS: [string, (e: Era) => string][] = [
     "`/proc/slabinfo` copies ([PATCH v6 26/29] Aggregate memcg cache values in slabinfo, 3.8)",
     (e) => (e.slabinfoAggregatesCopies ? "summed into the root cache's line" : "a line per copy"),
   ],
+  [
+    "user page tables charged (4.8, 3e79ec7ddcb2) / pgd of a fork",
+    (e) => `${e.pageTablesAccounted ? "yes" : "no"} / ${4 << e.pgdOrder} KiB`,
+  ],
+  [
+    "page tables in the OOM badness (dc6c9a35b66b 4.0, b4e98d9ac775 4.15)",
+    (e) => ["pte", "pte + pmd", "pte + pmd + pud"][e.oomBadnessTableLevels - 1],
+  ],
   ["v1 files", (e) => String(e.v1Files.length)],
   ["v2 files", (e) => (e.cgroupV2 ? String(e.v2Files.length) : "—")],
   ["v1 `memory.stat` keys (local)", (e) => String(e.v1StatKeys.length)],

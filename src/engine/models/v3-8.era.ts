@@ -24,6 +24,10 @@ export const V3_8_ERA: Era = {
   cachesNeedRegistration: false,
   kernelPages: "kmemcg",
   threadSizeOrder: 1, // 3.8 arch/x86/include/asm/page_64_types.h: THREAD_SIZE_ORDER 1
+  // PGALLOC_GFP without __GFP_KMEMCG: not charged (3e79ec7ddcb2 is 4.8); no PTI before 4.15
+  pageTablesAccounted: false,
+  pgdOrder: 0,
+  oomBadnessTableLevels: 1,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "single-page",

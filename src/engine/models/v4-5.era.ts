@@ -27,6 +27,10 @@ export const V4_5_ERA: Era = {
   cachesNeedRegistration: false,
   kernelPages: "account",
   threadSizeOrder: 2,
+  // 4.5 PGALLOC_GFP has no __GFP_ACCOUNT (3e79ec7ddcb2 "arch: x86: charge page tables to kmemcg" is 4.8); no PTI before 4.15
+  pageTablesAccounted: false,
+  pgdOrder: 0,
+  oomBadnessTableLevels: 2,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "batch",

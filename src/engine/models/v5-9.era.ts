@@ -33,6 +33,10 @@ export const V5_9_ERA: Era = {
   cachesNeedRegistration: false,
   kernelPages: "account",
   threadSizeOrder: 2,
+  // GFP_PGTABLE_USER page tables (4.8+); CONFIG_PAGE_TABLE_ISOLATION=y: PGD_ALLOCATION_ORDER 1
+  pageTablesAccounted: true,
+  pgdOrder: 1,
+  oomBadnessTableLevels: 3,
   nrMemcgStock: 1,
   memcgChargeBatch: 32,
   pageStockRule: "batch",

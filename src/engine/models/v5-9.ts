@@ -13,6 +13,7 @@ import {
   ROW_KMEM,
   STAT_KERNEL_PAGES,
   STAT_KERNEL_STACK_PAGES,
+  STAT_PAGETABLE_PAGES,
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
@@ -264,6 +265,7 @@ export class V59Model implements AccountingModel {
       for (const st of [
         STAT_KERNEL_PAGES,
         STAT_KERNEL_STACK_PAGES,
+        STAT_PAGETABLE_PAGES,
         STAT_SLAB_RECLAIMABLE_BYTES,
         STAT_SLAB_UNRECLAIMABLE_BYTES,
       ])
@@ -277,6 +279,7 @@ export class V59Model implements AccountingModel {
       }
       this.sim.moveLocalStat(cg, parent, STAT_KERNEL_PAGES);
       this.sim.moveLocalStat(cg, parent, STAT_KERNEL_STACK_PAGES);
+      this.sim.moveLocalStat(cg, parent, STAT_PAGETABLE_PAGES);
       this.sim.moveLocalStat(cg, parent, STAT_SLAB_RECLAIMABLE_BYTES);
       this.sim.moveLocalStat(cg, parent, STAT_SLAB_UNRECLAIMABLE_BYTES);
     }

@@ -58,6 +58,10 @@ export const V6_18_ERA: Era = {
   cachesNeedRegistration: false,
   kernelPages: "account",
   threadSizeOrder: 2,
+  // PTI active as on the recorded 6.18 host: pgd_allocation_order() 1 (an order-1 pgd per fork in fork-100)
+  pageTablesAccounted: true,
+  pgdOrder: 1,
+  oomBadnessTableLevels: 3,
   nrMemcgStock: 7,
   memcgChargeBatch: 64,
   pageStockRule: "batch",
