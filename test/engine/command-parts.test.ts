@@ -46,7 +46,12 @@ function workload(cgroupVersion: 1 | 2, seed: number): Command[] {
   // tighter limits than the setup's, and v1 kmem accounting on (3.8 and 4.5 account kmem only
   // after a kmem.limit_in_bytes write), so allocations fail, reclaim and OOM-kill
   // (activation needs a cgroup with no child and no task yet: right after its creation)
-  const setup = setupCommands(cgroupVersion).flatMap((c): Command[] =>
+  // (caches first: under rfc-2012 a cgroup gets copies of the caches registered before it)
+  const base = setupCommands(cgroupVersion);
+  const setup = [
+    ...base.filter((c) => c.op === "createCache"),
+    ...base.filter((c) => c.op !== "createCache"),
+  ].flatMap((c): Command[] =>
     c.op === "createCgroup" && cgroupVersion === 1
       ? [c, { op: "writeFile", cgroup: c.path, file: "memory.kmem.limit_in_bytes", value: "1G" }]
       : [c],

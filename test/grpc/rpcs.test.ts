@@ -94,96 +94,8 @@ describe("instances", () => {
   });
 });
 
-describe("cgroups", () => {
-  it("creates, lists and gets cgroups", async () => {
-    const a = cgroupOf(await t.rpc("CreateCgroup", { instance: I, path: "/a" }));
-    expect(a).toMatchObject({ path: "/a", state: "online", taskPids: [], children: [], descendantCount: 0 });
-    expect(a.memory).toEqual({ usageBytes: 0, lowBytes: 0, minBytes: 0, peakBytes: 0, failCount: 0 });
-    await t.rpc("CreateCgroup", { instance: I, path: "/a/b" });
-    const list = (await t.rpc("ListCgroups", { instance: I })) as { cgroups: Obj[] };
-    expect(list.cgroups.map((c) => c.path)).toEqual(["/", "/a", "/a/b"]);
-    expect(cgroupOf(await t.rpc("GetCgroup", { instance: I, path: "/a" })).children).toEqual(["/a/b"]);
-  });
-
-  it("maps cgroup errors to NOT_FOUND, ALREADY_EXISTS and INVALID_ARGUMENT", async () => {
-    expect(await t.rpcError("GetCgroup", { instance: I, path: "/nope" })).toMatchObject({
-      code: grpc.status.NOT_FOUND,
-      errorCode: "CGROUP_NOT_FOUND",
-      details: "cgroup /nope not found",
-    });
-    expect(await t.rpcError("CreateCgroup", { instance: I, path: "/a" })).toMatchObject({
-      code: grpc.status.ALREADY_EXISTS,
-      errorCode: "CGROUP_EXISTS",
-    });
-    expect(await t.rpcError("CreateCgroup", { instance: I, path: "/x/y" })).toMatchObject({
-      code: grpc.status.NOT_FOUND,
-      errorCode: "CGROUP_NOT_FOUND",
-    });
-    expect(await t.rpcError("CreateCgroup", { instance: I, path: "" })).toMatchObject({
-      code: grpc.status.INVALID_ARGUMENT,
-      errorCode: "INVALID_ARGUMENT",
-    });
-    expect(await t.rpcError("ListCgroups", { instance: "nope" })).toMatchObject({
-      code: grpc.status.NOT_FOUND,
-      errorCode: "INSTANCE_NOT_FOUND",
-    });
-  });
-
-  it("sets a limit with Limit.bytes, lifts it with Limit.unlimited and leaves absent fields unchanged", async () => {
-    const set = cgroupOf(
-      await t.rpc("UpdateCgroup", {
-        instance: I,
-        path: "/a/b",
-        memoryMaxBytes: { bytes: 8 * MiB },
-        kmemMaxBytes: { bytes: 4 * MiB },
-      }),
-    );
-    expect((set.memory as Obj).maxBytes).toBe(8 * MiB);
-    expect((set.kmem as Obj).maxBytes).toBe(4 * MiB);
-    const lifted = cgroupOf(
-      await t.rpc("UpdateCgroup", { instance: I, path: "/a/b", kmemMaxBytes: { unlimited: true } }),
-    );
-    expect((lifted.memory as Obj).maxBytes).toBe(8 * MiB);
-    expect((lifted.kmem as Obj).maxBytes).toBeUndefined();
-    const e = await t.rpcError("UpdateCgroup", { instance: I, path: "/a/b", memoryHighBytes: {} });
-    expect(e).toMatchObject({
-      code: grpc.status.INVALID_ARGUMENT,
-      errorCode: "INVALID_ARGUMENT",
-      details: "invalid memoryHighBytes: give bytes or unlimited: true",
-    });
-  });
-
-  it("refuses a 64-bit value that a double cannot hold exactly instead of rounding it", async () => {
-    const e = await t.rpcError("UpdateCgroup", {
-      instance: I,
-      path: "/a/b",
-      memoryMaxBytes: { bytes: "9007199254740993" },
-    });
-    expect(e).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, errorCode: "INVALID_ARGUMENT" });
-    const max = cgroupOf(
-      await t.rpc("UpdateCgroup", {
-        instance: I,
-        path: "/a/b",
-        memoryMaxBytes: { bytes: "9007199254736896" },
-      }),
-    );
-    expect((max.memory as Obj).maxBytes).toBe(9007199254736896);
-    await t.rpc("UpdateCgroup", { instance: I, path: "/a/b", memoryMaxBytes: { bytes: 8 * MiB } });
-  });
-
-  it("answers FAILED_PRECONDITION with CGROUP_BUSY for a cgroup with children, and deletes a leaf", async () => {
-    expect(await t.rpcError("DeleteCgroup", { instance: I, path: "/a" })).toMatchObject({
-      code: grpc.status.FAILED_PRECONDITION,
-      errorCode: "CGROUP_BUSY",
-    });
-    await t.rpc("CreateCgroup", { instance: I, path: "/gone" });
-    expect(await t.rpc("DeleteCgroup", { instance: I, path: "/gone" })).toEqual({});
-    expect(await t.rpcError("GetCgroup", { instance: I, path: "/gone" })).toMatchObject({
-      errorCode: "CGROUP_NOT_FOUND",
-    });
-  });
-});
-
+// before the cgroups: under rfc-2012 a cgroup gets copies of the caches registered before its
+// creation only (mem_cgroup_create; docs/MODELS.md row 31)
 describe("caches", () => {
   it("creates a reclaimable cache with the default shrinker, and one without with no_shrinker", async () => {
     const dentry = plain(
@@ -270,6 +182,96 @@ describe("caches", () => {
     ).toMatchObject({ code: grpc.status.ALREADY_EXISTS, errorCode: "CACHE_EXISTS" });
     expect(await t.rpcError("CreateCache", { instance: I, name: "big", objectSizeBytes: 0 })).toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
+    });
+  });
+});
+
+describe("cgroups", () => {
+  it("creates, lists and gets cgroups", async () => {
+    const a = cgroupOf(await t.rpc("CreateCgroup", { instance: I, path: "/a" }));
+    expect(a).toMatchObject({ path: "/a", state: "online", taskPids: [], children: [], descendantCount: 0 });
+    expect(a.memory).toEqual({ usageBytes: 0, lowBytes: 0, minBytes: 0, peakBytes: 0, failCount: 0 });
+    await t.rpc("CreateCgroup", { instance: I, path: "/a/b" });
+    const list = (await t.rpc("ListCgroups", { instance: I })) as { cgroups: Obj[] };
+    expect(list.cgroups.map((c) => c.path)).toEqual(["/", "/a", "/a/b"]);
+    expect(cgroupOf(await t.rpc("GetCgroup", { instance: I, path: "/a" })).children).toEqual(["/a/b"]);
+  });
+
+  it("maps cgroup errors to NOT_FOUND, ALREADY_EXISTS and INVALID_ARGUMENT", async () => {
+    expect(await t.rpcError("GetCgroup", { instance: I, path: "/nope" })).toMatchObject({
+      code: grpc.status.NOT_FOUND,
+      errorCode: "CGROUP_NOT_FOUND",
+      details: "cgroup /nope not found",
+    });
+    expect(await t.rpcError("CreateCgroup", { instance: I, path: "/a" })).toMatchObject({
+      code: grpc.status.ALREADY_EXISTS,
+      errorCode: "CGROUP_EXISTS",
+    });
+    expect(await t.rpcError("CreateCgroup", { instance: I, path: "/x/y" })).toMatchObject({
+      code: grpc.status.NOT_FOUND,
+      errorCode: "CGROUP_NOT_FOUND",
+    });
+    expect(await t.rpcError("CreateCgroup", { instance: I, path: "" })).toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      errorCode: "INVALID_ARGUMENT",
+    });
+    expect(await t.rpcError("ListCgroups", { instance: "nope" })).toMatchObject({
+      code: grpc.status.NOT_FOUND,
+      errorCode: "INSTANCE_NOT_FOUND",
+    });
+  });
+
+  it("sets a limit with Limit.bytes, lifts it with Limit.unlimited and leaves absent fields unchanged", async () => {
+    const set = cgroupOf(
+      await t.rpc("UpdateCgroup", {
+        instance: I,
+        path: "/a/b",
+        memoryMaxBytes: { bytes: 8 * MiB },
+        kmemMaxBytes: { bytes: 4 * MiB },
+      }),
+    );
+    expect((set.memory as Obj).maxBytes).toBe(8 * MiB);
+    expect((set.kmem as Obj).maxBytes).toBe(4 * MiB);
+    const lifted = cgroupOf(
+      await t.rpc("UpdateCgroup", { instance: I, path: "/a/b", kmemMaxBytes: { unlimited: true } }),
+    );
+    expect((lifted.memory as Obj).maxBytes).toBe(8 * MiB);
+    expect((lifted.kmem as Obj).maxBytes).toBeUndefined();
+    const e = await t.rpcError("UpdateCgroup", { instance: I, path: "/a/b", memoryHighBytes: {} });
+    expect(e).toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      errorCode: "INVALID_ARGUMENT",
+      details: "invalid memoryHighBytes: give bytes or unlimited: true",
+    });
+  });
+
+  it("refuses a 64-bit value that a double cannot hold exactly instead of rounding it", async () => {
+    const e = await t.rpcError("UpdateCgroup", {
+      instance: I,
+      path: "/a/b",
+      memoryMaxBytes: { bytes: "9007199254740993" },
+    });
+    expect(e).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, errorCode: "INVALID_ARGUMENT" });
+    const max = cgroupOf(
+      await t.rpc("UpdateCgroup", {
+        instance: I,
+        path: "/a/b",
+        memoryMaxBytes: { bytes: "9007199254736896" },
+      }),
+    );
+    expect((max.memory as Obj).maxBytes).toBe(9007199254736896);
+    await t.rpc("UpdateCgroup", { instance: I, path: "/a/b", memoryMaxBytes: { bytes: 8 * MiB } });
+  });
+
+  it("answers FAILED_PRECONDITION with CGROUP_BUSY for a cgroup with children, and deletes a leaf", async () => {
+    expect(await t.rpcError("DeleteCgroup", { instance: I, path: "/a" })).toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      errorCode: "CGROUP_BUSY",
+    });
+    await t.rpc("CreateCgroup", { instance: I, path: "/gone" });
+    expect(await t.rpc("DeleteCgroup", { instance: I, path: "/gone" })).toEqual({});
+    expect(await t.rpcError("GetCgroup", { instance: I, path: "/gone" })).toMatchObject({
+      errorCode: "CGROUP_NOT_FOUND",
     });
   });
 });
@@ -442,7 +444,8 @@ describe("events", () => {
     };
     expect(page.events).toEqual([
       { seq: 1, clockMs: 0, type: "cgroup_created", cgroup: "/a" },
-      { seq: 2, clockMs: 0, type: "cgroup_created", cgroup: "/a/b" },
+      // the seed makes /a's copy of the registered dentry cache as it creates /a
+      { seq: 2, clockMs: 0, type: "cache_created", cgroup: "/a", cache: "dentry", displayName: "dentry-1" },
     ]);
     expect(page.nextSeq).toBe(3);
     const all = plain(await t.rpc("ListEvents", { instance: I, sinceSeq: 3 })) as {

@@ -55,12 +55,14 @@ export async function withDentry(
   config: Record<string, unknown> = { model: "rfc-2012", kmemIndependentAccounting: true },
 ) {
   await call("POST", "/v1/instances", { name: "t", config });
-  await call("POST", "/v1/instances/t/cgroups", { path: "/a" });
+  // registered before /a exists: under rfc-2012 a cgroup gets copies of the caches registered
+  // before its creation only (mem_cgroup_create; docs/MODELS.md row 31)
   await call("POST", "/v1/instances/t/caches", {
     name: "dentry",
     objectSizeBytes: 192,
     flags: { reclaimAccount: true },
   });
   await call("POST", "/v1/instances/t/caches/dentry/register");
+  await call("POST", "/v1/instances/t/cgroups", { path: "/a" });
   await call("POST", "/v1/instances/t/tasks", { cgroup: "/a", pid: 100 });
 }
