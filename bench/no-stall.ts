@@ -3,7 +3,8 @@
  * server"): a 150-command batch of heavy commands (alternating allocObjects and freeObjects of
  * 100,000 objects) and a five-model comparison, each run unsliced (the batch as one registry call;
  * the comparison in one slice) and sliced (Service, 10 ms slices), and one allocObjects of 10,000,000
- * objects whole (a registry call) and in parts (Service.execute). Prints the max and p99 delay of
+ * objects whole (a registry call) and in parts (Service.execute), and a freeObjects of those 10M in
+ * random order likewise (the allocation before it is whole, in both). Prints the max and p99 delay of
  * perf_hooks.monitorEventLoopDelay (resolution 1 ms) during each run.
  *
  *   npx tsx bench/no-stall.ts
@@ -109,4 +110,18 @@ await measure("allocObjects 10M, whole (registry)", async () => {
 await measure("allocObjects 10M, in parts (Service)", async () => {
   const r = instance();
   await new Service({ registry: r }).execute("a", bigAlloc);
+});
+const bigFree = parseCommand({ op: "freeObjects", cache: "dentry", pid: 100, count: 10_000_000, order: "random" });
+const withObjects = () => {
+  const r = instance();
+  r.execute("a", bigAlloc);
+  return r;
+};
+const w1 = withObjects();
+await measure("freeObjects 10M random, whole", async () => {
+  w1.execute("a", bigFree);
+});
+const w2 = withObjects();
+await measure("freeObjects 10M random, in parts", async () => {
+  await new Service({ registry: w2 }).execute("a", bigFree);
 });

@@ -193,21 +193,35 @@ export class Simulation implements Sim {
    * A command run a part at a time, for the server's long commands (docs/RELIABILITY.md, "No
    * request stalls the server"): `step(n)` does up to `n` units of its work (objects) and answers
    * whether it is done; `finish()` then ends it and answers what `execute` would have. Between the
-   * steps the state is whole (object by object), and nothing else may mutate this simulation. Only
-   * `allocObjects` runs in parts; for any other command `begin` answers null (run it with
-   * `execute`). Whatever refuses the command throws here, before anything changes.
+   * steps nothing else may mutate this simulation; an allocation's state is whole object by object,
+   * a free's has the uncharge of the objects freed so far still batched (as in the middle of one
+   * call). Only `allocObjects` and `freeObjects` run in parts; for any other command `begin`
+   * answers null (run it with `execute`). Whatever refuses the command throws here, before anything changes.
    */
   begin(cmd: C.Command): CommandRun | null {
-    if (cmd.op !== "allocObjects") return null;
-    const run = slabApi.beginAllocObjects(this, cmd);
-    return {
-      step: (n) => slabApi.stepAllocObjects(this, run, n),
-      finish: () => {
-        const r = slabApi.endAllocObjects(this, run);
-        this.counted(cmd.op);
-        return r;
-      },
-    };
+    if (cmd.op === "allocObjects") {
+      const run = slabApi.beginAllocObjects(this, cmd);
+      return {
+        step: (n) => slabApi.stepAllocObjects(this, run, n),
+        finish: () => {
+          const r = slabApi.endAllocObjects(this, run);
+          this.counted(cmd.op);
+          return r;
+        },
+      };
+    }
+    if (cmd.op === "freeObjects") {
+      const run = slabApi.beginFreeObjects(this, cmd);
+      return {
+        step: (n) => slabApi.stepFreeObjects(this, run, n),
+        finish: () => {
+          const r = slabApi.endFreeObjects(this, run);
+          this.counted(cmd.op);
+          return r;
+        },
+      };
+    }
+    return null;
   }
 
   private dispatch(cmd: C.Command): unknown {

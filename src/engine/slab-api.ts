@@ -228,6 +228,35 @@ function chargedPagesNow(cg: Cgroup): number {
 }
 
 export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
+  const run = beginFreeObjects(sim, cmd);
+  stepFreeObjects(sim, run, run.slots.length);
+  return endFreeObjects(sim, run);
+}
+
+/** A `freeObjects` command under way (beginFreeObjects → stepFreeObjects … → endFreeObjects). */
+export interface FreeObjectsRun {
+  readonly slots: ArrayLike<number>;
+  readonly missing: number;
+  /** The CPU every free is made on (the command's `cpu`), or -1: each object's task's CPU. */
+  readonly onCpu: number;
+  readonly keyBefore: number;
+  readonly liveBefore: number;
+  lastPid: number;
+  cpu: number;
+  /** Slots freed so far. */
+  done: number;
+  freedSlabs: number;
+}
+
+/**
+ * The checks and the selection of a `freeObjects` command (everything that can refuse it comes
+ * before the selection, which draws from the PRNG for `order: random`). The objects are then freed
+ * by `stepFreeObjects` — all at once (`freeObjects`) or a run at a time with the event loop turning
+ * in between (the service's long commands): each free is the same `freeInRun` call in the same
+ * order, and the run's batched uncharge (`endFreeRun`) is made once, in `endFreeObjects`, as one
+ * call does it.
+ */
+export function beginFreeObjects(sim: Sim, cmd: C.FreeObjectsCmd): FreeObjectsRun {
   if (cmd.cpu !== undefined && (!Number.isInteger(cmd.cpu) || cmd.cpu < 0 || cmd.cpu >= sim.config.cpuCount))
     fail("INVALID_ARGUMENT", `cpu ${cmd.cpu} out of range [0, ${sim.config.cpuCount - 1}]`, {
       issues: [{ path: "cpu", message: "out of range" }],
@@ -281,14 +310,30 @@ export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
     }
     missing = cmd.count - slots.length;
   }
-  const keyBefore = totalKernelPages(sim);
+  return {
+    slots,
+    missing,
+    onCpu: cmd.cpu ?? -1,
+    keyBefore: totalKernelPages(sim),
+    liveBefore: sim.slab.liveObjects,
+    lastPid,
+    cpu,
+    done: 0,
+    freedSlabs: 0,
+  };
+}
+
+/** Frees up to `max` more of `run`'s objects; returns whether all are freed. */
+export function stepFreeObjects(sim: Sim, run: FreeObjectsRun, max: number): boolean {
+  const { slots } = run;
+  const end = Math.min(slots.length, run.done + max);
   let freedSlabs = 0;
-  const objcgBefore = sim.slab.liveObjects;
-  if (cmd.cpu !== undefined) {
+  if (run.onCpu >= 0) {
     // frees on a given CPU (a trace's, e.g. RCU callbacks on another CPU): its stocks take them
-    for (let i = 0; i < slots.length; i++) freedSlabs += sim.slab.freeInRun(slots[i], cmd.cpu);
-  } else
-    for (let i = 0; i < slots.length; i++) {
+    for (let i = run.done; i < end; i++) freedSlabs += sim.slab.freeInRun(slots[i], run.onCpu);
+  } else {
+    let { lastPid, cpu } = run;
+    for (let i = run.done; i < end; i++) {
       const s = slots[i];
       const p = sim.slab.pidOf(s);
       if (p !== lastPid) {
@@ -297,14 +342,25 @@ export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
       }
       freedSlabs += sim.slab.freeInRun(s, cpu);
     }
+    run.lastPid = lastPid;
+    run.cpu = cpu;
+  }
+  run.freedSlabs += freedSlabs;
+  run.done = end;
+  return end === slots.length;
+}
+
+/** The end of a `freeObjects` command: the run's batched uncharge, then its result. */
+export function endFreeObjects(sim: Sim, run: FreeObjectsRun): C.FreeResult {
+  assert(run.done === run.slots.length, "freeObjects ended before its objects were freed");
   sim.slab.endFreeRun();
-  const freed = objcgBefore - sim.slab.liveObjects;
-  assert(freed >= 0 && freed <= slots.length, "slab: a free run freed more objects than it was given");
+  const freed = run.liveBefore - sim.slab.liveObjects;
+  assert(freed >= 0 && freed <= run.slots.length, "slab: a free run freed more objects than it was given");
   return {
     freedCount: freed,
-    missingCount: missing,
-    unchargedBytes: Math.max(0, keyBefore - totalKernelPages(sim)) * PAGE,
-    freedSlabCount: freedSlabs,
+    missingCount: run.missing,
+    unchargedBytes: Math.max(0, run.keyBefore - totalKernelPages(sim)) * PAGE,
+    freedSlabCount: run.freedSlabs,
   };
 }
 

@@ -150,11 +150,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     const whole = mutation(method, (r) =>
       responseOf(op, registry.execute(str(r.instance), commandOf(op, r))),
     );
-    if (op !== "allocObjects") return whole;
-    // a large allocObjects runs in parts with the event loop turning between them (Service.execute)
+    if (op !== "allocObjects" && op !== "freeObjects") return whole;
+    // a large allocObjects or freeObjects runs in parts, the event loop turning between them (Service.execute)
     return (call, callback) => {
-      const count = (call.request as { count?: unknown } | null)?.count;
-      if (typeof count !== "number" || count <= LONG_COMMAND_OBJECTS) return whole(call, callback);
+      const req = call.request as { count?: unknown; objectIds?: unknown } | null;
+      // (an unset count decodes as 0: a free by objectIds counts its ids)
+      const n = Math.max(
+        typeof req?.count === "number" ? req.count : 0,
+        Array.isArray(req?.objectIds) ? req.objectIds.length : 0,
+      );
+      if (n <= LONG_COMMAND_OBJECTS) return whole(call, callback);
       const t0 = performance.now();
       let command: Command;
       try {

@@ -11,7 +11,7 @@ import { type LongRequestProgress, nextTurn, SliceBudget, type SliceOptions } fr
 import type { Transfer } from "./transfer.js";
 
 /**
- * An `allocObjects` of more objects than this runs in parts (Service.execute, executeBatch): about
+ * An `allocObjects` or `freeObjects` of more objects than this runs in parts (Service.execute, executeBatch): about
  * 1–5 ms of engine time here (~0.02–0.1 µs per object warm, up to ~0.15 µs cold), so a smaller one
  * runs whole as before.
  */
@@ -20,7 +20,10 @@ export const LONG_COMMAND_OBJECTS = 65_536;
 export const COMMAND_STEP_OBJECTS = 4_096;
 
 function isLong(command: Command): boolean {
-  return command.op === "allocObjects" && (command.count ?? 1) > LONG_COMMAND_OBJECTS;
+  if (command.op === "allocObjects") return (command.count ?? 1) > LONG_COMMAND_OBJECTS;
+  if (command.op === "freeObjects")
+    return (command.count ?? command.objectIds?.length ?? 0) > LONG_COMMAND_OBJECTS;
+  return false;
 }
 
 /** One slot of a batch answer (docs/API.md §6). */

@@ -217,6 +217,16 @@ describe("no request stalls the server", () => {
     const doc = s.service.exportInstance("a") as unknown as { commands: { op: string; count?: number }[] };
     expect(doc.commands.at(-1)).toMatchObject({ op: "allocObjects", count: 200_000 });
     expect(doc.commands).toHaveLength(3);
+
+    // a free of 150,000 of them in random order runs in parts too, and answers as the whole command
+    const free = { cache: "dentry", cgroup: "/w", count: 150_000, order: "random" };
+    const slicesBefore = progress.slices;
+    const freed = await s.app.inject({ method: "POST", url: "/v1/instances/a/objects/free", payload: free });
+    expect(freed.statusCode).toBe(200);
+    expect(freed.json()).toEqual(s.registry.execute("b", { op: "freeObjects", ...free }));
+    // 150,000 objects in parts of 4,096: 37 parts, a turn before each
+    expect(progress.slices - slicesBefore).toBe(37);
+    expect(s.registry.get("a").instance.slab.liveObjects).toBe(50_000);
   });
 
   it("gRPC: AllocObjects of 100,000 objects runs in parts; GetInstance b answers meanwhile; the answer is the whole command's", async () => {
