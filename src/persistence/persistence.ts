@@ -27,6 +27,7 @@ import { checkStateBytes, readStateFile, writeStateBytes, writeStateFile } from 
 import {
   type BaseRow,
   baseCrc,
+  DB_FILE,
   chainSeed,
   commandCrc,
   instanceCrc,
@@ -257,14 +258,19 @@ export class Persistence implements CommandSource {
     this.stateDir = dir === null ? null : join(dir, STATE_DIR);
     this.saveState = opts.saveState ?? true;
     this.compact = opts.compact ?? true;
-    this.store =
-      dir === null
-        ? null
-        : new JournalStore(dir, {
-            synchronous: opts.synchronous,
-            keepSnapshots: opts.keepSnapshots,
-            busyTimeoutMs: opts.busyTimeoutMs,
-          });
+    try {
+      this.store =
+        dir === null
+          ? null
+          : new JournalStore(dir, {
+              synchronous: opts.synchronous,
+              keepSnapshots: opts.keepSnapshots,
+              busyTimeoutMs: opts.busyTimeoutMs,
+            });
+    } catch (err) {
+      // a damaged schema is SQLite's SQLITE_CORRUPT at open: the same start-up error as a damaged row
+      throw asIntegrityError(join(dir as string, DB_FILE), null, err);
+    }
     if (this.store !== null && (opts.maxDataBytes ?? 0) > 0) this.store.setMaxBytes(opts.maxDataBytes ?? 0);
     this.memLog = dir === null ? new CommandLog(opts.memoryLogMaxCommands) : null;
     this.snapshotEvery = opts.snapshotEveryCommands ?? 10_000;
@@ -362,7 +368,20 @@ export class Persistence implements CommandSource {
         report.failed.push({ name: row.name, seq: null, error: errorText(err) });
         continue;
       }
-      const base = store.base(row.name);
+      let base: BaseRow | undefined;
+      try {
+        base = store.base(row.name);
+      } catch (err) {
+        if (!isSqliteCorruption(err)) throw err;
+        problems.push({
+          name: row.name,
+          seq: null,
+          lastGoodSeq: 0,
+          reason: `its base row cannot be read: ${errorText(err)}`,
+        });
+        skipped.set(row.name, acked ?? { createdSeq: row.createdSeq, epoch: row.epoch, seq: 0 });
+        continue;
+      }
       if (base !== undefined && baseCrc(row.name, base) !== base.crc) {
         problems.push({
           name: row.name,

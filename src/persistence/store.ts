@@ -276,7 +276,15 @@ export class JournalStore {
       throw err;
     }
     const keep = opts.keepSnapshots ?? 4;
-    const p = (sql: string) => this.db.prepare(sql);
+    const p = (sql: string) => {
+      try {
+        return this.db.prepare(sql);
+      } catch (err) {
+        // a damaged schema page (SQLITE_CORRUPT) fails here: release the file for the operator's next try
+        this.db.close();
+        throw err;
+      }
+    };
     this.st = {
       insertCommand: p("INSERT INTO journal (instance, seq, command, crc) VALUES (?, ?, ?, ?)"),
       upsertInstance: p(
