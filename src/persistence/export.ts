@@ -6,13 +6,12 @@ import {
   fail,
   type InstanceConfigInput,
   resolveConfig,
-  restoreState,
   type Simulation,
 } from "../engine/index.js";
 import { type Entry, limitExceeded, type Registry, replayCommand } from "../registry.js";
 import type { CommandSource, ExportBase } from "./command-log.js";
 import { stateDigest } from "./digest.js";
-import { parseState } from "./state-file.js";
+import { parseState, restoreUnder } from "./state-file.js";
 
 export const EXPORT_FORMAT = "memcg-sim-export";
 /** The version export writes when the instance's whole history is in its log (read by every importer). */
@@ -209,7 +208,7 @@ function restoreBase(
   const bytes = Buffer.from(base.state, "base64");
   let sim: Simulation;
   try {
-    sim = restoreState(parseState(bytes, "base.state").graph, registry.limits);
+    sim = restoreUnder(parseState(bytes, "base.state").graph, registry.limits);
   } catch (err) {
     return badBase(
       "BASE_STATE_DAMAGED",

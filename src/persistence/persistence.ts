@@ -8,7 +8,6 @@ import {
   fail,
   type InstanceConfigInput,
   resolveConfig,
-  restoreState,
   Simulation,
 } from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
@@ -23,7 +22,13 @@ import {
   prepareExport,
 } from "./export.js";
 import { type Acked, AckMarker } from "./ack-marker.js";
-import { checkStateBytes, readStateFile, writeStateBytes, writeStateFile } from "./state-file.js";
+import {
+  checkStateBytes,
+  readStateFile,
+  restoreUnder,
+  writeStateBytes,
+  writeStateFile,
+} from "./state-file.js";
 import {
   type BaseRow,
   baseCrc,
@@ -634,7 +639,7 @@ export class Persistence implements CommandSource {
   private verifyState(rel: string, fileCrc: number, digest: string, limits: Registry["limits"]): Simulation {
     const { graph, crc } = readStateFile(join(this.dataDir as string, rel));
     if (crc !== fileCrc) throw new Error(`${rel}: CRC-32 differs from the snapshot row's`);
-    const sim = restoreState(graph, limits);
+    const sim = restoreUnder(graph, limits);
     if (stateDigest(sim) !== digest)
       throw new Error(`${rel}: the state's digest differs from the snapshot row's`);
     this.verifiedFiles.add(rel);

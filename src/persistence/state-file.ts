@@ -1,7 +1,13 @@
 import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { deserialize, serialize } from "node:v8";
 import { crc32 } from "node:zlib";
-import type { SnapshotGraph, SnapshotNode } from "../engine/index.js";
+import {
+  type EngineLimits,
+  restoreState,
+  type Simulation,
+  type SnapshotGraph,
+  type SnapshotNode,
+} from "../engine/index.js";
 
 // A simulation's state on disk (issue "Durable and bounded" §1): the graph of src/engine/snapshot.ts
 // with its ArrayBuffers (the slab arrays, the cgroup rows — nearly all the bytes) written as they
@@ -150,4 +156,17 @@ export function checkStateBytes(bytes: Uint8Array, label: string): number {
       `${label}: CRC-32 ${crc.toString(16)} of bytes 0..${buf.length - 4} does not match the recorded ${want.toString(16)} (byte ${buf.length - 4})`,
     );
   return crc;
+}
+
+/**
+ * restoreState under `limits`, the limits of this server now. The graph holds the limits of the
+ * server that captured it as data (restoreState puts them back with the rest of the simulation),
+ * so without this a restart with a lower --max-live-objects, or an import into a server with
+ * smaller limits, would keep the old ones for that instance. The engine reads `sim.limits` at
+ * each check, so replacing the object is enough.
+ */
+export function restoreUnder(graph: SnapshotGraph, limits: EngineLimits): Simulation {
+  const sim = restoreState(graph, limits);
+  (sim as { limits: EngineLimits }).limits = limits;
+  return sim;
 }
