@@ -47,6 +47,10 @@ export function writeStateFile(file: string, graph: SnapshotGraph): { crc: numbe
   let bytes = 0;
   const zero = Buffer.alloc(8);
   const put = (b: Uint8Array) => {
+    // node's zlib.crc32 returns 0 for a view of an empty ArrayBuffer, whatever the running value
+    // (Node 20.20): the files written before this skip covered only the bytes after the last
+    // empty buffer (legacyCrc below reads them)
+    if (b.length === 0) return;
     let off = 0;
     while (off < b.length) off += writeSync(fd, b, off, b.length - off);
     crc = crc32(b, crc);
@@ -118,12 +122,7 @@ export function parseState(bytes: Uint8Array, label: string): { graph: SnapshotG
   const headerBytes = take(hlen, "the header");
   take(pad8(16 + hlen), "padding");
   // the CRC first: a damaged header must be reported as damage, not as whatever deserialize makes of it
-  const crc = crc32(buf.subarray(0, size - 4)) >>> 0;
-  const want = buf.readUInt32LE(size - 4);
-  if (want !== crc)
-    throw new Error(
-      `${label}: CRC-32 ${crc.toString(16)} of bytes 0..${size - 4} does not match the recorded ${want.toString(16)} (byte ${size - 4})`,
-    );
+  const want = checkCrc(buf, label, hlen);
   let stored: Stored;
   try {
     stored = deserialize(headerBytes) as Stored;
@@ -144,18 +143,48 @@ export function parseState(bytes: Uint8Array, label: string): { graph: SnapshotG
   return { graph: { ...stored, nodes }, crc: want };
 }
 
-/** Checks the magic and CRC-32 of a state file's bytes without decoding them (export sends them as they are); returns the CRC. */
+/** Checks the magic and CRC-32 of a state file's bytes without decoding its buffers (export sends them as they are); returns the CRC. */
 export function checkStateBytes(bytes: Uint8Array, label: string): number {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (buf.length < 20 || !buf.subarray(0, 8).equals(MAGIC))
     throw new Error(`${label}: not a memcg-sim state file (byte 0)`);
-  const crc = crc32(buf.subarray(0, buf.length - 4)) >>> 0;
-  const want = buf.readUInt32LE(buf.length - 4);
-  if (want !== crc)
-    throw new Error(
-      `${label}: CRC-32 ${crc.toString(16)} of bytes 0..${buf.length - 4} does not match the recorded ${want.toString(16)} (byte ${buf.length - 4})`,
-    );
-  return crc;
+  return checkCrc(buf, label, buf.readUInt32LE(12));
+}
+
+/** The recorded CRC-32 of a state file when it matches its bytes (or, for a file of the older writer, legacyCrc); else an error naming the byte. */
+function checkCrc(buf: Buffer, label: string, hlen: number): number {
+  const size = buf.length;
+  const crc = crc32(buf.subarray(0, size - 4)) >>> 0;
+  const want = buf.readUInt32LE(size - 4);
+  if (want === crc || want === legacyCrc(buf, hlen)) return want;
+  throw new Error(
+    `${label}: CRC-32 ${crc.toString(16)} of bytes 0..${size - 4} does not match the recorded ${want.toString(16)} (byte ${size - 4})`,
+  );
+}
+
+/**
+ * What the writer before the empty-buffer skip recorded: zlib.crc32 restarted at 0 at each empty
+ * ArrayBuffer, so its CRC covers the bytes from the last empty buffer's place to the end (null:
+ * the file has none, or its header cannot be read, so only the plain CRC counts).
+ */
+function legacyCrc(buf: Buffer, hlen: number): number | null {
+  if (16 + hlen > buf.length - 4) return null;
+  let stored: Stored;
+  try {
+    stored = deserialize(buf.subarray(16, 16 + hlen)) as Stored;
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(stored?.nodes)) return null;
+  let pos = 16 + hlen + pad8(16 + hlen);
+  let last = -1;
+  for (const n of stored.nodes) {
+    if (n.k !== "b" || !("bytes" in n) || typeof n.bytes !== "number") continue;
+    if (n.bytes === 0) last = pos;
+    pos += n.bytes + pad8(n.bytes);
+  }
+  if (last < 0 || last > buf.length - 4) return null;
+  return crc32(buf.subarray(last, buf.length - 4)) >>> 0;
 }
 
 /**
