@@ -8,10 +8,10 @@ import type { Command } from "../../src/engine/commands.js";
 import type { EngineError } from "../../src/engine/errors.js";
 import { captureState } from "../../src/engine/index.js";
 import { Simulation } from "../../src/engine/simulation.js";
-import { DB_FILE, type ExportDoc, stateDigest } from "../../src/persistence/index.js";
+import { DB_FILE, type ExportDoc, Persistence, stateDigest } from "../../src/persistence/index.js";
 import { readStateFile, writeStateFile } from "../../src/persistence/state-file.js";
 import type { PersistenceOptions } from "../../src/persistence/persistence.js";
-import { Registry } from "../../src/registry.js";
+import { DEFAULT_SERVER_LIMITS, Registry } from "../../src/registry.js";
 import { server, tempDir } from "../persistence/helpers.js";
 import { setupCommands } from "../persistence/workload.js";
 import { json, startBoth } from "./helpers.js";
@@ -226,6 +226,24 @@ describe("compaction (--compact=on, the default)", () => {
       // nothing was deleted: its rows and base stay for inspection
       expect(rows(d).journal.length).toBe(150);
     }
+  });
+
+  it("an instance restored from a state takes this server's limits, not those of the server that wrote the state", async () => {
+    const d = dir();
+    await build(d);
+    const registry = new Registry({ ...DEFAULT_SERVER_LIMITS, maxLiveObjects: 450 });
+    const p = new Persistence({ dataDir: d, ...OPTS });
+    expect(p.start(registry).statesLoaded).toBe(1);
+    expect(registry.get("s").instance.slab.liveObjects).toBe(444);
+    let code = "";
+    try {
+      registry.execute("s", parseCommand({ op: "allocObjects", cache: "dentry", pid: 201, count: 10 }));
+    } catch (err) {
+      code = `${(err as EngineError).code} ${(err as EngineError).message}`;
+    }
+    expect(code).toBe("LIMIT_EXCEEDED live object limit 450 would be exceeded");
+    p.close();
+    await p.settled();
   });
 
   it("a write the disk refuses rolls back to the durable state rebuilt from the base state", async () => {
