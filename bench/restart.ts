@@ -1,19 +1,25 @@
 /**
- * `npx tsx bench/restart.ts [--sizes 10000,1000000,10000000]` (issue "Durable and bounded" §1):
- * time from launching the server (`node dist/src/main.js`, as the README starts it; run
- * `npm run build` first) to its first `/readyz` 200, for a data directory holding one instance
- * with N journaled commands — with the snapshots' state files (restart reads the newest state
- * and the rows after it) and without them (the state files removed: restart replays all N rows,
- * as before the state files existed). The journal is written through Registry + Persistence with
- * a state every 10,000 commands, as the server does. Prints one row per N.
+ * `npx tsx bench/restart.ts [--sizes 10000,1000000,10000000] [--compact on|off|both]` (issue
+ * "Durable and bounded" §1, issue #20 §1): time from launching the server (`node dist/src/main.js`,
+ * as the README starts it; run `npm run build` first) to its first `/readyz` 200, for a data
+ * directory holding one instance with N journaled commands, written through Registry +
+ * Persistence with a state every 10,000 commands, as the server does, then a crash.
+ *
+ * With compaction on (the default): the data file's size, the state files' size and the journal
+ * rows left (those after the base, the older of the 4 kept states), and the time to ready (restart
+ * reads the newest state and the rows after it). With compaction off the same, plus the time with
+ * the state files removed (restart replays all N rows, as before the state files existed; with
+ * compaction on that is an integrity error, the rows before the base being gone). Prints one row
+ * per N and mode.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCommand } from "../src/commands/schemas.js";
 import type { Command } from "../src/engine/commands.js";
-import { Persistence } from "../src/persistence/index.js";
+import Database from "better-sqlite3";
+import { DB_FILE, Persistence } from "../src/persistence/index.js";
 import { Registry } from "../src/registry.js";
 import { setupCommands } from "../test/persistence/workload.js";
 
@@ -22,6 +28,8 @@ const arg = (name: string) => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const sizes = (arg("--sizes") ?? "10000,1000000,10000000").split(",").map(Number);
+const modes = { on: [true], off: [false], both: [true, false] }[arg("--compact") ?? "both"];
+if (modes === undefined) throw new Error("--compact must be on, off or both");
 
 /** Cheap commands (an object allocated and freed, a clock tick), the journal's worst case per byte of state. */
 function command(i: number): Command {
@@ -35,10 +43,10 @@ const COMMANDS = [
   parseCommand({ op: "advanceClock", ms: 1 }),
 ];
 
-function build(dir: string, n: number): { ms: number; liveObjects: number } {
+function build(dir: string, n: number, compact: boolean): { ms: number; liveObjects: number } {
   const t0 = performance.now();
   const registry = new Registry({ ...new Registry().limits, maxLiveObjects: 50_000_000 });
-  const p = new Persistence({ dataDir: dir, snapshotEveryCommands: 10_000 });
+  const p = new Persistence({ dataDir: dir, snapshotEveryCommands: 10_000, compact });
   p.start(registry);
   registry.create("bench", { model: "v6.18", cgroupVersion: 2 });
   registry.executeBatch("bench", setupCommands(2), false);
@@ -57,7 +65,18 @@ function build(dir: string, n: number): { ms: number; liveObjects: number } {
   return { ms: performance.now() - t0, liveObjects };
 }
 
-async function timeToReady(dir: string): Promise<number> {
+/** The data file's bytes (after the crash's checkpoint), the state files' bytes, the journal rows. */
+function footprint(dir: string): { dbBytes: number; stateBytes: number; rows: number } {
+  const stateDir = join(dir, "state");
+  let stateBytes = 0;
+  for (const f of readdirSync(stateDir)) stateBytes += statSync(join(stateDir, f)).size;
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  const rows = db.prepare("SELECT count(*) FROM journal").pluck().get() as number;
+  db.close();
+  return { dbBytes: statSync(join(dir, DB_FILE)).size, stateBytes, rows };
+}
+
+async function timeToReady(dir: string, compact: boolean): Promise<number> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = performance.now();
   const child = spawn(
@@ -74,6 +93,8 @@ async function timeToReady(dir: string): Promise<number> {
       "0",
       "--log-level",
       "warn",
+      "--compact",
+      compact ? "on" : "off",
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
@@ -97,22 +118,40 @@ async function timeToReady(dir: string): Promise<number> {
 {
   // the baseline: the same server on an empty data directory
   const dir = mkdtempSync(join(tmpdir(), "memcg-sim-restart-"));
-  const ms = await timeToReady(dir);
+  const ms = await timeToReady(dir, true);
   rmSync(dir, { recursive: true, force: true });
   console.log(`empty data directory: ready in ${ms.toFixed(0)} ms`);
 }
-console.log("N commands | build s | live objects | ready with states ms | ready replaying all ms");
-for (const n of sizes) {
-  const dir = mkdtempSync(join(tmpdir(), "memcg-sim-restart-"));
-  try {
-    const b = build(dir, n);
-    const withState = await timeToReady(dir);
-    rmSync(join(dir, "state"), { recursive: true, force: true });
-    const replayAll = await timeToReady(dir);
-    console.log(
-      `${String(n).padStart(10)} | ${(b.ms / 1000).toFixed(1).padStart(7)} | ${String(b.liveObjects).padStart(12)} | ${withState.toFixed(0).padStart(20)} | ${replayAll.toFixed(0).padStart(22)}`,
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+const MB = (b: number) => (b / 1e6).toFixed(2);
+console.log(
+  "N commands | compact | build s | live objects | db MB | state MB | journal rows | ready ms | ready replaying all ms",
+);
+for (const n of sizes)
+  for (const compact of modes) {
+    const dir = mkdtempSync(join(tmpdir(), "memcg-sim-restart-"));
+    try {
+      const b = build(dir, n, compact);
+      const f = footprint(dir);
+      const withState = await timeToReady(dir, compact);
+      let replayAll = "—";
+      if (!compact) {
+        rmSync(join(dir, "state"), { recursive: true, force: true });
+        replayAll = (await timeToReady(dir, compact)).toFixed(0);
+      }
+      console.log(
+        [
+          String(n).padStart(10),
+          (compact ? "on" : "off").padStart(7),
+          (b.ms / 1000).toFixed(1).padStart(7),
+          String(b.liveObjects).padStart(12),
+          MB(f.dbBytes).padStart(5),
+          MB(f.stateBytes).padStart(8),
+          String(f.rows).padStart(12),
+          withState.toFixed(0).padStart(8),
+          replayAll.padStart(22),
+        ].join(" | "),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
-}

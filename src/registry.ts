@@ -194,7 +194,15 @@ export class Registry {
       .map(([name, reason]) => ({ name, state: "failed" as const, reason }));
   }
 
-  create(name: string, config?: InstanceConfigInput, opts: { silent?: boolean } = {}): Entry {
+  /**
+   * `opts.instance`: the new instance's simulation when it does not start empty (the base state of
+   * an imported export of version 2, already checked against these limits by the importer).
+   */
+  create(
+    name: string,
+    config?: InstanceConfigInput,
+    opts: { silent?: boolean; instance?: Simulation } = {},
+  ): Entry {
     if (typeof name !== "string" || !NAME.test(name))
       fail("INVALID_ARGUMENT", `invalid instance name "${name}"`, {
         issues: [{ path: "name", message: "must match ^[a-z][a-z0-9-]{0,62}$" }],
@@ -213,7 +221,11 @@ export class Registry {
         value: this.limits.maxInstances,
       });
     this.checkPages(config);
-    const entry: Entry = { name, configInput: config, instance: new Simulation(config, this.limits) };
+    const entry: Entry = {
+      name,
+      configInput: config,
+      instance: opts.instance ?? new Simulation(config, this.limits),
+    };
     this.entries.set(name, entry);
     if (!opts.silent) this.emit({ kind: "created", name, config });
     return entry;

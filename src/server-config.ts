@@ -24,6 +24,8 @@ export interface ServerConfig {
   readonly recover: "refuse" | "truncate-to-last-good" | "skip";
   /** Largest the data file may grow (bytes; 0 = as large as the disk allows): beyond it writes answer 507. */
   readonly maxDataBytes: number;
+  /** Compaction: journal rows behind each verified state file are deleted (docs/RELIABILITY.md "Compaction"). */
+  readonly compact: boolean;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -100,6 +102,13 @@ const SETTINGS: Setting[] = [
     flag: "--max-data-bytes",
     fallback: "0",
     help: "largest size of the data file; writes beyond it answer 507 as on a full disk; 0 = the disk's",
+  },
+  {
+    key: "compact",
+    env: "MEMCG_SIM_COMPACT",
+    flag: "--compact",
+    fallback: "on",
+    help: "on: delete the journal rows behind each verified state file (export then writes version 2); off: keep every row",
   },
 ];
 
@@ -224,8 +233,13 @@ export function parseServerConfig(
   if (!/^\d{1,15}$/.test(maxData.v))
     throw new ConfigError(`${maxData.what} must be a byte count, got "${maxData.v}"`);
 
+  const compact = get("compact");
+  if (!["on", "off"].includes(compact.v))
+    throw new ConfigError(`${compact.what} must be on or off, got "${compact.v}"`);
+
   return Object.freeze({
     recover: recover.v as ServerConfig["recover"],
+    compact: compact.v === "on",
     maxDataBytes: Number(maxData.v),
     host: host.v,
     httpPort: port(get("httpPort").v, get("httpPort").what),

@@ -40,6 +40,7 @@ export async function startServer(
     dataDir: config.dataDir,
     recover: config.recover,
     maxDataBytes: config.maxDataBytes,
+    compact: config.compact,
     onError: (err) => logger.error({ err }, "persistence group commit failed (ops kept queued)"),
   });
   const restore = persistence.start(registry);

@@ -237,7 +237,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       instance: registry.view(registry.reset(str(r.name))),
     })),
     ExportInstance: unary("ExportInstance", (r) => ({
-      documentJson: JSON.stringify(service.exportInstance(str(r.name))),
+      // the chunks the REST route streams, joined: the same bytes on both transports
+      documentJson: [...service.exportText(str(r.name))].join(""),
     })),
     ImportInstance: mutation("ImportInstance", (r) => {
       const doc = parseJsonText(str(r.documentJson), "document_json");

@@ -3,10 +3,31 @@ import { type Command, fail } from "../engine/index.js";
 /** Commands the in-memory log keeps per instance before it gives up (bounded memory, docs/ARCHITECTURE.md habit 4). */
 export const DEFAULT_MEMORY_LOG_MAX_COMMANDS = 1_000_000;
 
+/**
+ * The state an instance's log starts from when it does not start at its creation or last reset:
+ * the journal's base after compaction, or the state of an imported export of version 2.
+ */
+export interface ExportBase {
+  /** Commands the state had applied (the instance's commandCount there). */
+  commandCount: number;
+  /** stateDigest of the state. */
+  digest: string;
+  /** The state file's bytes (state-file.ts), CRC-checked. */
+  state: Uint8Array;
+}
+
+/** An instance's history as export writes it: the base (null: creation or last reset) and the commands after it, as JSON texts. */
+export interface History {
+  base: ExportBase | null;
+  commands: string[];
+}
+
 /** Where export reads the accepted command log of an instance (since its creation or last reset). */
 export interface CommandSource {
-  /** The accepted commands of `name`, oldest first; undefined when the log does not know the instance. */
+  /** The accepted commands of `name` after its base (all of them without one), oldest first; undefined when the log does not know the instance. */
   commands(name: string): Command[] | undefined;
+  /** The base and the commands after it, checked; undefined when the log does not know the instance. */
+  history(name: string): History | undefined;
 }
 
 /**
@@ -28,6 +49,8 @@ interface Log {
 
 export class CommandLog implements CommandSource {
   private readonly logs = new Map<string, Log>();
+  /** Instances imported from an export of version 2: the state their log starts from. */
+  private readonly bases = new Map<string, ExportBase>();
   /** Instances whose log passed the cap: dropped, export refused until a reset or a recreate. */
   private readonly overflowed = new Set<string>();
 
@@ -37,6 +60,12 @@ export class CommandLog implements CommandSource {
   begin(name: string): void {
     this.logs.set(name, { texts: [], repeats: [], count: 0 });
     this.overflowed.delete(name);
+    this.bases.delete(name);
+  }
+
+  /** The log of `name` (just begun) starts from `base`, not from the creation. */
+  setBase(name: string, base: ExportBase): void {
+    this.bases.set(name, base);
   }
 
   append(name: string, commandJson: string): void {
@@ -63,6 +92,7 @@ export class CommandLog implements CommandSource {
 
   drop(name: string): void {
     this.logs.delete(name);
+    this.bases.delete(name);
     this.overflowed.delete(name);
   }
 
@@ -72,6 +102,10 @@ export class CommandLog implements CommandSource {
   }
 
   commands(name: string): Command[] | undefined {
+    return this.history(name)?.commands.map((t) => JSON.parse(t) as Command);
+  }
+
+  history(name: string): History | undefined {
     if (this.overflowed.has(name))
       fail(
         "LIMIT_EXCEEDED",
@@ -83,9 +117,9 @@ export class CommandLog implements CommandSource {
       );
     const log = this.logs.get(name);
     if (log === undefined) return undefined;
-    const out: Command[] = [];
+    const out: string[] = [];
     for (let i = 0; i < log.texts.length; i++)
-      for (let k = 0; k < log.repeats[i]; k++) out.push(JSON.parse(log.texts[i]) as Command);
-    return out;
+      for (let k = 0; k < log.repeats[i]; k++) out.push(log.texts[i]);
+    return { base: this.bases.get(name) ?? null, commands: out };
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
@@ -8,22 +8,38 @@ import {
   fail,
   type InstanceConfigInput,
   resolveConfig,
-  restoreState,
   Simulation,
 } from "../engine/index.js";
 import { type Entry, type Registry, type RegistryEvent, replayCommand } from "../registry.js";
-import { CommandLog, type CommandSource } from "./command-log.js";
+import { CommandLog, type CommandSource, type ExportBase, type History } from "./command-log.js";
 import { stateDigest } from "./digest.js";
-import { type ExportDoc, exportInstance, type ImportOptions, importInstance } from "./export.js";
-import { type Acked, AckMarker } from "./ack-marker.js";
-import { readStateFile, writeStateFile } from "./state-file.js";
 import {
+  type ExportDoc,
+  type ExportPlan,
+  exportInstance,
+  type ImportOptions,
+  importInstance,
+  prepareExport,
+} from "./export.js";
+import { type Acked, AckMarker } from "./ack-marker.js";
+import {
+  checkStateBytes,
+  readStateFile,
+  restoreUnder,
+  writeStateBytes,
+  writeStateFile,
+} from "./state-file.js";
+import {
+  type BaseRow,
+  baseCrc,
+  DB_FILE,
   chainSeed,
   commandCrc,
   instanceCrc,
   type InstanceRow,
   type JournalOp,
   JournalStore,
+  type SnapshotRow,
   type Synchronous,
   snapshotCrc,
 } from "./store.js";
@@ -105,6 +121,12 @@ export interface PersistenceOptions {
   saveState?: boolean;
   /** Largest the data file may grow (bytes; 0 = unbounded): beyond it a commit fails as on a full disk. */
   maxDataBytes?: number;
+  /**
+   * Compaction (`--compact`, default true): once a snapshot's state file is written and read back
+   * whole, the journal rows up to the oldest kept snapshot with a state file are deleted and that
+   * snapshot becomes the instance's base (docs/RELIABILITY.md "Compaction").
+   */
+  compact?: boolean;
 }
 
 export interface RestoreReport {
@@ -152,6 +174,8 @@ interface Track {
   epoch: number;
   /** Checksum chain value after row `seq`. */
   crc: number;
+  /** seq of the journal's base: the rows up to it were compacted away (0: none). */
+  baseSeq: number;
 }
 
 const RESTORE_CHUNK = 50_000;
@@ -204,6 +228,10 @@ export class Persistence implements CommandSource {
   private readonly stateDir: string | null;
   /** Snapshots write the state (not only its digest). */
   private readonly saveState: boolean;
+  /** Compaction on (PersistenceOptions.compact). */
+  private readonly compact: boolean;
+  /** State files (relative names) read back whole by this process: restored, and digest equal to their row's. */
+  private readonly verifiedFiles = new Set<string>();
   /** Instances whose old state files may be removed after the next commit. */
   private readonly pruneState = new Set<string>();
   private readonly tracks = new Map<string, Track>();
@@ -234,14 +262,20 @@ export class Persistence implements CommandSource {
     this.recover = opts.recover ?? "refuse";
     this.stateDir = dir === null ? null : join(dir, STATE_DIR);
     this.saveState = opts.saveState ?? true;
-    this.store =
-      dir === null
-        ? null
-        : new JournalStore(dir, {
-            synchronous: opts.synchronous,
-            keepSnapshots: opts.keepSnapshots,
-            busyTimeoutMs: opts.busyTimeoutMs,
-          });
+    this.compact = opts.compact ?? true;
+    try {
+      this.store =
+        dir === null
+          ? null
+          : new JournalStore(dir, {
+              synchronous: opts.synchronous,
+              keepSnapshots: opts.keepSnapshots,
+              busyTimeoutMs: opts.busyTimeoutMs,
+            });
+    } catch (err) {
+      // a damaged schema is SQLite's SQLITE_CORRUPT at open: the same start-up error as a damaged row
+      throw asIntegrityError(join(dir as string, DB_FILE), null, err);
+    }
     if (this.store !== null && (opts.maxDataBytes ?? 0) > 0) this.store.setMaxBytes(opts.maxDataBytes ?? 0);
     this.memLog = dir === null ? new CommandLog(opts.memoryLogMaxCommands) : null;
     this.snapshotEvery = opts.snapshotEveryCommands ?? 10_000;
@@ -339,35 +373,53 @@ export class Persistence implements CommandSource {
         report.failed.push({ name: row.name, seq: null, error: errorText(err) });
         continue;
       }
+      let base: BaseRow | undefined;
+      try {
+        base = store.base(row.name);
+      } catch (err) {
+        if (!isSqliteCorruption(err)) throw err;
+        problems.push({
+          name: row.name,
+          seq: null,
+          lastGoodSeq: 0,
+          reason: `its base row cannot be read: ${errorText(err)}`,
+        });
+        skipped.set(row.name, acked ?? { createdSeq: row.createdSeq, epoch: row.epoch, seq: 0 });
+        continue;
+      }
+      if (base !== undefined && baseCrc(row.name, base) !== base.crc) {
+        problems.push({
+          name: row.name,
+          seq: null,
+          lastGoodSeq: 0,
+          reason: `its base row (the state its journal rows 1..${base.seq} were compacted into) fails its checksum`,
+        });
+        skipped.set(row.name, acked ?? { createdSeq: row.createdSeq, epoch: row.epoch, seq: base.seq });
+        continue;
+      }
       try {
         const snaps = store.snapshots(row.name);
         let si = 0;
-        // start from the newest state that checks out (row checksum, file CRC, digest), else replay from row 1
-        for (let k = snaps.length - 1; k >= 0; k--) {
-          const sn = snaps[k];
-          if (sn.file === null) continue;
-          try {
-            if (
-              snapshotCrc(row.name, sn.seq, sn.commandCount, sn.digest, sn.file, sn.fileCrc, sn.chainCrc) !==
-              sn.crc
-            )
-              throw new Error("its snapshot row fails its checksum");
-            const { graph, crc: fileCrc } = readStateFile(join(this.dataDir, sn.file));
-            if (fileCrc !== sn.fileCrc) throw new Error(`${sn.file}: CRC-32 differs from the snapshot row's`);
-            const restored = restoreState(graph, registry.limits);
-            if (stateDigest(restored) !== sn.digest)
-              throw new Error(`${sn.file}: the state's digest differs from the snapshot row's`);
-            sim = restored;
-            seq = sn.seq;
-            crc = sn.chainCrc;
-            si = k + 1;
-            report.snapshotsVerified++;
-            report.statesLoaded++;
-            break;
-          } catch (err) {
-            report.stateFallbacks.push({ name: row.name, seq: sn.seq, error: errorText(err) });
-          }
-        }
+        // start from the newest state that checks out (row checksum, file CRC, digest), else replay
+        // from row 1; with a base the rows before it are gone, so one at or after it must check out
+        const fallbacks: { name: string; seq: number; error: string }[] = [];
+        const start = this.startState(row.name, base, snaps, registry.limits, fallbacks);
+        report.stateFallbacks.push(...fallbacks);
+        if (start !== null) {
+          sim = start.sim;
+          seq = start.seq;
+          crc = start.crc;
+          si = snaps.findIndex((x) => x.seq > seq);
+          if (si < 0) si = snaps.length;
+          report.snapshotsVerified++;
+          report.statesLoaded++;
+        } else if (base !== undefined)
+          problem = {
+            name: row.name,
+            seq: null,
+            lastGoodSeq: base.seq,
+            reason: `its journal rows 1..${base.seq} were compacted into state files and no state at or after seq ${base.seq} checks out (${fallbacks.map((f) => f.error).join("; ")}); --recover=truncate-to-last-good cannot rebuild it`,
+          };
         const check = () => {
           while (si < snaps.length && snaps[si].seq <= seq) {
             const sn = snaps[si];
@@ -390,8 +442,8 @@ export class Persistence implements CommandSource {
             si++;
           }
         };
-        check();
-        read: for (;;) {
+        if (problem === null) check();
+        read: for (; problem === null; ) {
           const chunk = store.journal(row.name, seq, RESTORE_CHUNK);
           for (const [s, json, rowCrc] of chunk) {
             if (s !== seq + 1) {
@@ -479,7 +531,14 @@ export class Persistence implements CommandSource {
         row,
         sim,
         config,
-        track: { seq, snapSeq: lastSnap, createdSeq: row.createdSeq, epoch: row.epoch, crc },
+        track: {
+          seq,
+          snapSeq: lastSnap,
+          createdSeq: row.createdSeq,
+          epoch: row.epoch,
+          crc,
+          baseSeq: base?.seq ?? 0,
+        },
       });
     }
     if (marker !== null) {
@@ -533,6 +592,107 @@ export class Persistence implements CommandSource {
     return report;
   }
 
+  /**
+   * The newest state `name` can start from: among its snapshots' state files at or after its base
+   * (and the base's own file, whose snapshot row may already be pruned), newest first, the first
+   * whose row checksum, file CRC and digest check out; each one that does not is added to
+   * `fallbacks` naming the file. null: none (then restore replays from row 1, or, with a base,
+   * whose rows are gone, the instance cannot be restored).
+   */
+  private startState(
+    name: string,
+    base: BaseRow | undefined,
+    snaps: readonly SnapshotRow[],
+    limits: Registry["limits"],
+    fallbacks: { name: string; seq: number; error: string }[],
+  ): { sim: Simulation; seq: number; crc: number } | null {
+    if (this.dataDir === null) return null;
+    const from = base?.seq ?? 0;
+    const candidates: { row: Omit<SnapshotRow, "file"> & { file: string }; rowOk: boolean }[] = [];
+    for (const sn of snaps)
+      if (sn.file !== null && sn.seq >= from)
+        candidates.push({
+          row: { ...sn, file: sn.file },
+          rowOk:
+            snapshotCrc(name, sn.seq, sn.commandCount, sn.digest, sn.file, sn.fileCrc, sn.chainCrc) ===
+            sn.crc,
+        });
+    if (base !== undefined && !candidates.some((c) => c.row.seq === base.seq && c.row.file === base.file))
+      candidates.push({ row: base, rowOk: baseCrc(name, base) === base.crc });
+    candidates.sort((a, b) => b.row.seq - a.row.seq);
+    for (const { row: sn, rowOk } of candidates) {
+      try {
+        if (!rowOk) throw new Error(`${sn.file}: its snapshot row fails its checksum`);
+        const sim = this.verifyState(sn.file, sn.fileCrc, sn.digest, limits);
+        return { sim, seq: sn.seq, crc: sn.chainCrc };
+      } catch (err) {
+        fallbacks.push({ name, seq: sn.seq, error: errorText(err) });
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Reads the state file `rel` back whole: its CRC-32 must be `fileCrc` and the restored state's
+   * digest `digest`. Returns the restored simulation; remembers the file as verified.
+   */
+  private verifyState(rel: string, fileCrc: number, digest: string, limits: Registry["limits"]): Simulation {
+    const { graph, crc } = readStateFile(join(this.dataDir as string, rel));
+    if (crc !== fileCrc) throw new Error(`${rel}: CRC-32 differs from the snapshot row's`);
+    const sim = restoreUnder(graph, limits);
+    if (stateDigest(sim) !== digest)
+      throw new Error(`${rel}: the state's digest differs from the snapshot row's`);
+    this.verifiedFiles.add(rel);
+    return sim;
+  }
+
+  /**
+   * Compaction (after the commit of a snapshot of `name`): the oldest kept snapshot with a state
+   * file becomes the journal's base and the rows up to it are deleted, in one transaction, then
+   * their pages given back (store.apply). Only a state this process read back whole (written and
+   * verified, or loaded at restore; else it is verified now) is made a base, so the rows it
+   * replaces are never deleted on the word of an unread file. A failure leaves the rows (retried
+   * after the next snapshot).
+   */
+  private compactJournal(name: string): void {
+    const store = this.store;
+    const t = this.tracks.get(name);
+    if (store === null || t === undefined || this.registry === null) return;
+    const oldest = store.snapshots(name).find((x) => x.file !== null);
+    if (oldest === undefined || oldest.file === null || oldest.seq <= t.baseSeq) return;
+    try {
+      if (
+        snapshotCrc(
+          name,
+          oldest.seq,
+          oldest.commandCount,
+          oldest.digest,
+          oldest.file,
+          oldest.fileCrc,
+          oldest.chainCrc,
+        ) !== oldest.crc
+      )
+        throw new Error(`${oldest.file}: its snapshot row fails its checksum; not compacted`);
+      if (!this.verifiedFiles.has(oldest.file))
+        this.verifyState(oldest.file, oldest.fileCrc, oldest.digest, this.registry.limits);
+      store.apply([
+        {
+          t: "base",
+          name,
+          seq: oldest.seq,
+          commandCount: oldest.commandCount,
+          digest: oldest.digest,
+          file: oldest.file,
+          fileCrc: oldest.fileCrc,
+          chainCrc: oldest.chainCrc,
+        },
+      ]);
+      t.baseSeq = oldest.seq;
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
   /** Instances not loaded because their rows failed the integrity check (`--recover=skip`): name → reason. */
   keptInstances(): ReadonlyMap<string, string> {
     return this.kept;
@@ -576,7 +736,14 @@ export class Persistence implements CommandSource {
       }
       case "created": {
         const createdSeq = this.nextCreatedSeq++;
-        this.tracks.set(e.name, { seq: 0, snapSeq: 0, createdSeq, epoch: 0, crc: chainSeed(e.name, 0) });
+        this.tracks.set(e.name, {
+          seq: 0,
+          snapSeq: 0,
+          createdSeq,
+          epoch: 0,
+          crc: chainSeed(e.name, 0),
+          baseSeq: 0,
+        });
         if (this.memLog !== null) this.memLog.begin(e.name);
         else
           this.pending.push({
@@ -597,6 +764,7 @@ export class Persistence implements CommandSource {
           createdSeq: t.createdSeq,
           epoch,
           crc: chainSeed(e.name, epoch),
+          baseSeq: 0,
         });
         if (this.memLog !== null) this.memLog.begin(e.name);
         else this.pending.push({ t: "reset", name: e.name, epoch });
@@ -662,6 +830,9 @@ export class Persistence implements CommandSource {
     }
     this.counters.commitCount++;
     this.settle(null);
+    // the answers are released above: compaction is housekeeping of rows already durable
+    if (this.compact && this.saveState)
+      for (const op of ops) if (op.t === "snapshot" && op.file !== null) this.compactJournal(op.name);
     const stale = new Set(this.pruneState);
     for (const op of ops) if (op.t === "reset" || op.t === "delete" || op.t === "create") stale.add(op.name);
     this.pruneState.clear();
@@ -725,15 +896,27 @@ export class Persistence implements CommandSource {
       // the state itself, so that restore starts here instead of at the journal's first row
       let file: string | null = null;
       let fileCrc = 0;
+      const digest = stateDigest(sim);
       if (this.stateDir !== null && this.saveState) {
         const rel = `${STATE_DIR}/${name}.${t.createdSeq}.${t.epoch}.${t.seq}.state`;
         try {
           mkdirSync(this.stateDir, { recursive: true });
           fileCrc = writeStateFile(join(this.dataDir as string, rel), captureState(sim)).crc;
           file = rel;
+          // compaction deletes the rows this state replaces: read it back whole before it may
+          if (this.compact) this.verifyState(rel, fileCrc, digest, this.registry.limits);
         } catch (err) {
           // the digest snapshot still goes in; restore replays from an older state or the start
           this.onError(err);
+          if (file !== null) {
+            try {
+              unlinkSync(join(this.dataDir as string, file));
+            } catch {
+              // removed with the other stale files of the instance later
+            }
+            file = null;
+            fileCrc = 0;
+          }
         }
       }
       this.pending.push({
@@ -741,7 +924,7 @@ export class Persistence implements CommandSource {
         name,
         seq: t.seq,
         commandCount: sim.commandCount,
-        digest: stateDigest(sim),
+        digest,
         takenAtMs: this.now(),
         file,
         fileCrc,
@@ -774,12 +957,15 @@ export class Persistence implements CommandSource {
           .map((r) => r.file)
           .filter((f): f is string => f !== null),
       );
+      const base = this.store.base(name);
+      if (base !== undefined) keep.add(base.file);
       for (const f of files) {
         if (!f.startsWith(`${name}.`) || keep.has(`${STATE_DIR}/${f}`)) continue;
         // names are [a-z][a-z0-9-]*: "a.1.0.5.state" is a's, never "a-b"'s
         if (f.split(".").length !== 5) continue;
         try {
           unlinkSync(join(this.stateDir, f));
+          this.verifiedFiles.delete(`${STATE_DIR}/${f}`);
         } catch (err) {
           this.onError(err);
         }
@@ -816,9 +1002,17 @@ export class Persistence implements CommandSource {
         continue;
       }
       const config = JSON.parse(row.config) as InstanceConfigInput;
-      const sim = new Simulation(config, registry.limits);
-      let seq = 0;
-      let crc = chainSeed(name, row.epoch);
+      // from the newest durable state (the base's rows are gone), then the durable rows after it
+      const base = store.base(name);
+      const fallbacks: { name: string; seq: number; error: string }[] = [];
+      const start = this.startState(name, base, store.snapshots(name), registry.limits, fallbacks);
+      if (start === null && base !== undefined)
+        throw new Error(
+          `instance ${name} cannot be rolled back: no state at or after its base (seq ${base.seq}) checks out (${fallbacks.map((f) => f.error).join("; ")})`,
+        );
+      const sim = start?.sim ?? new Simulation(config, registry.limits);
+      let seq = start?.seq ?? 0;
+      let crc = start?.crc ?? chainSeed(name, row.epoch);
       for (;;) {
         const chunk = store.journal(name, seq, RESTORE_CHUNK);
         for (const [s, json, c] of chunk) {
@@ -839,7 +1033,14 @@ export class Persistence implements CommandSource {
           .snapshots(name)
           .filter((x) => x.seq <= seq)
           .at(-1)?.seq ?? 0;
-      this.tracks.set(name, { seq, snapSeq, createdSeq: row.createdSeq, epoch: row.epoch, crc });
+      this.tracks.set(name, {
+        seq,
+        snapSeq,
+        createdSeq: row.createdSeq,
+        epoch: row.epoch,
+        crc,
+        baseSeq: base?.seq ?? 0,
+      });
     }
   }
 
@@ -850,26 +1051,101 @@ export class Persistence implements CommandSource {
     this.flush();
   }
 
-  /** The accepted commands of `name` since its creation or last reset (CommandSource, for export). */
+  /** The accepted commands of `name` after its base (CommandSource; all since its creation or last reset without one). */
   commands(name: string): Command[] | undefined {
-    if (this.memLog !== null) return this.memLog.commands(name);
+    return this.history(name)?.commands.map((t) => JSON.parse(t) as Command);
+  }
+
+  /** The base of `name`'s journal (rows before it compacted away, or an imported state), for tests and diagnostics. */
+  baseOf(name: string): { seq: number; commandCount: number; file: string } | undefined {
+    if (this.store === null) return undefined;
+    const b = this.store.base(name);
+    return b === undefined ? undefined : { seq: b.seq, commandCount: b.commandCount, file: b.file };
+  }
+
+  /**
+   * What export writes (CommandSource): the journal's base, its state file's bytes (CRC-checked)
+   * and the rows after it, each checked against the checksum chain continued from the base — the
+   * rows before the newest state are not read at restart, so they are checked here. A damaged row
+   * or base state is EIO naming it (the running instance is not affected).
+   */
+  history(name: string): History | undefined {
+    if (this.memLog !== null) return this.memLog.history(name);
     if (!this.tracks.has(name) || this.store === null) return undefined;
     this.flush();
     const t = this.tracks.get(name) as Track;
-    // the rows before the newest state are not read at restart: their checksums are checked here
-    let crc = chainSeed(name, t.epoch);
-    let seq = 0;
-    return this.store.journal(name, 0, Number.MAX_SAFE_INTEGER).map(([s, json, c]) => {
-      crc = commandCrc(crc, s, json);
-      if (s !== seq + 1 || crc !== c)
+    const b = this.store.base(name);
+    let crc = b?.chainCrc ?? chainSeed(name, t.epoch);
+    let seq = b?.seq ?? 0;
+    const commands: string[] = [];
+    for (;;) {
+      const chunk = this.store.journal(name, seq, RESTORE_CHUNK);
+      for (const [s, json, c] of chunk) {
+        crc = commandCrc(crc, s, json);
+        if (s !== seq + 1 || crc !== c)
+          fail(
+            "EIO",
+            `the journal of instance ${name} fails its integrity check at row ${seq + 1}: it cannot be exported (the running instance is not affected)`,
+            { name, seq: seq + 1 },
+          );
+        seq = s;
+        commands.push(json);
+      }
+      if (chunk.length < RESTORE_CHUNK) break;
+    }
+    let base: ExportBase | null = null;
+    if (b !== undefined) {
+      try {
+        if (baseCrc(name, b) !== b.crc) throw new Error("its base row fails its checksum");
+        const state = readFileSync(join(this.dataDir as string, b.file));
+        if (checkStateBytes(state, b.file) !== b.fileCrc)
+          throw new Error(`${b.file}: CRC-32 differs from the base row's`);
+        base = { commandCount: b.commandCount, digest: b.digest, state };
+      } catch (err) {
         fail(
           "EIO",
-          `the journal of instance ${name} fails its integrity check at row ${seq + 1}: it cannot be exported (the running instance is not affected)`,
-          { name, seq: seq + 1 },
+          `the base state of instance ${name} cannot be read (${err instanceof Error ? err.message : String(err)}): it cannot be exported (the running instance is not affected)`,
+          { name, seq: b.seq },
         );
-      seq = s;
-      return JSON.parse(json) as Command;
-    });
+      }
+    }
+    return { base, commands };
+  }
+
+  /**
+   * Import of an export of version 2 (export.ts): the new instance `name` (just created from the
+   * verified state `base` holds, its "created" op queued) starts from that state. Its state is written
+   * as a state file and recorded as the journal's base at seq = base.commandCount (so seq and
+   * commandCount stay equal, as export checks) in the same commit as the instance; the commands
+   * that follow journal as usual. Without a data directory the in-memory log keeps the base.
+   */
+  adoptBase(name: string, base: ExportBase): void {
+    const t = this.tracks.get(name);
+    if (t === undefined) throw new Error(`instance ${name} is not journaled`);
+    if (this.memLog !== null) {
+      this.memLog.setBase(name, base);
+      return;
+    }
+    const rel = `${STATE_DIR}/${name}.${t.createdSeq}.${t.epoch}.${base.commandCount}.state`;
+    mkdirSync(this.stateDir as string, { recursive: true });
+    writeStateBytes(join(this.dataDir as string, rel), base.state);
+    const fileCrc = checkStateBytes(base.state, rel);
+    const crc = chainSeed(name, t.epoch);
+    t.seq = base.commandCount;
+    t.snapSeq = base.commandCount;
+    t.baseSeq = base.commandCount;
+    t.crc = crc;
+    const fields = {
+      seq: base.commandCount,
+      commandCount: base.commandCount,
+      digest: base.digest,
+      file: rel,
+      fileCrc,
+      chainCrc: crc,
+    };
+    this.pending.push({ t: "snapshot", name, ...fields, takenAtMs: this.now() });
+    this.pending.push({ t: "base", name, ...fields });
+    this.verifiedFiles.add(rel);
   }
 
   /** `GET /v1/instances/{name}/export` (see export.ts). */
@@ -877,9 +1153,14 @@ export class Persistence implements CommandSource {
     return exportInstance(registry, this, name);
   }
 
-  /** `POST /v1/instances/import` (see export.ts); journaled as an ordinary create + commands. */
+  /** The export checked and read whole (export.ts prepareExport); the transports send exportChunks of it. */
+  exportPlan(registry: Registry, name: string): ExportPlan {
+    return prepareExport(registry, this, name);
+  }
+
+  /** `POST /v1/instances/import` (see export.ts); journaled as an ordinary create (version 2: and its base) + commands. */
   importInstance(registry: Registry, doc: unknown, opts: ImportOptions = {}): Entry {
-    return importInstance(registry, doc, opts);
+    return importInstance(registry, doc, { ...opts, baseSink: this });
   }
 
   stats(): PersistenceStats {

@@ -21,7 +21,33 @@ export type JournalOp =
       fileCrc: number;
       /** The journal's checksum chain after row `seq` (restore continues the chain from here). */
       chainCrc: number;
-    };
+    }
+  | ({ t: "base"; name: string } & BaseFields);
+
+/**
+ * The base of an instance's journal (compaction, docs/RELIABILITY.md): the rows up to `seq` were
+ * deleted, and the state after them is in `file` (a state file, state-file.ts) whose digest is
+ * `digest`; the rows after `seq` continue the checksum chain from `chainCrc`. An imported export
+ * of version 2 starts its instance from such a base too (no rows before it ever existed here).
+ */
+export interface BaseFields {
+  seq: number;
+  commandCount: number;
+  digest: string;
+  file: string;
+  fileCrc: number;
+  chainCrc: number;
+}
+
+export interface BaseRow extends BaseFields {
+  crc: number;
+}
+
+export function baseCrc(name: string, b: BaseFields): number {
+  return crc32(
+    `base\0${name}\0${b.seq}\0${b.commandCount}\0${b.digest}\0${b.file}\0${b.fileCrc}\0${b.chainCrc}`,
+  );
+}
 
 export interface InstanceRow {
   name: string;
@@ -76,7 +102,8 @@ export interface SnapshotRow {
 
 export type Synchronous = "NORMAL" | "FULL";
 
-export const SCHEMA_VERSION = 2;
+/** 3: the `bases` table (compaction); a server of schema 2 would read a compacted journal as one with its first rows missing. */
+export const SCHEMA_VERSION = 3;
 export const DB_FILE = "memcg-sim.db";
 
 const SCHEMA = `
@@ -111,6 +138,16 @@ CREATE TABLE IF NOT EXISTS snapshots (
   chain_crc INTEGER NOT NULL DEFAULT 0,
   crc INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (instance, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bases (
+  instance TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  command_count INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  file TEXT NOT NULL,
+  file_crc INTEGER NOT NULL,
+  chain_crc INTEGER NOT NULL,
+  crc INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
 
@@ -163,7 +200,7 @@ export class JournalStore {
   readonly file: string;
   /** The schema version this file was migrated from at open, or null. */
   migratedFrom: number | null = null;
-  /** The last apply() reset or deleted a journal. */
+  /** The last apply() reset, deleted or compacted a journal. */
   private freed = false;
   private readonly db: Database.Database;
   private readonly applyTx: (ops: readonly JournalOp[]) => void;
@@ -186,7 +223,11 @@ export class JournalStore {
     | "journal"
     | "snapshots"
     | "journalCount"
-    | "maxCreatedSeq",
+    | "maxCreatedSeq"
+    | "base"
+    | "upsertBase"
+    | "deleteBase"
+    | "deleteJournalThrough",
     Database.Statement
   >;
 
@@ -213,9 +254,9 @@ export class JournalStore {
             | string
             | undefined)
         : undefined;
-      if (v !== undefined && Number(v) !== SCHEMA_VERSION && Number(v) !== 1)
+      if (v !== undefined && ![1, 2, SCHEMA_VERSION].includes(Number(v)))
         throw new Error(
-          `${this.file}: schema version ${v}, this server reads versions 1 and ${SCHEMA_VERSION}`,
+          `${this.file}: schema version ${v}, this server reads versions 1 to ${SCHEMA_VERSION}`,
         );
       if (v !== undefined && Number(v) === 1) {
         this.db.transaction(() => migrate1to2(this.db))();
@@ -235,7 +276,15 @@ export class JournalStore {
       throw err;
     }
     const keep = opts.keepSnapshots ?? 4;
-    const p = (sql: string) => this.db.prepare(sql);
+    const p = (sql: string) => {
+      try {
+        return this.db.prepare(sql);
+      } catch (err) {
+        // a damaged schema page (SQLITE_CORRUPT) fails here: release the file for the operator's next try
+        this.db.close();
+        throw err;
+      }
+    };
     this.st = {
       insertCommand: p("INSERT INTO journal (instance, seq, command, crc) VALUES (?, ?, ?, ?)"),
       upsertInstance: p(
@@ -273,6 +322,14 @@ export class JournalStore {
         "SELECT name, config, created_seq AS createdSeq, epoch, crc FROM instances WHERE name = ?",
       ),
       maxCreatedSeq: p("SELECT coalesce(max(created_seq), 0) FROM instances").pluck(),
+      base: p(
+        "SELECT seq, command_count AS commandCount, digest, file, file_crc AS fileCrc, chain_crc AS chainCrc, crc FROM bases WHERE instance = ?",
+      ),
+      upsertBase: p(
+        "INSERT OR REPLACE INTO bases (instance, seq, command_count, digest, file, file_crc, chain_crc, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      deleteBase: p("DELETE FROM bases WHERE instance = ?"),
+      deleteJournalThrough: p("DELETE FROM journal WHERE instance = ? AND seq <= ?"),
     };
     const st = this.st;
     this.applyTx = this.db.transaction((ops: readonly JournalOp[]) => {
@@ -287,6 +344,7 @@ export class JournalStore {
             st.insertTombstone.run(op.name);
             st.deleteJournal.run(op.name);
             st.deleteSnapshots.run(op.name);
+            st.deleteBase.run(op.name);
             st.upsertInstance.run(
               op.name,
               op.config,
@@ -297,6 +355,7 @@ export class JournalStore {
           case "reset": {
             st.deleteJournal.run(op.name);
             st.deleteSnapshots.run(op.name);
+            st.deleteBase.run(op.name);
             const row = st.instance.get(op.name) as { config: string; createdSeq: number } | undefined;
             if (row !== undefined)
               st.resetInstance.run({
@@ -312,6 +371,7 @@ export class JournalStore {
             st.insertTombstone.run(op.name);
             st.deleteJournal.run(op.name);
             st.deleteSnapshots.run(op.name);
+            st.deleteBase.run(op.name);
             st.deleteInstance.run(op.name);
             this.freed = true;
             break;
@@ -329,6 +389,20 @@ export class JournalStore {
             );
             st.pruneSnapshots.run({ name: op.name });
             break;
+          case "base":
+            // the rows the base's state holds are deleted with the same commit that records it
+            st.upsertBase.run(
+              op.name,
+              op.seq,
+              op.commandCount,
+              op.digest,
+              op.file,
+              op.fileCrc,
+              op.chainCrc,
+              baseCrc(op.name, op),
+            );
+            if (st.deleteJournalThrough.run(op.name, op.seq).changes > 0) this.freed = true;
+            break;
         }
       }
     });
@@ -337,7 +411,7 @@ export class JournalStore {
   /** Applies `ops` in one transaction: all of them become durable at its COMMIT, or none. */
   apply(ops: readonly JournalOp[]): void {
     this.applyTx(ops);
-    // a reset or delete left free pages: give them back to the file system (auto_vacuum=INCREMENTAL)
+    // a reset, delete or compaction left free pages: give them back to the file system (auto_vacuum=INCREMENTAL)
     if (this.freed) {
       try {
         this.db.pragma("incremental_vacuum");
@@ -391,6 +465,11 @@ export class JournalStore {
   quickCheck(): string[] {
     const rows = this.db.pragma("quick_check(5)", { simple: false }) as Record<string, unknown>[];
     return rows.map((r) => String(Object.values(r)[0]));
+  }
+
+  /** The base of `name`'s journal (rows up to its seq compacted away), or undefined: the journal starts at row 1. */
+  base(name: string): BaseRow | undefined {
+    return this.st.base.get(name) as BaseRow | undefined;
   }
 
   journalCount(name: string): number {

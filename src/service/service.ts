@@ -2,7 +2,7 @@ import { type CompareRequestLimits, handleCompareRequest } from "../compare/rest
 import type { CompareResult } from "../compare/compare.js";
 import { type Command, type CommandRun, EngineError } from "../engine/index.js";
 import type { ExportDoc } from "../persistence/index.js";
-import { Persistence } from "../persistence/index.js";
+import { exportChunks, Persistence } from "../persistence/index.js";
 import { type Entry, limitExceeded, type Registry } from "../registry.js";
 import { type ApiAuth, authOf, tokenMatcher } from "./auth.js";
 import { EventFollower, type FollowSink } from "./follower.js";
@@ -305,6 +305,16 @@ export class Service {
   exportInstance(name: string): ExportDoc {
     this.flushFn();
     return this.transfer.exportInstance(this.registry, name);
+  }
+
+  /**
+   * The export document's JSON text in chunks (REST streams them, gRPC joins them: the same
+   * bytes). Every check (instance, journal rows, base state) is done before this returns, so an
+   * error is still a proper problem; the chunks are then made from memory and cannot fail.
+   */
+  exportText(name: string): Iterable<string> {
+    this.flushFn();
+    return exportChunks(this.transfer.exportPlan(this.registry, name));
   }
 
   /** Imports a document (validated whole, atomic) as a new instance; a mutation: run it in `commit`. */

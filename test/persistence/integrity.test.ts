@@ -129,7 +129,7 @@ describe("restore verifies the journal's checksums and the acknowledgement marke
     c.persistence.close();
   });
 
-  it("with --recover=skip starts without the instance, keeps its rows, and refuses to create it again until deleted", () => {
+  it("with --recover=skip starts without the instance, keeps its rows, and refuses to create it again until deleted (compaction off after the recreate, to count its row)", () => {
     const d = dir();
     populate(d);
     const n = journalLength(d, "mid");
@@ -149,7 +149,8 @@ describe("restore verifies the journal's checksums and the acknowledgement marke
     b.persistence.close();
     expect(journalLength(d, "mid")).toBe(n);
     // still kept at the next start; an explicit delete drops the kept rows, then the name is free
-    const b2 = server(d, { recover: "skip" });
+    // compaction off: the shutdown snapshot would fold the recreated instance's one row into its state
+    const b2 = server(d, { recover: "skip", compact: false });
     expect(b2.report.failed.map((f) => f.name)).toEqual(["mid"]);
     b2.registry.delete("mid");
     b2.registry.create("mid", { model: "v4.5" });
@@ -264,9 +265,10 @@ describe("restore verifies the journal's checksums and the acknowledgement marke
       b.persistence.close();
     }
     expect(errors + whole).toBe(6);
-    // with these seeds both outcomes occur (a flip in free space or in an index page is harmless)
-    // with these seeds both outcomes occur: a flip in free space or in a page restore never reads is harmless
-    expect([errors, whole]).toEqual([5, 1]);
+    // a flip in free space or in a page restore never reads is harmless; with schema 3 (the bases
+    // table moved every page after the schema) these seeds all hit a page restore reads, one of
+    // them the schema itself (SQLITE_CORRUPT at open, an IntegrityError too). Before: [5, 1].
+    expect([errors, whole]).toEqual([6, 0]);
   });
 });
 
@@ -310,8 +312,9 @@ describe("the file's schema and size", () => {
     a.persistence.flush();
     const [after, free] = pages();
     expect(free).toBe(0);
-    // 900 journal rows of two instances held 18 pages; all of them are returned
-    expect([before, after]).toEqual([27, 9]);
+    // 900 journal rows of two instances held 18 pages; all of them are returned (27 and 9 before
+    // schema 3: the bases table's root page is the one more)
+    expect([before, after]).toEqual([28, 10]);
     a.persistence.close();
   });
 });

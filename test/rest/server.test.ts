@@ -41,6 +41,7 @@ describe("server config (docs/API.md §1)", () => {
       apiToken: null,
       recover: "refuse",
       maxDataBytes: 0,
+      compact: true,
     });
   });
 
@@ -64,6 +65,7 @@ describe("server config (docs/API.md §1)", () => {
       apiToken: null,
       recover: "refuse",
       maxDataBytes: 0,
+      compact: true,
     });
     expect(parseServerConfig(env, ["--http-port", "18080", "--demo=1", "--log-level=debug"])).toMatchObject({
       httpPort: 18080,
@@ -78,6 +80,8 @@ describe("server config (docs/API.md §1)", () => {
     expect(() => parseServerConfig({ MEMCG_SIM_DEMO: "yes" })).toThrow(ConfigError);
     expect(() => parseServerConfig({}, ["--port", "1"])).toThrow(ConfigError);
     expect(() => parseServerConfig({}, ["--http-port"])).toThrow(ConfigError);
+    expect(() => parseServerConfig({ MEMCG_SIM_COMPACT: "yes" })).toThrow(ConfigError);
+    expect(parseServerConfig({ MEMCG_SIM_COMPACT: "on" }, ["--compact=off"]).compact).toBe(false);
   });
 });
 

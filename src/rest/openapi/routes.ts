@@ -220,6 +220,8 @@ export const ROUTES: RouteDoc[] = [
     tag: "instances",
     summary:
       "The instance's resolved config and accepted commands: importing it elsewhere gives the same state and answers",
+    description:
+      "Version 1 lists every command since the instance's creation or last reset. Version 2 when the journal was compacted (or the instance was imported from a version 2): `base` holds the state the commands start from (`state`: the state file in base64, `digest`, `commandCount`), `commands` the ones after it. Streamed; 409 EIO when a journal row or the base state fails its checksum.",
     params: ["name"],
     ok: { status: 200, schema: "ExportDocument" },
     errors: READ,
@@ -231,7 +233,7 @@ export const ROUTES: RouteDoc[] = [
     tag: "instances",
     summary: "Creates an instance by replaying an export document (atomic: a refused command leaves nothing)",
     description:
-      "`?name=` renames the new instance. 400 INVALID_ARGUMENT (`details.index`, `details.code`) when the document is malformed or a command is refused; 409 INSTANCE_EXISTS; 429 LIMIT_EXCEEDED beyond `maxImportCommands` or another server limit.",
+      "`?name=` renames the new instance. Reads versions 1 and 2. 400 INVALID_ARGUMENT (`details.index`, `details.code`) when the document is malformed or a command is refused; for a version 2 base that does not check out `details.code` is BASE_STATE_ENCODING, BASE_STATE_DAMAGED, BASE_DIGEST_MISMATCH, BASE_COMMAND_COUNT_MISMATCH or BASE_CONFIG_MISMATCH; 409 INSTANCE_EXISTS; 429 LIMIT_EXCEEDED beyond `maxImportCommands` or another server limit (a version 2 base is checked against the instance limits and the global budgets).",
     query: "import",
     body: "ExportDocument",
     ok: { status: 201, schema: "Instance" },

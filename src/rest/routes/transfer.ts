@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { z } from "zod";
 import type { RouteContext, ZodApp } from "../context.js";
 import { instanceParams } from "../paths.js";
@@ -15,9 +16,12 @@ const importQuery = z.object({ name: z.string().min(1).max(63).optional() }).str
 export function transferRoutes(app: ZodApp, ctx: RouteContext): void {
   const { registry, service } = ctx;
 
-  app.get("/v1/instances/:name/export", { schema: { params: instanceParams } }, async (req) =>
-    service.exportInstance(req.params.name),
-  );
+  // streamed: a version 2 document carries the base state (megabytes for a large instance); every
+  // check is done by exportText before the first byte, so a failure is still a problem+json
+  app.get("/v1/instances/:name/export", { schema: { params: instanceParams } }, async (req, reply) => {
+    const chunks = service.exportText(req.params.name);
+    return reply.type("application/json; charset=utf-8").send(Readable.from(chunks, { objectMode: false }));
+  });
 
   app.post("/v1/instances/import", { schema: { querystring: importQuery } }, async (req, reply) => {
     const entry = await service.commit(() => service.importInstance(req.body, req.query.name));
