@@ -133,6 +133,11 @@ export class Simulation implements Sim {
   readonly totalPages: number;
   clockMs = 0;
   commandCount = 0;
+  /**
+   * A command begun in parts (`begin`) and not finished: the state is between two of its parts, so
+   * it is no snapshot of the journal's history (persistence takes none meanwhile).
+   */
+  commandInProgress = false;
   usedPages = 0;
   oomKillCount = 0;
   /** Monotonic failure counts by reason (metrics). */
@@ -199,29 +204,27 @@ export class Simulation implements Sim {
    * answers null (run it with `execute`). Whatever refuses the command throws here, before anything changes.
    */
   begin(cmd: C.Command): CommandRun | null {
+    let step: (n: number) => boolean;
+    let end: () => unknown;
     if (cmd.op === "allocObjects") {
       const run = slabApi.beginAllocObjects(this, cmd);
-      return {
-        step: (n) => slabApi.stepAllocObjects(this, run, n),
-        finish: () => {
-          const r = slabApi.endAllocObjects(this, run);
-          this.counted(cmd.op);
-          return r;
-        },
-      };
-    }
-    if (cmd.op === "freeObjects") {
+      step = (n) => slabApi.stepAllocObjects(this, run, n);
+      end = () => slabApi.endAllocObjects(this, run);
+    } else if (cmd.op === "freeObjects") {
       const run = slabApi.beginFreeObjects(this, cmd);
-      return {
-        step: (n) => slabApi.stepFreeObjects(this, run, n),
-        finish: () => {
-          const r = slabApi.endFreeObjects(this, run);
-          this.counted(cmd.op);
-          return r;
-        },
-      };
-    }
-    return null;
+      step = (n) => slabApi.stepFreeObjects(this, run, n);
+      end = () => slabApi.endFreeObjects(this, run);
+    } else return null;
+    this.commandInProgress = true;
+    return {
+      step,
+      finish: () => {
+        const r = end();
+        this.commandInProgress = false;
+        this.counted(cmd.op);
+        return r;
+      },
+    };
   }
 
   private dispatch(cmd: C.Command): unknown {

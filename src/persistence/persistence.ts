@@ -893,6 +893,9 @@ export class Persistence implements CommandSource {
       if (t === undefined || t.seq === t.snapSeq || (!force && t.seq - t.snapSeq < this.snapshotEvery))
         continue;
       const sim = this.registry.get(name).instance;
+      // between two parts of a long command (Simulation.begin) the state holds part of a command
+      // the journal does not hold yet: no snapshot now; the command's own row makes it due again
+      if (sim.commandInProgress) continue;
       // the state itself, so that restore starts here instead of at the journal's first row
       let file: string | null = null;
       let fileCrc = 0;

@@ -219,7 +219,7 @@ describe("no request stalls the server", () => {
     expect(doc.commands).toHaveLength(3);
 
     // a free of 150,000 of them in random order runs in parts too, and answers as the whole command
-    const free = { cache: "dentry", cgroup: "/w", count: 150_000, order: "random" };
+    const free = { cache: "dentry", cgroup: "/w", count: 150_000, order: "random" as const };
     const slicesBefore = progress.slices;
     const freed = await s.app.inject({ method: "POST", url: "/v1/instances/a/objects/free", payload: free });
     expect(freed.statusCode).toBe(200);
