@@ -175,8 +175,9 @@ export abstract class PageChargedModel implements AccountingModel {
       }
       inst.state = "dying";
       inst.minPartial = 0;
-      // 4.x–5.8 __kmemcg_cache_deactivate → slub_set_cpu_partial(s, 0): from now on a free parks
-      // nothing; shrinkInstance's flush_all unfreezes what is parked
+      // the deactivation zeroes the per-CPU partial bound (4.x __kmem_cache_shrink(s, deactivate):
+      // `s->cpu_partial = 0`; later __kmemcg_cache_deactivate): from now on a free parks nothing;
+      // shrinkInstance's flush_all unfreezes what is parked
       inst.cpuPartialLimit = 0;
       kmem.shrinkInstance(inst);
       if (inst.slabCount === 0) kmem.destroyCopy(inst);

@@ -33,8 +33,8 @@ export class CacheCopy {
   nrCpuPartial = 0;
   /**
    * The per-CPU partial bound in force (geometry.ts cpuPartialLimit: objects ≤ 5.15, slabs 5.16+);
-   * 0 once the copy is deactivated (4.x–5.8 __kmemcg_cache_deactivate: `slub_set_cpu_partial(s, 0)`,
-   * then nothing is parked any more).
+   * 0 once the copy is deactivated (4.x–5.8: `s->cpu_partial = 0` in the deactivating shrink, then
+   * nothing is parked any more).
    */
   cpuPartialLimit = 0;
   partialHead = -1;
