@@ -81,6 +81,7 @@ export function dumpState(sim: Sim) {
         partial: i.nrPartial,
         minPartial: i.minPartial,
         cpuSlab: [...i.cpuSlab],
+        cpuPartial: [...i.cpuPartialHead].map((h) => slab.cpuPartialLength(h)),
       })),
       deferred: [...c.nrDeferred].sort((a, b) => a[0] - b[0]),
     })),

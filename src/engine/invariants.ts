@@ -10,14 +10,15 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
-import type { Sim } from "./sim.js";
-import type { PageCounter } from "./page-counter.js";
 import type { V59Model } from "./models/v5-9.js";
-import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
+import type { PageCounter } from "./page-counter.js";
+import type { Sim } from "./sim.js";
+import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./slab/cache.js";
 
 const SLAB_PARTIAL = 2;
 const SLAB_CPU = 1;
+const SLAB_CPU_PARTIAL = 4;
 
 /** Charges seen on each dying cgroup at the previous check (docs/DOMAIN.md §12 invariant 6). */
 const chargedWhenDying = new WeakMap<Cgroup, number>();
@@ -105,7 +106,8 @@ export function checkInvariants(sim: Sim): string[] {
         if (inst.memcg !== cg) bad(`${cg.path} copy ${inst.displayName} charges another cgroup`);
       }
     }
-    if (copies !== cg.liveCacheCount) bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
+    if (copies !== cg.liveCacheCount)
+      bad(`${cg.path} liveCacheCount ${cg.liveCacheCount} ≠ copies ${copies}`);
     if (
       cg.state === "dying" &&
       cg.lruPages === 0 &&
@@ -157,6 +159,7 @@ export function checkInvariants(sim: Sim): string[] {
       let active = 0;
       let partial = 0;
       let partialFree = 0;
+      let cpuPartial = 0;
       for (const s of slab.slabsOf(inst)) {
         slabs++;
         const free = slab.freeCountOfSlab(s);
@@ -164,8 +167,13 @@ export function checkInvariants(sim: Sim): string[] {
           bad(
             `${inst.displayName} slab ${s} inuse ${slab.slabInuse[s]} + free ${free} ≠ ${g.objectsPerSlab}`,
           );
-        if (slab.slabInuse[s] === 0 && slab.slabState[s] !== SLAB_PARTIAL && slab.slabState[s] !== SLAB_CPU)
+        const st = slab.slabState[s];
+        if (slab.slabInuse[s] === 0 && st !== SLAB_PARTIAL && st !== SLAB_CPU && st !== SLAB_CPU_PARTIAL)
           bad(`${inst.displayName} slab ${s} is empty off the lists (should have been freed)`);
+        if (st === SLAB_CPU_PARTIAL) {
+          cpuPartial++;
+          if (free === 0) bad(`${inst.displayName} slab ${s} is full on a per-CPU partial list`);
+        }
         active += slab.slabInuse[s];
         if (slab.slabState[s] === SLAB_PARTIAL) {
           partial++;
@@ -176,6 +184,44 @@ export function checkInvariants(sim: Sim): string[] {
       if (active !== inst.activeObjects)
         bad(`${inst.displayName} activeObjects ${inst.activeObjects} ≠ ${active}`);
       if (partial !== inst.nrPartial) bad(`${inst.displayName} nrPartial ${inst.nrPartial} ≠ ${partial}`);
+      // per-CPU partial lists (slab/cpu-partial.ts): each list holds only its own copy's parked
+      // slabs, once; `slabs` (5.16+) counts the list from each slab down, `pobjects` (≤ 5.15)
+      // falls strictly along it; a list never passes its bound by more than one put; a copy
+      // whose bound is 0 (deactivated) parks nothing
+      let onLists = 0;
+      const seen = new Set<number>();
+      const bySlabs = sim.era.cpuPartial === "slabs";
+      for (let cpu = 0; cpu < inst.cpuPartialHead.length; cpu++) {
+        let len = 0;
+        let prevAcc = Infinity;
+        const head = inst.cpuPartialHead[cpu];
+        const listLen = slab.cpuPartialLength(head);
+        for (let s = head; s >= 0; s = slab.slabNext[s]) {
+          if (seen.has(s) || len > slab.slabIdTop) {
+            bad(`${inst.displayName} CPU ${cpu} partial list loops at slab ${s}`);
+            break;
+          }
+          seen.add(s);
+          if (slab.slabState[s] !== SLAB_CPU_PARTIAL || slab.slabInst[s] !== inst.id)
+            bad(`${inst.displayName} CPU ${cpu} partial list holds slab ${s} (state ${slab.slabState[s]})`);
+          const acc = slab.slabCpuPartialAcc[s];
+          if (bySlabs ? acc !== listLen - len : acc >= prevAcc || acc < 1)
+            bad(`${inst.displayName} CPU ${cpu} partial slab ${s} records ${acc}`);
+          prevAcc = acc;
+          len++;
+        }
+        onLists += len;
+        const limit = inst.cpuPartialLimit;
+        if (head >= 0) {
+          if (limit === 0) bad(`${inst.displayName} parks slabs with a per-CPU partial bound of 0`);
+          else if (bySlabs ? listLen > limit : slab.slabCpuPartialAcc[head] > limit + g.objectsPerSlab)
+            bad(`${inst.displayName} CPU ${cpu} partial list past its bound ${limit}`);
+        }
+      }
+      if (onLists !== cpuPartial || inst.nrCpuPartial !== cpuPartial)
+        bad(
+          `${inst.displayName} nrCpuPartial ${inst.nrCpuPartial}, on lists ${onLists} ≠ parked ${cpuPartial}`,
+        );
       if (partialFree !== inst.partialFreeObjects)
         bad(`${inst.displayName} partialFreeObjects ${inst.partialFreeObjects} ≠ ${partialFree}`);
       // pages of discarded SLAB_TYPESAFE_BY_RCU slabs count until their grace period ends
@@ -207,7 +253,8 @@ export function checkInvariants(sim: Sim): string[] {
     for (const cg of all) {
       if (cg.isRoot) continue;
       const p = (pagesByCg.get(cg) ?? 0) + (kernelPagesByCg.get(cg) ?? 0);
-      if (cg.statLocal[STAT_KERNEL_PAGES] !== p) bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
+      if (cg.statLocal[STAT_KERNEL_PAGES] !== p)
+        bad(`${cg.path} kernel pages ${cg.statLocal[STAT_KERNEL_PAGES]} ≠ copies' slab pages ${p}`);
       const rb = recBytesByCg.get(cg) ?? 0;
       if (cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES] !== rb)
         bad(`${cg.path} slab_reclaimable ${cg.statLocal[STAT_SLAB_RECLAIMABLE_BYTES]} ≠ ${rb}`);
@@ -319,12 +366,16 @@ export function checkInvariants(sim: Sim): string[] {
     let stocked = 0;
     for (const s of m.stocks) if (s.objcg >= 0 && !slab.objcgMemcg[s.objcg].isRoot) stocked += s.bytes;
     let parked = 0;
-    for (let i = 1; i < slab.objcgChargedBytes.length; i++) if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
+    for (let i = 1; i < slab.objcgChargedBytes.length; i++)
+      if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
     let wholePages = 0;
     for (const n of kernelPagesByCg.values()) wholePages += n;
     if (kernelBytes !== liveCharged + stocked + parked + wholePages * PAGE)
-      bad(`kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked} + kernel pages ${wholePages * PAGE}`);
-    if (slabBytes !== liveCharged) bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
+      bad(
+        `kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked} + kernel pages ${wholePages * PAGE}`,
+      );
+    if (slabBytes !== liveCharged)
+      bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
   }
 
   // --- physical memory -----------------------------------------------------------------------------

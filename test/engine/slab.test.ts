@@ -25,7 +25,7 @@ describe("SLUB slabs", () => {
     expect(s.num("/a", "memory.usage_in_bytes")).toBe(100 * 4096);
   });
 
-  it("keeps empty slabs on the partial list while nr_partial < min_partial (5) and frees the rest", () => {
+  it("parks slabs emptied by frees on the CPU partial list: no page freed below its bound (30 objects)", () => {
     const { s, ids, cache } = filled("rfc-2012", 21 * 8);
     const inst = cache.children.get(s.cg("/a").id)!;
     expect(inst.slabCount).toBe(8);
@@ -33,24 +33,28 @@ describe("SLUB slabs", () => {
     let freedSlabs = 0;
     for (let k = 0; k < 7; k++)
       freedSlabs += s.ex({ op: "freeObjects", objectIds: ids.slice(21 * k, 21 * (k + 1)) }).freedSlabCount;
-    // __slab_free: `!new.inuse && n->nr_partial >= s->min_partial` — the emptied slab is already on
-    // the partial list and counts itself, so the 1st–4th stay (nr_partial 1..4 < 5) and the 5th–7th go
-    expect(freedSlabs).toBe(3);
-    expect(inst.nrPartial).toBe(4);
-    expect(inst.slabCount).toBe(5);
-    expect(s.num("/a", "memory.usage_in_bytes")).toBe(5 * 4096);
+    // __slab_free: the first free of each full slab parks it (put_cpu_partial, pobjects 1..7 ≤
+    // cpu_partial 30); the slab stays frozen there while it empties — nothing is discarded, the
+    // node partial list stays empty (the min_partial rule applies when the list is unfrozen:
+    // test/engine/slub-cpu-partial.test.ts)
+    expect(freedSlabs).toBe(0);
+    expect(inst.nrPartial).toBe(0);
+    expect(inst.nrCpuPartial).toBe(7);
+    expect(inst.slabCount).toBe(8);
+    expect(s.num("/a", "memory.usage_in_bytes")).toBe(8 * 4096);
   });
 
-  it("moves a full slab to the partial list on its first free and refills from partial before allocating", () => {
+  it("parks a full slab on the CPU partial list on its first free and takes it before allocating", () => {
     const { s, pid, ids, cache } = filled("rfc-2012", 42);
     const inst = cache.children.get(s.cg("/a").id)!;
     s.ex({ op: "freeObjects", objectIds: [ids[0]] });
-    expect(inst.nrPartial).toBe(1);
-    expect(inst.partialFreeObjects).toBe(1);
-    // the CPU slab is full: the next allocation takes the partial slab, not a new page
+    expect(inst.nrPartial).toBe(0);
+    expect(inst.nrCpuPartial).toBe(1);
+    expect(inst.cpuPartialHead[0]).toBeGreaterThanOrEqual(0);
+    // the CPU slab is full: the next allocation takes the parked slab, not a new page
     s.alloc("dentry", { pid }, 1);
     expect(inst.slabCount).toBe(2);
-    expect(inst.nrPartial).toBe(0);
+    expect(inst.nrCpuPartial).toBe(0);
     s.alloc("dentry", { pid }, 1);
     expect(inst.slabCount).toBe(3);
   });

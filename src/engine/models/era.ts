@@ -76,6 +76,16 @@ export interface Era {
    * seed) the copies were ordinary caches on `slab_caches`, each printed on its own line.
    */
   readonly slabinfoAggregatesCopies: boolean;
+  /**
+   * How SLUB bounds a CPU's per-CPU partial list (CONFIG_SLUB_CPU_PARTIAL, docs/DOMAIN.md §5.3):
+   * - `objects`: `s->cpu_partial` free objects (3.2+ 49e2258586b4 "slub: per cpu cache for partial
+   *   pages" until 5.15; mm/slub.c:set_cpu_partial 2 / 6 / 13 / 30 by object size,
+   *   put_cpu_partial drains the list when the head's `pobjects` exceed it);
+   * - `slabs`: `s->cpu_partial_slabs` slabs (5.16+ b47291ef02b0 "mm, slub: change percpu partial
+   *   accounting from objects to pages", with 23e98ad1ce89's 6 / 24 / 52 / 120 objects,
+   *   slub_set_cpu_partial: DIV_ROUND_UP(nr_objects × 2, oo_objects(s->oo)) slabs).
+   */
+  readonly cpuPartial: "objects" | "slabs";
   /** New anon pages start on the inactive list (5.9+ lru_cache_add_inactive_or_unevictable). */
   readonly anonStartsInactive: boolean;
   /**

@@ -160,7 +160,8 @@ export abstract class PageChargedModel implements AccountingModel {
 
   /**
    * rmdir of a cgroup with copies (3.8–5.8): a pending creation is dropped; live copies are
-   * deactivated (`min_partial` 0, CPU slabs flushed, empty slabs freed) and destroyed once they
+   * deactivated (`min_partial` 0, `cpu_partial` 0, CPU slabs and per-CPU partial lists flushed,
+   * empty slabs freed) and destroyed once they
    * hold no slab — until then they pin the cgroup.
    */
   protected deactivateCopies(kmem: SlabSystem, cg: Cgroup): void {
@@ -174,6 +175,10 @@ export abstract class PageChargedModel implements AccountingModel {
       }
       inst.state = "dying";
       inst.minPartial = 0;
+      // the deactivation zeroes the per-CPU partial bound (4.x __kmem_cache_shrink(s, deactivate):
+      // `s->cpu_partial = 0`; later __kmemcg_cache_deactivate): from now on a free parks nothing;
+      // shrinkInstance's flush_all unfreezes what is parked
+      inst.cpuPartialLimit = 0;
       kmem.shrinkInstance(inst);
       if (inst.slabCount === 0) kmem.destroyCopy(inst);
     }

@@ -20,6 +20,7 @@ export const RFC_2012_ERA: Era = {
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: false,
   slabinfoAggregatesCopies: false,
+  cpuPartial: "objects",
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: true,

@@ -79,6 +79,13 @@ const ROWS: [string, (e: Era) => string][] = [
     (e) => (e.slabinfoAggregatesCopies ? "summed into the root cache's line" : "a line per copy"),
   ],
   [
+    "SLUB per-CPU partial list bound (b47291ef02b0, 5.16)",
+    (e) =>
+      e.cpuPartial === "objects"
+        ? "`cpu_partial` objects (30 for 192 B)"
+        : "`cpu_partial_slabs` slabs (12 for 192 B, 21 a slab)",
+  ],
+  [
     "user page tables charged (4.8, 3e79ec7ddcb2) / pgd of a fork",
     (e) => `${e.pageTablesAccounted ? "yes" : "no"} / ${4 << e.pgdOrder} KiB`,
   ],

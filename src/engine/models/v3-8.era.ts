@@ -19,6 +19,7 @@ export const V3_8_ERA: Era = {
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: false,
   slabinfoAggregatesCopies: true,
+  cpuPartial: "objects",
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

@@ -22,6 +22,7 @@ export const V4_5_ERA: Era = {
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: false,
   slabinfoAggregatesCopies: true,
+  cpuPartial: "objects",
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

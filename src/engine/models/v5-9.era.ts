@@ -28,6 +28,7 @@ export const V5_9_ERA: Era = {
   cgroupStatPerSubsys: false,
   cgroupEventsFrozen: true,
   slabinfoAggregatesCopies: true,
+  cpuPartial: "objects",
   anonStartsInactive: true,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

@@ -53,6 +53,7 @@ export const V6_18_ERA: Era = {
   cgroupStatPerSubsys: true,
   cgroupEventsFrozen: true,
   slabinfoAggregatesCopies: true,
+  cpuPartial: "slabs",
   anonStartsInactive: true,
   moveChargeRemoved: true,
   cachesNeedRegistration: false,

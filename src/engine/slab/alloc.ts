@@ -1,9 +1,10 @@
 import type { Cgroup } from "../cgroup.js";
 import type { ChargeCtx } from "../kernel.js";
-import { type SlabArena, SLAB_CPU, SLAB_FULL, SLOT_SPAN } from "./arena.js";
-import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type CacheCopy, type KmemCache } from "./cache.js";
-import { removePartial } from "./free.js";
+import { SLAB_CPU, SLAB_FULL, SLOT_SPAN, type SlabArena } from "./arena.js";
+import { type CacheCopy, CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type KmemCache } from "./cache.js";
+import { popCpuPartial, refillCpuPartial } from "./cpu-partial.js";
 import { lruList, ownerList } from "./list-lru.js";
+import { removePartial } from "./node-partial.js";
 import { allocCtx, ctxIndexOf } from "./objctx.js";
 import { allocateSlab } from "./pages.js";
 
@@ -172,8 +173,11 @@ export function reserveForObjects(k: SlabArena, cache: KmemCache, count: number)
 
 /**
  * `slab_alloc_node` for one object of `inst` on `ctx.cpu`: the CPU slab's next free object; a full
- * (or absent) CPU slab leaves the CPU as a full slab and `___slab_alloc` takes the first partial
- * slab or a new one. Returns the slot, or -1 when no new slab could be had.
+ * (or absent) CPU slab leaves the CPU as a full slab and `___slab_alloc` takes, in this order, the
+ * head of the CPU's per-CPU partial list (`slub_percpu_partial(c)`, cpu-partial.ts), the first
+ * slab of the node partial list (`get_partial` → get_partial_node, which also moves more node
+ * partial slabs to the CPU's list: refillCpuPartial), or a new slab. Returns the slot, or -1 when
+ * no new slab could be had.
  */
 function allocSlot(k: SlabArena, inst: CacheCopy, ctx: ChargeCtx): number {
   const cpu = ctx.cpu;
@@ -181,11 +185,16 @@ function allocSlot(k: SlabArena, inst: CacheCopy, ctx: ChargeCtx): number {
   if (s < 0 || k.slabFree[s] < 0) {
     if (s >= 0) k.slabState[s] = SLAB_FULL;
     inst.cpuSlab[cpu] = -1;
-    s = inst.partialHead;
-    if (s >= 0) removePartial(k, inst, s);
-    else {
-      s = allocateSlab(k, inst, ctx);
-      if (s < 0) return -1;
+    s = popCpuPartial(k, inst, cpu);
+    if (s < 0) {
+      s = inst.partialHead;
+      if (s >= 0) {
+        removePartial(k, inst, s);
+        refillCpuPartial(k, inst, cpu, inst.root.geometry.objectsPerSlab - k.slabInuse[s]);
+      } else {
+        s = allocateSlab(k, inst, ctx);
+        if (s < 0) return -1;
+      }
     }
     k.slabState[s] = SLAB_CPU;
     inst.cpuSlab[cpu] = s;

@@ -2,6 +2,7 @@ import type { Cgroup } from "../cgroup.js";
 import type { InstanceConfig } from "../config.js";
 import type { EventLog } from "../events.js";
 import type { ChargeCtx, SlabHeader } from "../kernel.js";
+import type { Era } from "../models/era.js";
 import type { AccountingModel } from "../models/model.js";
 import type { CacheCopy, KmemCache } from "./cache.js";
 import { grow, IntrusiveLists } from "./lists.js";
@@ -16,6 +17,8 @@ import { grow, IntrusiveLists } from "./lists.js";
 export const SLAB_CPU = 1;
 export const SLAB_PARTIAL = 2;
 export const SLAB_FULL = 3;
+/** On a CPU's per-CPU partial list (`c->partial`, cpu-partial.ts): frozen until unfrozen or taken. */
+export const SLAB_CPU_PARTIAL = 4;
 /** Object ids carry a generation above this many slots, so a reused slot never answers to an old id. */
 export const SLOT_SPAN = 2 ** 31;
 /** Generations wrap at 2^22: 2^22 × SLOT_SPAN = 2^53, so every id is a safe integer. */
@@ -29,6 +32,8 @@ export const GEN_MASK = 2 ** 22 - 1;
 export interface SlabHost {
   readonly config: Pick<InstanceConfig, "cpuCount">;
   readonly model: AccountingModel;
+  /** The era's SLUB per-CPU partial rule (objects ≤ 5.15, slabs 5.16+). */
+  readonly era: Pick<Era, "cpuPartial">;
   readonly events: EventLog;
   readonly root: Cgroup;
   /** The façade over this arena (the same object), as the model's hooks are given it. */
@@ -105,6 +110,11 @@ export class SlabArena {
   slabState = new Uint8Array(0);
   slabPrev = new Int32Array(0);
   slabNext = new Int32Array(0);
+  /**
+   * A slab on a per-CPU partial list: what put_cpu_partial recorded for the list from it down —
+   * `page->pobjects` (free objects at each put, ≤ 5.15) or `slab->slabs` (5.16+).
+   */
+  slabCpuPartialAcc = new Int32Array(0);
 
   // --- caches and objcgs ------------------------------------------------------------------------
   readonly caches = new Map<string, KmemCache>();
@@ -161,6 +171,7 @@ export class SlabArena {
     this.slabFree = grow(this.slabFree, cap);
     this.slabPrev = grow(this.slabPrev, cap);
     this.slabNext = grow(this.slabNext, cap);
+    this.slabCpuPartialAcc = grow(this.slabCpuPartialAcc, cap);
     this.slabState = grow(this.slabState, cap);
     this.slabCap = cap;
   }
@@ -255,6 +266,13 @@ export class SlabArena {
   freeCountOfSlab(s: number): number {
     let n = 0;
     for (let x = this.slabFree[s]; x >= 0; x = this.objNext[x]) n++;
+    return n;
+  }
+
+  /** Slabs on the per-CPU partial list starting at slab `head` (-1: none), for views and checks. */
+  cpuPartialLength(head: number): number {
+    let n = 0;
+    for (let s = head; s >= 0; s = this.slabNext[s]) n++;
     return n;
   }
 

@@ -23,6 +23,20 @@ export type InstanceState = "pending" | "active" | "dying" | "destroyed";
 export class CacheCopy {
   /** Active slab per CPU (slab id or -1). */
   readonly cpuSlab: Int32Array;
+  /**
+   * Head of each CPU's per-CPU partial list (`c->partial`, slab id or -1): a singly linked list
+   * through `slabNext`, newest first (mm/slub.c:put_cpu_partial pushes at the head,
+   * ___slab_alloc takes the head). Slabs on it are in state SLAB_CPU_PARTIAL (docs/DOMAIN.md §5.3).
+   */
+  readonly cpuPartialHead: Int32Array;
+  /** Slabs on all CPUs' per-CPU partial lists. */
+  nrCpuPartial = 0;
+  /**
+   * The per-CPU partial bound in force (geometry.ts cpuPartialLimit: objects ≤ 5.15, slabs 5.16+);
+   * 0 once the copy is deactivated (4.x–5.8: `s->cpu_partial = 0` in the deactivating shrink, then
+   * nothing is parked any more).
+   */
+  cpuPartialLimit = 0;
   partialHead = -1;
   partialTail = -1;
   nrPartial = 0;
@@ -49,6 +63,7 @@ export class CacheCopy {
     state: InstanceState,
   ) {
     this.cpuSlab = new Int32Array(cpuCount).fill(-1);
+    this.cpuPartialHead = new Int32Array(cpuCount).fill(-1);
     this.state = state;
     this.minPartial = root.geometry.minPartial;
   }

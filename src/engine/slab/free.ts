@@ -1,19 +1,21 @@
 import type { SlabArena } from "./arena.js";
-import { GEN_MASK, SLAB_CPU, SLAB_FULL, SLAB_PARTIAL } from "./arena.js";
-import { CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE, type CacheCopy } from "./cache.js";
+import { GEN_MASK, SLAB_CPU, SLAB_CPU_PARTIAL, SLAB_FULL, SLAB_PARTIAL } from "./arena.js";
+import { type CacheCopy, CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./cache.js";
+import { putCpuPartial, unfreezePartials } from "./cpu-partial.js";
 import { lruListOf, ownedListOf } from "./list-lru.js";
+import { addPartial, discardSlab, removePartial } from "./node-partial.js";
 import { moveCtxEnds, recycleCtx } from "./objctx.js";
-import { freeSlabPages } from "./pages.js";
-import { callRcuFreeSlab } from "./rcu.js";
 
 // SLUB's free path (mm/slub.c, docs/DOMAIN.md §5.3): `kmem_cache_free` → `__slab_free` (a full slab goes
-// back on the node's partial list; an emptied slab is discarded once the node keeps
-// `min_partial` partial slabs), the partial list, `discard_slab`, and `__kmem_cache_shrink`.
+// to the freeing CPU's per-CPU partial list, cpu-partial.ts; an emptied slab of the node partial
+// list is discarded once the node keeps `min_partial` partial slabs), the node partial list,
+// `discard_slab`, and `__kmem_cache_shrink`.
 
 /**
- * `kmem_cache_free` of a live slot: uncharges per the model, returns the slot to its slab and
- * frees the slab when it empties and the node already keeps `min_partial` partial slabs.
- * Returns the number of slabs freed (0 or 1).
+ * `kmem_cache_free` of a live slot: uncharges per the model, returns the slot to its slab, parks a
+ * slab that was full on the CPU's partial list (unfreezing a full list to the node) and frees a
+ * node partial slab that empties when the node already keeps `min_partial` partial slabs.
+ * Returns the number of slabs freed.
  */
 export function freeSlot(k: SlabArena, slot: number, cpu: number): number {
   const freed = freeInRun(k, slot, cpu);
@@ -21,7 +23,7 @@ export function freeSlot(k: SlabArena, slot: number, cpu: number): number {
   return freed;
 }
 
-/** Frees `slot` within a run of frees; call `endFreeRun` after the last. Returns slabs freed (0 or 1). */
+/** Frees `slot` within a run of frees; call `endFreeRun` after the last. Returns slabs freed. */
 export function freeInRun(k: SlabArena, slot: number, cpu: number): number {
   const s = k.objNext[slot];
   const inst = k.instances[k.slabInst[s]]!;
@@ -72,12 +74,20 @@ export function freeInRun(k: SlabArena, slot: number, cpu: number): number {
   inst.activeObjects--;
   if (k.slabState[s] === SLAB_PARTIAL) inst.partialFreeObjects++;
   let freed = 0;
-  if (k.slabState[s] !== SLAB_CPU) {
-    if (k.slabInuse[s] === 0 && inst.nrPartial >= inst.minPartial) {
-      if (k.slabState[s] === SLAB_PARTIAL) removePartial(k, inst, s);
+  const state = k.slabState[s];
+  if (state === SLAB_CPU_PARTIAL) {
+    // frozen on a per-CPU partial list: no list work, even when it empties (it stays parked
+    // until unfrozen: cpu-partial.ts)
+  } else if (state !== SLAB_CPU) {
+    if (wasFull && inst.cpuPartialLimit > 0) {
+      // `__slab_free`: a full slab (`!prior`), not frozen, goes to the freeing CPU's partial
+      // list — `new.frozen = 1` then put_cpu_partial(s, slab, 1) (≤ 6.7; 6.8+ without freezing)
+      freed = putCpuPartial(k, inst, s, cpu, true);
+    } else if (k.slabInuse[s] === 0 && inst.nrPartial >= inst.minPartial) {
+      if (state === SLAB_PARTIAL) removePartial(k, inst, s);
       discardSlab(k, inst, s);
       freed = 1;
-    } else if (wasFull) addPartial(k, inst, s);
+    } else if (wasFull) addPartial(k, inst, s); // a deactivated copy (cpu_partial 0): straight to the node
   } else if (inst.minPartial === 0 && k.slabInuse[s] === 0 && inst.state !== "active") {
     // a deactivated copy keeps no empty CPU slab either (cpu_partial = 0, flushed)
     for (let c = 0; c < inst.cpuSlab.length; c++) if (inst.cpuSlab[c] === s) inst.cpuSlab[c] = -1;
@@ -108,65 +118,25 @@ export function endFreeRun(k: SlabArena): void {
   sim.model.unchargeObjects(sim.slab, objcg, fullSize, n, k.runCpu);
 }
 
-/** `add_partial` (at the tail). */
-export function addPartial(k: SlabArena, inst: CacheCopy, s: number): void {
-  k.slabState[s] = SLAB_PARTIAL;
-  k.slabPrev[s] = inst.partialTail;
-  k.slabNext[s] = -1;
-  if (inst.partialTail >= 0) k.slabNext[inst.partialTail] = s;
-  else inst.partialHead = s;
-  inst.partialTail = s;
-  inst.nrPartial++;
-  inst.partialFreeObjects += inst.root.geometry.objectsPerSlab - k.slabInuse[s];
-}
-
-/** `remove_partial`. */
-export function removePartial(k: SlabArena, inst: CacheCopy, s: number): void {
-  const p = k.slabPrev[s];
-  const n = k.slabNext[s];
-  if (p >= 0) k.slabNext[p] = n;
-  else inst.partialHead = n;
-  if (n >= 0) k.slabPrev[n] = p;
-  else inst.partialTail = p;
-  k.slabPrev[s] = -1;
-  k.slabNext[s] = -1;
-  k.slabState[s] = 0;
-  inst.nrPartial--;
-  inst.partialFreeObjects -= inst.root.geometry.objectsPerSlab - k.slabInuse[s];
-}
-
-/** `discard_slab`: the slab leaves its cache; its pages go back (`free_slab`: after a grace period for SLAB_TYPESAFE_BY_RCU). */
-export function discardSlab(k: SlabArena, inst: CacheCopy, s: number): void {
-  const g = inst.root.geometry;
-  k.slabState[s] = 0;
-  k.releaseSlots(k.slabBase[s], g.objectsPerSlab);
-  k.freeSlabIds.push(s);
-  inst.slabCount--;
-  if (inst.root.flags.typesafeByRcu) {
-    // `free_slab` → `call_rcu(rcu_free_slab)`: the slab has left the cache (slabinfo counts it no
-    // more), its pages, slab statistics and (A/B/B′) charge go after the grace period
-    callRcuFreeSlab(k, inst, g.pagesPerSlab);
-    return;
-  }
-  freeSlabPages(k, inst, g.pagesPerSlab);
-}
-
 /**
- * Frees every empty slab of `inst`, CPU slabs included (`kmem_cache_shrink` →
- * `__kmem_cache_shrink`: flush the CPU slabs, then discard empty partial slabs whatever
- * `min_partial` says). Returns the slabs freed.
+ * Frees every empty slab of `inst`, CPU slabs and per-CPU partial lists included
+ * (`kmem_cache_shrink` → `__kmem_cache_shrink`: `flush_all` — each CPU's slab deactivated, then
+ * its per-CPU partial list unfrozen to the node, `__flush_cpu_slab` — then discard empty
+ * partial slabs whatever `min_partial` says). Returns the slabs freed.
  */
 export function shrinkInstance(k: SlabArena, inst: CacheCopy): number {
   let freed = 0;
   for (let cpu = 0; cpu < inst.cpuSlab.length; cpu++) {
     const s = inst.cpuSlab[cpu];
-    if (s < 0) continue;
-    inst.cpuSlab[cpu] = -1;
-    if (k.slabInuse[s] === 0) {
-      discardSlab(k, inst, s);
-      freed++;
-    } else if (k.slabInuse[s] < inst.root.geometry.objectsPerSlab) addPartial(k, inst, s);
-    else k.slabState[s] = SLAB_FULL;
+    if (s >= 0) {
+      inst.cpuSlab[cpu] = -1;
+      if (k.slabInuse[s] === 0) {
+        discardSlab(k, inst, s);
+        freed++;
+      } else if (k.slabInuse[s] < inst.root.geometry.objectsPerSlab) addPartial(k, inst, s);
+      else k.slabState[s] = SLAB_FULL;
+    }
+    if (inst.cpuPartialHead[cpu] >= 0) freed += unfreezePartials(k, inst, cpu);
   }
   for (let s = inst.partialHead; s >= 0; ) {
     const next = k.slabNext[s];

@@ -100,6 +100,27 @@ export function minPartialFor(size: number): number {
   return Math.min(MAX_PARTIAL, Math.max(MIN_PARTIAL, v));
 }
 
+/**
+ * The per-CPU partial list's bound (CONFIG_SLUB_CPU_PARTIAL, docs/DOMAIN.md §5.3), by era:
+ * - `objects` (3.2–5.15): `s->cpu_partial` objects — mm/slub.c:set_cpu_partial (kmem_cache_open
+ *   before 4.x) gives 2 for `size ≥ PAGE_SIZE`, 6 for ≥ 1024, 13 for ≥ 256, else 30;
+ * - `slabs` (5.16+): `s->cpu_partial_slabs` — set_cpu_partial's 6 / 24 / 52 / 120 objects (23e98ad1ce89
+ *   "mm/slub: increase default cpu partial list sizes") turned into slabs by slub_set_cpu_partial,
+ *   `DIV_ROUND_UP(nr_objects * 2, oo_objects(s->oo))` (b47291ef02b0 "mm, slub: change percpu partial
+ *   accounting from objects to pages": "we assume that the slabs will be half-full").
+ * E.g. 192-byte objects, 21 a slab: 30 objects (≤ 5.15), ⌈240 / 21⌉ = 12 slabs (5.16+).
+ */
+export function cpuPartialLimit(sizeBytes: number, objectsPerSlab: number, mode: "objects" | "slabs"): number {
+  if (mode === "objects") {
+    if (sizeBytes >= PAGE_SIZE) return 2;
+    if (sizeBytes >= 1024) return 6;
+    if (sizeBytes >= 256) return 13;
+    return 30;
+  }
+  const nrObjects = sizeBytes >= PAGE_SIZE ? 6 : sizeBytes >= 1024 ? 24 : sizeBytes >= 256 ? 52 : 120;
+  return Math.ceil((nrObjects * 2) / Math.max(1, objectsPerSlab));
+}
+
 /** Full geometry of a cache, as `/proc/slabinfo` would show it. */
 export function computeGeometry(g: GeometryInput): Geometry {
   const align = calculateAlignment(g.hwcacheAlign ?? false, g.alignBytes ?? 8, g.objectSizeBytes);

@@ -26,7 +26,9 @@ export { RCU_GRACE_PERIOD_MS } from "./rcu.js";
  * | objctx.ts | allocation contexts (objcg, pid) per object, objcgs | mm/memcontrol.c (obj_cgroup) |
  * | alloc.ts | allocation path | mm/slub.c slab_alloc_node, ___slab_alloc |
  * | pages.ts | a slab's pages to/from the page allocator | mm/slub.c allocate_slab, __free_slab |
- * | free.ts | free path, partial lists, discard, shrink | mm/slub.c __slab_free, discard_slab, __kmem_cache_shrink |
+ * | free.ts | free path, shrink | mm/slub.c __slab_free, __kmem_cache_shrink |
+ * | node-partial.ts | node partial list, discard | mm/slub.c add_partial, remove_partial, discard_slab |
+ * | cpu-partial.ts | per-CPU partial lists | mm/slub.c put_cpu_partial, unfreeze_partials, get_partial_node |
  * | rcu.ts | SLAB_TYPESAFE_BY_RCU slab frees | mm/slub.c free_slab → call_rcu, rcu_barrier |
  * | slab-common.ts | cache create/copy/destroy | mm/slab_common.c |
  * | list-lru.ts | list_lru and owner lists, reparenting | mm/list_lru.c |

@@ -3,6 +3,7 @@ import { assert } from "../errors.js";
 import type { SlabArena } from "./arena.js";
 import { CacheCopy, KmemCache } from "./cache.js";
 import { shrinkInstance } from "./free.js";
+import { cpuPartialLimit } from "./geometry.js";
 import { rcuBarrier } from "./rcu.js";
 
 // A cache's life (mm/slab_common.c): `kmem_cache_create`, the per-cgroup copies of the eras that
@@ -32,6 +33,8 @@ export function newCopy(
   state: CacheCopy["state"],
 ): CacheCopy {
   const inst = new CacheCopy(k.instances.length, cache, memcg, displayName, k.sim.config.cpuCount, state);
+  const g = cache.geometry;
+  inst.cpuPartialLimit = cpuPartialLimit(g.sizeBytes, g.objectsPerSlab, k.sim.era.cpuPartial);
   k.instances.push(inst);
   if (memcg !== null) {
     cache.children.set(memcg.id, inst);
