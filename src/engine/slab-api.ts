@@ -8,6 +8,7 @@ import type { ChargeCtx } from "./kernel.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 import type { Sim } from "./sim.js";
 import type { KmemCache } from "./slab/cache.js";
+import { type DeferredPick, shuffleStep } from "./slab/select.js";
 import { computeGeometry, MAX_OBJECT_SIZE_BYTES } from "./slab/geometry.js";
 import type { Task } from "./tasks.js";
 import { liveTask, taskAt } from "./task-lifecycle.js";
@@ -229,13 +230,16 @@ function chargedPagesNow(cg: Cgroup): number {
 
 export function freeObjects(sim: Sim, cmd: C.FreeObjectsCmd): C.FreeResult {
   const run = beginFreeObjects(sim, cmd);
-  stepFreeObjects(sim, run, run.slots.length);
+  while (!stepFreeObjects(sim, run, Number.MAX_SAFE_INTEGER));
   return endFreeObjects(sim, run);
 }
 
 /** A `freeObjects` command under way (beginFreeObjects → stepFreeObjects … → endFreeObjects). */
 export interface FreeObjectsRun {
-  readonly slots: ArrayLike<number>;
+  /** The objects to free (empty until a random pick's shuffle is done). */
+  slots: ArrayLike<number>;
+  /** A random pick whose shuffle runs in the first steps (select.ts `shuffleStep`), else null. */
+  pick: DeferredPick | null;
   readonly missing: number;
   /** The CPU every free is made on (the command's `cpu`), or -1: each object's task's CPU. */
   readonly onCpu: number;
@@ -265,6 +269,8 @@ export function beginFreeObjects(sim: Sim, cmd: C.FreeObjectsCmd): FreeObjectsRu
   let missing = 0;
   let lastPid = -1;
   let cpu = 0;
+  // a random pick's shuffle is left to the steps: a large one runs in parts too
+  const defer: { pick: DeferredPick | null } = { pick: null };
   if (cmd.objectIds !== undefined) {
     if (
       cmd.cache !== undefined ||
@@ -296,7 +302,7 @@ export function beginFreeObjects(sim: Sim, cmd: C.FreeObjectsCmd): FreeObjectsRu
       const t = liveTask(sim, cmd.pid);
       lastPid = cmd.pid;
       cpu = t.cpu;
-      slots = sim.slab.selectSlotsOfTask(cache, cmd.pid, cmd.count, cmd.order ?? "newest", sim.prng);
+      slots = sim.slab.selectSlotsOfTask(cache, cmd.pid, cmd.count, cmd.order ?? "newest", sim.prng, defer);
     } else {
       const s = cache.ownerLists.get(lookupCgroup(sim, cmd.cgroup!, true).id);
       slots = sim.slab.selectSlots(
@@ -306,12 +312,14 @@ export function beginFreeObjects(sim: Sim, cmd: C.FreeObjectsCmd): FreeObjectsRu
         cmd.order ?? "newest",
         sim.prng,
         true,
+        defer,
       );
     }
-    missing = cmd.count - slots.length;
+    missing = cmd.count - (defer.pick !== null ? defer.pick.count : slots.length);
   }
   return {
     slots,
+    pick: defer.pick,
     missing,
     onCpu: cmd.cpu ?? -1,
     keyBefore: totalKernelPages(sim),
@@ -325,6 +333,15 @@ export function beginFreeObjects(sim: Sim, cmd: C.FreeObjectsCmd): FreeObjectsRu
 
 /** Frees up to `max` more of `run`'s objects; returns whether all are freed. */
 export function stepFreeObjects(sim: Sim, run: FreeObjectsRun, max: number): boolean {
+  const pick = run.pick;
+  if (pick !== null) {
+    // the random pick's swaps first, with the PRNG draws of one call in their order; nothing is
+    // freed before they are all done (a free may draw from the PRNG too)
+    if (!shuffleStep(pick, max, sim.prng)) return false;
+    run.slots = pick.pool.subarray(0, pick.count);
+    run.pick = null;
+    return run.slots.length === 0;
+  }
   const { slots } = run;
   const end = Math.min(slots.length, run.done + max);
   let freedSlabs = 0;

@@ -8,7 +8,7 @@ import { endFreeRun, freeInRun, shrinkInstance } from "./free.js";
 import { cgroupReleased, spliceLists } from "./list-lru.js";
 import { moveObjcgs, newObjcg, taskExited } from "./objctx.js";
 import { completeRcuFrees } from "./rcu.js";
-import { listsOfTask, ownedCount, selectSlots, selectSlotsOfTask } from "./select.js";
+import { type DeferredPick, listsOfTask, ownedCount, selectSlots, selectSlotsOfTask } from "./select.js";
 import { shrinkSlab } from "./shrinker.js";
 import { createCache, destroyCopy, newCopy, removeCache } from "./slab-common.js";
 
@@ -151,8 +151,9 @@ export class SlabSystem extends SlabArena {
     count: number,
     order: string,
     prng: Prng | null,
+    defer?: { pick: DeferredPick | null },
   ): Int32Array {
-    return selectSlotsOfTask(this, cache, pid, count, order, prng);
+    return selectSlotsOfTask(this, cache, pid, count, order, prng, defer);
   }
 
   listsOfTask(cache: KmemCache, pid: number): number[] {
@@ -166,7 +167,8 @@ export class SlabSystem extends SlabArena {
     order: string,
     prng: Prng | null,
     scratch = false,
+    defer?: { pick: DeferredPick | null },
   ): Int32Array {
-    return selectSlots(this, lists, pid, count, order, prng, scratch);
+    return selectSlots(this, lists, pid, count, order, prng, scratch, defer);
   }
 }

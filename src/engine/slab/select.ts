@@ -30,6 +30,7 @@ export function selectSlotsOfTask(
   count: number,
   order: string,
   prng: Prng | null,
+  defer?: { pick: DeferredPick | null },
 ): Int32Array {
   const ctxs = ctxsOfPid(k, pid);
   if (ctxs === undefined) return new Int32Array(0);
@@ -37,7 +38,7 @@ export function selectSlotsOfTask(
   let only = -1;
   for (const c of ctxs) {
     if (CTX_STRIDE * c >= ci.length || ci[CTX_STRIDE * c + CTX_COUNT] === 0) continue;
-    if (only >= 0) return selectSlots(k, listsOfTask(k, cache, pid), pid, count, order, prng, true);
+    if (only >= 0) return selectSlots(k, listsOfTask(k, cache, pid), pid, count, order, prng, true, defer);
     only = c;
   }
   if (only < 0) return new Int32Array(0);
@@ -48,7 +49,7 @@ export function selectSlotsOfTask(
     const pool = new Int32Array(have);
     const next = k.owned.next;
     for (let x = ci[cx + CTX_OLDEST], n = 0; n < have; x = next[x]) if (octx[x] === only) pool[n++] = x;
-    return pickFromPool(pool, have, count, order, prng);
+    return pickFromPool(pool, have, count, order, prng, defer);
   }
   const want = Math.min(count, have);
   if (k.pickScratch.length < want) k.pickScratch = new Int32Array(Math.max(want, 2 * k.pickScratch.length));
@@ -101,13 +102,45 @@ export function listsOfTask(k: SlabArena, cache: KmemCache, pid: number): number
   return out;
 }
 
-/** `every-other` or `random` (seeded Fisher-Yates) picks of up to `count` of `pool[0..n)`, in allocation order. */
+/**
+ * A random pick whose shuffle is still to run (a free command in parts, slab-api.ts): the
+ * gathered pool and how many of it are picked. `shuffleStep` runs the swaps a part at a time, the
+ * same PRNG draws in the same order as `pickFromPool`; then `pool.subarray(0, count)` is the pick.
+ */
+export interface DeferredPick {
+  readonly pool: Int32Array;
+  readonly count: number;
+  /** Swaps done so far. */
+  done: number;
+}
+
+/** Up to `max` more swaps of `d`'s partial Fisher–Yates shuffle; true once all `count` are done. */
+export function shuffleStep(d: DeferredPick, max: number, prng: Prng): boolean {
+  const p = d.pool;
+  const n = p.length;
+  const end = Math.min(d.count, d.done + max);
+  for (let i = d.done; i < end; i++) {
+    const j = i + prng.below(n - i);
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  d.done = end;
+  return end === d.count;
+}
+
+/**
+ * `every-other` or `random` (seeded Fisher-Yates) picks of up to `count` of `pool[0..n)`, in allocation
+ * order. With `defer` given, a random pick's shuffle is left to `shuffleStep` (`defer.pick` set,
+ * an empty array returned).
+ */
 function pickFromPool(
   pool: Int32Array,
   n: number,
   count: number,
   order: string,
   prng: Prng | null,
+  defer?: { pick: DeferredPick | null },
 ): Int32Array {
   if (order === "every-other") {
     const k = Math.min(count, (n + 1) >> 1);
@@ -117,6 +150,10 @@ function pickFromPool(
   }
   const p = pool.subarray(0, n);
   const k = Math.min(count, n);
+  if (defer !== undefined) {
+    defer.pick = { pool: p, count: k, done: 0 };
+    return new Int32Array(0);
+  }
   for (let i = 0; i < k; i++) {
     const j = i + prng!.below(n - i);
     const t = p[i];
@@ -141,6 +178,7 @@ export function selectSlots(
   order: string,
   prng: Prng | null,
   scratch = false,
+  defer?: { pick: DeferredPick | null },
 ): Int32Array {
   const next = k.owned.next;
   const prev = k.owned.prev;
@@ -154,7 +192,7 @@ export function selectSlots(
     let n = 0;
     for (const s of lists)
       for (let x = next[s]; x !== s; x = next[x]) if (pid < 0 || cpid[octx[x]] === pid) pool[n++] = x;
-    return pickFromPool(pool, n, count, order, prng);
+    return pickFromPool(pool, n, count, order, prng, defer);
   }
   // `scratch`: the caller consumes the picks before the next selection (a free command), so
   // one reused buffer serves instead of a fresh ArrayBuffer per command
