@@ -86,6 +86,15 @@ export interface Era {
    *   slub_set_cpu_partial: DIV_ROUND_UP(nr_objects × 2, oo_objects(s->oo)) slabs).
    */
   readonly cpuPartial: "objects" | "slabs";
+  /**
+   * When an emptied slab is discarded rather than kept on the node's partial list (mm/slub.c
+   * `__slab_free`, `unfreeze_partials`, `deactivate_slab`): `above` — only when the node already
+   * holds more than `min_partial` (`n->nr_partial > s->min_partial`, so a `min_partial` of 0 still
+   * keeps one slab); `atLeast` — when it holds `min_partial` or more (`>=`, Joonsoo Kim, "slub: fix
+   * off by one in number of slab tests", posted to linux-mm 2014-06-24, merged for 3.17, written
+   * for the kmemcg destroy path, which sets `min_partial` 0).
+   */
+  readonly emptySlabDiscard: "above" | "atLeast";
   /** New anon pages start on the inactive list (5.9+ lru_cache_add_inactive_or_unevictable). */
   readonly anonStartsInactive: boolean;
   /**

@@ -21,6 +21,7 @@ export const RFC_2012_ERA: Era = {
   cgroupEventsFrozen: false,
   slabinfoAggregatesCopies: false,
   cpuPartial: "objects",
+  emptySlabDiscard: "above", // nr_partial > min_partial (the off-by-one fix is 3.17)
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: true,

@@ -20,6 +20,7 @@ export const V3_8_ERA: Era = {
   cgroupEventsFrozen: false,
   slabinfoAggregatesCopies: true,
   cpuPartial: "objects",
+  emptySlabDiscard: "above", // nr_partial > min_partial (the off-by-one fix is 3.17)
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

@@ -23,6 +23,7 @@ export const V4_5_ERA: Era = {
   cgroupEventsFrozen: false,
   slabinfoAggregatesCopies: true,
   cpuPartial: "objects",
+  emptySlabDiscard: "atLeast", // nr_partial >= min_partial (3.17+)
   anonStartsInactive: false,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

@@ -29,6 +29,7 @@ export const V5_9_ERA: Era = {
   cgroupEventsFrozen: true,
   slabinfoAggregatesCopies: true,
   cpuPartial: "objects",
+  emptySlabDiscard: "atLeast", // nr_partial >= min_partial (3.17+)
   anonStartsInactive: true,
   moveChargeRemoved: false,
   cachesNeedRegistration: false,

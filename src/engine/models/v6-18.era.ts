@@ -54,6 +54,7 @@ export const V6_18_ERA: Era = {
   cgroupEventsFrozen: true,
   slabinfoAggregatesCopies: true,
   cpuPartial: "slabs",
+  emptySlabDiscard: "atLeast", // nr_partial >= min_partial (3.17+)
   anonStartsInactive: true,
   moveChargeRemoved: true,
   cachesNeedRegistration: false,

@@ -33,7 +33,7 @@ export interface SlabHost {
   readonly config: Pick<InstanceConfig, "cpuCount">;
   readonly model: AccountingModel;
   /** The era's SLUB per-CPU partial rule (objects ≤ 5.15, slabs 5.16+). */
-  readonly era: Pick<Era, "cpuPartial">;
+  readonly era: Pick<Era, "cpuPartial" | "emptySlabDiscard">;
   readonly events: EventLog;
   readonly root: Cgroup;
   /** The façade over this arena (the same object), as the model's hooks are given it. */

@@ -1,6 +1,6 @@
 import { SLAB_CPU_PARTIAL, type SlabArena } from "./arena.js";
 import type { CacheCopy } from "./cache.js";
-import { addPartial, discardSlab, removePartial } from "./node-partial.js";
+import { addPartial, discardSlab, nodeHasEnoughPartials, removePartial } from "./node-partial.js";
 
 // SLUB's per-CPU partial lists (CONFIG_SLUB_CPU_PARTIAL, 3.2+ 49e2258586b4 "slub: per cpu cache
 // for partial pages"; docs/DOMAIN.md §5.3). A slab that a free turns from full to partial is parked
@@ -68,7 +68,7 @@ export function unfreezePartials(k: SlabArena, inst: CacheCopy, cpu: number): nu
     inst.nrCpuPartial--;
     k.slabNext[s] = -1;
     k.slabState[s] = 0;
-    if (k.slabInuse[s] === 0 && inst.nrPartial >= inst.minPartial) {
+    if (k.slabInuse[s] === 0 && nodeHasEnoughPartials(k, inst)) {
       discardSlab(k, inst, s);
       freed++;
     } else addPartial(k, inst, s);

@@ -3,7 +3,7 @@ import { GEN_MASK, SLAB_CPU, SLAB_CPU_PARTIAL, SLAB_FULL, SLAB_PARTIAL } from ".
 import { type CacheCopy, CTX_COUNT, CTX_NEWEST, CTX_OLDEST, CTX_STRIDE } from "./cache.js";
 import { putCpuPartial, unfreezePartials } from "./cpu-partial.js";
 import { lruListOf, ownedListOf } from "./list-lru.js";
-import { addPartial, discardSlab, removePartial } from "./node-partial.js";
+import { addPartial, discardSlab, nodeHasEnoughPartials, removePartial } from "./node-partial.js";
 import { moveCtxEnds, recycleCtx } from "./objctx.js";
 
 // SLUB's free path (mm/slub.c, docs/DOMAIN.md §5.3): `kmem_cache_free` → `__slab_free` (a full slab goes
@@ -83,7 +83,7 @@ export function freeInRun(k: SlabArena, slot: number, cpu: number): number {
       // `__slab_free`: a full slab (`!prior`), not frozen, goes to the freeing CPU's partial
       // list — `new.frozen = 1` then put_cpu_partial(s, slab, 1) (≤ 6.7; 6.8+ without freezing)
       freed = putCpuPartial(k, inst, s, cpu, true);
-    } else if (k.slabInuse[s] === 0 && inst.nrPartial >= inst.minPartial) {
+    } else if (k.slabInuse[s] === 0 && nodeHasEnoughPartials(k, inst)) {
       if (state === SLAB_PARTIAL) removePartial(k, inst, s);
       discardSlab(k, inst, s);
       freed = 1;

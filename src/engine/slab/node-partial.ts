@@ -8,6 +8,17 @@ import { callRcuFreeSlab } from "./rcu.js";
 // `discard_slab` (mm/slub.c), shared by the free path (free.ts), the per-CPU partial lists
 // (cpu-partial.ts) and the allocation path (alloc.ts).
 
+/**
+ * Whether the node holds enough partial slabs for an emptied one to be discarded rather than kept
+ * (`__slab_free`, `unfreeze_partials`): `n->nr_partial > s->min_partial` before 3.17,
+ * `>= s->min_partial` from it (Era.emptySlabDiscard).
+ */
+export function nodeHasEnoughPartials(k: SlabArena, inst: CacheCopy): boolean {
+  return k.sim.era.emptySlabDiscard === "above"
+    ? inst.nrPartial > inst.minPartial
+    : inst.nrPartial >= inst.minPartial;
+}
+
 /** `add_partial` (at the tail). */
 export function addPartial(k: SlabArena, inst: CacheCopy, s: number): void {
   k.slabState[s] = SLAB_PARTIAL;
