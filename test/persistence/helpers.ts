@@ -7,7 +7,7 @@ import { Registry } from "../../src/registry.js";
 /** A fresh temp data directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "memcg-sim-persist-"));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }) };
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }) };
 }
 
 /** A Registry with a Persistence started on `dataDir` (restore + attach), as src/main.ts does. */

@@ -53,7 +53,7 @@ describe("a full data file over REST", () => {
       expect(server.persistence.stats().pendingOpCount).toBe(0);
     } finally {
       await server.close();
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
   });
 });

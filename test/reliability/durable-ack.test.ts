@@ -61,7 +61,7 @@ describe("acknowledged ⇒ durable, with group commits (REST)", () => {
       });
     } finally {
       db.close();
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
   });
 });

@@ -89,7 +89,7 @@ describe("a failed instance kept by --recover=skip", () => {
         await b.close();
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
   });
 });
