@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { parseServerConfig } from "../../src/server-config.js";
 import { startServer } from "../../src/server.js";
+import { parseServerConfig } from "../../src/server-config.js";
 
 // Issue "Durable and bounded" §3 over the wire: a write the disk refuses answers 507 with the problem
 // code INSUFFICIENT_STORAGE and changes nothing a read can see; reads keep working throughout.
@@ -53,7 +54,7 @@ describe("a full data file over REST", () => {
       expect(server.persistence.stats().pendingOpCount).toBe(0);
     } finally {
       await server.close();
-      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+      await rm(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     }
   });
 });

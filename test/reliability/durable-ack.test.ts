@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { DB_FILE } from "../../src/persistence/index.js";
-import { parseServerConfig } from "../../src/server-config.js";
 import { startServer } from "../../src/server.js";
+import { parseServerConfig } from "../../src/server-config.js";
 
 // Issue "Reliability": the journal is written before the answer is sent, with group commits. A
 // mutation's answer waits for the commit that holds it (persistence.durable()), and the requests
@@ -61,7 +62,7 @@ describe("acknowledged ⇒ durable, with group commits (REST)", () => {
       });
     } finally {
       db.close();
-      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+      await rm(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     }
   });
 });

@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { DB_FILE } from "../../src/persistence/index.js";
-import { parseServerConfig } from "../../src/server-config.js";
 import { startServer } from "../../src/server.js";
+import { parseServerConfig } from "../../src/server-config.js";
 import { plain, startTestServer } from "../grpc/helpers.js";
 
 // Issue "Durable and bounded" §2 over the wire: an instance whose rows failed the integrity check
@@ -89,7 +90,7 @@ describe("a failed instance kept by --recover=skip", () => {
         await b.close();
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+      await rm(dir, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     }
   });
 });
