@@ -117,7 +117,7 @@ export const writeFileBody = z
 export const allocKernelPagesBody = z
   .object({
     pid,
-    kind: z.enum(["kernelStack", "kmallocLarge", "other"]),
+    kind: z.enum(["kernelStack", "kmallocLarge", "pageTable", "other"]),
     order: int.min(0).max(10).optional(),
     gfp: gfp.optional(),
   })

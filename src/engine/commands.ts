@@ -120,7 +120,7 @@ export interface AdvanceClockCmd {
 export interface AllocKernelPagesCmd {
   op: "allocKernelPages";
   pid: number;
-  kind: "kernelStack" | "kmallocLarge" | "other";
+  kind: "kernelStack" | "kmallocLarge" | "pageTable" | "other";
   order?: number;
   gfp?: string;
 }

@@ -7,10 +7,10 @@ import type { Sim } from "./sim.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 
 /** What a whole-page kernel allocation is: the kinds whose accounting differs between eras. */
-export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "other"] as const;
+export const KERNEL_PAGE_KINDS = ["kernelStack", "kmallocLarge", "pageTable", "other"] as const;
 export type KernelPageKind = (typeof KERNEL_PAGE_KINDS)[number];
-/** The kinds the engine allocates by itself besides the API's: a task's user page tables (page-alloc.ts). */
-type AnyKernelPageKind = KernelPageKind | "pageTable";
+/** The kinds, the page tables the engine allocates for a task's user pages itself included (page-alloc.ts). */
+type AnyKernelPageKind = KernelPageKind;
 
 /**
  * `THREAD_SIZE_ORDER` on x86_64 without KASAN (arch/x86/include/asm/page_64_types.h, 3.15+:

@@ -210,6 +210,19 @@ export class AccountedCacheScan {
   }
 }
 
+/**
+ * Whether an ACCOUNT page allocation's gfp is the page tables' (x86_64, 6.x): `GFP_PGTABLE_USER`
+ * = GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT (include/asm-generic/pgalloc.h), and
+ * `pagetable_alloc` adds __GFP_COMP (include/linux/mm.h) — traced as
+ * `GFP_KERNEL_ACCOUNT|__GFP_ZERO|__GFP_COMP` for pte, pmd, pud pages and the order-1 pgd. The
+ * eras that did not charge page tables (before 4.8, 3e79ec7ddcb2) then do not charge them. A
+ * zeroed GFP_KERNEL_ACCOUNT large kmalloc prints the same flags; the kmalloc line that follows
+ * its pages tells it apart (Replayer.largeAlloc).
+ */
+export function isPageTableGfp(gfp: string): boolean {
+  return gfp === "GFP_KERNEL_ACCOUNT|__GFP_ZERO|__GFP_COMP" || gfp === "GFP_KERNEL_ACCOUNT|__GFP_ZERO";
+}
+
 /** The cgroup whose allocations stand for the other cgroups on a CPU (foreignStockSwitch). */
 export const FOREIGN_CGROUP = "/memcg-sim-replay-other";
 const FOREIGN_CACHE = "memcg-sim-replay-other";
@@ -258,7 +271,14 @@ export class Replayer {
   private fMs = 0;
   private fCpu = 0;
   /** Last accounted page allocation per pid (a large kmalloc's pages show as one just before it). */
-  private lastPage: { pid: number; order: number; id: number; lineNo: number } | null = null;
+  private lastPage: {
+    pid: number;
+    order: number;
+    id: number;
+    lineNo: number;
+    pfn: string;
+    pageTable: boolean;
+  } | null = null;
 
   /** The fast entries of the target, if it has them. */
   private readonly fastAlloc: ReplayTarget["allocObjects"];
@@ -641,12 +661,19 @@ export class Replayer {
     }
     const order = orderOf(ev.bytesAlloc);
     const lp = this.lastPage;
+    let pfn: string | null = null;
     if (lp !== null && lp.pid === pid && lp.order === order && lp.lineNo === lineNo - 1) {
-      // the same pages, already charged from their mm_page_alloc line just before
-      this.largeKmalloc.set(ptrText(ev), lp.id);
       this.lastPage = null;
-      this.counts.used++;
-      return;
+      if (!lp.pageTable) {
+        // the same pages, already charged from their mm_page_alloc line just before
+        this.largeKmalloc.set(ptrText(ev), lp.id);
+        this.counts.used++;
+        return;
+      }
+      // a zeroed GFP_KERNEL_ACCOUNT large kmalloc prints the page-table flags: its pages were
+      // taken for page tables on their line; they are a large kmalloc's, charged as one below
+      pfn = lp.pfn;
+      this.freePage(lp.id);
     }
     this.advance(ms);
     const r = this.target.exec({
@@ -666,6 +693,11 @@ export class Replayer {
         this.notes.pointerReusedWithoutFree = (this.notes.pointerReusedWithoutFree ?? 0) + 1;
       }
       this.largeKmalloc.set(ptr, r.pageId);
+      if (pfn !== null) {
+        // its mm_page_free names the pfn, its kfree the pointer: either frees it
+        this.pages.set(pfn, r.pageId);
+        this.pagePfn.set(r.pageId, pfn);
+      }
       this.counts.used++;
     } else this.skip("allocFailed");
     this.noteKills(r.oomKilledPids, lineNo);
@@ -686,10 +718,11 @@ export class Replayer {
       return;
     }
     this.advance(ms);
+    const pageTable = isPageTableGfp(ev.gfp);
     const r = this.target.exec({
       op: "allocKernelPages",
       pid,
-      kind: "other",
+      kind: pageTable ? "pageTable" : "other",
       order: ev.order,
       gfp: "GFP_KERNEL_ACCOUNT",
     }) as AllocResult & {
@@ -700,7 +733,7 @@ export class Replayer {
       if (old !== undefined) this.freePage(old);
       this.pages.set(ev.pfn, r.pageId);
       this.pagePfn.set(r.pageId, ev.pfn);
-      this.lastPage = { pid, order: ev.order, id: r.pageId, lineNo };
+      this.lastPage = { pid, order: ev.order, id: r.pageId, lineNo, pfn: ev.pfn, pageTable };
       this.counts.used++;
     } else this.skip("allocFailed");
     this.noteKills(r.oomKilledPids, lineNo);
