@@ -12,7 +12,7 @@ import { type Command, EngineError, fail, type Op, OPS } from "../engine/index.j
 import { replayRpc } from "./replay.js";
 import type { Metrics } from "../metrics/index.js";
 import { limitExceeded, type Registry } from "../registry.js";
-import { LONG_COMMAND_OBJECTS, Service, stringifyExact, type Transfer } from "../service/index.js";
+import { Service, stringifyExact, type Transfer } from "../service/index.js";
 import { SweepService, type SweepStatus } from "../sweep/service.js";
 import { DEFAULT_COMPARE_REQUEST_LIMITS } from "../compare/rest.js";
 import { toGrpcError } from "./errors.js";
@@ -104,19 +104,26 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       : null;
   const sweeps = opts.sweeps ?? (ownSweeps as SweepService);
 
-  const unary =
-    (method: string, fn: (req: ProtoObject) => unknown, mutates = false): Unary =>
-    (call, callback) => {
-      const t0 = performance.now();
-      const fail = (err: unknown) => {
+  /** The two ways a call of `method` ends, each observed in the metrics with the call's duration. */
+  const replies = (method: string, callback: grpc.sendUnaryData<unknown>) => {
+    const t0 = performance.now();
+    return {
+      ok: (response: unknown) => {
+        metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
+        callback(null, response);
+      },
+      fail: (err: unknown) => {
         const e = toGrpcError(err, logger, method);
         metrics?.observeGrpc(method, e.code, (performance.now() - t0) / 1000);
         callback(e);
-      };
-      const ok = (response: unknown) => {
-        metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
-        callback(null, response);
-      };
+      },
+    };
+  };
+
+  const unary =
+    (method: string, fn: (req: ProtoObject) => unknown, mutates = false): Unary =>
+    (call, callback) => {
+      const { ok, fail } = replies(method, callback);
       // the instance the call names: it runs in that instance's order (src/service/queue.ts)
       const instance = instanceOf(call.request);
       if (mutates) {
@@ -145,41 +152,21 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const mutation = (method: string, fn: (req: ProtoObject) => unknown) => unary(method, fn, true);
 
   const str = (v: unknown) => (typeof v === "string" ? v : "");
-  const commandRpc = (op: Op): Unary => {
-    const method = RPC_OF_OP[op];
-    const whole = mutation(method, (r) =>
-      responseOf(op, registry.execute(str(r.instance), commandOf(op, r))),
-    );
-    if (op !== "allocObjects" && op !== "freeObjects") return whole;
-    // a large allocObjects or freeObjects runs in parts, the event loop turning between them (Service.execute)
-    return (call, callback) => {
-      const req = call.request as { count?: unknown; objectIds?: unknown } | null;
-      // (an unset count decodes as 0: a free by objectIds counts its ids)
-      const n = Math.max(
-        typeof req?.count === "number" ? req.count : 0,
-        Array.isArray(req?.objectIds) ? req.objectIds.length : 0,
-      );
-      if (n <= LONG_COMMAND_OBJECTS) return whole(call, callback);
-      const t0 = performance.now();
+  // one command, as REST's command routes run it (Service.execute: the instance's order, a large
+  // allocation or free in parts, answered once durable)
+  const commandRpc =
+    (op: Op): Unary =>
+    (call, callback) => {
+      const { ok, fail } = replies(RPC_OF_OP[op], callback);
       let command: Command;
       try {
         command = commandOf(op, requestOf(call.request));
-      } catch {
-        return whole(call, callback); // refused there, as every invalid request
+      } catch (err) {
+        fail(err);
+        return;
       }
-      service.execute(str(call.request.instance), command).then(
-        (r) => {
-          metrics?.observeGrpc(method, grpc.status.OK, (performance.now() - t0) / 1000);
-          callback(null, responseOf(op, r));
-        },
-        (err: unknown) => {
-          const e = toGrpcError(err, logger, method);
-          metrics?.observeGrpc(method, e.code, (performance.now() - t0) / 1000);
-          callback(e);
-        },
-      );
+      service.execute(str(call.request.instance), command).then((r) => ok(responseOf(op, r)), fail);
     };
-  };
 
   // POST /v1/compare's twin: the same handler and limits; the call's cancellation aborts the run
   const compare: Unary = (call, callback) => {

@@ -2,5 +2,5 @@
 export { type ApiAuth, authOf, tokenMatcher } from "./auth.js";
 export { EventFollower, type FollowEnd, type FollowSink } from "./follower.js";
 export { EXACT_INTEGER_DESCRIPTION, stringifyExact } from "./json.js";
-export { COMMAND_STEP_OBJECTS, LONG_COMMAND_OBJECTS, Service, type ServiceOptions } from "./service.js";
+export { Service, type ServiceOptions } from "./service.js";
 export type { Transfer } from "./transfer.js";
