@@ -12,16 +12,12 @@
  * compaction on that is an integrity error, the rows before the base being gone). Prints one row
  * per N and mode.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseCommand } from "../src/commands/schemas.js";
-import type { Command } from "../src/engine/commands.js";
 import Database from "better-sqlite3";
-import { DB_FILE, Persistence } from "../src/persistence/index.js";
-import { Registry } from "../src/registry.js";
-import { setupCommands } from "../test/persistence/workload.js";
+import { DB_FILE } from "../src/persistence/index.js";
+import { buildJournal, kill, startServerOn, untilReady } from "./journal-fixture.js";
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -30,40 +26,6 @@ const arg = (name: string) => {
 const sizes = (arg("--sizes") ?? "10000,1000000,10000000").split(",").map(Number);
 const modes = { on: [true], off: [false], both: [true, false] }[arg("--compact") ?? "both"];
 if (modes === undefined) throw new Error("--compact must be on, off or both");
-
-/** Cheap commands (an object allocated and freed, a clock tick), the journal's worst case per byte of state. */
-function command(i: number): Command {
-  return COMMANDS[i % COMMANDS.length];
-}
-const COMMANDS = [
-  parseCommand({ op: "allocObjects", cache: "kmalloc-256", pid: 200, count: 3 }),
-  parseCommand({ op: "freeObjects", cache: "kmalloc-256", pid: 200, count: 1 }),
-  parseCommand({ op: "allocObjects", cache: "dentry", pid: 201, count: 2 }),
-  parseCommand({ op: "freeObjects", cache: "dentry", pid: 201, count: 1 }),
-  parseCommand({ op: "advanceClock", ms: 1 }),
-];
-
-function build(dir: string, n: number, compact: boolean): { ms: number; liveObjects: number } {
-  const t0 = performance.now();
-  const registry = new Registry({ ...new Registry().limits, maxLiveObjects: 50_000_000 });
-  const p = new Persistence({ dataDir: dir, snapshotEveryCommands: 10_000, compact });
-  p.start(registry);
-  registry.create("bench", { model: "v6.18", cgroupVersion: 2 });
-  registry.executeBatch("bench", setupCommands(2), false);
-  p.flush();
-  const batch: Command[] = [];
-  for (let i = 0; i < n; i++) {
-    batch.push(command(i));
-    if (batch.length === 1000 || i === n - 1) {
-      registry.executeBatch("bench", batch.splice(0), false);
-      p.flush();
-    }
-  }
-  const liveObjects = registry.get("bench").instance.slab.liveObjects;
-  // a crash after the last commit: no final snapshot, so the rows after the newest state are replayed
-  (p as unknown as { store: { close(): void } }).store.close();
-  return { ms: performance.now() - t0, liveObjects };
-}
 
 /** The data file's bytes (after the crash's checkpoint), the state files' bytes, the journal rows. */
 function footprint(dir: string): { dbBytes: number; stateBytes: number; rows: number } {
@@ -77,41 +39,13 @@ function footprint(dir: string): { dbBytes: number; stateBytes: number; rows: nu
 }
 
 async function timeToReady(dir: string, compact: boolean): Promise<number> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
-      "dist/src/main.js",
-      "--data-dir",
-      dir,
-      "--http-port",
-      String(port),
-      "--grpc-port",
-      "0",
-      "--demo",
-      "0",
-      "--log-level",
-      "warn",
-      "--compact",
-      compact ? "on" : "off",
-    ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
+  const { child, port } = startServerOn(dir, compact);
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-        if (r.status === 200) return performance.now() - t0;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await untilReady(child, port);
+    return performance.now() - t0;
   } finally {
-    child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
+    await kill(child);
   }
 }
 
@@ -130,7 +64,7 @@ for (const n of sizes)
   for (const compact of modes) {
     const dir = mkdtempSync(join(tmpdir(), "memcg-sim-restart-"));
     try {
-      const b = build(dir, n, compact);
+      const b = buildJournal(dir, n, compact, "crash");
       const f = footprint(dir);
       const withState = await timeToReady(dir, compact);
       let replayAll = "—";

@@ -322,7 +322,7 @@ export class Registry {
   }
 
   /**
-   * A command of `name` run in parts (Simulation.begin: a large `allocObjects`), or null when the
+   * A command of `name` run in parts (Simulation.begin: `allocObjects`, `freeObjects`), or null when the
    * command runs whole (use `execute`). Refusals throw here, before anything changes. `finish`
    * answers as `execute` does and announces the command to the listeners (the journal) only then;
    * if the instance was replaced meanwhile (a refused journal commit rebuilt it from its durable

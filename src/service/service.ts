@@ -16,7 +16,7 @@ import type { Transfer } from "./transfer.js";
  * runs whole as before.
  */
 export const LONG_COMMAND_OBJECTS = 65_536;
-/** Objects per part of a long command: a slice's budget is checked after each part. */
+/** Objects per part of a long command: a slice's budget is checked before each part. */
 export const COMMAND_STEP_OBJECTS = 4_096;
 
 function isLong(command: Command): boolean {
@@ -136,8 +136,8 @@ export class Service {
   }
 
   /**
-   * A large `allocObjects` (more than LONG_COMMAND_OBJECTS objects) in parts: runs of
-   * COMMAND_STEP_OBJECTS objects while the slice's budget lasts, then the event loop's turn
+   * A large `allocObjects` or `freeObjects` (more than LONG_COMMAND_OBJECTS objects) in parts:
+   * runs of COMMAND_STEP_OBJECTS objects while the slice's budget lasts, then the event loop's turn
    * (Registry.begin, Simulation.begin). The instance is held in its order meanwhile (requests to it
    * wait, as during a batch); the command is journaled once, at its end, and answered once durable.
    */
