@@ -3,7 +3,7 @@ import type { Command } from "../../src/engine/commands.js";
 import { checkInvariants } from "../../src/engine/invariants.js";
 import { Simulation } from "../../src/engine/simulation.js";
 import { stateDigest } from "../../src/persistence/digest.js";
-import { randomCommands, setupCommands } from "../persistence/workload.js";
+import { lcg, MODEL_CASES, randomCommands, setupCommands } from "../persistence/workload.js";
 
 /**
  * A large allocObjects or freeObjects runs in parts on the server (Simulation.begin → step … → finish, with the
@@ -14,24 +14,7 @@ import { randomCommands, setupCommands } from "../persistence/workload.js";
  * digest after every command are the same, and the invariants hold after every part of an
  * allocation and after every command.
  */
-const CASES = [
-  { model: "rfc-2012", cgroupVersion: 1 },
-  { model: "v3.8", cgroupVersion: 1 },
-  { model: "v4.5", cgroupVersion: 1 },
-  { model: "v4.5", cgroupVersion: 2 },
-  { model: "v5.9", cgroupVersion: 1 },
-  { model: "v5.9", cgroupVersion: 2 },
-  { model: "v6.18", cgroupVersion: 1 },
-  { model: "v6.18", cgroupVersion: 2 },
-] as const;
-
-function lcg(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return Math.floor((s / 4294967296) * n);
-  };
-}
+const CASES = MODEL_CASES;
 
 function outcome(f: () => unknown): string {
   try {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach } from "vitest";
 import { Persistence, type PersistenceOptions, type RestoreReport } from "../../src/persistence/index.js";
 import { Registry } from "../../src/registry.js";
 
@@ -35,4 +36,20 @@ export function server(
   const persistence = new Persistence({ dataDir, ...opts });
   const report = persistence.start(registry);
   return { registry, persistence, report };
+}
+
+/**
+ * A maker of temp data directories for one test file: each `dir()` is a fresh one, removed after
+ * the test that made it (call at the file's top level).
+ */
+export function tempDirs(): () => string {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+  return () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
 }

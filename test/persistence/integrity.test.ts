@@ -1,10 +1,10 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACK_FILE } from "../../src/persistence/ack-marker.js";
 import { DB_FILE, stateDigest } from "../../src/persistence/index.js";
 import type { Registry } from "../../src/registry.js";
-import { server, tempDir } from "./helpers.js";
+import { server, tempDirs } from "./helpers.js";
 import { randomCommands, setupCommands } from "./workload.js";
 
 // Issue "Durable and bounded" §2: every journal row and instance row carries a checksum chained to
@@ -13,15 +13,7 @@ import { randomCommands, setupCommands } from "./workload.js";
 // instance gone without a word); now it is a start-up error naming the instance and the seq, and
 // `recover` decides.
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function dir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs();
 
 /**
  * Three instances with 600, 300 and 0 journaled commands; returns their digests. No state files

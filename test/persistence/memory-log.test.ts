@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Persistence } from "../../src/persistence/index.js";
 import { CommandLog } from "../../src/persistence/command-log.js";
+import { Persistence } from "../../src/persistence/index.js";
 import { Registry } from "../../src/registry.js";
 
 // Without a data directory export reads an in-memory log; a long-running server must not let it

@@ -1,23 +1,15 @@
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import type { InstanceConfigInput } from "../../src/engine/config.js";
 import { Simulation } from "../../src/engine/simulation.js";
 import { DB_FILE, dataDirFromEnv, Persistence, stateDigest } from "../../src/persistence/index.js";
 import { commandCrc } from "../../src/persistence/store.js";
 import { Registry } from "../../src/registry.js";
-import { server, tempDir } from "./helpers.js";
+import { server, tempDirs } from "./helpers.js";
 import { observe, randomCommands, setupCommands } from "./workload.js";
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  while (cleanups.length > 0) cleanups.pop()!();
-});
-function dir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs();
 
 const CONFIGS: [string, InstanceConfigInput, 1 | 2][] = [
   ["rfc-2012", { model: "rfc-2012", kmemIndependentAccounting: true, seed: 3 }, 1],

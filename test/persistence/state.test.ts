@@ -1,38 +1,21 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Command } from "../../src/engine/commands.js";
 import { Simulation } from "../../src/engine/simulation.js";
 import { captureState, restoreState } from "../../src/engine/snapshot.js";
 import { DB_FILE, stateDigest } from "../../src/persistence/index.js";
-import { server, tempDir } from "./helpers.js";
-import { randomCommands, setupCommands } from "./workload.js";
+import { server, tempDirs } from "./helpers.js";
+import { MODEL_CASES, randomCommands, setupCommands } from "./workload.js";
 
 // Issue "Durable and bounded" §1: restart used to replay every command since the instance's
 // creation (2.4–3 µs each, 64.7 s for 153 heavy ones). A snapshot now writes the simulation's
 // state (src/engine/snapshot.ts, src/persistence/state-file.ts) and restore starts from the newest
 // one that checks out, then applies only the journal rows after it.
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function dir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs();
 
-const CASES = [
-  { model: "rfc-2012", cgroupVersion: 1 },
-  { model: "v3.8", cgroupVersion: 1 },
-  { model: "v4.5", cgroupVersion: 1 },
-  { model: "v4.5", cgroupVersion: 2 },
-  { model: "v5.9", cgroupVersion: 1 },
-  { model: "v5.9", cgroupVersion: 2 },
-  { model: "v6.18", cgroupVersion: 1 },
-  { model: "v6.18", cgroupVersion: 2 },
-] as const;
+const CASES = MODEL_CASES;
 
 function answer(sim: Simulation, c: Command): string {
   try {

@@ -1,14 +1,26 @@
 import { parseCommand } from "../../src/commands/schemas.js";
-import type { Command } from "../../src/engine/commands.js";
 import { procMeminfo, procSlabinfo } from "../../src/engine/cgroupfs/proc.js";
+import type { Command } from "../../src/engine/commands.js";
 import type { Simulation } from "../../src/engine/simulation.js";
 import { stateDigest } from "../../src/persistence/digest.js";
 import type { Registry } from "../../src/registry.js";
 
 const MiB = 1024 * 1024;
 
+/** Every model with each cgroup version it has (rfc-2012 and v3.8 predate cgroup v2). */
+export const MODEL_CASES = [
+  { model: "rfc-2012", cgroupVersion: 1 },
+  { model: "v3.8", cgroupVersion: 1 },
+  { model: "v4.5", cgroupVersion: 1 },
+  { model: "v4.5", cgroupVersion: 2 },
+  { model: "v5.9", cgroupVersion: 1 },
+  { model: "v5.9", cgroupVersion: 2 },
+  { model: "v6.18", cgroupVersion: 1 },
+  { model: "v6.18", cgroupVersion: 2 },
+] as const;
+
 /** A small deterministic PRNG for the test workload (independent of the engine's). */
-function lcg(seed: number): (n: number) => number {
+export function lcg(seed: number): (n: number) => number {
   let s = seed >>> 0 || 1;
   return (n) => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;

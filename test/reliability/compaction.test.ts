@@ -2,17 +2,17 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseCommand } from "../../src/commands/schemas.js";
 import type { Command } from "../../src/engine/commands.js";
 import type { EngineError } from "../../src/engine/errors.js";
 import { captureState } from "../../src/engine/index.js";
 import { Simulation } from "../../src/engine/simulation.js";
 import { DB_FILE, type ExportDoc, Persistence, stateDigest } from "../../src/persistence/index.js";
-import { readStateFile, writeStateFile } from "../../src/persistence/state-file.js";
 import type { PersistenceOptions } from "../../src/persistence/persistence.js";
+import { readStateFile, writeStateFile } from "../../src/persistence/state-file.js";
 import { DEFAULT_SERVER_LIMITS, Registry } from "../../src/registry.js";
-import { server, tempDir } from "../persistence/helpers.js";
+import { server, tempDirs } from "../persistence/helpers.js";
 import { setupCommands } from "../persistence/workload.js";
 import { json, startBoth } from "./helpers.js";
 
@@ -21,15 +21,7 @@ import { json, startBoth } from "./helpers.js";
 // that snapshot becomes the journal's base; restore starts from a state at or after it, export
 // writes version 2 (the base state + the rows after it), and import reads it.
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function dir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirs();
 
 /** Commands every instance accepts (so journal rows = commands): objects allocated and freed, a clock tick. */
 const CYCLE = [
