@@ -1,9 +1,10 @@
-import { drainAllStock } from "./charge.js";
 import { Cgroup, type CgroupState, modStat, STAT_ANON_PAGES, STAT_FILE_PAGES } from "./cgroup.js";
 import { writeCgroupFile } from "./cgroupfs/files.js";
+import { drainAllStock } from "./charge.js";
 import type * as C from "./commands.js";
 import { assert, fail } from "./errors.js";
 import type { Ida } from "./kernel.js";
+import { chargeMemcgAlloc, queueMemcgFree, recordMemcgAlloc } from "./memcg-alloc.js";
 import { subtree } from "./reclaim.js";
 import type { Sim } from "./sim.js";
 
@@ -98,8 +99,12 @@ export function createCgroup(sim: Sim, path: string): Cgroup {
       limit: "maxCgroups",
       value: limits.maxCgroups,
     });
+  // mem_cgroup_alloc's accounted structures are charged to the parent before the cgroup exists
+  // (a failure creates nothing)
+  const alloc = chargeMemcgAlloc(sim, parent, path);
   const v2 = sim.config.cgroupVersion === 2;
   const cg = new Cgroup(sim.idr.nextId++, name, parent, v2 || parent.useHierarchy);
+  recordMemcgAlloc(cg, alloc);
   parent.children.set(name, cg);
   sim.idr.byId.set(cg.id, cg);
   cg.objcgId = sim.slab.newObjcg(cg);
@@ -221,6 +226,8 @@ export function maybeRelease(sim: Sim, cg: Cgroup): void {
   assert(sim.dyingCount >= 0, "more cgroups released than taken offline");
   if (cg !== sim.idr.offlining) sim.slab.cgroupReleased(cg);
   sim.events.emit(sim.clockMs, "cgroup_released", { cgroup: cg.path });
+  // mem_cgroup_free, a grace period later: the structures its creation charged go back (memcg-alloc.ts)
+  queueMemcgFree(sim, cg);
   maybeRelease(sim, parent);
 }
 

@@ -153,6 +153,21 @@ export class Cgroup implements CounterNode {
   objcgChargedBytes = 0;
   /** Model C: index of this cgroup's objcg, or -1. */
   objcgId = -1;
+  /**
+   * The memory this cgroup's creation charged to its parent (memcg-alloc.ts, `Era.memcgAlloc`): the
+   * objcg charged (the parent's at mkdir, reparented with it), and the bytes — slab objects
+   * (obj_full_size) and per-CPU areas (pcpu_obj_full_size) — given back when this cgroup is freed.
+   */
+  memcgAllocObjcg = -1;
+  memcgAllocSlabBytes = 0;
+  memcgAllocPercpuBytes = 0;
+  /**
+   * v2 `percpu` (MEMCG_PERCPU_B, 5.9+): per-CPU bytes charged to this cgroup, local and
+   * hierarchical (modPercpu). Kept outside the statistics rows: it changes only at mkdir and at a
+   * child's release.
+   */
+  percpuBytes = 0;
+  percpuBytesHier = 0;
   /** The objcgs that charge this cgroup now: its own and (model C) those reparented to it. Not kept for the root. */
   readonly objcgsHere: number[] = [];
   /**
@@ -218,6 +233,12 @@ export class Cgroup implements CounterNode {
 export function modStat(cg: Cgroup, stat: number, delta: number): void {
   cg.row[cg.rowOff + stat] += delta;
   for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.row[c.rowOff + ROW_STAT_HIER + stat] += delta;
+}
+
+/** Adds `delta` bytes to `percpu` locally and to the hierarchical value of this cgroup and every ancestor. */
+export function modPercpu(cg: Cgroup, delta: number): void {
+  cg.percpuBytes += delta;
+  for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.percpuBytesHier += delta;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "./cgroup.js";
+import { memcgAllocHeld } from "./memcg-alloc.js";
 import type { V59Model } from "./models/v5-9.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 import type { PageCounter } from "./page-counter.js";
@@ -88,6 +89,11 @@ export function checkInvariants(sim: Sim): string[] {
         bad(`${cg.path} stat[${i}] hierarchical ${cg.statHier[i]} ≠ ${sum}`);
       if (cg.statLocal[i] < 0) bad(`${cg.path} stat[${i}] local ${cg.statLocal[i]} < 0`);
     }
+    let percpuSum = cg.percpuBytes;
+    for (const k of kids) percpuSum += k.percpuBytesHier;
+    if (cg.percpuBytesHier !== percpuSum)
+      bad(`${cg.path} percpu hierarchical ${cg.percpuBytesHier} ≠ ${percpuSum}`);
+    if (cg.percpuBytes < 0) bad(`${cg.path} percpu local ${cg.percpuBytes} < 0`);
     // events: hierarchical counts include the local ones and every remaining child's
     if (!cg.isRoot)
       for (let i = 0; i < EVENT_KEYS.length; i++) {
@@ -370,12 +376,20 @@ export function checkInvariants(sim: Sim): string[] {
       if (!slab.objcgMemcg[i].isRoot) parked += slab.objcgChargedBytes[i];
     let wholePages = 0;
     for (const n of kernelPagesByCg.values()) wholePages += n;
-    if (kernelBytes !== liveCharged + stocked + parked + wholePages * PAGE)
+    // the cgroups' own statistics structures, charged to their parents at mkdir (memcg-alloc.ts)
+    const held = memcgAllocHeld(sim, all);
+    if (kernelBytes !== liveCharged + stocked + parked + wholePages * PAGE + held.slab + held.percpu)
       bad(
-        `kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked} + kernel pages ${wholePages * PAGE}`,
+        `kernel bytes ${kernelBytes} ≠ live objects ${liveCharged} + stocks ${stocked} + parked ${parked} + kernel pages ${wholePages * PAGE} + cgroup structures ${held.slab + held.percpu}`,
       );
-    if (slabBytes !== liveCharged)
-      bad(`slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged}`);
+    if (slabBytes !== liveCharged + held.slab)
+      bad(
+        `slab_* bytes ${slabBytes} ≠ live charged object bytes ${liveCharged} + cgroup structures ${held.slab}`,
+      );
+    let percpuBytes = 0;
+    for (const cg of all) if (!cg.isRoot) percpuBytes += cg.percpuBytes;
+    if (percpuBytes !== held.percpu)
+      bad(`percpu bytes ${percpuBytes} ≠ cgroup per-CPU areas held ${held.percpu}`);
   }
 
   // --- physical memory -----------------------------------------------------------------------------

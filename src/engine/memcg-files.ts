@@ -1,11 +1,12 @@
-import { memoryReclaim, newReclaimStats } from "./reclaim.js";
-import { readCgroupFile, writeCgroupFile } from "./cgroupfs/files.js";
 import { lookupCgroup } from "./cgroup-tree.js";
+import { readCgroupFile, writeCgroupFile } from "./cgroupfs/files.js";
 import type * as C from "./commands.js";
 import { fail } from "./errors.js";
 import { parseGfp } from "./gfp.js";
+import { completeMemcgFrees } from "./memcg-alloc.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 import { checkBytes, pages } from "./page-alloc.js";
+import { memoryReclaim, newReclaimStats } from "./reclaim.js";
 import type { Sim } from "./sim.js";
 
 // The cgroup interface files as commands: `memory.reclaim` (mm/memcontrol.c memory_reclaim),
@@ -54,6 +55,7 @@ export function advanceClock(sim: Sim, ms: number): { clockMs: number } {
     });
   sim.clockMs += ms;
   sim.slab.completeRcuFrees(sim.clockMs);
+  completeMemcgFrees(sim);
   sim.model.onClock(sim.slab);
   return { clockMs: sim.clockMs };
 }

@@ -92,6 +92,8 @@ export interface Sim extends KernelOps {
   /** Monotonic reclaim totals by source, bytes (metrics). */
   readonly reclaimedBytesTotal: { file: number; slab: number };
   dyingCount: number;
+  /** Released cgroups whose memory is freed after an RCU grace period (memcg-alloc.ts), oldest first. */
+  readonly memcgFreePending: { dueMs: number; cg: Cgroup }[];
   /** The model's era has the modern (5.x+) semantics. */
   readonly modern: boolean;
   readonly cgroupCount: number;

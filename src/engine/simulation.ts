@@ -4,8 +4,8 @@ import type * as C from "./commands.js";
 import { type InstanceConfig, type InstanceConfigInput, resolveConfig } from "./config.js";
 import { fail } from "./errors.js";
 import { EventLog } from "./events.js";
-import { KernelPages } from "./kernel-pages.js";
 import type { CgroupIdr, ChargeCtx, EngineLimits, KernelOps, PidTable } from "./kernel.js";
+import { KernelPages } from "./kernel-pages.js";
 import * as files from "./memcg-files.js";
 import type { Era } from "./models/era.js";
 import { MODELS } from "./models/index.js";
@@ -16,8 +16,8 @@ import { Prng } from "./prng.js";
 import type { newReclaimStats } from "./reclaim.js";
 import type { PageStock, Sim } from "./sim.js";
 import type { KmemCache } from "./slab/cache.js";
-import * as slabApi from "./slab-api.js";
 import { SlabSystem } from "./slab/kmem.js";
+import * as slabApi from "./slab-api.js";
 import * as taskOps from "./task-lifecycle.js";
 import type { Task } from "./tasks.js";
 import * as V from "./views.js";
@@ -147,6 +147,7 @@ export class Simulation implements Sim {
   /** Count per op of commands applied (metrics). */
   readonly opCounts = new Map<string, number>();
   dyingCount = 0;
+  readonly memcgFreePending: { dueMs: number; cg: Cgroup }[] = [];
 
   constructor(
     configInput?: InstanceConfigInput,

@@ -36,21 +36,26 @@ describe("cgroup v2 files (v6.18 formats)", () => {
   const s = known("v6.18");
 
   it("prints memory.current and memory.peak in bytes", () => {
-    // 10 anon + 5 file + 2 kernel pages (22 × 200 B through the obj stock)
-    expect(s.read("/a", "memory.current")).toBe("69632\n");
-    expect(s.read("/a", "memory.peak")).toBe("69632\n");
+    // 10 anon + 5 file + 6 kernel pages: 22 × 200 B of dentries and the statistics of /a/b and of
+    // the removed /a/c (not freed yet: no grace period has passed), 2 × 8392 B on one CPU — 21184 B
+    // through the obj stock
+    expect(s.read("/a", "memory.current")).toBe("86016\n");
+    expect(s.read("/a", "memory.peak")).toBe("86016\n");
   });
 
   it("prints memory.stat in the 6.18 memory_stats[] order with slab after slab_unreclaimable", () => {
+    // percpu and slab_unreclaimable: /a/b's and /a/c's statistics, each 5304 B of per-CPU areas
+    // (one CPU: 1216, 24 and 528 B, each + an objcg pointer per 4 B) and 3088 B of kmalloc objects
+    // (2048 + 8 and 1024 + 8)
     expect(s.read("/a", "memory.stat")).toBe(
       [
         "anon 40960",
         "file 20480",
-        "kernel 8192",
+        "kernel 24576",
         "kernel_stack 0",
         "pagetables 0",
         "sec_pagetables 0",
-        "percpu 0",
+        "percpu 10608",
         "sock 0",
         "vmalloc 0",
         "shmem 0",
@@ -69,8 +74,8 @@ describe("cgroup v2 files (v6.18 formats)", () => {
         "active_file 0",
         "unevictable 0",
         "slab_reclaimable 4400",
-        "slab_unreclaimable 0",
-        "slab 4400",
+        "slab_unreclaimable 6176",
+        "slab 10576",
         "workingset_refault_anon 0",
         "workingset_refault_file 0",
         "workingset_activate_anon 0",

@@ -126,12 +126,23 @@ describe("row 3: charge batching is on by default, with the era's batch", () => 
     s.dentry();
     s.mkdir("/p", "/p/c");
     const pid = s.spawn("/p/c");
+    // /p pays for /p/c's per-CPU statistics (5.9: 2 × 1112 + 2 × 296 = 2816 B on one CPU): one
+    // page, charged in a batch whose 31 spare pages the CPU's single stock slot then gives up
+    // for /p/c's batch
     s.pages(pid, "anon", PAGE);
-    expect(s.num("/p", "memory.current")).toBe(32 * PAGE);
+    expect(s.num("/p", "memory.current")).toBe(33 * PAGE);
     s.ex({ op: "exitTask", pid });
     s.rmdir("/p/c");
-    expect(s.num("/p", "memory.current")).toBe(0);
+    // /p/c's batch is gone; its statistics stay charged until it is freed, a grace period after
+    // its release (css_free_rwork_fn)
+    expect(s.num("/p", "memory.current")).toBe(PAGE);
     expect(s.sim.dyingCount).toBe(0);
+    s.ex({ op: "advanceClock", ms: 10 });
+    // freed: `percpu` drops to 0; the 2816 B go back to CPU 0's obj stock, which held /p's 1280
+    // spare bytes: 4096, not more than a page, so 5.9 refill_obj_stock keeps them (no drain) and
+    // the page stays charged
+    expect(s.read("/p", "memory.stat")).toMatch(/^percpu 0$/m);
+    expect(s.num("/p", "memory.current")).toBe(PAGE);
   });
 });
 
@@ -260,6 +271,30 @@ describe("row 9: the kmem charge of a task OOM-killed during it", () => {
     const r = s.alloc("kmalloc-cg-192", { pid }, 20);
     expect(r).toMatchObject({ error: "OOM_KILLED", allocatedCount: 1, oomKilledPids: [pid] });
     expect(s.num("/a", "memory.current")).toBe(5 * PAGE);
+    expect(checkInvariants(s.sim)).toEqual([]);
+  });
+
+  it("v5.9: the forced object of a killed task whose objects were all freed lands in a context of the exited pid", () => {
+    const s = new Sim({ model: "v5.9", cgroupVersion: 2, cpuCount: 2, chargeBatchPages: 1 });
+    s.cache("kmalloc-cg-192", 192, { flags: { account: true } });
+    s.mkdir("/a");
+    s.write("/a", "memory.max", "16K");
+    const pid = s.spawn("/a", { cpu: 0 });
+    // 20 × 200 B: one page, 96 B left in CPU 0's obj stock; freed on CPU 1 (its stock keeps the
+    // 4000 B): the task's allocation context holds no object, and its memo still names it
+    const ids = s.alloc("kmalloc-cg-192", { pid }, 20).objectIds;
+    s.ex({ op: "freeObjects", objectIds: ids, cpu: 1 });
+    expect(s.pages(pid, "anon", 3 * PAGE).error).toBeNull();
+    expect(s.num("/a", "memory.current")).toBe(4 * PAGE);
+    // the first object needs a page: the OOM killer takes the task itself, whose charge 5.9
+    // forces; the kill recycled the empty context (taskExited), so the object goes to a new one
+    const r = s.alloc("kmalloc-cg-192", { pid }, 40);
+    expect(r).toMatchObject({ error: "OOM_KILLED", allocatedCount: 1, oomKilledPids: [pid] });
+    expect(checkInvariants(s.sim)).toEqual([]);
+    // freeing it recycles that context too
+    const f = s.ex({ op: "freeObjects", objectIds: r.objectIds });
+    expect(f.freedCount).toBe(1);
+    expect(s.sim.slab.exitedCtxs.size).toBe(0);
     expect(checkInvariants(s.sim)).toEqual([]);
   });
 

@@ -118,11 +118,21 @@ describe("row 22: a forked task's kernel stack, per era", () => {
     s.ex({ op: "moveTask", pid, cgroup: "/p" });
     s.rmdir("/p/c");
     expect(stat(s, "/p", "kernel_stack")).toBe(16384);
-    // the stack's 4 pages and the pgd's 2; the child's stocked batch was drained at offline
-    expect(s.num("/p", "memory.current")).toBe(6 * PAGE);
+    // the stack's 4 pages and the pgd's 2, and the 3 pages /p pays for /p/c's statistics (freed a
+    // grace period after /p/c's release); the CPU's stocked batches were drained at offline
+    expect(s.num("/p", "memory.current")).toBe(9 * PAGE);
     s.ex({ op: "exitTask", pid });
     expect(stat(s, "/p", "kernel_stack")).toBe(0);
-    expect(stat(s, "/p", "kernel")).toBe(0);
+    expect(stat(s, "/p", "kernel")).toBe(3 * PAGE);
+    s.ex({ op: "advanceClock", ms: 10 });
+    // freed: percpu and slab drop to 0; the 8392 B go back through CPU 0's obj stock, which ends
+    // holding exactly a page (not more than PAGE_SIZE: refill_obj_stock keeps it) — the page the
+    // recorded 6.18 host too kept charged after its children were removed
+    expect([stat(s, "/p", "kernel"), stat(s, "/p", "percpu"), stat(s, "/p", "slab_unreclaimable")]).toEqual([
+      PAGE,
+      0,
+      0,
+    ]);
     expect(checkInvariants(s.sim)).toEqual([]);
   });
 

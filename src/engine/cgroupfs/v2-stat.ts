@@ -9,12 +9,16 @@ import {
   STAT_SLAB_RECLAIMABLE_BYTES,
   STAT_SLAB_UNRECLAIMABLE_BYTES,
 } from "../cgroup.js";
-import type { Sim } from "../sim.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
+import type { Sim } from "../sim.js";
 
 /** One v2 `memory.stat` value of a hierarchical statistics row, in the file's unit (0: not simulated). */
-function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
+function v2StatValue(sim: Sim, key: string, h: Float64Array, cg: Cgroup): number {
   switch (key) {
+    case "percpu":
+      // memory_stat_format: MEMCG_PERCPU_B in bytes (5.9+, 772616b031f0), the per-CPU areas of
+      // the cgroup's children charged here at their mkdir (memcg-alloc.ts)
+      return cg.percpuBytesHier;
     case "anon":
       return h[STAT_ANON_PAGES] * PAGE;
     case "file":
@@ -54,6 +58,6 @@ function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
 export function v2MemoryStat(sim: Sim, cg: Cgroup): string {
   const h = cg.statHier;
   let out = "";
-  for (const k of sim.era.v2StatKeys) out += `${k} ${v2StatValue(sim, k, h)}\n`;
+  for (const k of sim.era.v2StatKeys) out += `${k} ${v2StatValue(sim, k, h, cg)}\n`;
   return out;
 }

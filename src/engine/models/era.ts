@@ -24,6 +24,35 @@ export type KmemLimitRule = "limit" | "activate" | "unenforced" | "ignored";
 /** v1 `memory.kmem.slabinfo`: absent (the seed), EIO until kmem is active (3.8), the copies (4.x), empty (5.9+). */
 export type KmemSlabinfoRule = "absent" | "active-only" | "copies" | "empty";
 
+/**
+ * One allocation a new memory cgroup makes with `__GFP_ACCOUNT`, charged to its parent:
+ * `kmalloc` — a slab object of `bytes` (the kmalloc-cg size class it lands in, `bytes_alloc`),
+ * charged `obj_full_size` = bytes + 8 (the obj_cgroup pointer) and counted in `slab_unreclaimable`;
+ * `percpu` — a per-CPU area of `bytes` per CPU, charged bytes × num_possible_cpus() (plus
+ * `percpuObjcgPointers`) and counted in `percpu`.
+ * `perNode`: once per NUMA node (one node here); `v1Only`: only on cgroup v1.
+ */
+export interface MemcgAllocItem {
+  readonly kind: "kmalloc" | "percpu";
+  readonly bytes: number;
+  /** What it is in the kernel (the field the allocation is stored in). */
+  readonly what: string;
+  readonly perNode?: boolean;
+  readonly v1Only?: boolean;
+}
+
+export interface MemcgAllocEra {
+  readonly items: readonly MemcgAllocItem[];
+  /** Where the sizes come from (a real host's trace, or the era's struct definitions). */
+  readonly source: string;
+  /**
+   * A per-CPU area is also charged an objcg pointer per 4 bytes (mm/percpu-internal.h
+   * pcpu_obj_full_size, 8c57c07741bf "mm: memcg/percpu: account extra objcg space to memory
+   * cgroups", posted Nov 2021); before it, `size × num_possible_cpus()` (5.9 pcpu_memcg_pre_alloc_hook).
+   */
+  readonly percpuObjcgPointers: boolean;
+}
+
 export interface Era {
   /** The model's name as clients send it. */
   readonly name: string;
@@ -131,6 +160,14 @@ export interface Era {
    * `__GFP_KMEMCG` had only stacks and kmalloc_order, 4.5's PGALLOC_GFP had no `__GFP_ACCOUNT`.
    */
   readonly pageTablesAccounted: boolean;
+  /**
+   * What creating a memory cgroup allocates with `__GFP_ACCOUNT` and charges to its parent
+   * (mm/memcontrol.c:mem_cgroup_css_alloc → mem_cgroup_alloc under `set_active_memcg(parent)`):
+   * its statistics structures, in allocation order (memcg-alloc.ts). null: the era charges none of
+   * a new cgroup's own memory (before 5.9, 3c7be18ac9a0 "mm: memcg/percpu: account percpu memory
+   * to memory cgroups" and the series' "charge memcg percpu memory to the parent cgroup").
+   */
+  readonly memcgAlloc: MemcgAllocEra | null;
   /**
    * x86_64 `PGD_ALLOCATION_ORDER` (arch/x86/include/asm/pgalloc.h): the pgd a fork allocates
    * (kernel/fork.c:mm_init → mm_alloc_pgd → pgd_alloc) is `4096 << order` bytes — 0 before page

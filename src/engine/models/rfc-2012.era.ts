@@ -29,6 +29,8 @@ export const RFC_2012_ERA: Era = {
   threadSizeOrder: 1, // v3.3 arch/x86/include/asm/page_64_types.h: THREAD_ORDER 1
   // page tables charged from 4.8 (3e79ec7ddcb2); no page table isolation before 4.15
   pageTablesAccounted: false,
+  // no part of a new cgroup is charged to anyone before 5.9 (3c7be18ac9a0)
+  memcgAlloc: null,
   pgdOrder: 0,
   oomBadnessTableLevels: 1,
   nrMemcgStock: 1,

@@ -1,3 +1,4 @@
+import { memcgAllocChargeBytes } from "../memcg-alloc.js";
 import type { Era } from "./era.js";
 import { ERAS, MODEL_NAMES } from "./eras.js";
 
@@ -88,6 +89,20 @@ const ROWS: [string, (e: Era) => string][] = [
   [
     "user page tables charged (4.8, 3e79ec7ddcb2) / pgd of a fork",
     (e) => `${e.pageTablesAccounted ? "yes" : "no"} / ${4 << e.pgdOrder} KiB`,
+  ],
+  [
+    "a new cgroup's statistics charged to its parent (3c7be18ac9a0, 5.9), bytes on 2 CPUs: percpu + slab",
+    (e) => {
+      if (e.memcgAlloc === null) return "none";
+      let percpu = 0;
+      let slab = 0;
+      for (const i of e.memcgAlloc.items) {
+        const bytes = memcgAllocChargeBytes(i, 2, e.memcgAlloc.percpuObjcgPointers);
+        if (i.kind === "kmalloc") slab += bytes;
+        else percpu += bytes;
+      }
+      return `${percpu} + ${slab}`;
+    },
   ],
   [
     "page tables in the OOM badness (dc6c9a35b66b 4.0, b4e98d9ac775 4.15)",

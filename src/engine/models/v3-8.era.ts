@@ -28,6 +28,8 @@ export const V3_8_ERA: Era = {
   threadSizeOrder: 1, // 3.8 arch/x86/include/asm/page_64_types.h: THREAD_SIZE_ORDER 1
   // PGALLOC_GFP without __GFP_KMEMCG: not charged (3e79ec7ddcb2 is 4.8); no PTI before 4.15
   pageTablesAccounted: false,
+  // no part of a new cgroup is charged to anyone before 5.9 (3c7be18ac9a0)
+  memcgAlloc: null,
   pgdOrder: 0,
   oomBadnessTableLevels: 1,
   nrMemcgStock: 1,

@@ -31,6 +31,8 @@ export const V4_5_ERA: Era = {
   threadSizeOrder: 2,
   // 4.5 PGALLOC_GFP has no __GFP_ACCOUNT (3e79ec7ddcb2 "arch: x86: charge page tables to kmemcg" is 4.8); no PTI before 4.15
   pageTablesAccounted: false,
+  // no part of a new cgroup is charged to anyone before 5.9 (3c7be18ac9a0)
+  memcgAlloc: null,
   pgdOrder: 0,
   oomBadnessTableLevels: 2,
   nrMemcgStock: 1,

@@ -37,6 +37,23 @@ export const V5_9_ERA: Era = {
   threadSizeOrder: 2,
   // GFP_PGTABLE_USER page tables (4.8+); CONFIG_PAGE_TABLE_ISOLATION=y: PGD_ALLOCATION_ORDER 1
   pageTablesAccounted: true,
+  // 5.9 mm/memcontrol.c:mem_cgroup_css_alloc wraps mem_cgroup_alloc in memalloc_use_memcg(parent):
+  // four per-CPU statistics areas are GFP_KERNEL_ACCOUNT; the struct mem_cgroup and
+  // mem_cgroup_per_node (kzalloc GFP_KERNEL) are not. Sizes from 5.9's struct definitions
+  // (include/linux/memcontrol.h, mmzone.h node_stat_item, vm_event_item.h) under the recorded 6.18
+  // host's x86_64 config — the same counting reproduces every size the 6.18 host traced:
+  // memcg_vmstats_percpu = MEMCG_NR_STAT 40 + NR_VM_EVENT_ITEMS 96 longs + nr_page_events +
+  // targets[2] = 1112 B; lruvec_stat = NR_VM_NODE_STAT_ITEMS 37 longs = 296 B
+  memcgAlloc: {
+    source: "5.9 struct definitions under the recorded 6.18 host's config",
+    percpuObjcgPointers: false,
+    items: [
+      { kind: "percpu", bytes: 1112, what: "memcg->vmstats_local" },
+      { kind: "percpu", bytes: 1112, what: "memcg->vmstats_percpu" },
+      { kind: "percpu", bytes: 296, what: "pn->lruvec_stat_local", perNode: true },
+      { kind: "percpu", bytes: 296, what: "pn->lruvec_stat_cpu", perNode: true },
+    ],
+  },
   pgdOrder: 1,
   oomBadnessTableLevels: 3,
   nrMemcgStock: 1,

@@ -9,6 +9,7 @@ import {
 } from "../charge.js";
 import {
   type Cgroup,
+  modPercpu,
   modStat,
   ROW_KMEM,
   STAT_KERNEL_PAGES,
@@ -270,6 +271,7 @@ export class V59Model implements AccountingModel {
         STAT_SLAB_UNRECLAIMABLE_BYTES,
       ])
         modStat(cg, st, -cg.statLocal[st]);
+      modPercpu(cg, -cg.percpuBytes);
     } else {
       if (pages > 0) {
         // the pages stay charged to the ancestors; the dying level lets go of them
@@ -282,6 +284,11 @@ export class V59Model implements AccountingModel {
       this.sim.moveLocalStat(cg, parent, STAT_PAGETABLE_PAGES);
       this.sim.moveLocalStat(cg, parent, STAT_SLAB_RECLAIMABLE_BYTES);
       this.sim.moveLocalStat(cg, parent, STAT_SLAB_UNRECLAIMABLE_BYTES);
+      // the percpu areas of its dead children charged through this objcg go with it
+      const percpu = cg.percpuBytes;
+      cg.percpuBytes = 0;
+      cg.percpuBytesHier -= percpu;
+      parent.percpuBytes += percpu;
     }
     kmem.spliceLists(cg, parent, true, true);
   }

@@ -62,6 +62,26 @@ export const V6_18_ERA: Era = {
   threadSizeOrder: 2,
   // PTI active as on the recorded 6.18 host: pgd_allocation_order() 1 (an order-1 pgd per fork in fork-100)
   pageTablesAccounted: true,
+  // mem_cgroup_alloc (mm/memcontrol.c, 6.18) under set_active_memcg(parent), as the real 6.18 host
+  // traced it (one mkdir of a v1 child, x86_64, 2 possible CPUs, 1 node; docs/MODELS.md row 22):
+  // the struct mem_cgroup itself (kmem_cache "mem_cgroup", GFP_KERNEL) and mem_cgroup_per_node
+  // are not accounted
+  memcgAlloc: {
+    source: "kmem:kmalloc and percpu:percpu_alloc_percpu events of one mkdir on the recorded 6.18 host",
+    percpuObjcgPointers: true,
+    items: [
+      // memcg->vmstats = kzalloc(sizeof(struct memcg_vmstats), GFP_KERNEL_ACCOUNT): bytes_req 1712
+      { kind: "kmalloc", bytes: 2048, what: "memcg->vmstats" },
+      // alloc_percpu_gfp(struct memcg_vmstats_percpu, GFP_KERNEL_ACCOUNT)
+      { kind: "percpu", bytes: 1216, what: "memcg->vmstats_percpu" },
+      // mm/memcontrol-v1.c:memcg1_alloc_events, built with CONFIG_MEMCG_V1 (as on the recorded
+      // host) and called on either hierarchy
+      { kind: "percpu", bytes: 24, what: "memcg->events_percpu" },
+      // alloc_mem_cgroup_per_node_info: pn->lruvec_stats (bytes_req 792), pn->lruvec_stats_percpu
+      { kind: "kmalloc", bytes: 1024, what: "pn->lruvec_stats", perNode: true },
+      { kind: "percpu", bytes: 528, what: "pn->lruvec_stats_percpu", perNode: true },
+    ],
+  },
   pgdOrder: 1,
   oomBadnessTableLevels: 3,
   nrMemcgStock: 7,

@@ -49,6 +49,10 @@ export function allocObjects(
   let ownedS = -1;
   let lruS = -1;
   let done = 0;
+  // the task was OOM-killed during its own charge (5.9 forces that charge through): its contexts
+  // went through taskExited, so its memo may name a recycled one; what it still allocates goes to
+  // a context of the exited pid, waiting like its others to be recycled
+  let exited = false;
   while (done < count) {
     // --- one object through the full path ---------------------------------------------------
     k.allocSerial++;
@@ -57,6 +61,10 @@ export function allocObjects(
     const objcg = sel.objcg;
     const stable = sel.stable;
     if (objcg > 0 && !model.chargeObject(slab, objcg, fullSize, ctx)) break;
+    if (ctx.out.selfKilled && !exited) {
+      exited = true;
+      memoObjcg = -2;
+    }
     const slot = allocSlot(k, inst, ctx);
     if (slot < 0) {
       if (objcg > 0) model.unchargeObject(slab, objcg, fullSize, cpu);
@@ -67,8 +75,11 @@ export function allocObjects(
       memoObjcg = ownerObjcg;
       memoCg = k.objcgMemcg[ownerObjcg];
       const t = ctx.task;
-      if (t !== null && t.allocCtxObjcg === ownerObjcg) ctxId = t.allocCtxId;
-      else {
+      if (t !== null && !exited && t.allocCtxObjcg === ownerObjcg) ctxId = t.allocCtxId;
+      else if (exited) {
+        ctxId = allocCtx(k, ownerObjcg, pid);
+        k.exitedCtxs.add(ctxId);
+      } else {
         ctxId = allocCtx(k, ownerObjcg, pid);
         if (t !== null) {
           t.allocCtxObjcg = ownerObjcg;
