@@ -231,6 +231,8 @@ export class V59Model implements AccountingModel {
     void cg;
   }
 
+  onCgroupCreatedWithCache(): void {}
+
   onCacheAccounted(): void {}
 
   /**
