@@ -182,7 +182,7 @@ function setupModel(
   // (register_memcg_cache only fills kmem_avail_caches[]); a 2012 kernel had its caches registered
   // at boot. The replayer registers a cache at its first accounted line, here as at boot
   // (registerCacheAtBoot): the cgroups that exist then get the copies their creation would have
-  // made. A cache whose lines are all accounted ends as if registered before the first cgroup; one
+  // made. A cache whose first line is accounted ends as if registered before the first cgroup; one
   // with unaccounted lines before its first accounted one keeps those objects in its base cache.
   const target: ReplayTarget = {
     ...(opts.fastEntries === false ? instanceTarget(inst, (c) => inst.execute(c)) : instanceTarget(inst)),
