@@ -26,7 +26,12 @@ export { EngineError, ERROR_CODES, fail, type ErrorCode } from "./errors.js";
 export { PAGE_SIZE } from "./page.js";
 export type { EventLog, SimEvent } from "./events.js";
 export { type CommandRun, DEFAULT_LIMITS, Simulation, type EngineLimits } from "./simulation.js";
-export { replayAllocObjects, replayFreeObjects, type CommandCounted } from "./slab-api.js";
+export {
+  registerCacheAtBoot,
+  replayAllocObjects,
+  replayFreeObjects,
+  type CommandCounted,
+} from "./slab-api.js";
 export { Prng } from "./prng.js";
 export { captureState, restoreState, type SnapshotGraph, type SnapshotNode } from "./snapshot.js";
 export { subtree } from "./reclaim.js";

@@ -89,6 +89,24 @@ export function registerCache(sim: Sim, name: string): KmemCache {
   return cache;
 }
 
+/**
+ * `registerCache` as if it had been done at boot, before any cgroup existed (the recording
+ * replay's registration, src/replay/run.ts; no command of its own, and counted as the
+ * `registerCache` it stands for): each online cgroup then gets what its creation would have given
+ * it of the cache (rfc-2012: the copy `mem_cgroup_create` makes of every registered cache; the
+ * later eras: nothing, their copies come on first use). A dying cgroup gets nothing: the copy it
+ * would have had is empty (what it allocated is in the base cache), and a dying cgroup's empty
+ * copy is destroyed at once.
+ */
+export function registerCacheAtBoot(sim: CommandCounted, name: string): KmemCache {
+  const cache = registerCache(sim, name);
+  // in creation order, as the cgroups would have made their copies
+  for (const cg of sim.idr.byId.values())
+    if (cg.state === "online") sim.model.onCgroupCreatedWithCache(sim.slab, cache, cg);
+  countCommand(sim, "registerCache");
+  return cache;
+}
+
 export function removeCache(sim: Sim, name: string): void {
   const cache = cacheNamed(sim, name);
   const live = cache.totals().activeObjects;

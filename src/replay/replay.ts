@@ -112,6 +112,13 @@ export interface ReplayTarget {
   /** Registers caches accounted on first sight (rfc-2012: `register_memcg_cache`). */
   registersAccountedCaches: boolean;
   /**
+   * How to register them: as at boot (a recording's own instance: the engine's
+   * registerCacheAtBoot, which gives the cgroups that exist what they would have had had the cache
+   * been registered before they were created), or, when absent, the `registerCache` command (the
+   * service's journaled path: cgroups that exist get no copy).
+   */
+  registerAtBoot?: (name: string) => void;
+  /**
    * Optional fast entries, where the commands need not pass through `exec` (a recording's own
    * instance; not the service's journaled path): the same state, events and answers as exec of
    * the command. `allocObjects`: `{ op: "allocObjects", cache, pid, count, gfp, reclaimable:
@@ -138,8 +145,6 @@ export interface ReplayerOptions {
    * Creates the top-level cgroup FOREIGN_CGROUP in the instance. Default false.
    */
   foreignStockSwitch?: boolean;
-  /** Caches created and registered before the replay started (AccountedCacheScan): not registered again. */
-  registered?: readonly string[];
 }
 
 /**
@@ -171,43 +176,6 @@ export function createCacheCommand(
     // the trace frees the objects; no simulated shrinker may
     shrinker: null,
   };
-}
-
-/**
- * The caches a trace allocates from with `accounted=true` (a workload pid's small
- * `kmem_cache_alloc` / `kmalloc`, forked children joining their parent's map entry), in the order
- * of their first accounted line, each with the `bytes_alloc` of its first line of any kind (the
- * one the replay would create it with). The replay of an era whose caches need registering
- * (rfc-2012) creates and registers these before it creates any cgroup: the 2012 patch copies a
- * registered cache into a cgroup only when the cgroup is created (`mem_cgroup_create` →
- * `memcg_create_kmem_caches`), never into cgroups that exist already.
- */
-export class AccountedCacheScan {
-  private readonly firstBytes = new Map<string, number>();
-  private readonly accounted = new Set<string>();
-  private readonly pids: Set<number>;
-  private readonly exited = new Set<number>();
-
-  constructor(pids: Iterable<number>) {
-    this.pids = new Set(pids);
-  }
-
-  event(ev: TraceEvent): void {
-    const type = ev.type;
-    if (type === EV_CACHE_ALLOC || (type === EV_KMALLOC && ev.bytesAlloc <= KMALLOC_MAX_CACHE_SIZE)) {
-      if (!this.pids.has(ev.pid) || this.exited.has(ev.pid)) return;
-      const name = type === EV_CACHE_ALLOC ? ev.cache : kmallocCacheName(ev.bytesAlloc, ev.accounted);
-      if (!this.firstBytes.has(name)) this.firstBytes.set(name, ev.bytesAlloc);
-      if (ev.accounted) this.accounted.add(name);
-    } else if (type === EV_FORK) {
-      if (this.pids.has(ev.pid) && !this.exited.has(ev.pid)) this.pids.add(ev.childPid);
-    } else if (type === EV_EXIT) this.exited.add(ev.childPid);
-  }
-
-  /** The accounted caches, first accounted first, with the bytes_alloc to create each with. */
-  caches(): { name: string; bytesAlloc: number }[] {
-    return [...this.accounted].map((name) => ({ name, bytesAlloc: this.firstBytes.get(name)! }));
-  }
 }
 
 /**
@@ -292,7 +260,6 @@ export class Replayer {
   ) {
     this.fastAlloc = target.allocObjects;
     this.fastFree = target.freeObjects;
-    for (const name of opts.registered ?? []) this.registered.add(name);
   }
 
   private skip(reason: SkipReason, n = 1): void {
@@ -376,7 +343,10 @@ export class Replayer {
       this.knownCaches.add(name);
     }
     if (accounted && this.target.registersAccountedCaches && !this.registered.has(name)) {
-      this.target.exec({ op: "registerCache", name });
+      // rfc-2012: the first accounted line of a cache registers it (a recording's instance: as at
+      // boot, docs/REPLAY.md); its earlier unaccounted lines, if any, stay in the base cache
+      if (this.target.registerAtBoot !== undefined) this.target.registerAtBoot(name);
+      else this.target.exec({ op: "registerCache", name });
       this.registered.add(name);
     }
     return true;

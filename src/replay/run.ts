@@ -6,6 +6,7 @@ import {
   Simulation,
   MODEL_NAMES as MODELS,
   type ModelName,
+  registerCacheAtBoot,
   replayAllocObjects,
   replayFreeObjects,
 } from "../engine/index.js";
@@ -14,9 +15,7 @@ import { ByteParser, newEvent, type SkipReason } from "./parse.js";
 import { PARENT, type Recording, realDelta } from "./recording.js";
 import { readTraceThreaded } from "./records.js";
 import {
-  AccountedCacheScan,
   type Counters,
-  createCacheCommand,
   type LineCounts,
   type OomKill,
   Replayer,
@@ -161,7 +160,6 @@ function setupModel(
   model: string,
   opts: RecordingReplayOptions,
   pidCgroups: Map<number, string>,
-  accountedCaches: readonly { name: string; bytesAlloc: number }[],
 ): ModelRun {
   if (!(MODELS as readonly string[]).includes(model))
     fail("INVALID_ARGUMENT", `unknown model "${model}"; one of ${MODELS.join(", ")}`);
@@ -179,23 +177,20 @@ function setupModel(
     // kmem_independent_accounting; without it the engine folds kmem into memory and the file reads 0
     ...(era.kmemCounter === "seed" ? { kmemIndependentAccounting: true } : {}),
   });
-  const target =
-    opts.fastEntries === false ? instanceTarget(inst, (c) => inst.execute(c)) : instanceTarget(inst);
-  const ex = (c: Command) => inst.execute(c);
   // The 2012 patch copies a registered cache into a cgroup when the cgroup is created
   // (mem_cgroup_create → memcg_create_kmem_caches), never into cgroups that exist already
-  // (register_memcg_cache only fills kmem_avail_caches[]): every cache the trace allocates from
-  // accounted is created and registered before the first cgroup, as a 2012 kernel would have had
-  // its caches registered at boot.
-  const registered: string[] = [];
-  if (era.cachesNeedRegistration)
-    for (const { name, bytesAlloc } of accountedCaches) {
-      const cmd = createCacheCommand(name, bytesAlloc, rec.meta.caches ?? {});
-      if (cmd === null) continue;
-      ex(cmd);
-      ex({ op: "registerCache", name });
-      registered.push(name);
-    }
+  // (register_memcg_cache only fills kmem_avail_caches[]); a 2012 kernel had its caches registered
+  // at boot. The replayer registers a cache at its first accounted line, here as at boot
+  // (registerCacheAtBoot): the cgroups that exist then get the copies their creation would have
+  // made. A cache whose first line is accounted ends as if registered before the first cgroup; one
+  // with unaccounted lines before its first accounted one keeps those objects in its base cache.
+  const target: ReplayTarget = {
+    ...(opts.fastEntries === false ? instanceTarget(inst, (c) => inst.execute(c)) : instanceTarget(inst)),
+    registerAtBoot: (name) => {
+      registerCacheAtBoot(inst, name);
+    },
+  };
+  const ex = (c: Command) => inst.execute(c);
   ex({ op: "createCgroup", path: `/${PARENT}` });
   // the recordings' v1 hierarchy has use_hierarchy 1 everywhere (README of the recordings)
   if (inst.config.cgroupVersion === 1 && !inst.lookup(`/${PARENT}`).useHierarchy)
@@ -259,7 +254,6 @@ function setupModel(
     // a recording is replayed into an instance of its own: the stand-in for the machine's other
     // cgroups may live there (docs/REPLAY.md, "the kernel's failed allocations")
     foreignStockSwitch: opts.foreignStockSwitch ?? true,
-    registered,
   });
   const baseline = new Map<string, Counters>();
   for (const [name, path] of paths) baseline.set(name, readCounters(target, path, 0));
@@ -297,24 +291,6 @@ function sample(run: ModelRun, line: number): void {
   }
 }
 
-/** The trace's accounted caches (AccountedCacheScan), read once on this thread. */
-async function scanAccountedCaches(
-  rec: Recording,
-  pidCgroups: Map<number, string>,
-): Promise<{ name: string; bytesAlloc: number }[]> {
-  const scan = new AccountedCacheScan(pidCgroups.keys());
-  const ev = newEvent();
-  const parser = new ByteParser();
-  await readTraceBytes(
-    createReadStream(rec.tracePath, { highWaterMark: 64 * 1024 }),
-    rec.tracePath.endsWith(".gz") ? "yes" : "auto",
-    (buf, s, e) => {
-      if (parser.parse(buf, s, e, ev) === null) scan.event(ev);
-    },
-  );
-  return scan.caches();
-}
-
 /**
  * Replays a recording under each model: builds the recording's cgroups (the common `parent`, its
  * children with the recorded limit, the recorded CPUs), places the pids, reads the baseline,
@@ -330,14 +306,7 @@ export async function replayRecording(
   const pidCgroups = new Map<number, string>();
   for (const [pid, cg] of Object.entries(rec.meta.pids)) pidCgroups.set(Number(pid), cg);
   for (const [pid, cg] of opts.pidCgroups ?? []) pidCgroups.set(pid, cg);
-  // eras whose caches need registering (rfc-2012) register the trace's accounted caches before
-  // any cgroup exists: one pass over the trace finds them first
-  const accountedCaches = models.some(
-    (m) => (MODELS as readonly string[]).includes(m) && eraOf(m as ModelName).cachesNeedRegistration,
-  )
-    ? await scanAccountedCaches(rec, pidCgroups)
-    : [];
-  const runs = models.map((m) => setupModel(rec, m, opts, pidCgroups, accountedCaches));
+  const runs = models.map((m) => setupModel(rec, m, opts, pidCgroups));
   const ev = newEvent();
   const parser = new ByteParser();
   const progress: ReadProgress = { bytesIn: 0, lines: 0 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkInvariants } from "../../src/engine/invariants.js";
+import { registerCacheAtBoot } from "../../src/engine/slab-api.js";
 import { PAGE, Sim } from "./helpers.js";
 
 /**
@@ -69,7 +70,9 @@ describe("row 31: a cache registered after a cgroup exists", () => {
     if (seed) {
       // /b's copy was made by its creation; /a has none, and its 42 dentries are in the base cache
       const cache = s.sim.slab.caches.get("dentry")!;
-      expect([...cache.children.values()].map((c) => c.displayName)).toEqual([`dentry-${s.cg("/b").memcgIndex}`]);
+      expect([...cache.children.values()].map((c) => c.displayName)).toEqual([
+        `dentry-${s.cg("/b").memcgIndex}`,
+      ]);
       expect(cache.base.activeObjects).toBe(42);
     }
     expect(checkInvariants(s.sim)).toEqual([]);
@@ -94,5 +97,54 @@ describe("row 31: a cache registered after a cgroup exists", () => {
       PAGE,
     ]);
     expect(checkInvariants(s.sim)).toEqual([]);
+  });
+
+  it("registerCacheAtBoot (the recording replay's): the online cgroups get the copies their creation would have made, exactly as a registration before them", () => {
+    // the same scenario twice: the cache registered before the cgroups, or as at boot after them
+    const run = (atBoot: boolean) => {
+      const s = new Sim({
+        model: "rfc-2012",
+        kmemIndependentAccounting: true,
+        cpuCount: 1,
+        chargeBatchPages: 1,
+      });
+      const cache = () => {
+        s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192, flags: { reclaimAccount: true } });
+        if (atBoot) registerCacheAtBoot(s.sim, "dentry");
+        else s.ex({ op: "registerCache", name: "dentry" });
+      };
+      if (!atBoot) cache();
+      s.mkdir("/a", "/b", "/c");
+      s.rmdir("/c");
+      if (atBoot) cache();
+      s.alloc("dentry", { pid: s.spawn("/a", { cpu: 0 }) }, 21);
+      s.alloc("dentry", { pid: s.spawn("/b", { cpu: 0 }) }, 42);
+      const dentry = s.sim.slab.caches.get("dentry")!;
+      expect(checkInvariants(s.sim)).toEqual([]);
+      return {
+        copies: [...dentry.children.values()].map((c) => c.displayName),
+        base: dentry.base.activeObjects,
+        kmem: [s.num("/a", "memory.kmem.usage_in_bytes"), s.num("/b", "memory.kmem.usage_in_bytes")],
+        registerCache: s.sim.opCounts.get("registerCache"),
+      };
+    };
+    const expected = {
+      copies: ["dentry-1", "dentry-2"],
+      base: 0,
+      kmem: [PAGE, 2 * PAGE],
+      registerCache: 1,
+    };
+    expect(run(true)).toEqual(expected);
+    expect(run(false)).toEqual(expected);
+  });
+
+  it("registerCacheAtBoot in the later eras: no copy made (they copy on first use or share the cache)", () => {
+    for (const model of ["v3.8", "v4.5", "v5.9", "v6.18"] as const) {
+      const s = new Sim({ model, cpuCount: 1 });
+      s.mkdir("/a");
+      s.ex({ op: "createCache", name: "dentry", objectSizeBytes: 192 });
+      const cache = registerCacheAtBoot(s.sim, "dentry");
+      expect([cache.accounted, cache.children.size]).toEqual([true, 0]);
+    }
   });
 });

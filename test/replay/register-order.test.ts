@@ -1,15 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EV_CACHE_ALLOC, EV_EXIT, EV_FORK, EV_KMALLOC, newEvent } from "../../src/replay/parse.js";
 import { openRecording } from "../../src/replay/recording.js";
-import { AccountedCacheScan } from "../../src/replay/replay.js";
 import { replayRecording } from "../../src/replay/run.js";
 
 /**
  * Audit row 31 in the replay: the 2012 patch copies a registered cache into a cgroup only when the
- * cgroup is created (mem_cgroup_create), so a replay under rfc-2012 creates and registers every
- * cache the trace allocates from accounted before it creates `/parent` and its children. Without
- * that, no cgroup of the recording would have a copy and rfc-2012 would charge nothing.
+ * cgroup is created (mem_cgroup_create), so a replay under rfc-2012 registers each cache at its
+ * first accounted line as at boot (the engine's registerCacheAtBoot): `/parent` and its children,
+ * which exist by then, get the copies their creation would have made. Without that, no cgroup of
+ * the recording would have a copy and rfc-2012 would charge nothing.
  */
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const KMEM = "memory.kmem.usage_in_bytes";
@@ -39,21 +40,52 @@ describe("rfc-2012 replay: caches registered before the cgroups", () => {
     expect(r.models["rfc-2012"].cgroups["mkdir-2000-0"].predicted[KMEM]).toBe(1921024 + 11 * 4096);
   });
 
-  it("the scan lists the accounted caches of mapped pids and their forked children, first sighting's size", () => {
-    const scan = new AccountedCacheScan([10]);
-    const ev = newEvent();
-    const put = (o: Partial<typeof ev>) => scan.event(Object.assign(ev, newEvent(), o));
-    put({ type: EV_CACHE_ALLOC, pid: 10, cache: "filp", bytesAlloc: 256, accounted: false });
-    put({ type: EV_CACHE_ALLOC, pid: 99, cache: "dentry", bytesAlloc: 192, accounted: true });
-    put({ type: EV_FORK, pid: 10, childPid: 11 });
-    put({ type: EV_KMALLOC, pid: 11, bytesAlloc: 64, accounted: true });
-    put({ type: EV_CACHE_ALLOC, pid: 10, cache: "filp", bytesAlloc: 192, accounted: true });
-    put({ type: EV_KMALLOC, pid: 10, bytesAlloc: 16384, accounted: true });
-    put({ type: EV_EXIT, childPid: 11 });
-    put({ type: EV_CACHE_ALLOC, pid: 11, cache: "pid", bytesAlloc: 128, accounted: true });
-    expect(scan.caches()).toEqual([
-      { name: "kmalloc-cg-64", bytesAlloc: 64 },
-      { name: "filp", bytesAlloc: 256 },
-    ]);
+  it("a cache is registered at its first accounted line: the cgroups get copies, its earlier unaccounted objects stay in the base cache", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "register-order-"));
+    try {
+      const PID = 4242;
+      let ts = 100;
+      const line = (ptr: number, accounted: boolean) => {
+        ts += 0.001;
+        return `         python3-${PID}   [000] ..... ${ts.toFixed(6)}: kmem_cache_alloc: call_site=__d_alloc+0x2d/0x230 ptr=${ptr.toString(16).padStart(16, "0")} name=dentry bytes_req=192 bytes_alloc=192 gfp_flags=GFP_KERNEL node=-1 accounted=${accounted}`;
+      };
+      // one unaccounted dentry, then 42 accounted ones (two slabs of 21)
+      const lines = [line(0x1000, false)];
+      for (let i = 1; i <= 42; i++) lines.push(line(0x1000 + 0x100 * i, true));
+      writeFileSync(join(dir, "trace.txt"), `${lines.join("\n")}\n`);
+      writeFileSync(
+        join(dir, "meta.json"),
+        JSON.stringify({
+          case: "register-order",
+          cpus: [0],
+          limit: null,
+          pids: { [PID]: "t-0" },
+          before: { parent: {}, "t-0": {} },
+          after: { parent: {}, "t-0": {} },
+        }),
+      );
+      let copies: string[] = [];
+      let base = -1;
+      let inCopy = -1;
+      let registerCommands = -1;
+      const r = await replayRecording(openRecording(dir), {
+        models: ["rfc-2012"],
+        inspect: (_m, inst) => {
+          const cache = inst.slab.caches.get("dentry")!;
+          copies = [...cache.children.values()].map((c) => c.displayName);
+          base = cache.base.activeObjects;
+          inCopy = cache.children.get(inst.lookup("/parent/t-0").id)!.activeObjects;
+          registerCommands = inst.opCounts.get("registerCache") ?? 0;
+        },
+      });
+      // both cgroups existed before the first accounted line: each has its copy, in creation order
+      expect(copies).toEqual(["dentry-1", "dentry-2"]);
+      expect([base, inCopy]).toEqual([1, 42]);
+      expect(registerCommands).toBe(1);
+      // the 42 accounted dentries: two 4 KiB slabs on the RFC's kmem counter
+      expect(r.models["rfc-2012"].cgroups["t-0"].predicted[KMEM]).toBe(2 * 4096);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

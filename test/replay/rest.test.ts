@@ -91,4 +91,37 @@ describe("REST replay", () => {
       /^truncated gzip: the input ends at byte 40000 inside a compressed member \(\d+ complete lines read\); the \d+ lines before it were applied$/,
     );
   });
+
+  it("rfc-2012: the instance's cgroups as they are — caches the replay registers after them get no copy (nothing charged); registered before them, charged", async () => {
+    const run = async (registerFirst: boolean) => {
+      const t = await build();
+      await t.call("POST", "/v1/instances", {
+        name: "r",
+        config: { model: "rfc-2012", cgroupVersion: 1, cpuCount: 1, kmemIndependentAccounting: true },
+      });
+      if (registerFirst)
+        for (const [name, size] of [
+          ["dentry", 192],
+          ["shmem_inode_cache", 752],
+        ] as const) {
+          await t.call("POST", "/v1/instances/r/caches", { name, objectSizeBytes: size });
+          await t.call("POST", `/v1/instances/r/caches/${name}/register`, {});
+        }
+      await t.call("POST", "/v1/instances/r/cgroups", { path: "/parent" });
+      await t.call("POST", "/v1/instances/r/cgroups", { path: CG });
+      const r = await t.app.inject({
+        method: "POST",
+        url: URL,
+        payload: gz,
+        headers: { "content-type": "application/gzip" },
+      });
+      expect(r.statusCode).toBe(200);
+      return json(r).cgroups[CG].predicted["memory.kmem.usage_in_bytes"] as number;
+    };
+    // registered by the replay at their first accounted line: /parent and CG existed already
+    expect(await run(false)).toBe(0);
+    // registered before the cgroups (as at boot): every accounted object in CG's copies, the
+    // recording replay's rfc-2012 figure (real + 11 pages, docs/REPLAY.md)
+    expect(await run(true)).toBe(1921024 + 11 * 4096);
+  });
 });

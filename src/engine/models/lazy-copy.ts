@@ -18,6 +18,8 @@ export abstract class LazyCopyModel extends PageChargedModel {
 
   onCgroupCreated(): void {}
 
+  onCgroupCreatedWithCache(): void {}
+
   onCacheAccounted(): void {}
 
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void {

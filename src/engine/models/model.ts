@@ -57,6 +57,13 @@ export interface AccountingModel {
   objectStat(kmem: SlabSystem, cache: KmemCache, cg: Cgroup, deltaBytes: number): void;
 
   onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void;
+  /**
+   * What creating `cg` gives it of the accounted `cache`, as `onCgroupCreated` does for every
+   * accounted cache (rfc-2012: its copy, from `mem_cgroup_create` → `memcg_create_kmem_caches`;
+   * the later eras make copies on first use, so nothing). registerCacheAtBoot calls it for one
+   * cache and each cgroup that exists.
+   */
+  onCgroupCreatedWithCache(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void;
   onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void;
   /** rmdir: what happens to the cgroup's caches, lists and objcgs (docs/DOMAIN.md §6.4, §7.4, §10). */
   onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;

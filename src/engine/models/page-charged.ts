@@ -32,6 +32,7 @@ export abstract class PageChargedModel implements AccountingModel {
   protected abstract chargePages(memcg: Cgroup, pages: number, ctx: ChargeCtx): boolean;
   protected abstract unchargePages(memcg: Cgroup, pages: number): void;
   abstract onCgroupCreated(kmem: SlabSystem, cg: Cgroup): void;
+  abstract onCgroupCreatedWithCache(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void;
   abstract onCacheAccounted(kmem: SlabSystem, cache: KmemCache): void;
   abstract onCgroupOffline(kmem: SlabSystem, cg: Cgroup): void;
   abstract afterDyingFree(kmem: SlabSystem, inst: CacheCopy): void;

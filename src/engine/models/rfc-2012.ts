@@ -66,6 +66,10 @@ export class Rfc2012Model extends PageChargedModel {
     for (const cache of kmem.caches.values()) if (cache.accounted) this.dup(kmem, cache, cg);
   }
 
+  onCgroupCreatedWithCache(kmem: SlabSystem, cache: KmemCache, cg: Cgroup): void {
+    if (!cg.isRoot && cache.accounted) this.dup(kmem, cache, cg);
+  }
+
   /**
    * Registering a cache makes no copies: the seed's `register_memcg_cache` only fills
    * `kmem_avail_caches[cache->index]`, and the copies are made by `memcg_create_kmem_caches`,

@@ -232,6 +232,8 @@ export class V59Model implements AccountingModel {
     void cg;
   }
 
+  onCgroupCreatedWithCache(): void {}
+
   onCacheAccounted(): void {}
 
   /**
