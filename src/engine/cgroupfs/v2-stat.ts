@@ -13,7 +13,7 @@ import type { Sim } from "../sim.js";
 import { PAGE_SIZE as PAGE } from "../page.js";
 
 /** One v2 `memory.stat` value of a hierarchical statistics row, in the file's unit (0: not simulated). */
-function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
+function v2StatValue(sim: Sim, key: string, h: Float64Array, sock: number): number {
   switch (key) {
     case "anon":
       return h[STAT_ANON_PAGES] * PAGE;
@@ -38,6 +38,9 @@ function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
       return h[STAT_SLAB_UNRECLAIMABLE_BYTES];
     case "slab":
       return h[STAT_SLAB_RECLAIMABLE_BYTES] + h[STAT_SLAB_UNRECLAIMABLE_BYTES];
+    case "sock":
+      // memory_stat_format: MEMCG_SOCK pages × PAGE_SIZE (4.5+, socket memory: sock-mem.ts)
+      return sock * PAGE;
     case "pgfault":
       return h[STAT_PGPGIN];
     default:
@@ -54,6 +57,6 @@ function v2StatValue(sim: Sim, key: string, h: Float64Array): number {
 export function v2MemoryStat(sim: Sim, cg: Cgroup): string {
   const h = cg.statHier;
   let out = "";
-  for (const k of sim.era.v2StatKeys) out += `${k} ${v2StatValue(sim, k, h)}\n`;
+  for (const k of sim.era.v2StatKeys) out += `${k} ${v2StatValue(sim, k, h, cg.sockPagesHier)}\n`;
   return out;
 }
