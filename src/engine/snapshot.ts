@@ -99,7 +99,7 @@ export interface SnapshotGraph {
    * /2: cgroup rows of 40 slots (kernel stacks); /3: the same 40 slots laid out anew (page tables:
    * 9 statistics, memory.high at 18), so a /2 state is refused and restart replays the journal.
    */
-  format: "memcg-sim-state/4";
+  format: "memcg-sim-state/5";
   /** The config the simulation was created with (a fresh one of it names the shared constants). */
   config: InstanceConfigInput | undefined;
   nodes: SnapshotNode[];
@@ -252,12 +252,12 @@ export function captureState(sim: Simulation): SnapshotGraph {
       vals[i] = val((o as Record<string, unknown>)[keys[i]], `${path}.${keys[i]}`);
     nodes[id] = { k: "o", c, keys, vals };
   }
-  return { format: "memcg-sim-state/4", config, nodes };
+  return { format: "memcg-sim-state/5", config, nodes };
 }
 
 /** A Simulation equal to the one captured (same answers to every later command). */
 export function restoreState(graph: SnapshotGraph, limits: EngineLimits = DEFAULT_LIMITS): Simulation {
-  if (graph.format !== "memcg-sim-state/4")
+  if (graph.format !== "memcg-sim-state/5")
     throw new Error(`snapshot: unknown format ${String(graph.format)}`);
   const shared = sharedObjects(graph.config, limits);
   const objs: unknown[] = new Array(graph.nodes.length);
