@@ -8,7 +8,6 @@ import {
 } from "./charge.js";
 import type { ChargeCtx } from "./charge.js";
 import { type Cgroup, modSockStat } from "./cgroup.js";
-import { maybeRelease } from "./cgroup-tree.js";
 import type * as C from "./commands.js";
 import { fail } from "./errors.js";
 import { GFP_NOFAIL, parseGfp } from "./gfp.js";
@@ -280,6 +279,6 @@ export function releaseSocketPages(sim: Sim, t: Task, n: number, cpu: number): v
   if (t.sockPages === 0) {
     t.sockMemcg = null;
     // the socket's css reference (sk_memcg) goes with it
-    if (memcg !== null && memcg.state === "dying") maybeRelease(sim, memcg);
+    if (memcg !== null && memcg.state === "dying") sim.ops.maybeRelease(memcg);
   }
 }
