@@ -4,6 +4,7 @@ import {
   advanceClockBody,
   allocObjectsBody,
   allocPagesBody,
+  chargeSocketPagesBody,
   createCacheBody,
   createCgroupBody,
   freeObjectsBody,
@@ -11,6 +12,7 @@ import {
   moveTaskBody,
   reclaimBody,
   spawnTaskBody,
+  unchargeSocketPagesBody,
   updateCgroupBody,
 } from "./schemas.js";
 
@@ -163,6 +165,20 @@ export const COMMAND_OPERATIONS: readonly CommandOperation[] = [
     rest: { method: "POST", path: `${I}/clock/advance`, status: 200, target: "none" },
     rpc: "AdvanceClock",
     body: advanceClockBody,
+    resultField: null,
+  },
+  {
+    op: "chargeSocketPages",
+    rest: { method: "POST", path: `${I}/sockets/charge`, status: 200, target: "none" },
+    rpc: "ChargeSocketPages",
+    body: chargeSocketPagesBody,
+    resultField: null,
+  },
+  {
+    op: "unchargeSocketPages",
+    rest: { method: "POST", path: `${I}/sockets/uncharge`, status: 200, target: "none" },
+    rpc: "UnchargeSocketPages",
+    body: unchargeSocketPagesBody,
     resultField: null,
   },
 ];

@@ -128,6 +128,17 @@ export const freeKernelPagesBody = z
     cpu: int.min(0).max(255).optional(),
   })
   .strict();
+export const chargeSocketPagesBody = z
+  .object({
+    pid,
+    pages: int.min(1).max(1 << 30),
+    softirq: z.boolean().optional(),
+    nofail: z.boolean().optional(),
+  })
+  .strict();
+export const unchargeSocketPagesBody = z
+  .object({ pid, pages: int.min(1).max(1 << 30), cpu: int.min(0).max(255).optional() })
+  .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 
 export const commandSchema = z.discriminatedUnion("op", [
@@ -167,6 +178,8 @@ export const commandSchema = z.discriminatedUnion("op", [
   advanceClockBody.extend({ op: z.literal("advanceClock") }).strict(),
   allocKernelPagesBody.extend({ op: z.literal("allocKernelPages") }).strict(),
   freeKernelPagesBody.extend({ op: z.literal("freeKernelPages") }).strict(),
+  chargeSocketPagesBody.extend({ op: z.literal("chargeSocketPages") }).strict(),
+  unchargeSocketPagesBody.extend({ op: z.literal("unchargeSocketPages") }).strict(),
 ]);
 
 // compile-time check: every parsed command is an engine Command

@@ -210,6 +210,8 @@ export function maybeRelease(sim: Sim, cg: Cgroup): void {
   if (cg.state !== "dying" || cg.lruPages > 0 || cg.liveCacheCount > 0 || cg.stockPages > 0) return;
   // charged kernel pages of a page-charged era hold a css reference (kernel-pages.ts)
   if (sim.kernelPages.pinnedPages(cg) > 0) return;
+  // a socket holding pages keeps its memcg's css reference (mem_cgroup_sk_alloc css_tryget; 3.x mem_cgroup_get)
+  if (socketPinned(sim, cg)) return;
   // a child css holds a reference on its parent (css_release → css_put(parent)): a removed cgroup
   // with a dying child still pinned stays dying until that child is released
   if (cg.dyingChildren.length > 0) return;
@@ -250,4 +252,10 @@ export function moveLocalStat(cg: Cgroup, parent: Cgroup, stat: number): void {
   cg.statLocal[stat] = 0;
   cg.statHier[stat] -= v;
   parent.statLocal[stat] += v;
+}
+
+/** A live task's socket holding pages is bound to `cg` (sock-mem.ts). */
+function socketPinned(sim: Sim, cg: Cgroup): boolean {
+  for (const t of sim.tasks.values()) if (t.sockPages > 0 && t.sockMemcg === cg) return true;
+  return false;
 }

@@ -104,11 +104,22 @@ export class Cgroup implements CounterNode {
    */
   memswMaxPages = UNLIMITED;
   memswFailcnt = 0;
-  /** v1 `memory.kmem.tcp.*` (memcg1 tcpmem counter): socket memory is not simulated, so its usage stays 0. */
+  /**
+   * v1 `memory.kmem.tcp.*`: the cgroup's tcp counter (3.x `tcp_memcontrol.tcp_memory_allocated`,
+   * 4.5+ `memcg->tcpmem`), charged by socket memory (sock-mem.ts). 3.x: the root's usage is the
+   * global `tcp_memory_allocated` (every socket's pages).
+   */
   tcpMaxPages = UNLIMITED;
   tcpUsagePages = 0;
   tcpWatermarkPages = 0;
   tcpFailcnt = 0;
+  /** 4.5+ `tcpmem_active`: a tcp limit write activated v1 socket accounting here (memcg_update_tcp_limit). */
+  tcpActive = false;
+  /** `tcpmem_pressure` (3.x `tcp_memory_pressure`): the last tcp charge went over a limit. */
+  tcpPressure = false;
+  /** v2 `sock` (MEMCG_SOCK) in pages: local, and this cgroup's with its descendants'. */
+  sockPagesLocal = 0;
+  sockPagesHier = 0;
   /** v1 `memory.swappiness`, inherited from the parent at creation (mem_cgroup_css_alloc); the root's is vm_swappiness. */
   swappiness = 60;
   /** cgroup v1 core flags, inherited from the parent at creation (cgroup_create). */
@@ -249,4 +260,10 @@ export function raiseEvent(cg: Cgroup, ev: number, n = 1): void {
   if (cg.isRoot) return;
   cg.eventsLocal[ev] += n;
   for (let c: Cgroup | null = cg; c !== null && !c.isRoot; c = c.parent) c.events[ev] += n;
+}
+
+/** MEMCG_SOCK moves by `delta` pages (mod_memcg_state), locally and in the hierarchical sums. */
+export function modSockStat(cg: Cgroup, delta: number): void {
+  cg.sockPagesLocal += delta;
+  for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.sockPagesHier += delta;
 }

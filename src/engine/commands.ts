@@ -131,6 +131,27 @@ export interface FreeKernelPagesCmd {
   cpu?: number;
 }
 
+/**
+ * Socket buffer memory charged on behalf of `pid`'s socket (sock-mem.ts): the era's
+ * `mem_cgroup_charge_skmem` as __sk_mem_raise_allocated calls it. `softirq`: from the packet
+ * receive path (the era's softirq gfp) instead of process context (GFP_KERNEL); `nofail`: with
+ * `__GFP_NOFAIL` (5.15+ callers force a stream socket's send under its sndbuf so).
+ */
+export interface ChargeSocketPagesCmd {
+  op: "chargeSocketPages";
+  pid: number;
+  pages: number;
+  softirq?: boolean;
+  nofail?: boolean;
+}
+/** Gives back `pages` of `pid`'s socket memory (`mem_cgroup_uncharge_skmem`); `cpu`: where (the page stock of that CPU takes them where the era refills it), default the task's. */
+export interface UnchargeSocketPagesCmd {
+  op: "unchargeSocketPages";
+  pid: number;
+  pages: number;
+  cpu?: number;
+}
+
 export type Command =
   | CreateCgroupCmd
   | UpdateCgroupCmd
@@ -149,7 +170,9 @@ export type Command =
   | WriteFileCmd
   | AdvanceClockCmd
   | AllocKernelPagesCmd
-  | FreeKernelPagesCmd;
+  | FreeKernelPagesCmd
+  | ChargeSocketPagesCmd
+  | UnchargeSocketPagesCmd;
 
 /** Every op of the command language. */
 export type AnyOp = Command["op"];
@@ -176,6 +199,8 @@ export const OPS: readonly Op[] = [
   "reclaim",
   "writeFile",
   "advanceClock",
+  "chargeSocketPages",
+  "unchargeSocketPages",
 ];
 
 /** Result of allocObjects / allocPages (docs/API.md §5). */

@@ -18,6 +18,7 @@ import type { PageStock, Sim } from "./sim.js";
 import type { KmemCache } from "./slab/cache.js";
 import { SlabSystem } from "./slab/kmem.js";
 import * as slabApi from "./slab-api.js";
+import * as sockMem from "./sock-mem.js";
 import * as taskOps from "./task-lifecycle.js";
 import type { Task } from "./tasks.js";
 import * as V from "./views.js";
@@ -84,6 +85,8 @@ const VERBS: { readonly [K in C.Command["op"]]: Verb<K> } = {
   advanceClock: (sim, cmd) => files.advanceClock(sim, cmd.ms),
   allocKernelPages: (sim, cmd) => sim.kernelPages.alloc(cmd),
   freeKernelPages: (sim, cmd) => sim.kernelPages.free(cmd),
+  chargeSocketPages: (sim, cmd) => sockMem.chargeSocketPages(sim, cmd),
+  unchargeSocketPages: (sim, cmd) => sockMem.unchargeSocketPages(sim, cmd),
 };
 
 /**

@@ -7,6 +7,7 @@ import { GFP_DIRECT_RECLAIM } from "./gfp.js";
 import type { ChargeCtx } from "./kernel.js";
 import { PAGE_SIZE as PAGE } from "./page.js";
 import type { Sim } from "./sim.js";
+import { releaseSocketPages } from "./sock-mem.js";
 import { PID_INDEX_LIMIT, Task } from "./tasks.js";
 
 // The task verbs: fork into a cgroup (`copy_process` → `cgroup_post_fork`), attach to another
@@ -172,6 +173,8 @@ export function killTask(sim: Sim, t: Task): void {
     sim.kernelPages.freePages(t.pgdPageId, t.cpu);
     t.pgdPageId = 0;
   }
+  // its sockets close: their memory is given back (sk_mem_reclaim → the era's uncharge)
+  if (t.sockPages > 0) releaseSocketPages(sim, t, t.sockPages, t.cpu);
   t.cgroup.tasks.delete(t.pid);
   sim.tasks.delete(t.pid);
   if (t.pid < PID_INDEX_LIMIT) sim.pids.index[t.pid] = undefined;

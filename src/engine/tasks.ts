@@ -30,6 +30,9 @@ export class Task {
   readonly pudPageIds: number[] = [];
   readonly pmdPageIds: number[] = [];
   readonly ptePageIds: number[] = [];
+  /** The task's socket (sock-mem.ts): pages of socket memory it holds, and the memcg they are charged to (null: unaccounted). */
+  sockPages = 0;
+  sockMemcg: Cgroup | null = null;
 
   constructor(
     readonly pid: number,

@@ -37,7 +37,7 @@ describe("the engine's state, captured and restored", () => {
       expect(stateDigest(b)).toBe(stateDigest(a));
     });
   }
-  it("refuses a state of an older format (/1: 32-slot cgroup rows; /2: before the page-table slot; /3: before the per-CPU partial lists), so restart replays the rows instead", () => {
+  it("refuses a state of an older format (/1: 32-slot cgroup rows; /2: before the page-table slot; /3: before the per-CPU partial lists; /4: before socket memory), so restart replays the rows instead", () => {
     const a = new Simulation({ model: "v5.9", cgroupVersion: 2 });
     const graph = captureState(a);
     expect(graph.format).toBe("memcg-sim-state/5");

@@ -213,16 +213,26 @@ const V1_TABLE: readonly Cftype[] = [
     name: "memory.kmem.tcp.limit_in_bytes",
     read: (sim, cg) => `${v1LimitText(cg.tcpMaxPages, resCounter(sim))}\n`,
     write: (sim, cg, value) => {
+      // 3.x tcp_update_limit: tcp_proto_cgroup(root) is NULL → -EINVAL; 4.5+ mem_cgroup_write
+      // RES_LIMIT: "Can't set limit on root" → -EINVAL
       notRoot(cg, "memory.kmem.tcp.limit_in_bytes");
       const p = parseLimitPages(value, resCounter(sim), "-1");
-      // memcg1_update_tcp_max: page_counter_set_max on the tcpmem counter, whose usage is 0 here
+      // 3.x res_counter_set_limit / 4.5+ page_counter_limit (6.x page_counter_set_max): EBUSY
+      // below the counter's usage
+      if (p < cg.tcpUsagePages) fail("EBUSY", "memory.kmem.tcp.limit_in_bytes: usage above the new limit");
       return () => {
         cg.tcpMaxPages = p;
+        // 4.5+ memcg_update_tcp_limit (6.x memcontrol-v1.c:memcg1_update_tcp_max): the first
+        // write, whatever the value, sets tcpmem_active (static_branch_inc(&memcg_sockets_enabled_key));
+        // 3.x keeps no flag (the limit itself decides, Era.tcpActivation)
+        cg.tcpActive = true;
       };
     },
   },
   {
     name: "memory.kmem.tcp.usage_in_bytes",
+    // 3.x tcp_read_usage: for the root (no cg_proto) the global tcp_memory_allocated, which the
+    // simulator keeps in the root's counter (sock-mem.ts); 4.5+ page_counter_read(&memcg->tcpmem)
     read: (_sim, cg) => `${cg.tcpUsagePages * PAGE}\n`,
   },
   {
@@ -235,7 +245,9 @@ const V1_TABLE: readonly Cftype[] = [
   {
     name: "memory.kmem.tcp.max_usage_in_bytes",
     read: (_sim, cg) => `${cg.tcpWatermarkPages * PAGE}\n`,
-    write: (_sim, cg) => () => {
+    write: (sim, cg) => () => {
+      // 3.x tcp_cgroup_reset: the root has no cg_proto, nothing to reset (its max_usage reads 0)
+      if (cg.isRoot && sim.era.sockCharge === "nofail") return;
       cg.tcpWatermarkPages = cg.tcpUsagePages;
     },
   },

@@ -42,6 +42,9 @@ function v2StatValue(sim: Sim, key: string, h: Float64Array, cg: Cgroup): number
       return h[STAT_SLAB_UNRECLAIMABLE_BYTES];
     case "slab":
       return h[STAT_SLAB_RECLAIMABLE_BYTES] + h[STAT_SLAB_UNRECLAIMABLE_BYTES];
+    case "sock":
+      // memory_stat_format: MEMCG_SOCK pages × PAGE_SIZE (4.5+, socket memory: sock-mem.ts)
+      return cg.sockPagesHier * PAGE;
     case "pgfault":
       return h[STAT_PGPGIN];
     default:

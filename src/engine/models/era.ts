@@ -262,6 +262,53 @@ export interface Era {
    * answered so for `memory.limit_in_bytes`, v1-files.json). Older eras keep each handler's answer.
    */
   readonly emptyWriteIsNoop: boolean;
+  /**
+   * Which cgroups' sockets the v1 `tcpmem` counter (`memory.kmem.tcp.*`) charges, decided when a
+   * socket is created (its memcg is bound then and kept, as `sk->sk_cgrp` / `sk->sk_memcg`):
+   * - `any-limit`: 3.3/3.4 — every non-root cgroup's, once some cgroup's tcp limit is below the
+   *   maximum (one global static key: net/ipv4/tcp_memcontrol.c:tcp_update_limit
+   *   `static_key_slow_inc(&memcg_socket_limit_enabled)` when the old limit was RESOURCE_MAX;
+   *   mm/memcontrol.c:sock_update_memcg binds any `!mem_cgroup_is_root(memcg)`);
+   * - `own-limit`: 3.5–4.4 — the cgroup's own limit is below the maximum (MEMCG_SOCK_ACTIVE, set by
+   *   tcp_update_limit for a value below RESOURCE_MAX, cleared by writing it; sock_update_memcg
+   *   binds only `memcg_proto_active(cg_proto)`; Glauber Costa, "net: fix race in the memcg
+   *   static key", 2012);
+   * - `own-write`: 4.5+ — any write of the cgroup's tcp limit, never undone
+   *   (memcg_update_tcp_limit, 6.x memcontrol-v1.c:memcg1_update_tcp_max: `tcpmem_active = true`;
+   *   mem_cgroup_sk_alloc binds `memcg1_tcpmem_active(memcg)` on v1, every non-root cgroup on v2).
+   */
+  readonly tcpActivation: "any-limit" | "own-limit" | "own-write";
+  /**
+   * What a socket-memory charge does over a limit (docs/MODELS.md row 23):
+   * - `nofail`: 3.3–3.18 include/net/sock.h:memcg_memory_allocated_add —
+   *   res_counter_charge_nofail on the tcp counter (every level charged, failcnt at each level over
+   *   its limit), OVER_LIMIT → the socket enters memory pressure; the root's counter is not in the
+   *   chain (tcp_proto_cgroup(root) is NULL) and its files show the global tcp_memory_allocated;
+   * - `force`: 4.5–5.14 mm/memcontrol.c:mem_cgroup_charge_skmem — v1: page_counter_try_charge on
+   *   tcpmem, else page_counter_charge anyway, `tcpmem_pressure = 1`, return false; v2: MEMCG_SOCK
+   *   counted first, try_charge, else try_charge with __GFP_NOFAIL (forced) and return false;
+   * - `fail`: 5.15+ (4b1327be9fe5 "net-memcg: pass in gfp_t mask to mem_cgroup_charge_skmem"; 6.x
+   *   memcontrol-v1.c:memcg1_charge_skmem, memcontrol.c:mem_cgroup_sk_charge) — over the limit
+   *   nothing is charged and false returned, unless the caller passed __GFP_NOFAIL (v1: tcpmem
+   *   forced, true; v2: try_charge_memcg forces it); MEMCG_SOCK counted only for a charge made.
+   * In every era a false return is "the socket is under pressure": __sk_mem_raise_allocated then
+   * suppresses the allocation and gives back what was charged (mem_cgroup_uncharge_skmem).
+   */
+  readonly sockCharge: "nofail" | "force" | "fail";
+  /**
+   * v2 socket uncharge: `counter` — page_counter_uncharge on `memory` (4.5 mem_cgroup_uncharge_skmem);
+   * `stock` — refill_stock, the pages go to the CPU's page stock (4.13+, 475d0487a2ad "mm:
+   * memcontrol: use per-cpu stocks for socket memory uncharging"; 5.9, 6.18).
+   */
+  readonly sockUncharge: "counter" | "stock";
+  /**
+   * The gfp of a socket charge from the packet receive path (softirq): GFP_NOWAIT (4.5–6.0:
+   * mem_cgroup_charge_skmem `if (in_softirq()) gfp_mask = GFP_NOWAIT`, 5.15 gfp_memcg_charge) or
+   * GFP_ATOMIC (6.1+, 720ca52bcef2 "net-memcg: avoid stalls when under memory pressure":
+   * include/net/sock.h:gfp_memcg_charge `in_softirq() ? GFP_ATOMIC : GFP_KERNEL`). Process context
+   * is GFP_KERNEL in every era.
+   */
+  readonly sockSoftirqGfp: "GFP_NOWAIT" | "GFP_ATOMIC";
   /** Defaults of the instance config fields the era decides. */
   readonly defaults: {
     readonly maxReclaimRetries: number;
@@ -334,6 +381,12 @@ export const V1_FILES_BASE = [
   "memory.kmem.limit_in_bytes",
   "memory.kmem.failcnt",
   "memory.kmem.slabinfo",
+  // the tcp files: 3.3+ net/ipv4/tcp_memcontrol.c:tcp_files[] (kmem.tcp.limit_in_bytes,
+  // usage_in_bytes, failcnt, max_usage_in_bytes), 4.5+ in mm/memcontrol.c:mem_cgroup_legacy_files[]
+  "memory.kmem.tcp.limit_in_bytes",
+  "memory.kmem.tcp.usage_in_bytes",
+  "memory.kmem.tcp.failcnt",
+  "memory.kmem.tcp.max_usage_in_bytes",
   "cgroup.procs",
   "tasks",
 ] as const;

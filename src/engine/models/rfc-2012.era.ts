@@ -45,6 +45,11 @@ export const RFC_2012_ERA: Era = {
   oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
+  // 3.3: one static key for all cgroups (tcp_update_limit), res_counter_charge_nofail; no cgroup v2
+  tcpActivation: "any-limit",
+  sockCharge: "nofail",
+  sockUncharge: "counter",
+  sockSoftirqGfp: "GFP_NOWAIT",
   defaults: { maxReclaimRetries: 5, chargeBatchPages: 32 },
   v1Files: V1_FILES_BASE.filter((f) => f !== "memory.kmem.slabinfo"),
   v2Files: V2_FILES_BASE,

@@ -108,6 +108,25 @@ const ROWS: [string, (e: Era) => string][] = [
     "page tables in the OOM badness (dc6c9a35b66b 4.0, b4e98d9ac775 4.15)",
     (e) => ["pte", "pte + pmd", "pte + pmd + pud"][e.oomBadnessTableLevels - 1],
   ],
+  [
+    "v1 socket memory (`kmem.tcp.*`) accounted once (row 23)",
+    (e) =>
+      ({
+        "any-limit": "any cgroup's tcp limit < max",
+        "own-limit": "its own tcp limit < max",
+        "own-write": "its tcp limit is written",
+      })[e.tcpActivation],
+  ],
+  [
+    "socket charge over a limit (row 23)",
+    (e) =>
+      ({
+        nofail: "charged, pressure (res_counter_charge_nofail)",
+        force: "charged, returns false",
+        fail: "not charged, returns false (`__GFP_NOFAIL`: charged)",
+      })[e.sockCharge] +
+      (e.cgroupV2 ? `; v2 uncharge to the ${e.sockUncharge === "stock" ? "page stock" : "counter"}` : ""),
+  ],
   ["v1 files", (e) => String(e.v1Files.length)],
   ["v2 files", (e) => (e.cgroupV2 ? String(e.v2Files.length) : "—")],
   ["v1 `memory.stat` keys (local)", (e) => String(e.v1StatKeys.length)],

@@ -44,6 +44,11 @@ export const V3_8_ERA: Era = {
   oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
+  // 3.5+: per-cgroup MEMCG_SOCK_ACTIVE (tcp_update_limit), res_counter_charge_nofail; no cgroup v2
+  tcpActivation: "own-limit",
+  sockCharge: "nofail",
+  sockUncharge: "counter",
+  sockSoftirqGfp: "GFP_NOWAIT",
   defaults: { maxReclaimRetries: 5, chargeBatchPages: 32 },
   v1Files: V1_FILES_BASE,
   v2Files: V2_FILES_BASE,

@@ -47,6 +47,11 @@ export const V4_5_ERA: Era = {
   oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
+  // 4.5 mem_cgroup_charge_skmem: forced + false; mem_cgroup_uncharge_skmem: page_counter_uncharge
+  tcpActivation: "own-write",
+  sockCharge: "force",
+  sockUncharge: "counter",
+  sockSoftirqGfp: "GFP_NOWAIT",
   defaults: { maxReclaimRetries: 5, chargeBatchPages: 32 },
   v1Files: V1_FILES_BASE,
   // 4.5 mm/memcontrol.c:memory_files[] is current, low, high, max, events, stat (memory.min,

@@ -68,6 +68,11 @@ export const V5_9_ERA: Era = {
   oomPassedRetry: false,
   peakResetPerFd: false,
   emptyWriteIsNoop: false,
+  // 5.9/5.10 mem_cgroup_charge_skmem: forced + false; uncharge refill_stock
+  tcpActivation: "own-write",
+  sockCharge: "force",
+  sockUncharge: "stock",
+  sockSoftirqGfp: "GFP_NOWAIT",
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 32 },
   v1Files: V1_FILES_BASE,
   // 5.10 memory_files[] has no peak and no reclaim (both 5.19)

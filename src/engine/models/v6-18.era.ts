@@ -96,6 +96,11 @@ export const V6_18_ERA: Era = {
   oomPassedRetry: true,
   peakResetPerFd: true,
   emptyWriteIsNoop: true,
+  // 6.18 memcg1_charge_skmem / mem_cgroup_sk_charge: no force without __GFP_NOFAIL; gfp_memcg_charge GFP_ATOMIC
+  tcpActivation: "own-write",
+  sockCharge: "fail",
+  sockUncharge: "stock",
+  sockSoftirqGfp: "GFP_ATOMIC",
   defaults: { maxReclaimRetries: 16, chargeBatchPages: 64 },
   v1Files: V1_FILES_6_18,
   v2Files: V2_FILES_BASE,

@@ -177,6 +177,16 @@ export const reclaimResult = z.object({
 });
 
 export const clockResult = z.object({ clockMs: int });
+export const socketChargeResult = z.object({
+  charged: z.boolean().describe("the memcg charge function's return; false: the socket is under pressure"),
+  accounted: z.boolean().describe("the socket is bound to a memcg (false: root, or v1 tcp accounting off)"),
+  cgroup: z.string().nullable(),
+  chargedBytes: bytes,
+  socketBytes: bytes,
+  reclaimedBytes: bytes,
+  oomKilledPids: z.array(int),
+});
+export const socketUnchargeResult = z.object({ unchargedBytes: bytes, socketBytes: bytes });
 
 export const batchResult = z.object({
   results: z.array(
