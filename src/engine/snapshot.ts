@@ -99,7 +99,7 @@ export interface SnapshotGraph {
    * /2: cgroup rows of 40 slots (kernel stacks); /3: the same 40 slots laid out anew (page tables:
    * 9 statistics, memory.high at 18), so a /2 state is refused and restart replays the journal;
    * /5: cgroups carry the statistics their creation charged to their parent (percpu) and the
-   * simulation the cgroups waiting to be freed.
+   * simulation the cgroups waiting to be freed; tasks and cgroups carry socket memory.
    */
   format: "memcg-sim-state/5";
   /** The config the simulation was created with (a fresh one of it names the shared constants). */

@@ -121,7 +121,7 @@ describe("cgroup v2 files (v6.18 formats)", () => {
   });
 
   it("prints memory.events and memory.events.local in kernel key order", () => {
-    const text = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\nsock_throttled 0\n";
+    const text = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";
     expect(s.read("/a", "memory.events")).toBe(text);
     expect(s.read("/a", "memory.events.local")).toBe(text);
   });

@@ -179,7 +179,7 @@ describe("row 22: a forked task's kernel stack, per era", () => {
     // try_charge_memcg: a `max` event per pass — the first, the one after drain_all_stock, 16
     // MAX_RECLAIM_RETRIES — then one OOM with no victim (mem_cgroup_oom false → nomem, 5.16+)
     expect(s.read("/a", "memory.events")).toBe(
-      "low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\nsock_throttled 0\n",
+      "low 0\nhigh 0\nmax 18\noom 1\noom_kill 0\noom_group_kill 0\n",
     );
     expect(checkInvariants(s.sim)).toEqual([]);
   });

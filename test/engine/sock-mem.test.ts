@@ -87,8 +87,8 @@ describe("row 23: v2 socket memory charges memory.current and `sock`", () => {
     expect(charge(s, pid, 10, { softirq: true })).toMatchObject({ charged: true, chargedBytes: 40960 });
     expect(s.num("/a", "memory.current")).toBe(40960);
     expect(s.read("/a", "memory.events")).toContain("max 1\n");
-    // no TCP throttling is simulated: sock_throttled is never raised by a charge
-    expect(s.read("/a", "memory.events")).toContain("sock_throttled 0\n");
+    // 6.18 has no sock_throttled event (it came after 6.18-rc1)
+    expect(s.read("/a", "memory.events")).not.toContain("sock_throttled");
   });
 
   it("exit gives the socket's pages back; a moved task's socket stays charged to its cgroup", () => {

@@ -125,5 +125,9 @@ export const V6_18_ERA: Era = {
   ],
   v1StatMemswLimit: true,
   v2StatKeys: V2_STAT_KEYS_6X,
-  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill", "sock_throttled"],
+  // __memory_events_show: no `sock_throttled` in 6.18 — the recorded 6.18 host's BTF
+  // (/sys/kernel/btf/vmlinux) has enum memcg_memory_event without MEMCG_SOCK_THROTTLED; the patch
+  // ("memcg: net: track network throttling due to memcg memory pressure") was posted 2025-10-16,
+  // after 6.18-rc1
+  v2EventKeys: ["low", "high", "max", "oom", "oom_kill", "oom_group_kill"],
 };

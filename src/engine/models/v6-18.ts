@@ -24,7 +24,7 @@ import { V59Model } from "./v5-9.js";
  *   (mem_cgroup_move_charge_write: EINVAL for anything but 0); `memory.memsw.*` (swap accounting
  *   on) and `memory.kmem.tcp.*` exist; `memory.swappiness` takes 0..200 (MAX_SWAPPINESS);
  *   `memory.numa_stat`; `memory.pressure_level` and `memory.force_empty` are EINVAL to read.
- * - cgroup v2: `memory.events` ends with `sock_throttled` (6.14); a `memory.peak` write resets the
+ * - cgroup v2: `memory.events` ends with `oom_group_kill` (no `sock_throttled` yet); a `memory.peak` write resets the
  *   writer's own per-fd watermark only (6.12 peak_write).
  */
 export class V618Model extends V59Model {
