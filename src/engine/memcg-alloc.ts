@@ -112,10 +112,9 @@ export function unchargeMemcgAlloc(sim: Sim, cg: Cgroup): void {
   ];
   for (const item of order)
     sim.model.unchargeObject(sim.slab, objcg, memcgAllocChargeBytes(item, cpus, ptrs), 0);
-  if (!owner.isRoot) {
-    modStat(owner, STAT_SLAB_UNRECLAIMABLE_BYTES, -cg.memcgAllocSlabBytes);
-    modPercpu(owner, -cg.memcgAllocPercpuBytes);
-  }
+  // the statistics leave whichever cgroup holds them, the root too (kept there at reparenting)
+  modStat(owner, STAT_SLAB_UNRECLAIMABLE_BYTES, -cg.memcgAllocSlabBytes);
+  modPercpu(owner, -cg.memcgAllocPercpuBytes);
   cg.memcgAllocSlabBytes = 0;
   cg.memcgAllocPercpuBytes = 0;
 }

@@ -208,7 +208,12 @@ export class V59Model implements AccountingModel {
    * stays until the stock is drained.
    */
   protected unchargePages(memcg: Cgroup, nrPages: number, cpu: number): void {
-    if (memcg.isRoot) return;
+    if (memcg.isRoot) {
+      // an objcg reparented to the root: its counters were let go at offline; the `kernel`
+      // statistic the root kept drops now (obj_cgroup_uncharge_pages → memcg_account_kmem)
+      modStat(memcg, STAT_KERNEL_PAGES, -nrPages);
+      return;
+    }
     unchargeAt(memcg, ROW_KMEM, nrPages);
     memcg.objcgPages -= nrPages;
     modStat(memcg, STAT_KERNEL_PAGES, -nrPages);
@@ -219,7 +224,8 @@ export class V59Model implements AccountingModel {
   }
 
   objectStat(_kmem: SlabSystem, cache: KmemCache, cg: Cgroup, deltaBytes: number): void {
-    if (cg.isRoot) return;
+    // the root only by a reparented objcg (a new object of the root is never charged): its frees
+    // take the slab statistic the root kept (mod_objcg_mlstate on the root, audit row 29)
     modStat(
       cg,
       cache.flags.reclaimAccount ? STAT_SLAB_RECLAIMABLE_BYTES : STAT_SLAB_UNRECLAIMABLE_BYTES,
@@ -260,7 +266,9 @@ export class V59Model implements AccountingModel {
       // Reparented to the root, which the simulator never charges: the pages leave every level now
       // (the root's own counter included) and the objects' later frees uncharge nothing. (The
       // kernel keeps them on the root page_counter until the frees; the root has no limit, so no
-      // decision differs.) Their kernel/slab statistics go with them.
+      // decision differs.) Their kernel/slab statistics stay in the root's until the objects are
+      // freed, as memcg_reparent_objcgs leaves them (audit row 29: the root's memory.stat keeps
+      // counting what meminfo's Slab still holds).
       if (pages > 0) {
         cg.memory.uncharge(pages);
         cg.kmem.uncharge(pages);
@@ -272,8 +280,11 @@ export class V59Model implements AccountingModel {
         STAT_SLAB_RECLAIMABLE_BYTES,
         STAT_SLAB_UNRECLAIMABLE_BYTES,
       ])
-        modStat(cg, st, -cg.statLocal[st]);
-      modPercpu(cg, -cg.percpuBytes);
+        this.sim.moveLocalStat(cg, parent, st);
+      const percpu = cg.percpuBytes;
+      cg.percpuBytes = 0;
+      cg.percpuBytesHier -= percpu;
+      parent.percpuBytes += percpu;
     } else {
       if (pages > 0) {
         // the pages stay charged to the ancestors; the dying level lets go of them
