@@ -66,7 +66,9 @@ export function checkInvariants(sim: Sim): string[] {
       if (k.kmem.parent === cg.kmem) kmemKids += k.kmem.usage;
     }
     const kernelLocal = cg.statLocal[STAT_KERNEL_PAGES];
-    const memLocal = cg.isRoot ? 0 : cg.lruPages + (indep ? 0 : kernelLocal) + cg.stockPages;
+    // on cgroup v2 the pages of the sockets bound here are on the memory counter (sock-mem.ts)
+    const sockLocal = sim.config.cgroupVersion === 2 ? cg.sockPagesLocal : 0;
+    const memLocal = cg.isRoot ? 0 : cg.lruPages + (indep ? 0 : kernelLocal) + cg.stockPages + sockLocal;
     const kmemLocal = cg.isRoot || (kmemCounter === "seed" && !indep) ? 0 : kernelLocal;
     if (cg.memory.usage !== memLocal + memKids)
       bad(`${cg.path} memory.usage ${cg.memory.usage} ≠ local ${memLocal} + children ${memKids}`);
@@ -89,6 +91,10 @@ export function checkInvariants(sim: Sim): string[] {
         bad(`${cg.path} stat[${i}] hierarchical ${cg.statHier[i]} ≠ ${sum}`);
       if (cg.statLocal[i] < 0) bad(`${cg.path} stat[${i}] local ${cg.statLocal[i]} < 0`);
     }
+    let sockSum = cg.sockPagesLocal;
+    for (const k of kids) sockSum += k.sockPagesHier;
+    if (cg.sockPagesHier !== sockSum) bad(`${cg.path} sock hierarchical ${cg.sockPagesHier} ≠ ${sockSum}`);
+    if (cg.tcpUsagePages < 0) bad(`${cg.path} tcp usage ${cg.tcpUsagePages} < 0`);
     let percpuSum = cg.percpuBytes;
     for (const k of kids) percpuSum += k.percpuBytesHier;
     if (cg.percpuBytesHier !== percpuSum)
@@ -390,6 +396,17 @@ export function checkInvariants(sim: Sim): string[] {
     for (const cg of all) if (!cg.isRoot) percpuBytes += cg.percpuBytes;
     if (percpuBytes !== held.percpu)
       bad(`percpu bytes ${percpuBytes} ≠ cgroup per-CPU areas held ${held.percpu}`);
+  }
+
+  // --- socket memory: each v2 cgroup's sock statistic is the pages its bound sockets hold -----------
+  if (sim.config.cgroupVersion === 2) {
+    const bySock = new Map<Cgroup, number>();
+    for (const t of sim.tasks.values())
+      if (t.sockMemcg !== null && t.sockPages > 0)
+        bySock.set(t.sockMemcg, (bySock.get(t.sockMemcg) ?? 0) + t.sockPages);
+    for (const cg of all)
+      if (cg.sockPagesLocal !== (bySock.get(cg) ?? 0))
+        bad(`${cg.path} sock pages ${cg.sockPagesLocal} ≠ its sockets' ${bySock.get(cg) ?? 0}`);
   }
 
   // --- physical memory -----------------------------------------------------------------------------

@@ -200,3 +200,58 @@ describe("row 23: v1 socket memory goes to memory.kmem.tcp.* only", () => {
     expect(() => uncharge(s, pid, 3)).toThrow(EngineError);
   });
 });
+
+describe("row 23: invariants after every step of random socket traffic", () => {
+  it.each([
+    ["rfc-2012", 1],
+    ["v3.8", 1],
+    ["v4.5", 1],
+    ["v4.5", 2],
+    ["v5.9", 1],
+    ["v5.9", 2],
+    ["v6.18", 1],
+    ["v6.18", 2],
+  ] as const)(
+    "%s cgroup v%i: charges, uncharges, moves, exits, limit writes and rmdirs",
+    (model, cgroupVersion) => {
+      const s = new Sim({ model, cgroupVersion, cpuCount: 2 });
+      let x = 12345;
+      const next = (k: number) => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        return (x >>> 8) % k;
+      };
+      s.mkdir("/a", "/a/b", "/c");
+      const cgs = ["/a", "/a/b", "/c"];
+      if (cgroupVersion === 1) s.write("/a/b", "memory.kmem.tcp.limit_in_bytes", String(64 * PAGE));
+      else s.write("/a/b", "memory.max", String(256 * PAGE));
+      const pids: number[] = [];
+      for (let step = 0; step < 400; step++) {
+        const r = next(10);
+        try {
+          if (r < 2 || pids.length === 0) pids.push(s.spawn(cgs[next(cgs.length)]));
+          else {
+            const pid = pids[next(pids.length)];
+            if (!s.sim.tasks.has(pid)) pids.splice(pids.indexOf(pid), 1);
+            else if (r < 6) charge(s, pid, 1 + next(40), next(4) === 0 ? { softirq: true } : {});
+            else if (r < 8) {
+              const held = s.sim.tasks.get(pid)!.sockPages;
+              if (held > 0) uncharge(s, pid, 1 + next(held), next(2));
+            } else if (r === 8) s.ex({ op: "moveTask", pid, cgroup: cgs[next(cgs.length)] });
+            else {
+              s.ex({ op: "exitTask", pid });
+              pids.splice(pids.indexOf(pid), 1);
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof EngineError)) throw e;
+        }
+        expect(checkInvariants(s.sim), `${model} v${cgroupVersion} step ${step}`).toEqual([]);
+      }
+      for (const pid of pids) if (s.sim.tasks.has(pid)) s.ex({ op: "exitTask", pid });
+      s.rmdir("/a/b");
+      s.rmdir("/c");
+      expect(checkInvariants(s.sim)).toEqual([]);
+      expect(s.sim.root.sockPagesHier).toBe(0);
+    },
+  );
+});
