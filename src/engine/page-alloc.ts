@@ -52,7 +52,13 @@ export function pageTablesFor(n: number): { pud: number; pmd: number; pte: numbe
  * Only for a task whose mm the simulation made (forked: `pgdPageId`). A failure fails the fault:
  * its error, with the OOM kills and reclaim folded into `ctx.out`.
  */
-function growPageTables(sim: Sim, t: Task, n: number, ctx: ChargeCtx): C.AllocResult["error"] {
+function growPageTables(
+  sim: Sim,
+  t: Task,
+  n: number,
+  ctx: ChargeCtx,
+  charged: { pages: number },
+): C.AllocResult["error"] {
   const need = pageTablesFor(n);
   const levels: [number[], number][] = [
     [t.pudPageIds, need.pud],
@@ -71,6 +77,7 @@ function growPageTables(sim: Sim, t: Task, n: number, ctx: ChargeCtx): C.AllocRe
         return r.error === "OOM_KILLED" ? "OOM_KILLED" : "ENOMEM";
       }
       ids.push(r.pageId);
+      charged.pages += r.chargedBytes / PAGE;
     }
   return null;
 }
@@ -131,9 +138,11 @@ export function allocPages(sim: Sim, cmd: C.AllocPagesCmd): C.AllocResult {
   let done = 0;
   let error: C.AllocResult["error"] = null;
   let charged = 0;
+  // the page-table pages the faults charged (the era's pageTablesAccounted), part of chargedBytes
+  const tables = { pages: 0 };
   for (; done < n; done++) {
     if (cmd.kind === "anon" && t.pgdPageId > 0) {
-      const e = growPageTables(sim, t, t.anonPages + 1, ctx);
+      const e = growPageTables(sim, t, t.anonPages + 1, ctx, tables);
       if (e !== null) {
         error = e;
         break;
@@ -178,7 +187,7 @@ export function allocPages(sim: Sim, cmd: C.AllocPagesCmd): C.AllocResult {
     failedBytes: (n - done) * PAGE,
     error,
     failedAt: error === "ENOMEM" && out.failedAt !== null ? out.failedAt.path : null,
-    chargedBytes: charged * PAGE,
+    chargedBytes: (charged + tables.pages) * PAGE,
     reclaimedBytes: out.reclaimedPages * PAGE,
     oomKilledPids: out.oomKilledPids,
     throttleMs: out.throttleMs,

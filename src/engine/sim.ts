@@ -49,6 +49,8 @@ export interface KernelPagesView {
     oomKilledPids: number[];
     reclaimedBytes: number;
     throttleMs: number;
+    /** Bytes the era charged for it (0: allocated, not accounted). */
+    chargedBytes: number;
   };
   /** Frees (and uncharges) one allocation by id, the frees running on `cpu`. */
   freePages(id: number, cpu: number): void;
