@@ -86,7 +86,9 @@ export interface Entry {
 /**
  * A command refused with a kernel errno after it already ran reclaim or an OOM kill — a v1
  * `limit_in_bytes` shrink that ends in EBUSY, `memory.reclaim` that ends in EAGAIN, a task move
- * whose precharge fails with ENOMEM. As in the kernel, what reclaim freed stays freed, so these
+ * whose precharge fails with ENOMEM, a mkdir whose parent cannot pay for the new cgroup's
+ * statistics (ENOMEM, 5.9+), a fork whose stack or page tables cannot be charged (ENOMEM). As in
+ * the kernel, what reclaim freed (and the OOM killer killed) stays so, so these
  * refusals are part of the instance's history: they are announced (journaled, exported) and a
  * replay applies them again and expects the same refusal. Every other refusal changes nothing.
  */
@@ -94,7 +96,10 @@ export function isHistoricRefusal(command: Command, err: unknown): boolean {
   return (
     err instanceof EngineError &&
     (err.code === "EBUSY" || err.code === "EAGAIN" || err.code === "ENOMEM") &&
-    (command.op === "writeFile" || command.op === "updateCgroup" || command.op === "moveTask")
+    (command.op === "writeFile" ||
+      command.op === "updateCgroup" ||
+      command.op === "moveTask" ||
+      (err.code === "ENOMEM" && (command.op === "createCgroup" || command.op === "spawnTask")))
   );
 }
 

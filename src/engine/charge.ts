@@ -304,12 +304,17 @@ export function refillStock(sim: Sim, memcg: Cgroup, nrPages: number, cpu: numbe
 /** `drain_stock` of one slot: its pages are uncharged, the slot forgets its memcg. */
 function drainSlot(sim: Sim, i: number): void {
   const s = sim.pageStocks[i];
-  if (s.memcg !== null && s.pages > 0) {
-    s.memcg.stockPages -= s.pages;
-    unchargeAt(s.memcg, ROW_MEMORY, s.pages);
-  }
+  const m = s.memcg;
+  const pages = s.pages;
   s.memcg = null;
   s.pages = 0;
+  if (m !== null && pages > 0) {
+    m.stockPages -= pages;
+    unchargeAt(m, ROW_MEMORY, pages);
+    // a removed cgroup whose last pin was this stock (a socket's uncharge refilled it after the
+    // rmdir) is released now; the one being taken offline is released at the end of its offline
+    if (m.state === "dying" && m !== sim.idr.offlining) sim.maybeRelease(m);
+  }
 }
 
 /** Drains every slot of one CPU's stock (`drain_local_memcg_stock`). */

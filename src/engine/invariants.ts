@@ -35,6 +35,10 @@ export function checkInvariants(sim: Sim): string[] {
   const bad = (msg: string) => out.push(msg);
   const kmemCounter = sim.era.kmemCounter;
   const all = sim.allCgroups();
+  // cgroups a live task's socket holding pages is bound to (sock-mem.ts): they pin a removed one
+  const socketBound = new Set<Cgroup>();
+  for (const t of sim.tasks.values())
+    if (t.sockPages > 0 && t.sockMemcg !== null) socketBound.add(t.sockMemcg);
   const indep = kmemCounter === "seed" && sim.config.kmemIndependentAccounting;
 
   // --- 1. counter levels ------------------------------------------------------------------------
@@ -126,16 +130,18 @@ export function checkInvariants(sim: Sim): string[] {
       cg.liveCacheCount === 0 &&
       cg.stockPages === 0 &&
       cg.dyingChildren.length === 0 &&
-      sim.kernelPages.pinnedPages(cg) === 0
+      sim.kernelPages.pinnedPages(cg) === 0 &&
+      !socketBound.has(cg)
     )
       bad(`${cg.path} dying but pinned by nothing`);
     if (cg.state === "online" && cg.parent !== null && cg.parent.children.get(cg.name) !== cg)
       bad(`${cg.path} online but not its parent's child`);
 
     // --- 6. no charge lands on a removed cgroup -------------------------------------------------
+    // (but a socket's: it charges its own sk_memcg, removed or not — mem_cgroup_charge_skmem)
     if (cg.state === "dying") {
       const prev = chargedWhenDying.get(cg);
-      if (prev !== undefined && cg.memory.chargedTotal > prev)
+      if (prev !== undefined && cg.memory.chargedTotal > prev && !socketBound.has(cg))
         bad(`${cg.path} charged ${cg.memory.chargedTotal - prev} pages after rmdir`);
       chargedWhenDying.set(cg, cg.memory.chargedTotal);
     }

@@ -76,6 +76,13 @@ function growPageTables(
         if (r.failedAt !== null) ctx.out.failedAt = lookupCgroup(sim, r.failedAt, true);
         return r.error === "OOM_KILLED" ? "OOM_KILLED" : "ENOMEM";
       }
+      if (sim.tasks.get(t.pid) !== t) {
+        // the OOM killer took the faulting task during this page's (forced) charge: its mm is
+        // gone (exit_mmap), so the page goes with it and the fault fails
+        ctx.out.selfKilled = true;
+        sim.kernelPages.freePages(r.pageId, t.cpu);
+        return "OOM_KILLED";
+      }
       ids.push(r.pageId);
       charged.pages += r.chargedBytes / PAGE;
     }
@@ -154,6 +161,14 @@ export function allocPages(sim: Sim, cmd: C.AllocPagesCmd): C.AllocResult {
       break;
     }
     const r = tryChargeMemcg(sim, cg, 1, ctx);
+    if (r === CHARGE_OK && (out.selfKilled || sim.tasks.get(t.pid) !== t)) {
+      // the task was OOM-killed during this page's charge, which 4.x–5.15 force through: it exits
+      // (its pages freed, uncharged) and faults nothing more — this page goes back as well
+      sim.usedPages--;
+      uncharge(cg, 1);
+      error = "OOM_KILLED";
+      break;
+    }
     if (r === CHARGE_OK && !cg.isRoot) charged++;
     if (r !== CHARGE_OK && r !== CHARGE_BYPASS) {
       sim.usedPages--;

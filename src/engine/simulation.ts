@@ -185,7 +185,10 @@ export class Simulation implements Sim {
 
   /**
    * Applies one command and returns its result. Request errors throw EngineError before anything
-   * changed; simulated failures (ENOMEM, OOM kills) are data in the result.
+   * changed; simulated failures (ENOMEM, OOM kills) are data in the result — except the kernel
+   * errnos a few commands return after reclaim or the OOM killer already ran (a v1 limit shrink's
+   * EBUSY, memory.reclaim's EAGAIN, a move's, a mkdir's or a fork's ENOMEM): those throw with what
+   * happened kept, as the kernel keeps it, and the registry journals them (isHistoricRefusal).
    */
   execute(cmd: C.Command): unknown {
     const r = this.dispatch(cmd);

@@ -191,3 +191,26 @@ describe("row 22: a forked task's page tables, per era", () => {
     },
   );
 });
+
+describe("a task OOM-killed during a fault's forced charge (5.9: should_force_charge)", () => {
+  it("faults nothing more: the page being charged and the tables it needed go with the task", () => {
+    const s = new Sim({ model: "v5.9", cgroupVersion: 1, cpuCount: 1 });
+    s.cache("k", 512, { flags: { account: true } });
+    s.mkdir("/a", "/a/x", "/a/y");
+    // 32 objects of an exited task keep 4 pages of /a charged; the limit leaves room for little more
+    const filler = s.spawn("/a/x");
+    s.alloc("k", { pid: filler }, 32);
+    s.ex({ op: "exitTask", pid: filler });
+    s.write("/a", "memory.limit_in_bytes", String(20 * PAGE));
+    const a = s.ex({ op: "spawnTask", cgroup: "/a/x", fork: true }).pid;
+    const b = s.ex({ op: "spawnTask", cgroup: "/a/y", fork: true }).pid;
+    const r = s.pages(a, "anon", 100 * PAGE);
+    // a page-table page's charge finds /a full, the OOM killer takes the faulting task itself and
+    // its charge is forced; the task is gone, so no anon page is added to it
+    expect(r).toMatchObject({ allocatedBytes: 0, error: "OOM_KILLED", oomKilledPids: [a] });
+    expect(s.sim.tasks.has(a)).toBe(false);
+    expect(s.sim.tasks.has(b)).toBe(true);
+    expect(s.cg("/a/x").statLocal[0]).toBe(0);
+    expect(checkInvariants(s.sim)).toEqual([]);
+  });
+});

@@ -236,8 +236,22 @@ describe("row 23: invariants after every step of random socket traffic", () => {
             else if (r < 8) {
               const held = s.sim.tasks.get(pid)!.sockPages;
               if (held > 0) uncharge(s, pid, 1 + next(held), next(2));
-            } else if (r === 8) s.ex({ op: "moveTask", pid, cgroup: cgs[next(cgs.length)] });
-            else {
+            } else if (r === 8) {
+              const k = next(4);
+              if (k === 0) s.ex({ op: "moveTask", pid, cgroup: cgs[next(cgs.length)] });
+              else if (k === 1) {
+                // a cgroup removed under its bound sockets (its tasks moved out first), made again
+                const victim = cgs[1 + next(cgs.length - 1)];
+                if (s.sim.lookup(victim).children.size === 0) {
+                  for (const p of [...s.sim.lookup(victim).tasks])
+                    s.ex({ op: "moveTask", pid: p, cgroup: "/" });
+                  s.rmdir(victim);
+                  s.mkdir(victim);
+                }
+              } else if (cgroupVersion === 1)
+                s.write("/a", "memory.kmem.tcp.limit_in_bytes", String((8 + next(64)) * PAGE));
+              else s.write("/a", "memory.max", String((32 + next(256)) * PAGE));
+            } else {
               s.ex({ op: "exitTask", pid });
               pids.splice(pids.indexOf(pid), 1);
             }
@@ -254,4 +268,61 @@ describe("row 23: invariants after every step of random socket traffic", () => {
       expect(s.sim.root.sockPagesHier).toBe(0);
     },
   );
+});
+
+describe("row 23: a removed cgroup a socket is bound to", () => {
+  it.each(["v4.5", "v6.18"] as const)(
+    "%s: stays dying while the socket holds pages, and its socket may still charge it",
+    (model) => {
+      const s = new Sim({ model, cgroupVersion: 2, cpuCount: 1 });
+      s.mkdir("/a");
+      const pid = s.spawn("/a");
+      charge(s, pid, 1);
+      s.ex({ op: "moveTask", pid, cgroup: "/" });
+      s.rmdir("/a");
+      expect(s.cg("/a").state).toBe("dying");
+      expect(checkInvariants(s.sim)).toEqual([]);
+      // sk->sk_memcg keeps the removed cgroup: mem_cgroup_charge_skmem charges it, not the new one
+      expect(charge(s, pid, 5)).toMatchObject({ charged: true, cgroup: "/a", socketBytes: 6 * PAGE });
+      expect(checkInvariants(s.sim)).toEqual([]);
+      s.ex({ op: "exitTask", pid });
+      expect(checkInvariants(s.sim)).toEqual([]);
+    },
+  );
+
+  it("v5.9: the uncharge refills the removed cgroup's page stock; it is released when the next charge on that CPU drains it", () => {
+    const s = new Sim({ model: "v5.9", cgroupVersion: 2, cpuCount: 1 });
+    s.mkdir("/a", "/b");
+    const pid = s.spawn("/a");
+    charge(s, pid, 3);
+    s.ex({ op: "moveTask", pid, cgroup: "/b" });
+    s.rmdir("/a");
+    uncharge(s, pid, 3); // refill_stock(/a): the CPU's single slot now holds /a's pages
+    expect(s.cg("/a").stockPages).toBeGreaterThan(0);
+    expect(checkInvariants(s.sim)).toEqual([]);
+    s.pages(pid, "anon", PAGE); // /b's charge takes the slot: drain_stock(/a)
+    expect(s.sim.dyingCount).toBe(0);
+    expect(() => s.cg("/a")).toThrow(/not found/);
+    expect(checkInvariants(s.sim)).toEqual([]);
+  });
+
+  it("v6.18: the removed cgroup keeps its slot among the CPU's seven until a drain, then is released", () => {
+    const s = new Sim({ model: "v6.18", cgroupVersion: 2, cpuCount: 1 });
+    s.mkdir("/a", "/b");
+    const pid = s.spawn("/a");
+    charge(s, pid, 3);
+    s.ex({ op: "moveTask", pid, cgroup: "/b" });
+    s.rmdir("/a");
+    uncharge(s, pid, 3);
+    s.pages(pid, "anon", PAGE); // /b gets a slot of its own: /a's stays
+    expect(s.cg("/a").state).toBe("dying");
+    expect(checkInvariants(s.sim)).toEqual([]);
+    // a memory.max write below /b's usage (its 64-page batch) drains the CPUs caching /b first
+    // (memory_max_write → drain_all_stock); 6.16+ drains the CPU's whole stock, /a's slot included
+    expect(s.num("/b", "memory.current")).toBe(64 * PAGE);
+    s.write("/b", "memory.max", String(32 * PAGE));
+    expect(s.num("/b", "memory.current")).toBe(PAGE);
+    expect(s.sim.dyingCount).toBe(0);
+    expect(checkInvariants(s.sim)).toEqual([]);
+  });
 });

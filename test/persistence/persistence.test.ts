@@ -280,6 +280,41 @@ describe("journal and restore", () => {
     b.persistence.close();
   });
 
+  // A mkdir whose parent cannot pay for the new cgroup's statistics (v6.18) fails with ENOMEM after
+  // the parent's charge ran reclaim and the OOM killer: the kill stays, as in the kernel, so the
+  // refusal is history the restart must replay.
+  it("reproduces the OOM kill of a mkdir refused with ENOMEM (the parent could not pay for the child's statistics; compaction off: the restart replays the rows)", () => {
+    const d = dir();
+    const a = server(d, { compact: false });
+    a.registry.create("m", { model: "v6.18", cpuCount: 1, chargeBatchPages: 1 });
+    a.registry.executeBatch("m", [
+      { op: "createCgroup", path: "/p" },
+      { op: "updateCgroup", path: "/p", memoryMaxBytes: 16 * 4096 },
+      { op: "spawnTask", cgroup: "/p", pid: 300, oomScoreAdj: -1000 },
+      { op: "allocPages", pid: 300, kind: "anon", bytes: 14 * 4096 },
+      { op: "spawnTask", cgroup: "/p", pid: 301 },
+      { op: "allocPages", pid: 301, kind: "anon", bytes: 2 * 4096 },
+    ]);
+    expect(() => a.registry.execute("m", { op: "createCgroup", path: "/p/c" })).toThrow(
+      /ENOMEM|cannot charge/,
+    );
+    const sim = a.registry.get("m").instance;
+    // the OOM killer took 301, the unkillable 300 kept its pages: 14 pages do not leave room for 3
+    expect(sim.tasks.has(301)).toBe(false);
+    expect(sim.readFile("/p", "memory.events")).toMatch(/^oom_kill 1$/m);
+    a.persistence.flush();
+    const before = observe(a.registry, "m");
+    a.persistence.close();
+    const b = server(d);
+    expect(observe(b.registry, "m")).toEqual(before);
+    expect(b.registry.get("m").instance.tasks.has(301)).toBe(false);
+    // the refusal is history: export lists it, and its count is the instance's
+    const doc = b.persistence.exportInstance(b.registry, "m");
+    expect(doc.commands.at(-1)).toEqual({ op: "createCgroup", path: "/p/c" });
+    expect(doc.commands.length).toBe(b.registry.get("m").instance.commandCount);
+    b.persistence.close();
+  });
+
   it("refuses a second server on the same data directory", () => {
     const d = dir();
     const a = server(d);
