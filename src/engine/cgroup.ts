@@ -119,6 +119,8 @@ export class Cgroup implements CounterNode {
   tcpPressure = false;
   /** v2 `sock` (MEMCG_SOCK) in pages: local, and this cgroup's with its descendants'. */
   sockPagesLocal = 0;
+  /** Pages socket charges put on this cgroup's memory counter, ever (the invariants' "no charge after rmdir" leaves them out). */
+  sockChargedPagesTotal = 0;
   sockPagesHier = 0;
   /** v1 `memory.swappiness`, inherited from the parent at creation (mem_cgroup_css_alloc); the root's is vm_swappiness. */
   swappiness = 60;

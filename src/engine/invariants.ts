@@ -140,10 +140,10 @@ export function checkInvariants(sim: Sim): string[] {
     // --- 6. no charge lands on a removed cgroup -------------------------------------------------
     // (but a socket's: it charges its own sk_memcg, removed or not — mem_cgroup_charge_skmem)
     if (cg.state === "dying") {
+      const total = cg.memory.chargedTotal - cg.sockChargedPagesTotal;
       const prev = chargedWhenDying.get(cg);
-      if (prev !== undefined && cg.memory.chargedTotal > prev && !socketBound.has(cg))
-        bad(`${cg.path} charged ${cg.memory.chargedTotal - prev} pages after rmdir`);
-      chargedWhenDying.set(cg, cg.memory.chargedTotal);
+      if (prev !== undefined && total > prev) bad(`${cg.path} charged ${total - prev} pages after rmdir`);
+      chargedWhenDying.set(cg, total);
     }
   }
   if (dying !== sim.dyingCount) bad(`dyingCount ${sim.dyingCount} ≠ dying cgroups ${dying}`);

@@ -187,7 +187,14 @@ export function chargeSocketPages(sim: Sim, cmd: C.ChargeSocketPagesCmd): SockCh
     if (sim.config.cgroupVersion === 1) {
       [charged, left] = chargeV1(sim, memcg, n, cmd.nofail === true);
     } else {
+      // what the charge put on each level's counter is the socket's, removed cgroups included
+      // (sk_memcg is charged whether online or not): the invariants tell it from other charges
+      const before: number[] = [];
+      for (let c: Cgroup | null = memcg; c !== null; c = c.counterParent) before.push(c.memory.chargedTotal);
       [charged, left] = chargeV2(sim, t, memcg, n, cmd, out);
+      let i = 0;
+      for (let c: Cgroup | null = memcg; c !== null; c = c.counterParent)
+        c.sockChargedPagesTotal += c.memory.chargedTotal - before[i++];
     }
   }
   t.sockPages += left;

@@ -39,6 +39,44 @@ function commandArb(version: 1 | 2): fc.Arbitrary<Command> {
         .map((r): Command => ({ op: "spawnTask", cgroup: r.p, pid: r.pid, cpu: r.cpu, oomScoreAdj: r.adj })),
     },
     {
+      // forked: a kernel stack and an mm (page tables) of its own
+      weight: 1,
+      arbitrary: fc
+        .record({ p: path, pid, cpu: fc.integer({ min: 0, max: 1 }) })
+        .map((r): Command => ({ op: "spawnTask", cgroup: r.p, pid: r.pid, cpu: r.cpu, fork: true })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ pid, pages: fc.integer({ min: 1, max: 48 }), softirq: fc.boolean(), nofail: fc.boolean() })
+        .map(
+          (r): Command => ({
+            op: "chargeSocketPages",
+            pid: r.pid,
+            pages: r.pages,
+            softirq: r.softirq,
+            nofail: r.nofail,
+          }),
+        ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ pid, pages: fc.integer({ min: 1, max: 48 }), cpu: fc.integer({ min: 0, max: 1 }) })
+        .map((r): Command => ({ op: "unchargeSocketPages", pid: r.pid, pages: r.pages, cpu: r.cpu })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ p: path, v: fc.constantFrom(...SIZES, unlimited) }).map(
+        (r): Command => ({
+          op: "writeFile",
+          cgroup: r.p,
+          file: version === 2 ? "memory.max" : "memory.kmem.tcp.limit_in_bytes",
+          value: r.v,
+        }),
+      ),
+    },
+    {
       weight: 1,
       arbitrary: fc
         .record({ pid, p: fc.constantFrom("/", ...PATHS) })
