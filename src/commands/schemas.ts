@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Command, EngineError, MODEL_NAMES } from "../engine/index.js";
+import { type Command, EngineError, MAX_SOCK_PAGES, MODEL_NAMES } from "../engine/index.js";
 
 /**
  * The zod schemas of the command language (docs/API.md §6): the single source for REST bodies,
@@ -131,13 +131,13 @@ export const freeKernelPagesBody = z
 export const chargeSocketPagesBody = z
   .object({
     pid,
-    pages: int.min(1).max(1 << 30),
+    pages: int.min(1).max(MAX_SOCK_PAGES),
     softirq: z.boolean().optional(),
     nofail: z.boolean().optional(),
   })
   .strict();
 export const unchargeSocketPagesBody = z
-  .object({ pid, pages: int.min(1).max(1 << 30), cpu: int.min(0).max(255).optional() })
+  .object({ pid, pages: int.min(1).max(MAX_SOCK_PAGES), cpu: int.min(0).max(255).optional() })
   .strict();
 export const advanceClockBody = z.object({ ms: int.min(0).max(Number.MAX_SAFE_INTEGER) }).strict();
 

@@ -4,7 +4,7 @@ import { drainAllStock } from "./charge.js";
 import type * as C from "./commands.js";
 import { assert, fail } from "./errors.js";
 import type { Ida } from "./kernel.js";
-import { chargeMemcgAlloc, queueMemcgFree, recordMemcgAlloc } from "./memcg-alloc.js";
+import { chargeMemcgAlloc, queueMemcgFree } from "./memcg-alloc.js";
 import { subtree } from "./reclaim.js";
 import type { Sim } from "./sim.js";
 
@@ -101,10 +101,10 @@ export function createCgroup(sim: Sim, path: string): Cgroup {
     });
   // mem_cgroup_alloc's accounted structures are charged to the parent before the cgroup exists
   // (a failure creates nothing)
-  const alloc = chargeMemcgAlloc(sim, parent, path);
+  const allocObjcg = chargeMemcgAlloc(sim, parent, path);
   const v2 = sim.config.cgroupVersion === 2;
   const cg = new Cgroup(sim.idr.nextId++, name, parent, v2 || parent.useHierarchy);
-  recordMemcgAlloc(cg, alloc);
+  cg.memcgAllocObjcg = allocObjcg;
   parent.children.set(name, cg);
   sim.idr.byId.set(cg.id, cg);
   cg.objcgId = sim.slab.newObjcg(cg);

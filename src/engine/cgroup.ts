@@ -115,13 +115,11 @@ export class Cgroup implements CounterNode {
   tcpFailcnt = 0;
   /** 4.5+ `tcpmem_active`: a tcp limit write activated v1 socket accounting here (memcg_update_tcp_limit). */
   tcpActive = false;
-  /** `tcpmem_pressure` (3.x `tcp_memory_pressure`): the last tcp charge went over a limit. */
-  tcpPressure = false;
   /** v2 `sock` (MEMCG_SOCK) in pages: local, and this cgroup's with its descendants'. */
   sockPagesLocal = 0;
+  sockPagesHier = 0;
   /** Pages socket charges put on this cgroup's memory counter, ever (the invariants' "no charge after rmdir" leaves them out). */
   sockChargedPagesTotal = 0;
-  sockPagesHier = 0;
   /** v1 `memory.swappiness`, inherited from the parent at creation (mem_cgroup_css_alloc); the root's is vm_swappiness. */
   swappiness = 60;
   /** cgroup v1 core flags, inherited from the parent at creation (cgroup_create). */
@@ -167,13 +165,11 @@ export class Cgroup implements CounterNode {
   /** Model C: index of this cgroup's objcg, or -1. */
   objcgId = -1;
   /**
-   * The memory this cgroup's creation charged to its parent (memcg-alloc.ts, `Era.memcgAlloc`): the
-   * objcg charged (the parent's at mkdir, reparented with it), and the bytes — slab objects
-   * (obj_full_size) and per-CPU areas (pcpu_obj_full_size) — given back when this cgroup is freed.
+   * The objcg this cgroup's creation charged its statistics structures to (memcg-alloc.ts,
+   * `Era.memcgAlloc`): the parent's at mkdir, reparented with it; uncharged when this cgroup is
+   * freed. -1: none.
    */
   memcgAllocObjcg = -1;
-  memcgAllocSlabBytes = 0;
-  memcgAllocPercpuBytes = 0;
   /**
    * v2 `percpu` (MEMCG_PERCPU_B, 5.9+): per-CPU bytes charged to this cgroup, local and
    * hierarchical (modPercpu). Kept outside the statistics rows: it changes only at mkdir and at a
@@ -252,6 +248,14 @@ export function modStat(cg: Cgroup, stat: number, delta: number): void {
 export function modPercpu(cg: Cgroup, delta: number): void {
   cg.percpuBytes += delta;
   for (let c: Cgroup | null = cg; c !== null; c = c.parent) c.percpuBytesHier += delta;
+}
+
+/** Moves a dying cgroup's local `percpu` into its parent (objcg reparenting), as moveLocalStat does a statistic. */
+export function moveLocalPercpu(cg: Cgroup, parent: Cgroup): void {
+  const v = cg.percpuBytes;
+  cg.percpuBytes = 0;
+  cg.percpuBytesHier -= v;
+  parent.percpuBytes += v;
 }
 
 /**

@@ -33,6 +33,7 @@ export {
   type CommandCounted,
 } from "./slab-api.js";
 export { Prng } from "./prng.js";
+export { MAX_SOCK_PAGES } from "./sock-mem.js";
 export { captureState, restoreState, type SnapshotGraph, type SnapshotNode } from "./snapshot.js";
 export { subtree } from "./reclaim.js";
 export { cacheView, cgroupView, instanceView, taskView, usagePages } from "./views.js";

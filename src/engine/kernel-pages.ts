@@ -296,19 +296,15 @@ export class KernelPages {
       freedBytes += a.pages * PAGE;
       if (a.objcg > 0) {
         // model C: the pages uncharge whatever cgroup their objcg points at now (a reparented
-        // objcg: the parent; the root: nothing, its charge left at offline)
+        // objcg: the parent; the root: only the statistics it kept, its charge left at offline,
+        // audit row 29)
         const memcg = this.sim.slab.objcgMemcg[a.objcg];
         if (a.stack) modStat(memcg, STAT_KERNEL_STACK_PAGES, -a.pages);
         if (a.pagetable) modStat(memcg, STAT_PAGETABLE_PAGES, -a.pages);
-        if (memcg.isRoot) {
-          // reparented to the root: only the statistics the root kept drop (audit row 29)
-          this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
-          continue;
-        }
         // __memcg_kmem_uncharge_page → obj_cgroup_uncharge_pages, as the era does it (6.16+: the
         // memory charge refills this CPU's page stock)
         this.sim.model.unchargeKernelPages(memcg, a.pages, cmd.cpu ?? 0);
-        unchargedPages += a.pages;
+        if (!memcg.isRoot) unchargedPages += a.pages;
       } else if (a.memcg !== null) {
         const memcg = a.memcg;
         if (a.stack) modStat(memcg, STAT_KERNEL_STACK_PAGES, -a.pages);

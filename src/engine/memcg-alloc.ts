@@ -30,66 +30,58 @@ export function memcgAllocChargeBytes(item: MemcgAllocItem, cpus: number, objcgP
   return item.bytes * cpus + (objcgPointers ? (item.bytes / PCPU_MIN_ALLOC_SIZE) * OBJCG_PTR_BYTES : 0);
 }
 
-/** The era's allocations of one new cgroup, in the kernel's order (one NUMA node). */
-function items(sim: Sim): readonly MemcgAllocItem[] {
+/** The era's allocations of one new cgroup, in the kernel's order (one NUMA node), with the bytes each charges. */
+function charges(sim: Sim): { item: MemcgAllocItem; bytes: number }[] {
   const era = sim.era.memcgAlloc;
   if (era === null) return [];
-  return era.items.filter((i) => !(i.v1Only === true && sim.config.cgroupVersion === 2));
+  return era.items.map((item) => ({
+    item,
+    bytes: memcgAllocChargeBytes(item, sim.config.cpuCount, era.percpuObjcgPointers),
+  }));
+}
+
+/**
+ * What one cgroup's creation holds charged, by statistic: the same for every cgroup of an
+ * instance (the era's structures, the instance's CPUs), so the cgroups keep only which objcg pays.
+ */
+export function memcgAllocBytes(sim: Sim): { slab: number; percpu: number } {
+  let slab = 0;
+  let percpu = 0;
+  for (const { item, bytes } of charges(sim))
+    if (item.kind === "kmalloc") slab += bytes;
+    else percpu += bytes;
+  return { slab, percpu };
 }
 
 /**
  * Charges a cgroup about to be created under `parent` for its statistics structures, on CPU 0
- * (the mkdir runs outside the simulated tasks). Nothing is charged under the root (the root memcg
- * has no objcg: `current_obj_cgroup` is NULL there) or by eras without `memcgAlloc`. A charge that
- * fails gives back what was charged and fails the mkdir with ENOMEM, as mem_cgroup_css_alloc
- * returns -ENOMEM and creates nothing.
+ * (the mkdir runs outside the simulated tasks), and returns the objcg charged (-1: none). Nothing
+ * is charged under the root (the root memcg has no objcg: `current_obj_cgroup` is NULL there) or
+ * by eras without `memcgAlloc`. A charge that fails gives back what was charged and fails the
+ * mkdir with ENOMEM, as mem_cgroup_css_alloc returns -ENOMEM and creates nothing.
  */
-export function chargeMemcgAlloc(sim: Sim, parent: Cgroup, path: string): MemcgAllocCharge | null {
-  const list = items(sim);
-  if (list.length === 0 || parent.isRoot || parent.objcgId < 0) return null;
+export function chargeMemcgAlloc(sim: Sim, parent: Cgroup, path: string): number {
+  const list = charges(sim);
+  if (list.length === 0 || parent.isRoot || parent.objcgId < 0) return -1;
   const objcg = parent.objcgId;
-  const cpus = sim.config.cpuCount;
-  const ptrs = sim.era.memcgAlloc?.percpuObjcgPointers === true;
   const out = newOutcome();
   const ctx: ChargeCtx = { task: null, cpu: 0, gfp: parseGfp("GFP_KERNEL_ACCOUNT"), out };
-  const done: MemcgAllocItem[] = [];
-  for (const item of list) {
-    if (!sim.model.chargeObject(sim.slab, objcg, memcgAllocChargeBytes(item, cpus, ptrs), ctx)) {
-      for (let i = done.length - 1; i >= 0; i--)
-        sim.model.unchargeObject(sim.slab, objcg, memcgAllocChargeBytes(done[i], cpus, ptrs), 0);
+  for (let i = 0; i < list.length; i++)
+    if (!sim.model.chargeObject(sim.slab, objcg, list[i].bytes, ctx)) {
+      for (let j = i - 1; j >= 0; j--) sim.model.unchargeObject(sim.slab, objcg, list[j].bytes, 0);
       runPendingHighWork(sim, out);
       fail("ENOMEM", `cannot charge the statistics of the new cgroup ${path} to ${parent.path}`, {
         path,
         failedAt: out.failedAt?.path ?? parent.path,
       });
     }
-    done.push(item);
-  }
   runPendingHighWork(sim, out);
-  let slab = 0;
-  let percpu = 0;
-  for (const item of list)
-    if (item.kind === "kmalloc") slab += memcgAllocChargeBytes(item, cpus, ptrs);
-    else percpu += memcgAllocChargeBytes(item, cpus, ptrs);
   // mod_objcg_state(NR_SLAB_UNRECLAIMABLE_B, obj_full_size) for the kmalloc objects;
   // pcpu_memcg_post_alloc_hook → mod_memcg_state(MEMCG_PERCPU_B, size) for the areas
+  const { slab, percpu } = memcgAllocBytes(sim);
   modStat(parent, STAT_SLAB_UNRECLAIMABLE_BYTES, slab);
   modPercpu(parent, percpu);
-  return { objcg, slab, percpu };
-}
-
-export interface MemcgAllocCharge {
-  objcg: number;
-  slab: number;
-  percpu: number;
-}
-
-/** Records on the new cgroup what its creation charged (given back by uncharge at release). */
-export function recordMemcgAlloc(cg: Cgroup, c: MemcgAllocCharge | null): void {
-  if (c === null) return;
-  cg.memcgAllocObjcg = c.objcg;
-  cg.memcgAllocSlabBytes = c.slab;
-  cg.memcgAllocPercpuBytes = c.percpu;
+  return objcg;
 }
 
 /**
@@ -102,21 +94,17 @@ export function unchargeMemcgAlloc(sim: Sim, cg: Cgroup): void {
   const objcg = cg.memcgAllocObjcg;
   if (objcg < 0) return;
   cg.memcgAllocObjcg = -1;
-  const cpus = sim.config.cpuCount;
-  const ptrs = sim.era.memcgAlloc?.percpuObjcgPointers === true;
   const owner = sim.slab.objcgMemcg[objcg];
-  const list = items(sim);
+  const list = charges(sim);
   const order = [
-    ...list.filter((i) => i.perNode === true),
-    ...list.filter((i) => i.perNode !== true).reverse(),
+    ...list.filter((c) => c.item.perNode === true),
+    ...list.filter((c) => c.item.perNode !== true).reverse(),
   ];
-  for (const item of order)
-    sim.model.unchargeObject(sim.slab, objcg, memcgAllocChargeBytes(item, cpus, ptrs), 0);
+  for (const { bytes } of order) sim.model.unchargeObject(sim.slab, objcg, bytes, 0);
   // the statistics leave whichever cgroup holds them, the root too (kept there at reparenting)
-  modStat(owner, STAT_SLAB_UNRECLAIMABLE_BYTES, -cg.memcgAllocSlabBytes);
-  modPercpu(owner, -cg.memcgAllocPercpuBytes);
-  cg.memcgAllocSlabBytes = 0;
-  cg.memcgAllocPercpuBytes = 0;
+  const { slab, percpu } = memcgAllocBytes(sim);
+  modStat(owner, STAT_SLAB_UNRECLAIMABLE_BYTES, -slab);
+  modPercpu(owner, -percpu);
 }
 
 /**
@@ -141,12 +129,9 @@ export function completeMemcgFrees(sim: Sim): void {
 
 /** Σ bytes the cgroups' creations hold charged to non-root cgroups (for the invariants). */
 export function memcgAllocHeld(sim: Sim, all: Iterable<Cgroup>): { slab: number; percpu: number } {
-  let slab = 0;
-  let percpu = 0;
+  let n = 0;
   for (const cg of [...all, ...sim.memcgFreePending.map((p) => p.cg)])
-    if (cg.memcgAllocObjcg >= 0 && !sim.slab.objcgMemcg[cg.memcgAllocObjcg].isRoot) {
-      slab += cg.memcgAllocSlabBytes;
-      percpu += cg.memcgAllocPercpuBytes;
-    }
-  return { slab, percpu };
+    if (cg.memcgAllocObjcg >= 0 && !sim.slab.objcgMemcg[cg.memcgAllocObjcg].isRoot) n++;
+  const each = memcgAllocBytes(sim);
+  return { slab: n * each.slab, percpu: n * each.percpu };
 }

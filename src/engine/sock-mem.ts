@@ -121,41 +121,28 @@ function tcpUncharge(sim: Sim, cg: Cgroup, n: number): void {
   });
 }
 
-/** v1 charge of `n` pages to the tcp counter; returns [charged, pagesLeftCharged]. */
+/**
+ * v1 charge of `n` pages to the tcp counter; returns [charged, pagesLeftCharged]. (The kernel also
+ * flags `tcpmem_pressure` when it returns false; nothing here reads it: the false is the signal.)
+ */
 function chargeV1(sim: Sim, cg: Cgroup, n: number, nofail: boolean): [boolean, number] {
   switch (sim.era.sockCharge) {
-    case "nofail": {
+    case "nofail":
+    case "force": {
       // 3.3–3.18 memcg_memory_allocated_add: res_counter_charge_nofail(prot->memory_allocated,
       // amt << PAGE_SHIFT, &fail) charges every level (failcnt at each one over its limit:
       // kernel/res_counter.c:res_counter_charge_locked with force), `if (ret < 0) *parent_status
-      // = OVER_LIMIT` → __sk_mem_schedule enters pressure (sk_enter_memory_pressure →
-      // memcg_tcp_enter_memory_pressure) and suppresses the allocation
-      const fits = tcpFits(sim, cg, n, true);
+      // = OVER_LIMIT` → __sk_mem_schedule enters pressure and suppresses the allocation.
+      // 4.5–5.14 mem_cgroup_charge_skmem: page_counter_try_charge(&memcg->tcpmem) (failcnt at the
+      // first level over), or page_counter_charge + tcpmem_pressure = 1 + return false
+      const fits = tcpFits(sim, cg, n, sim.era.sockCharge === "nofail");
       tcpCharge(sim, cg, n);
-      cg.tcpPressure = !fits;
       return [fits, n];
     }
-    case "force":
-      // 4.5–5.14 mem_cgroup_charge_skmem: page_counter_try_charge(&memcg->tcpmem) or
-      // page_counter_charge + tcpmem_pressure = 1 + return false
-      if (tcpFits(sim, cg, n, false)) {
-        tcpCharge(sim, cg, n);
-        cg.tcpPressure = false;
-        return [true, n];
-      }
-      tcpCharge(sim, cg, n);
-      cg.tcpPressure = true;
-      return [false, n];
     case "fail":
       // 5.15+ memcg1_charge_skmem: try; else tcpmem_pressure = 1 and, with __GFP_NOFAIL,
       // page_counter_charge + return true, else return false (nothing charged)
-      if (tcpFits(sim, cg, n, false)) {
-        tcpCharge(sim, cg, n);
-        cg.tcpPressure = false;
-        return [true, n];
-      }
-      cg.tcpPressure = true;
-      if (nofail) {
+      if (tcpFits(sim, cg, n, false) || nofail) {
         tcpCharge(sim, cg, n);
         return [true, n];
       }

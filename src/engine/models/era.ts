@@ -30,7 +30,7 @@ export type KmemSlabinfoRule = "absent" | "active-only" | "copies" | "empty";
  * charged `obj_full_size` = bytes + 8 (the obj_cgroup pointer) and counted in `slab_unreclaimable`;
  * `percpu` — a per-CPU area of `bytes` per CPU, charged bytes × num_possible_cpus() (plus
  * `percpuObjcgPointers`) and counted in `percpu`.
- * `perNode`: once per NUMA node (one node here); `v1Only`: only on cgroup v1.
+ * `perNode`: once per NUMA node (one node here; it orders the frees).
  */
 export interface MemcgAllocItem {
   readonly kind: "kmalloc" | "percpu";
@@ -38,7 +38,6 @@ export interface MemcgAllocItem {
   /** What it is in the kernel (the field the allocation is stored in). */
   readonly what: string;
   readonly perNode?: boolean;
-  readonly v1Only?: boolean;
 }
 
 export interface MemcgAllocEra {

@@ -9,8 +9,8 @@ import {
 } from "../charge.js";
 import {
   type Cgroup,
-  modPercpu,
   modStat,
+  moveLocalPercpu,
   ROW_KMEM,
   STAT_KERNEL_PAGES,
   STAT_KERNEL_STACK_PAGES,
@@ -266,43 +266,29 @@ export class V59Model implements AccountingModel {
       // Reparented to the root, which the simulator never charges: the pages leave every level now
       // (the root's own counter included) and the objects' later frees uncharge nothing. (The
       // kernel keeps them on the root page_counter until the frees; the root has no limit, so no
-      // decision differs.) Their kernel/slab statistics stay in the root's until the objects are
-      // freed, as memcg_reparent_objcgs leaves them (audit row 29: the root's memory.stat keeps
-      // counting what meminfo's Slab still holds).
+      // decision differs.)
       if (pages > 0) {
         cg.memory.uncharge(pages);
         cg.kmem.uncharge(pages);
       }
-      for (const st of [
-        STAT_KERNEL_PAGES,
-        STAT_KERNEL_STACK_PAGES,
-        STAT_PAGETABLE_PAGES,
-        STAT_SLAB_RECLAIMABLE_BYTES,
-        STAT_SLAB_UNRECLAIMABLE_BYTES,
-      ])
-        this.sim.moveLocalStat(cg, parent, st);
-      const percpu = cg.percpuBytes;
-      cg.percpuBytes = 0;
-      cg.percpuBytesHier -= percpu;
-      parent.percpuBytes += percpu;
-    } else {
-      if (pages > 0) {
-        // the pages stay charged to the ancestors; the dying level lets go of them
-        cg.memory.cancelLocal(pages);
-        cg.kmem.cancelLocal(pages);
-        parent.objcgPages += pages;
-      }
-      this.sim.moveLocalStat(cg, parent, STAT_KERNEL_PAGES);
-      this.sim.moveLocalStat(cg, parent, STAT_KERNEL_STACK_PAGES);
-      this.sim.moveLocalStat(cg, parent, STAT_PAGETABLE_PAGES);
-      this.sim.moveLocalStat(cg, parent, STAT_SLAB_RECLAIMABLE_BYTES);
-      this.sim.moveLocalStat(cg, parent, STAT_SLAB_UNRECLAIMABLE_BYTES);
-      // the percpu areas of its dead children charged through this objcg go with it
-      const percpu = cg.percpuBytes;
-      cg.percpuBytes = 0;
-      cg.percpuBytesHier -= percpu;
-      parent.percpuBytes += percpu;
+    } else if (pages > 0) {
+      // the pages stay charged to the ancestors; the dying level lets go of them
+      cg.memory.cancelLocal(pages);
+      cg.kmem.cancelLocal(pages);
+      parent.objcgPages += pages;
     }
+    // the statistics follow the objcg (the root's too: memcg_reparent_objcgs moves the objcg, not
+    // the statistics, so the root's memory.stat keeps counting what meminfo's Slab still holds
+    // until the frees, audit row 29), with the percpu areas of dead children charged through it
+    for (const st of [
+      STAT_KERNEL_PAGES,
+      STAT_KERNEL_STACK_PAGES,
+      STAT_PAGETABLE_PAGES,
+      STAT_SLAB_RECLAIMABLE_BYTES,
+      STAT_SLAB_UNRECLAIMABLE_BYTES,
+    ])
+      this.sim.moveLocalStat(cg, parent, st);
+    moveLocalPercpu(cg, parent);
     kmem.spliceLists(cg, parent, true, true);
   }
 
