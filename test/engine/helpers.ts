@@ -34,6 +34,13 @@ export class Sim {
   num(cgroup: string, file: string): number {
     return Number(this.read(cgroup, file).trim());
   }
+  /** One `memory.stat` key's value; undefined when the era's file has no such key. */
+  stat(cgroup: string, key: string): number | undefined {
+    const line = this.read(cgroup, "memory.stat")
+      .split("\n")
+      .find((l) => l.startsWith(`${key} `));
+    return line === undefined ? undefined : Number(line.split(" ")[1]);
+  }
   cache(
     name: string,
     objectSizeBytes: number,

@@ -30,13 +30,7 @@ type Row = readonly [
 const fork = (s: Sim, cgroup: string, extra: { pid?: number; cpu?: number } = {}): number =>
   s.ex({ op: "spawnTask", cgroup, fork: true, ...extra }).pid;
 
-const stat = (s: Sim, path: string, key: string): number | undefined => {
-  const line = s
-    .read(path, "memory.stat")
-    .split("\n")
-    .find((l) => l.startsWith(`${key} `));
-  return line === undefined ? undefined : Number(line.split(" ")[1]);
-};
+const stat = (s: Sim, path: string, key: string) => s.stat(path, key);
 
 describe("row 22: a forked task's kernel stack, per era", () => {
   it.each([

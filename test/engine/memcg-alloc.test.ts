@@ -13,14 +13,7 @@ import { PAGE, Sim } from "./helpers.js";
  * bytes_alloc 4864, 96 and 2112 (size × 2 CPUs + an objcg pointer per 4 B); the parent's
  * kmem.usage_in_bytes read 12288 after one child, 114688 after eleven, 4096 once they were removed.
  */
-const stat = (s: Sim, path: string, key: string) =>
-  Number(
-    s
-      .read(path, "memory.stat")
-      .split("\n")
-      .find((l) => l.startsWith(`${key} `))
-      ?.split(" ")[1],
-  );
+const stat = (s: Sim, path: string, key: string) => s.stat(path, key);
 
 describe("memcg-alloc: a new cgroup's statistics are charged to its parent", () => {
   it("v6.18 (v1, 2 CPUs): the parent's kmem after 1 and 11 children and after their removal, as the host read it", () => {

@@ -11,13 +11,7 @@ import { PAGE, Sim } from "./helpers.js";
  * era's activation happened (3.3 any cgroup's limit, 3.5+ its own limit below max, 4.5+ any write).
  */
 
-const stat = (s: Sim, path: string, key: string): number | undefined => {
-  const line = s
-    .read(path, "memory.stat")
-    .split("\n")
-    .find((l) => l.startsWith(`${key} `));
-  return line === undefined ? undefined : Number(line.split(" ")[1]);
-};
+const stat = (s: Sim, path: string, key: string) => s.stat(path, key);
 const charge = (s: Sim, pid: number, pages: number, extra: { softirq?: boolean; nofail?: boolean } = {}) =>
   s.ex({ op: "chargeSocketPages", pid, pages, ...extra });
 const uncharge = (s: Sim, pid: number, pages: number, cpu?: number) =>
